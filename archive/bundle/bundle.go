@@ -1,0 +1,321 @@
+// Package bundle writes a bundle directory: the record files (JSON Lines as
+// Graph sent them, plus a CSV view), the provenance log and the README, each
+// hashed while it is written, then sealed with manifest.json and SHA256SUMS.
+//
+// A bundle is built in a hidden ".NAME.partial" directory and renamed to
+// NAME only once sealed, so a directory named like a bundle is always a
+// complete, sealed one.
+package bundle
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/tidwall/gjson"
+)
+
+// Media types recorded in the manifest.
+const (
+	MediaJSONL = "application/x-ndjson"
+	MediaCSV   = "text/csv; charset=utf-8; header=present"
+	MediaJSON  = "application/json"
+	MediaText  = "text/plain; charset=utf-8"
+	MediaHTML  = "text/html; charset=utf-8"
+)
+
+// Stage is a bundle directory being written.
+type Stage struct {
+	out, name, dir string
+
+	mu     sync.Mutex
+	files  map[string]*file
+	sealed bool
+}
+
+type file struct {
+	path, source, media string
+	f                   *os.File
+	buf                 *bufio.Writer
+	hw                  *manifest.HashWriter
+	countLines          bool
+	closed              bool
+}
+
+// Write implements io.Writer through the hash.
+func (f *file) Write(p []byte) (int, error) { return f.hw.Write(p) }
+
+func (f *file) close() error {
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	if err := f.buf.Flush(); err != nil {
+		f.f.Close()
+		return fmt.Errorf("%s: %w", f.path, err)
+	}
+	if err := f.f.Sync(); err != nil {
+		f.f.Close()
+		return fmt.Errorf("%s: %w", f.path, err)
+	}
+	return f.f.Close()
+}
+
+// Create starts a bundle named name inside out. It refuses to reuse an
+// existing bundle or partial directory.
+func Create(out, name string) (*Stage, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+		return nil, fmt.Errorf("bundle name %q is not a plain file name", name)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, fmt.Errorf("--out %s: %w", out, err)
+	}
+	if _, err := os.Lstat(filepath.Join(out, name)); err == nil {
+		return nil, fmt.Errorf("%s already exists: a bundle is never overwritten", filepath.Join(out, name))
+	}
+	dir := filepath.Join(out, "."+name+".partial")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	return &Stage{out: out, name: name, dir: dir, files: map[string]*file{}}, nil
+}
+
+// Name is the bundle's final name.
+func (s *Stage) Name() string { return s.name }
+
+// Dir is the directory being written.
+func (s *Stage) Dir() string { return s.dir }
+
+// Create opens a new file at rel (slash-separated, relative to the bundle
+// root) whose bytes are hashed as they are written.
+func (s *Stage) Create(rel, source, media string) (io.Writer, error) {
+	f, err := s.create(rel, source, media)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (s *Stage) create(rel, source, media string) (*file, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sealed {
+		return nil, errors.New("bundle already sealed")
+	}
+	clean := path.Clean(rel)
+	if clean != rel || path.IsAbs(rel) || strings.HasPrefix(rel, "../") || rel == ".." || strings.Contains(rel, `\`) {
+		return nil, fmt.Errorf("bundle path %q is not a clean relative path", rel)
+	}
+	if rel == manifest.ManifestName || rel == manifest.SumsName || s.files[rel] != nil {
+		return nil, fmt.Errorf("bundle path %q is already taken", rel)
+	}
+	full := filepath.Join(s.dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		return nil, err
+	}
+	fh, err := os.OpenFile(full, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	buf := bufio.NewWriterSize(fh, 256<<10)
+	f := &file{path: rel, source: source, media: media, f: fh, buf: buf, hw: manifest.NewHashWriter(buf)}
+	s.files[rel] = f
+	return f, nil
+}
+
+// Open implements collect.Output: a JSON Lines file at rel and its CSV view
+// beside it.
+func (s *Stage) Open(rel, source string, columns []collect.Column) (collect.Sink, error) {
+	jf, err := s.create(rel, source, MediaJSONL)
+	if err != nil {
+		return nil, err
+	}
+	jf.countLines = true
+	cf, err := s.create(collect.CSVPath(rel), source, MediaCSV)
+	if err != nil {
+		return nil, err
+	}
+	return newRecordSink(jf, cf, columns)
+}
+
+// recordSink writes each record to the JSON Lines file and a row to the CSV.
+type recordSink struct {
+	mu    sync.Mutex
+	jsonl io.Writer
+	csv   *csv.Writer
+	cols  []collect.Column
+	row   []string
+}
+
+func newRecordSink(jsonl, csvf io.Writer, cols []collect.Column) (*recordSink, error) {
+	// A UTF-8 byte order mark makes Excel in any locale read the file as UTF-8.
+	if _, err := io.WriteString(csvf, "\ufeff"); err != nil {
+		return nil, err
+	}
+	w := csv.NewWriter(csvf)
+	w.UseCRLF = true // RFC 4180
+	header := make([]string, len(cols))
+	for i, c := range cols {
+		header[i] = c.Name
+	}
+	if err := w.Write(header); err != nil {
+		return nil, err
+	}
+	return &recordSink{jsonl: jsonl, csv: w, cols: cols, row: make([]string, len(cols))}, nil
+}
+
+// Write implements collect.Sink.
+func (r *recordSink) Write(rec []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(rec) == 0 || rec[len(rec)-1] == '\n' {
+		return errors.New("record must be non-empty and carry no newline")
+	}
+	if _, err := r.jsonl.Write(rec); err != nil {
+		return err
+	}
+	if _, err := r.jsonl.Write([]byte{'\n'}); err != nil {
+		return err
+	}
+	parsed := gjson.ParseBytes(rec)
+	for i, c := range r.cols {
+		r.row[i] = Neutralize(c.Value(parsed))
+	}
+	if err := r.csv.Write(r.row); err != nil {
+		return err
+	}
+	r.csv.Flush()
+	return r.csv.Error()
+}
+
+// Neutralize defuses spreadsheet formula injection: a cell that starts with
+// = + - @, a tab or a carriage return is prefixed with a single quote, so
+// Excel and LibreOffice show it as text instead of evaluating it.
+func Neutralize(cell string) string {
+	if cell == "" {
+		return cell
+	}
+	switch cell[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + cell
+	}
+	return cell
+}
+
+// Seal closes every file, completes m.Files from what was written, and
+// writes manifest.json and SHA256SUMS (covering every file, manifest.json
+// included). After Seal nothing more can be written.
+func (s *Stage) Seal(m *manifest.Manifest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sealed {
+		return errors.New("bundle already sealed")
+	}
+	s.sealed = true
+	var paths []string
+	for p, f := range s.files {
+		if err := f.close(); err != nil {
+			return fmt.Errorf("sealing: %w", err)
+		}
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	m.Files = m.Files[:0]
+	var sums []manifest.Sum
+	for _, p := range paths {
+		f := s.files[p]
+		mf := manifest.File{Path: p, Size: f.hw.Size(), SHA256: f.hw.Sum(), Source: f.source, MediaType: f.media}
+		if f.countLines {
+			n := f.hw.Lines()
+			mf.Records = &n
+		}
+		m.Files = append(m.Files, mf)
+		sums = append(sums, manifest.Sum{Path: p, SHA256: mf.SHA256})
+	}
+	b, err := manifest.Canonical(m)
+	if err != nil {
+		return fmt.Errorf("sealing manifest: %w", err)
+	}
+	mh, err := s.writeWhole(manifest.ManifestName, b)
+	if err != nil {
+		return err
+	}
+	sums = append(sums, manifest.Sum{Path: manifest.ManifestName, SHA256: mh})
+	var sb strings.Builder
+	if err := manifest.WriteSums(&sb, sums); err != nil {
+		return fmt.Errorf("sealing: %w", err)
+	}
+	if _, err := s.writeWhole(manifest.SumsName, []byte(sb.String())); err != nil {
+		return err
+	}
+	return syncDir(s.dir)
+}
+
+// writeWhole writes a small file in one go, durably, and returns its hash.
+func (s *Stage) writeWhole(rel string, b []byte) (string, error) {
+	full := filepath.Join(s.dir, rel)
+	fh, err := os.OpenFile(full, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("sealing %s: %w", rel, err)
+	}
+	hw := manifest.NewHashWriter(fh)
+	if _, err := hw.Write(b); err != nil {
+		fh.Close()
+		return "", fmt.Errorf("sealing %s: %w", rel, err)
+	}
+	if err := fh.Sync(); err != nil {
+		fh.Close()
+		return "", fmt.Errorf("sealing %s: %w", rel, err)
+	}
+	return hw.Sum(), fh.Close()
+}
+
+// Commit renames the sealed directory to its final name and returns the path.
+func (s *Stage) Commit() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.sealed {
+		return "", errors.New("bundle not sealed")
+	}
+	final := filepath.Join(s.out, s.name)
+	if err := os.Rename(s.dir, final); err != nil {
+		return "", fmt.Errorf("committing bundle: %w", err)
+	}
+	s.dir = final
+	return final, syncDir(s.out)
+}
+
+// Abort removes the partial directory; a failed run leaves nothing that
+// looks like a bundle.
+func (s *Stage) Abort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.files {
+		f.close()
+	}
+	if strings.HasSuffix(s.dir, ".partial") {
+		os.RemoveAll(s.dir)
+	}
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,706 @@
+// Package collect reads evidence from Microsoft Graph: the shared Graph
+// client (pacing, retries, provenance, raw bytes) and one Source per log.
+//
+// Every record leaves this package as the bytes Graph sent (at most passed
+// through json.Compact to fit on one JSON Lines line); nothing is decoded
+// into SDK models and re-serialised.
+package collect
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	abs "github.com/microsoft/kiota-abstractions-go"
+	absser "github.com/microsoft/kiota-abstractions-go/serialization"
+	kiotaauth "github.com/microsoft/kiota-authentication-azure-go"
+	khttp "github.com/microsoft/kiota-http-go"
+	jsonser "github.com/microsoft/kiota-serialization-json-go"
+	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+)
+
+// Budget classes: each Graph service throttles separately, so each has its
+// own client-side limiter.
+const (
+	ClassReports      = "reports"      // /auditLogs/signIns, /auditLogs/directoryAudits
+	ClassDirectory    = "directory"    // /users, /organization
+	ClassMessageTrace = "messagetrace" // /admin/exchange/tracing
+	ClassAuditQuery   = "auditquery"   // /security/auditLog/queries submissions
+)
+
+// DefaultGraphURL is the global-cloud Graph endpoint.
+const DefaultGraphURL = "https://graph.microsoft.com"
+
+// maxBody bounds one response body; a page of 1,000 sign-ins is a few MB.
+const maxBody = 256 << 20
+
+// RetryPolicy says how hard the client tries before it gives up on a request.
+type RetryPolicy struct {
+	MaxAttempts   int           // attempts per request, first included
+	BaseDelay     time.Duration // first backoff step
+	MaxDelay      time.Duration // cap of one backoff step
+	MaxRetryAfter time.Duration // a Retry-After longer than this gives up (throttling budget)
+}
+
+// DefaultRetry is the production retry policy.
+var DefaultRetry = RetryPolicy{MaxAttempts: 8, BaseDelay: time.Second, MaxDelay: 60 * time.Second, MaxRetryAfter: 10 * time.Minute}
+
+// Options configure a Client.
+type Options struct {
+	GraphURL   string                 // e.g. https://graph.microsoft.com; no version segment
+	Credential azcore.TokenCredential // from Credential()
+	Budgets    map[string]Budget      // per class; missing classes use the documented defaults
+	Margin     time.Duration          // added to every budget window (clock skew); default Per/50
+	Retry      RetryPolicy            // zero -> DefaultRetry
+	RequestLog io.Writer              // requests.jsonl; nil discards
+	Logger     *slog.Logger           // nil -> slog.Default()
+	UserAgent  string                 // product/version
+}
+
+// Client talks to Graph through the msgraph-sdk-go core request adapter and
+// middleware pipeline, returning raw response bytes.
+type Client struct {
+	base     string
+	adapter  *msgraphcore.GraphRequestAdapterBase
+	http     *http.Client
+	limiters map[string]*Limiter
+	retry    RetryPolicy
+	log      *slog.Logger
+
+	reqLogMu sync.Mutex
+	reqLog   io.Writer
+
+	stats Stats
+}
+
+// Stats counts what the client did; safe for concurrent reads.
+type Stats struct {
+	Requests  atomic.Int64 // attempts sent
+	Retries   atomic.Int64 // attempts after the first
+	Throttled atomic.Int64 // 429 answers
+	Bytes     atomic.Int64 // response bytes read
+}
+
+type classKey struct{}
+
+// New builds a Client.
+func New(opts Options) (*Client, error) {
+	if opts.GraphURL == "" {
+		opts.GraphURL = DefaultGraphURL
+	}
+	base := strings.TrimRight(opts.GraphURL, "/")
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("--graph-url %q is not an absolute http(s) URL", opts.GraphURL)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("--graph-url %q: plain http is allowed only for a loopback simulator; use https", opts.GraphURL)
+	}
+	if opts.Credential == nil {
+		return nil, errors.New("no credential")
+	}
+	retry := opts.Retry
+	if retry.MaxAttempts == 0 {
+		retry = DefaultRetry
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	c := &Client{base: base, retry: retry, log: logger, reqLog: opts.RequestLog, limiters: map[string]*Limiter{}}
+	defaults := map[string]Budget{ClassReports: ReportsBudget, ClassMessageTrace: MessageTraceBudget, ClassAuditQuery: AuditQueryBudget}
+	for class, b := range defaults {
+		if ob, ok := opts.Budgets[class]; ok {
+			b = ob
+		}
+		c.limiters[class] = NewLimiter(b, margin(opts.Margin, b))
+	}
+	for class, b := range opts.Budgets {
+		if _, ok := c.limiters[class]; !ok {
+			c.limiters[class] = NewLimiter(b, margin(opts.Margin, b))
+		}
+	}
+
+	auth, err := kiotaauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(
+		opts.Credential, []string{ScopeFor(base)}, []string{u.Host})
+	if err != nil {
+		return nil, fmt.Errorf("graph auth provider: %w", err)
+	}
+	ua := khttp.NewUserAgentHandlerOptions()
+	ua.ProductName, ua.ProductVersion = "evidence", strings.TrimPrefix(opts.UserAgent, "evidence/")
+	// The pipeline: Graph telemetry (SdkVersion, a fresh client-request-id per
+	// attempt), user agent, redirects, then our pacing right before the wire.
+	// Left out on purpose: kiota's RetryHandler (it retries neither resets
+	// nor truncated bodies and exposes no attempt count; Client.Do retries
+	// instead), ParametersNameDecodingHandler (it rewrites query strings, and
+	// nextLinks must be followed exactly as given) and CompressionHandler
+	// (request bodies are logged as sent).
+	mw := []khttp.Middleware{
+		msgraphcore.NewGraphTelemetryHandler(&msgraphcore.GraphClientOptions{GraphServiceVersion: "v1.0"}),
+		khttp.NewUserAgentHandlerWithOptions(ua),
+		khttp.NewRedirectHandler(),
+		pacer{c},
+	}
+	c.http = khttp.GetDefaultClient(mw...)
+	parse := absser.NewParseNodeFactoryRegistry()
+	parse.ContentTypeAssociatedFactories["application/json"] = jsonser.NewJsonParseNodeFactory()
+	ser := absser.NewSerializationWriterFactoryRegistry()
+	ser.ContentTypeAssociatedFactories["application/json"] = jsonser.NewJsonSerializationWriterFactory()
+	c.adapter, err = msgraphcore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
+		auth, msgraphcore.GraphClientOptions{GraphServiceVersion: "v1.0"}, parse, ser, c.http)
+	if err != nil {
+		return nil, fmt.Errorf("graph request adapter: %w", err)
+	}
+	c.adapter.SetBaseUrl(base + "/v1.0")
+	return c, nil
+}
+
+func margin(m time.Duration, b Budget) time.Duration {
+	if m > 0 {
+		return m
+	}
+	return b.Per / 50
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
+}
+
+// ScopeFor is the OAuth scope of a Graph endpoint: "<graph url>/.default".
+func ScopeFor(graphURL string) string { return strings.TrimRight(graphURL, "/") + "/.default" }
+
+// BaseURL is the service root for an API version, e.g. ".../v1.0".
+func (c *Client) BaseURL(version string) string { return c.base + "/" + version }
+
+// GraphURL is the Graph endpoint without version.
+func (c *Client) GraphURL() string { return c.base }
+
+// Adapter is the msgraph-sdk-go request adapter, for typed request builders.
+func (c *Client) Adapter() abs.RequestAdapter { return c.adapter }
+
+// Stats returns the client's counters.
+func (c *Client) Stats() *Stats { return &c.stats }
+
+// ThrottleWait sums the time every limiter made requests wait.
+func (c *Client) ThrottleWait() (time.Duration, int64) {
+	var d time.Duration
+	var n int64
+	for _, l := range c.limiters {
+		w, k := l.Waited()
+		d += w
+		n += k
+	}
+	return d, n
+}
+
+// pacer is the kiota middleware that holds each attempt until its service
+// budget allows it.
+type pacer struct{ c *Client }
+
+// Intercept implements khttp.Middleware.
+func (p pacer) Intercept(pipeline khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	class, _ := req.Context().Value(classKey{}).(string)
+	if l := p.c.limiters[class]; l != nil {
+		if _, err := l.Wait(req.Context()); err != nil {
+			return nil, err
+		}
+	}
+	return pipeline.Next(req, i)
+}
+
+// Request is one Graph call.
+type Request struct {
+	Class  string // budget class
+	Source string // for the provenance log
+	Method string // GET when empty
+	URL    string // absolute, sent exactly as given
+	Body   []byte // JSON request body, for POST
+}
+
+// Response is a successful answer.
+type Response struct {
+	Status    int
+	Header    http.Header
+	Body      []byte
+	Attempts  int
+	RequestID string
+}
+
+// GraphError is a non-retryable error answer from Graph, in its error shape.
+type GraphError struct {
+	Status    int
+	Code      string
+	Message   string
+	RequestID string
+	Method    string
+	URL       string
+}
+
+// Error renders the error on one line.
+func (e *GraphError) Error() string {
+	s := fmt.Sprintf("graph answered %d", e.Status)
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.RequestID != "" {
+		s += " (request-id " + e.RequestID + ")"
+	}
+	return s
+}
+
+// GaveUpError is returned when a request kept failing through every retry, or
+// the service asked to wait longer than the throttling budget allows.
+type GaveUpError struct {
+	Attempts  int
+	Throttled bool
+	Last      error
+}
+
+// Error renders the error on one line.
+func (e *GaveUpError) Error() string {
+	if e.Throttled {
+		return fmt.Sprintf("throttling budget exhausted after %d attempts: %v", e.Attempts, e.Last)
+	}
+	return fmt.Sprintf("gave up after %d attempts: %v", e.Attempts, e.Last)
+}
+
+// Unwrap returns the last attempt's error.
+func (e *GaveUpError) Unwrap() error { return e.Last }
+
+// Validate checks a successful body: it returns the number of records it
+// holds, or an error when the body is not what was asked for (invalid JSON
+// is retried, since a truncated or garbled answer is usually transient).
+type Validate func(body []byte) (records int, err error)
+
+// Do sends req with pacing and retries and returns the raw answer. Every
+// attempt is written to the provenance log.
+func (c *Client) Do(ctx context.Context, req Request, validate Validate) (*Response, error) {
+	if req.Method == "" {
+		req.Method = http.MethodGet
+	}
+	u, err := url.Parse(req.URL)
+	if err != nil {
+		return nil, fmt.Errorf("request URL %q: %w", RedactURL(req.URL), err)
+	}
+	var last error
+	throttled := false
+	for attempt := 1; attempt <= c.retry.MaxAttempts; attempt++ {
+		if attempt > 1 {
+			c.stats.Retries.Add(1)
+		}
+		resp, wait, err := c.attempt(ctx, req, u, attempt, validate)
+		if err == nil {
+			return resp, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var ge *GraphError
+		if errors.As(err, &ge) {
+			return nil, err
+		}
+		last = err
+		var te *throttleError
+		throttled = errors.As(err, &te)
+		if wait > c.retry.MaxRetryAfter {
+			return nil, &GaveUpError{Attempts: attempt, Throttled: true, Last: err}
+		}
+		if wait < 0 {
+			wait = c.backoff(attempt)
+		}
+		if attempt == c.retry.MaxAttempts {
+			break
+		}
+		c.log.Debug("retrying", "source", req.Source, "attempt", attempt, "wait", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+	}
+	return nil, &GaveUpError{Attempts: c.retry.MaxAttempts, Throttled: throttled, Last: last}
+}
+
+// throttleError is a 429 answer.
+type throttleError struct{ retryAfter string }
+
+func (e *throttleError) Error() string {
+	return "429 Too Many Requests (Retry-After " + e.retryAfter + ")"
+}
+
+// backoff is capped exponential backoff with full jitter.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.retry.BaseDelay << min(attempt-1, 20)
+	if d > c.retry.MaxDelay || d <= 0 {
+		d = c.retry.MaxDelay
+	}
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+// attempt sends one try. It returns the response, or an error and how long to
+// wait before the next try (-1: use backoff).
+func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, validate Validate) (*Response, time.Duration, error) {
+	ri := abs.NewRequestInformation()
+	ri.Method = method(req.Method)
+	ri.SetUri(*u)
+	ri.Headers.Add("Accept", "application/json")
+	if req.Body != nil {
+		ri.SetStreamContentAndContentType(req.Body, "application/json")
+	}
+	ctx = context.WithValue(ctx, classKey{}, req.Class)
+	native, err := c.adapter.ConvertToNativeRequest(ctx, ri)
+	if err != nil {
+		return nil, 0, &GraphError{Status: 0, Code: "credential", Message: scrub(err.Error()), Method: req.Method, URL: RedactURL(req.URL)}
+	}
+	hreq := native.(*http.Request).WithContext(ctx)
+	rec := RequestRecord{Time: FormatTime(time.Now()), Source: req.Source, Method: req.Method, URL: RedactURL(req.URL), Attempt: n}
+	start := time.Now()
+	c.stats.Requests.Add(1)
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		rec.Error = scrub(err.Error())
+		rec.finish(start, nil, nil)
+		c.writeRecord(rec)
+		return nil, -1, fmt.Errorf("%s %s: %s", req.Method, RedactURL(req.URL), rec.Error)
+	}
+	defer resp.Body.Close()
+	rec.Status = resp.StatusCode
+	rec.RequestID = resp.Header.Get("request-id")
+	rec.ClientRequestID = hreq.Header.Get("client-request-id")
+	if v := resp.Header.Get("client-request-id"); v != "" {
+		rec.ClientRequestID = v
+	}
+	rec.Date = resp.Header.Get("Date")
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if rerr == nil && len(body) > maxBody {
+		rerr = fmt.Errorf("response larger than %d bytes", maxBody)
+	}
+	if rerr == nil && resp.ContentLength >= 0 && int64(len(body)) != resp.ContentLength {
+		rerr = fmt.Errorf("body %d bytes, Content-Length %d", len(body), resp.ContentLength)
+	}
+	c.stats.Bytes.Add(int64(len(body)))
+	rec.finish(start, body, nil)
+	if rerr != nil {
+		rec.Error = "truncated body: " + scrub(rerr.Error())
+		c.writeRecord(rec)
+		return nil, -1, fmt.Errorf("%s %s: %s", req.Method, RedactURL(req.URL), rec.Error)
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		c.stats.Throttled.Add(1)
+		ra := resp.Header.Get("Retry-After")
+		rec.Error = "throttled"
+		c.writeRecord(rec)
+		wait, ok := ParseRetryAfter(ra, time.Now())
+		if !ok {
+			wait = -1
+		} else if wait == 0 {
+			wait = c.backoff(1) / 4 // the service said "now": still spread retries a little
+		}
+		return nil, wait, &throttleError{retryAfter: ra}
+	case resp.StatusCode >= 500:
+		ge := parseGraphError(resp, body, req)
+		rec.Error = ge.Error()
+		c.writeRecord(rec)
+		wait := time.Duration(-1)
+		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			wait = d
+		}
+		return nil, wait, fmt.Errorf("%s %s: %s", req.Method, RedactURL(req.URL), ge.Error())
+	case resp.StatusCode >= 300:
+		ge := parseGraphError(resp, body, req)
+		rec.Error = ge.Error()
+		c.writeRecord(rec)
+		return nil, 0, ge
+	}
+	if validate != nil {
+		records, verr := validate(body)
+		if verr != nil {
+			rec.Error = "invalid answer: " + verr.Error()
+			c.writeRecord(rec)
+			return nil, -1, fmt.Errorf("%s %s: %s", req.Method, RedactURL(req.URL), rec.Error)
+		}
+		rec.Records = &records
+	}
+	c.writeRecord(rec)
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, Attempts: n, RequestID: rec.RequestID}, 0, nil
+}
+
+func method(m string) abs.HttpMethod {
+	switch m {
+	case http.MethodPost:
+		return abs.POST
+	case http.MethodDelete:
+		return abs.DELETE
+	case http.MethodPatch:
+		return abs.PATCH
+	default:
+		return abs.GET
+	}
+}
+
+// parseGraphError reads Graph's {"error":{"code","message"}} shape.
+func parseGraphError(resp *http.Response, body []byte, req Request) *GraphError {
+	ge := &GraphError{Status: resp.StatusCode, RequestID: resp.Header.Get("request-id"), Method: req.Method, URL: RedactURL(req.URL)}
+	var e struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil {
+		ge.Code, ge.Message = e.Error.Code, scrub(e.Error.Message)
+	}
+	if ge.Code == "" {
+		ge.Message = http.StatusText(resp.StatusCode)
+	}
+	return ge
+}
+
+// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP-date.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+// RequestRecord is one line of requests.jsonl: one attempt of one request.
+type RequestRecord struct {
+	Time            string  `json:"time"`
+	Source          string  `json:"source,omitempty"`
+	Method          string  `json:"method"`
+	URL             string  `json:"url"`
+	Attempt         int     `json:"attempt"`
+	Status          int     `json:"status"`
+	RequestID       string  `json:"request_id,omitempty"`
+	ClientRequestID string  `json:"client_request_id,omitempty"`
+	Date            string  `json:"date,omitempty"`
+	DurationMS      float64 `json:"duration_ms"`
+	Bytes           int     `json:"bytes"`
+	SHA256          string  `json:"sha256,omitempty"`
+	Records         *int    `json:"records,omitempty"`
+	Error           string  `json:"error,omitempty"`
+}
+
+func (r *RequestRecord) finish(start time.Time, body []byte, _ error) {
+	r.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	r.Bytes = len(body)
+	if body != nil {
+		s := sha256.Sum256(body)
+		r.SHA256 = hex.EncodeToString(s[:])
+	}
+}
+
+func (c *Client) writeRecord(r RequestRecord) {
+	if c.reqLog == nil {
+		return
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return
+	}
+	b = append(b, '\n')
+	c.reqLogMu.Lock()
+	defer c.reqLogMu.Unlock()
+	if _, err := c.reqLog.Write(b); err != nil {
+		c.log.Error("requests.jsonl write failed", "err", err)
+	}
+}
+
+// secretParams are query parameters that can carry credentials (SAS
+// signatures, OAuth codes and tokens); they are never logged.
+var secretParams = []string{"sig", "code", "access_token", "client_secret", "token", "password", "assertion", "client_assertion", "refresh_token"}
+
+// RedactURL removes credential-bearing query parameters and user info from
+// a URL before it is logged or written anywhere.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	if u.RawQuery == "" {
+		return u.String()
+	}
+	parts := strings.Split(u.RawQuery, "&")
+	for i, p := range parts {
+		k, _, _ := strings.Cut(p, "=")
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		for _, s := range secretParams {
+			if strings.EqualFold(k, s) {
+				parts[i] = k + "=REDACTED"
+			}
+		}
+	}
+	u.RawQuery = strings.Join(parts, "&")
+	return u.String()
+}
+
+// bearerRE matches a bearer token in free text.
+var bearerRE = regexp.MustCompile(`(?i)(bearer\s+)[^\s"',;]+`)
+
+// scrub removes anything that looks like a bearer token from an error text.
+func scrub(s string) string { return bearerRE.ReplaceAllString(s, "${1}REDACTED") }
+
+// Page is one parsed page of an OData collection.
+type Page struct {
+	Records  []json.RawMessage // each compacted, otherwise as sent
+	NextLink string
+}
+
+// ParsePage splits an OData collection body into its records' raw bytes and
+// the @odata.nextLink, without decoding the records.
+func ParsePage(body []byte) (*Page, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("page: %w", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("page: not a JSON object")
+	}
+	p := &Page{}
+	sawValue := false
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("page: %w", err)
+		}
+		key, _ := kt.(string)
+		switch key {
+		case "value":
+			sawValue = true
+			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+				return nil, errors.New("page: value is not an array")
+			}
+			for dec.More() {
+				var raw json.RawMessage
+				if err := dec.Decode(&raw); err != nil {
+					return nil, fmt.Errorf("page record %d: %w", len(p.Records)+1, err)
+				}
+				if len(raw) == 0 || raw[0] != '{' {
+					return nil, fmt.Errorf("page record %d: not an object", len(p.Records)+1)
+				}
+				var buf bytes.Buffer
+				if err := json.Compact(&buf, raw); err != nil {
+					return nil, fmt.Errorf("page record %d: %w", len(p.Records)+1, err)
+				}
+				p.Records = append(p.Records, buf.Bytes())
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, fmt.Errorf("page: %w", err)
+			}
+		case "@odata.nextLink":
+			if err := dec.Decode(&p.NextLink); err != nil {
+				return nil, fmt.Errorf("page nextLink: %w", err)
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, fmt.Errorf("page %q: %w", key, err)
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("page end: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("page: trailing data after the JSON object")
+	}
+	if !sawValue {
+		return nil, errors.New("page: no value array")
+	}
+	return p, nil
+}
+
+// PageFunc receives each page in order; n counts pages from 1.
+type PageFunc func(n int, p *Page) error
+
+// Pages GETs first and follows @odata.nextLink exactly as given until the
+// collection ends. A nextLink seen before is a loop: Pages stops with an
+// error rather than spin.
+func (c *Client) Pages(ctx context.Context, class, source, first string, fn PageFunc) (pages int, err error) {
+	seen := map[[32]byte]bool{}
+	next := first
+	for next != "" {
+		key := sha256.Sum256([]byte(next))
+		if seen[key] {
+			return pages, fmt.Errorf("%s page %d: nextLink repeats an earlier page (paging loop): %s", source, pages+1, RedactURL(next))
+		}
+		seen[key] = true
+		var page *Page
+		_, err := c.Do(ctx, Request{Class: class, Source: source, URL: next}, func(body []byte) (int, error) {
+			p, err := ParsePage(body)
+			if err != nil {
+				return 0, err
+			}
+			page = p
+			return len(p.Records), nil
+		})
+		if err != nil {
+			return pages, fmt.Errorf("%s page %d: %w", source, pages+1, err)
+		}
+		pages++
+		if err := fn(pages, page); err != nil {
+			return pages, err
+		}
+		if page.NextLink != "" {
+			if _, err := url.Parse(page.NextLink); err != nil {
+				return pages, fmt.Errorf("%s page %d: bad nextLink: %w", source, pages, err)
+			}
+		}
+		next = page.NextLink
+	}
+	return pages, nil
+}
+
+// GetJSON fetches one JSON object (not a collection) and returns its bytes.
+func (c *Client) GetJSON(ctx context.Context, class, source, u string) ([]byte, error) {
+	resp, err := c.Do(ctx, Request{Class: class, Source: source, URL: u}, func(body []byte) (int, error) {
+		if !json.Valid(body) {
+			return 0, errors.New("not valid JSON")
+		}
+		return 1, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}

@@ -1,0 +1,133 @@
+package collect
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParsePageKeepsRecordBytes(t *testing.T) {
+	body := `{"@odata.context":"x","@odata.nextLink":"https://graph.microsoft.com/v1.0/auditLogs/signIns?$skiptoken=abc",` +
+		`"value":[{"id":"1","b":"\u003c\u00e9","n":1.50},` + "\n" + ` {"id" : "2", "nested":{"a":[1, 2]}}]}`
+	p, err := ParsePage([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.NextLink != "https://graph.microsoft.com/v1.0/auditLogs/signIns?$skiptoken=abc" {
+		t.Fatalf("nextLink %q", p.NextLink)
+	}
+	want := []string{`{"id":"1","b":"\u003c\u00e9","n":1.50}`, `{"id":"2","nested":{"a":[1,2]}}`}
+	if len(p.Records) != len(want) {
+		t.Fatalf("got %d records", len(p.Records))
+	}
+	for i, w := range want {
+		if string(p.Records[i]) != w {
+			t.Errorf("record %d: got %s want %s (escapes and number forms must survive)", i, p.Records[i], w)
+		}
+	}
+}
+
+func TestParsePageRejects(t *testing.T) {
+	for _, body := range []string{
+		``, `[]`, `{"value":[{"id":1}`, `{"value":{}}`, `{"value":[1]}`, `{"value":[]} x`, `{"@odata.nextLink":"x"}`,
+	} {
+		if _, err := ParsePage([]byte(body)); err == nil {
+			t.Errorf("ParsePage(%q) accepted invalid input", body)
+		}
+	}
+}
+
+func TestRangeFilterIsHalfOpenWithDocumentedOperators(t *testing.T) {
+	w := Window{Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)}
+	got := RangeFilter("createdDateTime", w)
+	want := "createdDateTime ge 2026-11-01T00:00:00Z and createdDateTime le 2026-11-01T23:59:59.9999999Z"
+	if got != want {
+		t.Fatalf("got %s\nwant %s", got, want)
+	}
+	if strings.Contains(got, " lt ") || strings.Contains(got, " gt ") {
+		t.Fatal("Graph documents only eq, ge and le on audit-log times")
+	}
+}
+
+func TestParseWhen(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cases := map[string]time.Time{
+		"30d":                            now.Add(-30 * 24 * time.Hour),
+		"12h":                            now.Add(-12 * time.Hour),
+		"2w":                             now.Add(-14 * 24 * time.Hour),
+		"2026-11-01T09:00:00+09:00":      time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+		"2026-11-01T00:00:00.123456789Z": time.Date(2026, 11, 1, 0, 0, 0, 123456700, time.UTC),
+	}
+	for in, want := range cases {
+		got, err := ParseWhen(in, now)
+		if err != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("ParseWhen(%q) = %v, %v; want %v UTC", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"yesterday", "", "30", "d", "-3d", "2026-11-01", "2026-11-01T00:00:00"} {
+		if _, err := ParseWhen(bad, now); err == nil {
+			t.Errorf("ParseWhen(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	if d, ok := ParseRetryAfter("7", now); !ok || d != 7*time.Second {
+		t.Errorf("seconds: %v %v", d, ok)
+	}
+	if d, ok := ParseRetryAfter("Wed, 25 Nov 2026 12:00:30 GMT", now); !ok || d != 30*time.Second {
+		t.Errorf("http-date: %v %v", d, ok)
+	}
+	if _, ok := ParseRetryAfter("soon", now); ok {
+		t.Error("garbage accepted")
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	in := "https://acct.blob.core.windows.net/c/b?sv=2024&sig=SECRETSIG&se=x&access_token=TOK"
+	got := RedactURL(in)
+	if strings.Contains(got, "SECRETSIG") || strings.Contains(got, "TOK") {
+		t.Fatalf("secret left in %s", got)
+	}
+	if !strings.Contains(got, "sv=2024") {
+		t.Fatalf("non-secret parameter lost: %s", got)
+	}
+	if s := scrub(`failed: Authorization: Bearer eyJabc.def.ghi rest`); strings.Contains(s, "eyJ") {
+		t.Fatalf("token left in %q", s)
+	}
+}
+
+// TestLimiterNeverExceedsBudget checks the sliding-window property on the
+// reserved send times: no window of length Per holds more than Requests.
+func TestLimiterNeverExceedsBudget(t *testing.T) {
+	b := Budget{Requests: 5, Per: 40 * time.Millisecond}
+	l := NewLimiter(b, 0)
+	var sent []time.Time
+	for i := 0; i < 23; i++ {
+		if _, err := l.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, time.Now())
+	}
+	for i := b.Requests; i < len(sent); i++ {
+		if gap := sent[i].Sub(sent[i-b.Requests]); gap < b.Per-time.Millisecond {
+			t.Fatalf("requests %d and %d only %v apart: %d requests inside one %v window", i-b.Requests, i, gap, b.Requests+1, b.Per)
+		}
+	}
+	if _, n := l.Waited(); n == 0 {
+		t.Fatal("23 requests at 5 per window never waited")
+	}
+}
+
+func TestParseBudget(t *testing.T) {
+	if b, err := ParseBudget("5/10s"); err != nil || b != (Budget{5, 10 * time.Second}) {
+		t.Fatalf("%v %v", b, err)
+	}
+	for _, bad := range []string{"5", "x/10s", "5/x", "0/1s", "5/-1s"} {
+		if _, err := ParseBudget(bad); err == nil {
+			t.Errorf("ParseBudget(%q) accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package collect
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Budget is a throttling budget: at most Requests requests in any sliding
+// window of length Per. The zero value means unlimited.
+type Budget struct {
+	Requests int
+	Per      time.Duration
+}
+
+// Unlimited reports whether the budget imposes no limit.
+func (b Budget) Unlimited() bool { return b.Requests <= 0 || b.Per <= 0 }
+
+// String renders the budget as "5/10s".
+func (b Budget) String() string {
+	if b.Unlimited() {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%d/%s", b.Requests, b.Per)
+}
+
+// ParseBudget reads "5/10s" (requests per Go duration) or "unlimited".
+func ParseBudget(s string) (Budget, error) {
+	if s == "unlimited" || s == "0" {
+		return Budget{}, nil
+	}
+	n, per, ok := strings.Cut(s, "/")
+	if !ok {
+		return Budget{}, fmt.Errorf("budget %q: want REQUESTS/DURATION, e.g. 5/10s", s)
+	}
+	r, err := strconv.Atoi(n)
+	if err != nil || r <= 0 {
+		return Budget{}, fmt.Errorf("budget %q: request count must be a positive integer", s)
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d <= 0 {
+		return Budget{}, fmt.Errorf("budget %q: duration must be positive, like 10s or 5m", s)
+	}
+	return Budget{Requests: r, Per: d}, nil
+}
+
+// Graph service budgets the collectors pace themselves to (documented on the
+// Microsoft Graph throttling-limits page; see docs/sources.md).
+var (
+	// ReportsBudget is the identity and access reports budget (sign-ins,
+	// directory audits): 5 requests per 10 s per app per tenant.
+	ReportsBudget = Budget{Requests: 5, Per: 10 * time.Second}
+	// MessageTraceBudget: 100 requests per 5 minutes.
+	MessageTraceBudget = Budget{Requests: 100, Per: 5 * time.Minute}
+	// AuditQueryBudget: 200 audit log query submissions per 24 h per tenant.
+	AuditQueryBudget = Budget{Requests: 200, Per: 24 * time.Hour}
+)
+
+// Limiter enforces a Budget on the client side with a sliding log of send
+// times: a request waits until fewer than Requests were sent in the last
+// Per (+ margin). Unlike a token bucket, which admits a full burst plus its
+// refill inside one window, this never exceeds the budget in any window.
+type Limiter struct {
+	budget Budget
+	margin time.Duration
+
+	mu     sync.Mutex
+	sent   []time.Time // ring of the last budget.Requests send times
+	next   int
+	waited time.Duration
+	waits  int64
+}
+
+// NewLimiter returns a limiter for b. margin widens the window to absorb the
+// difference between when a request leaves and when the service counts it.
+func NewLimiter(b Budget, margin time.Duration) *Limiter {
+	l := &Limiter{budget: b, margin: margin}
+	if !b.Unlimited() {
+		l.sent = make([]time.Time, b.Requests)
+	}
+	return l
+}
+
+// Wait blocks until a request may be sent under the budget, reserves its slot
+// and returns how long it waited.
+func (l *Limiter) Wait(ctx context.Context) (time.Duration, error) {
+	if l == nil || l.budget.Unlimited() {
+		return 0, nil
+	}
+	l.mu.Lock()
+	now := time.Now()
+	at := now
+	if oldest := l.sent[l.next]; !oldest.IsZero() {
+		if free := oldest.Add(l.budget.Per + l.margin); free.After(at) {
+			at = free
+		}
+	}
+	slot := l.next
+	l.sent[slot] = at
+	l.next = (l.next + 1) % len(l.sent)
+	wait := at.Sub(now)
+	if wait > 0 {
+		l.waited += wait
+		l.waits++
+	}
+	l.mu.Unlock()
+	if wait <= 0 {
+		return 0, nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		// Timers fire late, never early: record when the request really
+		// goes, so later requests count from the actual send time.
+		l.mu.Lock()
+		if now := time.Now(); now.After(l.sent[slot]) {
+			l.sent[slot] = now
+		}
+		l.mu.Unlock()
+		return wait, nil
+	case <-ctx.Done():
+		return wait, ctx.Err()
+	}
+}
+
+// Waited returns the total time and the number of times requests waited.
+func (l *Limiter) Waited() (time.Duration, int64) {
+	if l == nil {
+		return 0, 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waited, l.waits
+}

@@ -1,0 +1,158 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/evidence-dfir/evidence/manifest"
+)
+
+// User is a user the collection is scoped to, resolved once in the tenant.
+// Queries filter by ID, so a renamed UPN cannot hide records.
+type User struct {
+	Requested      string   // as given on the command line
+	ID             string   // object id
+	UPN            string   // userPrincipalName at collection time
+	Mail           string   // primary SMTP address
+	ProxyAddresses []string // "SMTP:..." / "smtp:..." entries
+}
+
+// Job is what one collection run asks every source for.
+type Job struct {
+	Window   Window // requested half-open window
+	Users    []User // empty when AllUsers
+	AllUsers bool
+	Now      time.Time // collection start
+	PageSize int       // $top; 0 -> the source's documented maximum
+	Progress Progress  // nil -> none
+}
+
+// Progress receives running counts, for the terminal progress line.
+type Progress interface {
+	Add(source string, records, pages int)
+}
+
+// Sink receives one source's records, each the raw JSON bytes Graph sent
+// (compacted), in the order Graph returned them.
+type Sink interface {
+	Write(record []byte) error
+}
+
+// Output opens record files inside the bundle being written. path is
+// relative to the bundle root and names the JSON Lines file; the CSV view
+// goes beside it with the same base name.
+type Output interface {
+	Open(path, source string, columns []Column) (Sink, error)
+}
+
+// Source collects one kind of evidence. Collect returns the accounting of
+// what it asked and what came back; an error means the whole run must stop
+// (credentials refused, cancellation, a write failure). Everything else (a
+// licence refusal, a window that kept failing) is recorded in the returned
+// manifest.Source and the run goes on.
+type Source interface {
+	Name() string
+	Collect(ctx context.Context, c *Client, job Job, out Output) (manifest.Source, error)
+}
+
+// FatalError stops a run: nothing more can be collected.
+type FatalError struct{ Err error }
+
+// Error implements error.
+func (e *FatalError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *FatalError) Unwrap() error { return e.Err }
+
+// Graph error codes the collectors recognise.
+const (
+	CodeNoPremium = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+)
+
+// Classify maps a collection error to a window status and reason. fatal is
+// true for errors that end the run (bad credentials, cancellation).
+func Classify(err error) (status, reason string, fatal bool) {
+	var ge *GraphError
+	var gu *GaveUpError
+	var fe *FatalError
+	switch {
+	case errors.As(err, &fe):
+		return manifest.StatusFailed, err.Error(), true
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return manifest.StatusFailed, "cancelled: " + err.Error(), true
+	case errors.As(err, &ge):
+		switch {
+		case ge.Status == 401 || ge.Code == "credential":
+			return manifest.StatusFailed, "credentials refused: " + ge.Error(), true
+		case ge.Status == 403 && ge.Code == CodeNoPremium:
+			return manifest.StatusUnavailable, "licence: tenant has no Entra ID P1/P2, so sign-in logs cannot be read through Graph (" + ge.Code + ")", false
+		case ge.Status == 403:
+			return manifest.StatusUnavailable, "permission: " + ge.Error(), false
+		default:
+			return manifest.StatusFailed, ge.Error(), false
+		}
+	case errors.As(err, &gu):
+		if gu.Throttled {
+			return manifest.StatusFailed, "throttling budget: " + gu.Error(), false
+		}
+		return manifest.StatusFailed, gu.Error(), false
+	default:
+		return manifest.StatusFailed, err.Error(), false
+	}
+}
+
+// query is one OData collection query over one window and scope.
+type query struct {
+	class, source string
+	url           string
+	window        Window
+	scope         string
+	filter        string
+}
+
+// run pages through q, writing every record to sink, and returns the
+// sub-window's accounting. Only fatal errors are returned as errors.
+func (q query) run(ctx context.Context, c *Client, sink Sink, prog Progress) (manifest.SubWindow, error) {
+	sw := manifest.SubWindow{Window: manifest.NewWindow(q.window.Start, q.window.End), Scope: q.scope, Query: q.filter, Status: manifest.StatusCollected}
+	var werr error
+	pages, err := c.Pages(ctx, q.class, q.source, q.url, func(n int, p *Page) error {
+		for _, r := range p.Records {
+			if err := sink.Write(r); err != nil {
+				werr = &FatalError{Err: fmt.Errorf("%s: writing record: %w", q.source, err)}
+				return werr
+			}
+		}
+		sw.Records += int64(len(p.Records))
+		if prog != nil {
+			prog.Add(q.source, len(p.Records), 1)
+		}
+		return nil
+	})
+	sw.Pages = int64(pages)
+	if werr != nil {
+		return sw, werr
+	}
+	if err != nil {
+		status, reason, fatal := Classify(err)
+		if fatal {
+			return sw, &FatalError{Err: err}
+		}
+		sw.Status, sw.Reason = status, reason
+	}
+	return sw, nil
+}
+
+// summarize fills a source's totals and status from its sub-windows.
+func summarize(s *manifest.Source) {
+	s.Status = manifest.StatusCollected
+	s.Records, s.Pages = 0, 0
+	for _, w := range s.Windows {
+		s.Records += w.Records
+		s.Pages += w.Pages
+		if w.Status != manifest.StatusCollected && s.Status == manifest.StatusCollected {
+			s.Status, s.Reason = w.Status, w.Reason
+		}
+	}
+}

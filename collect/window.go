@@ -1,0 +1,97 @@
+package collect
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Tick is Graph's time resolution: DateTimeOffset values carry at most seven
+// fractional digits (100 ns).
+const Tick = 100 * time.Nanosecond
+
+// Window is a half-open UTC interval [Start, End). Every sub-window the tool
+// queries is half-open, so a record exactly on a boundary belongs to exactly
+// one window.
+type Window struct {
+	Start, End time.Time
+}
+
+// Empty reports whether the window contains no instant.
+func (w Window) Empty() bool { return !w.Start.Before(w.End) }
+
+// Duration is End - Start.
+func (w Window) Duration() time.Duration { return w.End.Sub(w.Start) }
+
+// String renders the window as "[start, end)" in RFC 3339 UTC.
+func (w Window) String() string {
+	return "[" + FormatTime(w.Start) + ", " + FormatTime(w.End) + ")"
+}
+
+// Clamp returns the part of w that lies at or after notBefore, and the part
+// before it that was cut off (empty when nothing was).
+func (w Window) Clamp(notBefore time.Time) (kept, lost Window) {
+	if !w.Start.Before(notBefore) {
+		return w, Window{}
+	}
+	if !w.End.After(notBefore) {
+		return Window{}, w
+	}
+	return Window{Start: notBefore, End: w.End}, Window{Start: w.Start, End: notBefore}
+}
+
+// FormatTime renders t in UTC as RFC 3339 with only the fractional digits it
+// needs: the form used in every file, log line and manifest field.
+func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// ODataTime renders t for an OData $filter literal: UTC, RFC 3339, seven
+// fractional digits when the instant is not a whole second.
+func ODataTime(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond() == 0 {
+		return t.Format("2006-01-02T15:04:05Z")
+	}
+	return t.Format("2006-01-02T15:04:05.0000000Z")
+}
+
+// RangeFilter is the OData clause selecting the half-open window w on prop.
+// Graph documents only eq, ge and le on the audit-log time properties, so the
+// exclusive end is expressed as "le End - 100 ns", Graph's resolution.
+func RangeFilter(prop string, w Window) string {
+	return fmt.Sprintf("%s ge %s and %s le %s", prop, ODataTime(w.Start), prop, ODataTime(w.End.Add(-Tick)))
+}
+
+// ParseWhen parses a --since/--until value relative to now: a duration back
+// from now ("30d", "12h", "90m", "2w") or an RFC 3339 time with an explicit
+// offset. The result is UTC, truncated to Graph's 100 ns resolution.
+func ParseWhen(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, fmt.Errorf("empty time: use a duration like 30d or 12h, or an RFC 3339 time like 2026-11-01T00:00:00Z")
+	}
+	if d, ok := parseAgo(s); ok {
+		return now.Add(-d).UTC().Truncate(Tick), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither a duration (30d, 12h, 90m, 2w) nor an RFC 3339 time with offset (2026-11-01T00:00:00Z)", s)
+	}
+	return t.UTC().Truncate(Tick), nil
+}
+
+// parseAgo reads "<n><unit>" with unit one of w, d, h, m, s.
+func parseAgo(s string) (time.Duration, bool) {
+	if len(s) < 2 {
+		return 0, false
+	}
+	unit := map[byte]time.Duration{'w': 7 * 24 * time.Hour, 'd': 24 * time.Hour, 'h': time.Hour, 'm': time.Minute, 's': time.Second}[s[len(s)-1]]
+	if unit == 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s[:len(s)-1], 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
+}

@@ -1,0 +1,160 @@
+// Package manifest holds what seals a bundle: the manifest schema, the
+// hashing that happens while files are written, the SHA256SUMS file that
+// stock tools check, and the verification of a sealed bundle.
+//
+// It depends on nothing but the standard library, so that verifying a bundle
+// never needs the Graph client.
+package manifest
+
+import (
+	"time"
+)
+
+// Format names the manifest schema; it changes only with an incompatible change.
+const Format = "evidence-manifest/1"
+
+// Well-known file names at the root of every bundle.
+const (
+	ManifestName = "manifest.json"
+	SumsName     = "SHA256SUMS"
+	RequestsName = "requests.jsonl"
+	ReadmeName   = "README.txt"
+)
+
+// Window status values, per sub-window and per source.
+const (
+	StatusCollected   = "collected"   // every page of the window was read
+	StatusClamped     = "clamped"     // the window lies (partly) outside what the tenant still keeps
+	StatusUnavailable = "unavailable" // licence or permission: the service refused the source
+	StatusFailed      = "failed"      // tried and gave up (errors, throttling budget, timeout)
+)
+
+// Manifest describes a sealed bundle: who collected what, from where, when,
+// with which queries, what came back and what is missing.
+type Manifest struct {
+	Format          string    `json:"format"`
+	CaseID          string    `json:"case_id"`
+	Tool            Tool      `json:"tool"`
+	Examiner        string    `json:"examiner"`
+	Host            string    `json:"host"`
+	OSUser          string    `json:"os_user"`
+	Tenant          Tenant    `json:"tenant"`
+	Auth            Auth      `json:"auth"`
+	CommandLine     []string  `json:"command_line"`
+	CollectionStart string    `json:"collection_start"` // RFC 3339 UTC
+	CollectionEnd   string    `json:"collection_end"`   // RFC 3339 UTC
+	Requested       Window    `json:"requested"`
+	Users           []User    `json:"users,omitempty"`
+	Sources         []Source  `json:"sources"`
+	Complete        bool      `json:"complete"`
+	Warnings        []string  `json:"warnings,omitempty"`
+	Files           []File    `json:"files"`
+	Requests        *Requests `json:"requests,omitempty"`
+}
+
+// Tool identifies the program that wrote the bundle.
+type Tool struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Commit    string `json:"commit,omitempty"`
+	GoVersion string `json:"go_version,omitempty"`
+}
+
+// Tenant identifies the Microsoft 365 tenant the evidence came from.
+type Tenant struct {
+	ID          string `json:"id,omitempty"`
+	Domain      string `json:"domain,omitempty"`
+	DisplayName string `json:"display_name,omitempty"`
+	GraphURL    string `json:"graph_url"`
+}
+
+// Auth records how the tool signed in: the method and the identity (an app id
+// or a UPN), never a secret.
+type Auth struct {
+	Method   string `json:"method"`
+	Identity string `json:"identity,omitempty"`
+}
+
+// Window is a half-open UTC interval [Start, End), both RFC 3339.
+type Window struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+// NewWindow formats a half-open interval for the manifest.
+func NewWindow(start, end time.Time) Window {
+	return Window{Start: FormatTime(start), End: FormatTime(end)}
+}
+
+// FormatTime renders t as RFC 3339 in UTC with as many fractional digits as
+// it has (none for whole seconds).
+func FormatTime(t time.Time) string {
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// User is one user the collection was scoped to, as resolved in the tenant.
+type User struct {
+	Requested string `json:"requested"` // what was given on the command line
+	ID        string `json:"id"`
+	UPN       string `json:"upn"`
+	Mail      string `json:"mail,omitempty"`
+}
+
+// Source accounts for one collected source: the endpoint and query, and what
+// each sub-window gave.
+type Source struct {
+	Name     string      `json:"name"`
+	Endpoint string      `json:"endpoint"`
+	Query    string      `json:"query,omitempty"`
+	Status   string      `json:"status"`
+	Reason   string      `json:"reason,omitempty"`
+	Records  int64       `json:"records"`
+	Pages    int64       `json:"pages"`
+	Windows  []SubWindow `json:"windows"`
+	Files    []string    `json:"files,omitempty"`
+}
+
+// SubWindow is the unit of accounting: one query over one half-open window.
+type SubWindow struct {
+	Window
+	Scope   string `json:"scope,omitempty"` // e.g. the user id the query was filtered by
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+	Pages   int64  `json:"pages"`
+	Records int64  `json:"records"`
+	Query   string `json:"query,omitempty"`
+}
+
+// File describes one file of the bundle. Every file but SHA256SUMS (and its
+// signatures) is listed; manifest.json lists every file but itself.
+type File struct {
+	Path      string `json:"path"`
+	Size      int64  `json:"size"`
+	SHA256    string `json:"sha256"`
+	Records   *int64 `json:"records,omitempty"` // lines, for .jsonl files
+	Source    string `json:"source,omitempty"`
+	MediaType string `json:"media_type"`
+}
+
+// Requests summarises the provenance log.
+type Requests struct {
+	Total         int64   `json:"total"`
+	Retries       int64   `json:"retries"`
+	Throttled     int64   `json:"throttled"`
+	ThrottleWaitS float64 `json:"throttle_wait_seconds"`
+}
+
+// Incomplete reports whether any source or sub-window was not fully collected.
+func (m *Manifest) Incomplete() bool {
+	for _, s := range m.Sources {
+		if s.Status != StatusCollected {
+			return true
+		}
+		for _, w := range s.Windows {
+			if w.Status != StatusCollected {
+				return true
+			}
+		}
+	}
+	return false
+}

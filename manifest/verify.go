@@ -1,0 +1,495 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Problem kinds, from the most to the least common cause.
+const (
+	// ProblemChanged: the file's SHA-256 differs from SHA256SUMS.
+	ProblemChanged = "changed"
+	// ProblemMissing: the file is listed (in SHA256SUMS or manifest.json) but absent.
+	ProblemMissing = "missing"
+	// ProblemAdded: the file is present but listed nowhere.
+	ProblemAdded = "added"
+	// ProblemUnsafe: the entry is not a plain file or directory with a safe
+	// name (symlink, device, "..", absolute path, ...); it was not read.
+	ProblemUnsafe = "unsafe"
+	// ProblemInconsistent: SHA256SUMS and manifest.json, or manifest.json and
+	// the files, disagree; or one of them is malformed.
+	ProblemInconsistent = "inconsistent"
+	// ProblemUnreadable: the entry could not be read.
+	ProblemUnreadable = "unreadable"
+)
+
+// maxMetaSize bounds the bytes of SHA256SUMS and manifest.json kept in memory.
+const maxMetaSize = 64 << 20
+
+// unsealed names the files allowed beside SHA256SUMS without being listed in
+// it: detached signatures and timestamps of SHA256SUMS, and the chain of
+// custody log, which grows after sealing. They are verified separately.
+var unsealed = map[string]bool{
+	SumsName:              true,
+	SumsName + ".minisig": true,
+	SumsName + ".sig":     true,
+	SumsName + ".tsr":     true,
+	"custody.log.jsonl":   true,
+}
+
+// Problem is one finding of a verification, about one path of the bundle.
+type Problem struct {
+	Path   string `json:"path"`
+	Kind   string `json:"kind"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// String renders the problem on one line: "changed: data/x.jsonl: ...".
+func (p Problem) String() string {
+	if p.Detail == "" {
+		return fmt.Sprintf("%s: %s", p.Kind, p.Path)
+	}
+	return fmt.Sprintf("%s: %s: %s", p.Kind, p.Path, p.Detail)
+}
+
+// Result is the outcome of verifying one bundle.
+type Result struct {
+	// Files and Bytes count the files read and their bytes.
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
+	// Problems is sorted by Path, then Kind; there is at most one Problem per
+	// (Path, Kind), several findings being joined in its Detail with "; ".
+	Problems []Problem `json:"problems"`
+	// Manifest is manifest.json as found in the bundle, when present and
+	// parseable. It is trustworthy only if OK reports true.
+	Manifest *Manifest `json:"-"`
+}
+
+// OK reports whether the bundle verified without any problem.
+func (r *Result) OK() bool { return len(r.Problems) == 0 }
+
+type seenFile struct {
+	sha256 string
+	size   int64
+	lines  int64
+}
+
+// Verifier checks a bundle fed to it file by file, in any order, each file
+// read once as a stream: only the hash, size and line count of each file are
+// kept, plus the bytes of SHA256SUMS and manifest.json (each at most 64 MiB),
+// so memory does not grow with file sizes. It serves directories (VerifyDir)
+// and archives alike. A Verifier is not safe for concurrent use.
+//
+// The rules applied by Result:
+//
+//   - Without SHA256SUMS (absent, larger than 64 MiB, or malformed) nothing can
+//     be verified: the result holds one problem on SHA256SUMS ("missing" or
+//     "inconsistent") and no per-file findings, beside unsafe or unreadable
+//     entries.
+//   - Each path in SHA256SUMS that is absent is "missing"; each whose SHA-256
+//     differs is "changed".
+//   - Each file present but not in SHA256SUMS is "added", except
+//     SHA256SUMS.minisig, SHA256SUMS.sig, SHA256SUMS.tsr and custody.log.jsonl
+//     at the root, which are not sealed by SHA256SUMS.
+//   - manifest.json must be present, listed in SHA256SUMS, parse, and carry
+//     Format; otherwise "missing" or "inconsistent".
+//   - manifest.json and SHA256SUMS must agree: every manifest file is in
+//     SHA256SUMS with the same SHA-256, its real size equals Size and, when
+//     Records is set, its real count of '\n' bytes equals Records; every path
+//     of SHA256SUMS but manifest.json is in the manifest. Each disagreement is
+//     "inconsistent" on the file concerned. A file already "changed" or
+//     "missing" is not compared with the manifest as well.
+//   - Entries refused with Refuse or Unreadable (and the files under a refused
+//     directory) are reported as such and not also as missing or added.
+type Verifier struct {
+	files    map[string]seenFile
+	refused  map[string]bool
+	recorded []Problem
+	halted   bool
+
+	sums, manifest             []byte
+	sumsTooBig, manifestTooBig bool
+}
+
+// NewVerifier returns an empty Verifier.
+func NewVerifier() *Verifier {
+	return &Verifier{files: make(map[string]seenFile), refused: make(map[string]bool)}
+}
+
+// Add reads r to its end once, hashing and counting it as the bundle file at
+// path ('/'-separated, relative to the bundle root). A path that is not in
+// the one allowed spelling (see WriteSums), or that was already added, is
+// recorded as an unsafe problem and r is not read. The error is non-nil only
+// when reading r fails; the file is then not recorded, and the caller decides
+// whether to go on (Unreadable) or give up.
+func (v *Verifier) Add(path string, r io.Reader) error {
+	if v.halted {
+		return fmt.Errorf("add %q: verification was halted", path)
+	}
+	if err := checkPath(path); err != nil {
+		v.Refuse(path, "unsafe name: "+err.Error())
+		return nil
+	}
+	if _, dup := v.files[path]; dup || v.refused[path] {
+		v.Refuse(path, "entry appears twice")
+		return nil
+	}
+	var keep *capBuffer
+	if path == SumsName || path == ManifestName {
+		keep = &capBuffer{max: maxMetaSize}
+	}
+	var dst io.Writer
+	if keep != nil {
+		dst = keep
+	}
+	hw := NewHashWriter(dst)
+	if _, err := io.Copy(hw, r); err != nil {
+		return fmt.Errorf("%s: read: %w", path, err)
+	}
+	v.files[path] = seenFile{sha256: hw.Sum(), size: hw.Size(), lines: hw.Lines()}
+	switch path {
+	case SumsName:
+		v.sums, v.sumsTooBig = keep.buf.Bytes(), keep.over
+	case ManifestName:
+		v.manifest, v.manifestTooBig = keep.buf.Bytes(), keep.over
+	}
+	return nil
+}
+
+// Refuse records that the entry at path was not read because it is unsafe
+// (a symlink, a device, an unsafe name, ...); why says what it is.
+func (v *Verifier) Refuse(path, why string) {
+	v.record(path, ProblemUnsafe, why)
+}
+
+// Unreadable records that the entry at path could not be read; why says why.
+func (v *Verifier) Unreadable(path, why string) {
+	v.record(path, ProblemUnreadable, why)
+}
+
+// Halt records an unsafe entry after which nothing more of the bundle is
+// read (an archive whose walk stops at its first unsafe entry). Result then
+// reports the problems recorded so far and the files already read whose
+// SHA-256 differs from SHA256SUMS, but no missing, added or inconsistent
+// findings, which a partial read cannot support.
+func (v *Verifier) Halt(path, why string) {
+	v.record(path, ProblemUnsafe, why+"; verification stopped at this entry, later entries were not read")
+	v.halted = true
+}
+
+func (v *Verifier) record(path, kind, detail string) {
+	v.refused[path] = true
+	v.recorded = append(v.recorded, Problem{Path: path, Kind: kind, Detail: detail})
+}
+
+// Result applies the rules documented on Verifier to what was added and
+// returns the outcome. It may be called more than once.
+func (v *Verifier) Result() *Result {
+	res := &Result{Files: len(v.files)}
+	for _, f := range v.files {
+		res.Bytes += f.size
+	}
+	ps := problemSet{}
+	for _, p := range v.recorded {
+		ps.add(p.Path, p.Kind, p.Detail)
+	}
+	defer func() { res.Problems = ps.sorted() }()
+
+	// SHA256SUMS: without it nothing can be trusted.
+	_, haveSums := v.files[SumsName]
+	switch {
+	case !haveSums && v.halted:
+		return res
+	case !haveSums:
+		if !v.blocked(SumsName) {
+			ps.add(SumsName, ProblemMissing, fmt.Sprintf(
+				"absent: no file of the bundle can be verified (files present: %d, none checked)", len(v.files)))
+		}
+		return res
+	case v.sumsTooBig:
+		ps.add(SumsName, ProblemInconsistent, "larger than 64 MiB: not read, no file of the bundle can be verified")
+		return res
+	}
+	sums, err := ParseSums(bytes.NewReader(v.sums))
+	if err != nil {
+		ps.add(SumsName, ProblemInconsistent, "malformed, no file of the bundle can be verified: "+err.Error())
+		return res
+	}
+	listed := make(map[string]string, len(sums))
+	for _, s := range sums {
+		listed[s.Path] = s.SHA256
+	}
+
+	// Every listed file: present and unchanged.
+	for _, s := range sums {
+		if v.blocked(s.Path) {
+			continue
+		}
+		f, ok := v.files[s.Path]
+		switch {
+		case !ok && !v.halted:
+			ps.add(s.Path, ProblemMissing, "listed in SHA256SUMS, absent")
+		case ok && f.sha256 != s.SHA256:
+			ps.add(s.Path, ProblemChanged, fmt.Sprintf("sha256 %s in SHA256SUMS, file has %s", short(s.SHA256), short(f.sha256)))
+		}
+	}
+	if v.halted {
+		return res
+	}
+
+	// Every present file: listed.
+	for p := range v.files {
+		if _, ok := listed[p]; !ok && !unsealed[p] && p != ManifestName {
+			ps.add(p, ProblemAdded, "present, not listed in SHA256SUMS")
+		}
+	}
+
+	// manifest.json: present, sealed, parseable, of our format.
+	_, haveManifest := v.files[ManifestName]
+	if _, ok := listed[ManifestName]; !ok {
+		switch {
+		case haveManifest:
+			ps.add(ManifestName, ProblemInconsistent, "not listed in SHA256SUMS")
+		case !v.blocked(ManifestName):
+			ps.add(ManifestName, ProblemMissing, "the bundle has no manifest.json")
+		}
+	}
+	if !haveManifest {
+		return res
+	}
+	if v.manifestTooBig {
+		ps.add(ManifestName, ProblemInconsistent, "larger than 64 MiB: not parsed")
+		return res
+	}
+	var m Manifest
+	if err := json.Unmarshal(v.manifest, &m); err != nil {
+		ps.add(ManifestName, ProblemInconsistent, "does not parse: "+err.Error())
+		return res
+	}
+	res.Manifest = &m
+	if m.Format != Format {
+		ps.add(ManifestName, ProblemInconsistent, fmt.Sprintf("format %q, want %q", m.Format, Format))
+		return res
+	}
+	v.checkManifest(&m, listed, ps)
+	return res
+}
+
+// blocked reports whether path, or a directory above it, was refused or
+// unreadable: its absence from the files read is then no finding of its own.
+func (v *Verifier) blocked(path string) bool {
+	for {
+		if v.refused[path] {
+			return true
+		}
+		i := strings.LastIndexByte(path, '/')
+		if i < 0 {
+			return false
+		}
+		path = path[:i]
+	}
+}
+
+// checkManifest compares manifest.json with SHA256SUMS and with the files.
+func (v *Verifier) checkManifest(m *Manifest, listed map[string]string, ps problemSet) {
+	inManifest := make(map[string]bool, len(m.Files))
+	for i, f := range m.Files {
+		if err := checkPath(f.Path); err != nil {
+			ps.add(ManifestName, ProblemInconsistent, fmt.Sprintf("files[%d]: path %q: %v", i, f.Path, err))
+			continue
+		}
+		if inManifest[f.Path] {
+			ps.add(f.Path, ProblemInconsistent, "listed twice in manifest.json")
+			continue
+		}
+		inManifest[f.Path] = true
+		if f.Path == ManifestName || f.Path == SumsName {
+			ps.add(f.Path, ProblemInconsistent, "listed in manifest.json, which must not list it")
+			continue
+		}
+		want, isListed := listed[f.Path]
+		actual, present := v.files[f.Path]
+		switch {
+		case !isListed:
+			ps.add(f.Path, ProblemInconsistent, "in manifest.json, not in SHA256SUMS")
+			if !present && !v.blocked(f.Path) {
+				ps.add(f.Path, ProblemMissing, "listed in manifest.json, absent")
+			}
+		case f.SHA256 != want:
+			ps.add(f.Path, ProblemInconsistent, fmt.Sprintf("sha256 %s in manifest.json, %s in SHA256SUMS", short(f.SHA256), short(want)))
+		}
+		if !present || actual.sha256 != want {
+			// Absent or changed: already reported; comparing the
+			// manifest with bytes that are not the sealed ones adds noise.
+			continue
+		}
+		if actual.size != f.Size {
+			ps.add(f.Path, ProblemInconsistent, fmt.Sprintf("size %d in manifest.json, file has %d bytes", f.Size, actual.size))
+		}
+		if f.Records != nil && actual.lines != *f.Records {
+			ps.add(f.Path, ProblemInconsistent, fmt.Sprintf("records %d in manifest.json, file has %d lines", *f.Records, actual.lines))
+		}
+	}
+	for p := range listed {
+		if p != ManifestName && !inManifest[p] {
+			ps.add(p, ProblemInconsistent, "in SHA256SUMS, not in manifest.json")
+		}
+	}
+}
+
+// VerifyDir verifies the bundle in directory dir (dir itself may be reached
+// through a symlink; nothing inside it may be). Regular files are read once
+// each; directories are walked; anything else (symlink, device, fifo, socket)
+// is an unsafe problem and is not followed or read; entries that cannot be
+// read are unreadable problems. The error is non-nil only if dir cannot be
+// walked at all.
+func VerifyDir(dir string) (*Result, error) {
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", dir, err)
+	}
+	fi, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("verify %s: not a directory", dir)
+	}
+	v := NewVerifier()
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if p == root {
+			return err
+		}
+		rel, rerr := filepath.Rel(root, p)
+		if rerr != nil {
+			return rerr
+		}
+		rel = filepath.ToSlash(rel)
+		if err != nil {
+			v.Unreadable(rel, err.Error())
+			return nil
+		}
+		switch {
+		case d.IsDir():
+			if perr := checkPath(rel); perr != nil {
+				v.Refuse(rel, "unsafe directory name: "+perr.Error())
+				return fs.SkipDir
+			}
+			return nil
+		case d.Type().IsRegular():
+			verifyFile(v, p, rel, d)
+			return nil
+		default:
+			v.Refuse(rel, describeType(d.Type()))
+			return nil
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", dir, err)
+	}
+	return v.Result(), nil
+}
+
+// verifyFile opens the regular file seen by the walk and feeds it to v,
+// making sure what is opened is still that regular file.
+func verifyFile(v *Verifier, p, rel string, d fs.DirEntry) {
+	walked, err := d.Info()
+	if err != nil {
+		v.Unreadable(rel, err.Error())
+		return
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		v.Unreadable(rel, err.Error())
+		return
+	}
+	defer f.Close()
+	opened, err := f.Stat()
+	if err != nil {
+		v.Unreadable(rel, err.Error())
+		return
+	}
+	if !opened.Mode().IsRegular() || !os.SameFile(walked, opened) {
+		v.Refuse(rel, "replaced while being verified")
+		return
+	}
+	if err := v.Add(rel, f); err != nil {
+		v.Unreadable(rel, err.Error())
+	}
+}
+
+// describeType names a non-regular file type for a problem detail.
+func describeType(t fs.FileMode) string {
+	switch {
+	case t&fs.ModeSymlink != 0:
+		return "symbolic link (not followed)"
+	case t&fs.ModeDevice != 0 && t&fs.ModeCharDevice != 0:
+		return "character device"
+	case t&fs.ModeDevice != 0:
+		return "block device"
+	case t&fs.ModeNamedPipe != 0:
+		return "named pipe (fifo)"
+	case t&fs.ModeSocket != 0:
+		return "socket"
+	default:
+		return "not a regular file (" + t.String() + ")"
+	}
+}
+
+// short abbreviates a SHA-256 for a problem detail.
+func short(h string) string {
+	if len(h) > 16 {
+		return h[:16] + "..."
+	}
+	return h
+}
+
+// problemSet gathers findings, one per (path, kind), details joined.
+type problemSet map[[2]string][]string
+
+func (ps problemSet) add(path, kind, detail string) {
+	k := [2]string{path, kind}
+	if !slices.Contains(ps[k], detail) {
+		ps[k] = append(ps[k], detail)
+	}
+}
+
+func (ps problemSet) sorted() []Problem {
+	out := make([]Problem, 0, len(ps))
+	for k, d := range ps {
+		out = append(out, Problem{Path: k[0], Kind: k[1], Detail: strings.Join(d, "; ")})
+	}
+	slices.SortFunc(out, func(a, b Problem) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Kind, b.Kind)
+	})
+	return out
+}
+
+// capBuffer keeps up to max bytes written to it and notes whether more came.
+type capBuffer struct {
+	buf  bytes.Buffer
+	max  int
+	over bool
+}
+
+func (c *capBuffer) Write(p []byte) (int, error) {
+	if !c.over {
+		if c.buf.Len()+len(p) > c.max {
+			c.over = true
+			c.buf = bytes.Buffer{}
+		} else {
+			c.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}
