@@ -99,6 +99,15 @@ type Stats struct {
 
 type classKey struct{}
 
+// sendKey carries a *sendInfo through the middleware pipeline, so the pacer
+// can report when the attempt really left and how long it waited.
+type sendKey struct{}
+
+type sendInfo struct {
+	at     time.Time
+	waited time.Duration
+}
+
 // New builds a Client.
 func New(opts Options) (*Client, error) {
 	if opts.GraphURL == "" {
@@ -138,7 +147,7 @@ func New(opts Options) (*Client, error) {
 	}
 
 	auth, err := kiotaauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(
-		opts.Credential, []string{ScopeFor(base)}, []string{u.Host})
+		opts.Credential, []string{ScopeFor(base)}, []string{u.Hostname()})
 	if err != nil {
 		return nil, fmt.Errorf("graph auth provider: %w", err)
 	}
@@ -216,10 +225,16 @@ type pacer struct{ c *Client }
 // Intercept implements khttp.Middleware.
 func (p pacer) Intercept(pipeline khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
 	class, _ := req.Context().Value(classKey{}).(string)
+	var waited time.Duration
 	if l := p.c.limiters[class]; l != nil {
-		if _, err := l.Wait(req.Context()); err != nil {
+		w, err := l.Wait(req.Context())
+		if err != nil {
 			return nil, err
 		}
+		waited = w
+	}
+	if si, ok := req.Context().Value(sendKey{}).(*sendInfo); ok {
+		si.at, si.waited = time.Now(), waited
 	}
 	return pipeline.Next(req, i)
 }
@@ -368,16 +383,22 @@ func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, va
 	if req.Body != nil {
 		ri.SetStreamContentAndContentType(req.Body, "application/json")
 	}
-	ctx = context.WithValue(ctx, classKey{}, req.Class)
+	si := &sendInfo{}
+	ctx = context.WithValue(context.WithValue(ctx, classKey{}, req.Class), sendKey{}, si)
 	native, err := c.adapter.ConvertToNativeRequest(ctx, ri)
 	if err != nil {
 		return nil, 0, &GraphError{Status: 0, Code: "credential", Message: scrub(err.Error()), Method: req.Method, URL: RedactURL(req.URL)}
 	}
 	hreq := native.(*http.Request).WithContext(ctx)
-	rec := RequestRecord{Time: FormatTime(time.Now()), Source: req.Source, Method: req.Method, URL: RedactURL(req.URL), Attempt: n}
-	start := time.Now()
+	rec := RequestRecord{Source: req.Source, Budget: req.Class, Method: req.Method, URL: RedactURL(req.URL), Attempt: n}
 	c.stats.Requests.Add(1)
 	resp, err := c.http.Do(hreq)
+	start := si.at
+	if start.IsZero() { // the pipeline failed before the pacer
+		start = time.Now()
+	}
+	rec.Time = FormatTime(start)
+	rec.ThrottleWaitMS = float64(si.waited.Microseconds()) / 1000
 	if err != nil {
 		rec.Error = scrub(err.Error())
 		rec.finish(start, nil, nil)
@@ -499,8 +520,10 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 
 // RequestRecord is one line of requests.jsonl: one attempt of one request.
 type RequestRecord struct {
-	Time            string  `json:"time"`
+	Time            string  `json:"time"` // when the attempt left, after pacing
 	Source          string  `json:"source,omitempty"`
+	Budget          string  `json:"budget,omitempty"` // throttling budget class
+	ThrottleWaitMS  float64 `json:"throttle_wait_ms"` // time held by the client-side pacer
 	Method          string  `json:"method"`
 	URL             string  `json:"url"`
 	Attempt         int     `json:"attempt"`
@@ -528,11 +551,13 @@ func (c *Client) writeRecord(r RequestRecord) {
 	if c.reqLog == nil {
 		return
 	}
-	b, err := json.Marshal(r)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // URLs stay readable: & not \u0026
+	if err := enc.Encode(r); err != nil {
 		return
 	}
-	b = append(b, '\n')
+	b := buf.Bytes()
 	c.reqLogMu.Lock()
 	defer c.reqLogMu.Unlock()
 	if _, err := c.reqLog.Write(b); err != nil {

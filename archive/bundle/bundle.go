@@ -128,7 +128,7 @@ func (s *Stage) create(rel, source, media string) (*file, error) {
 		return nil, err
 	}
 	buf := bufio.NewWriterSize(fh, 256<<10)
-	f := &file{path: rel, source: source, media: media, f: fh, buf: buf, hw: manifest.NewHashWriter(buf)}
+	f := &file{path: rel, source: source, media: media, f: fh, buf: buf, hw: manifest.NewHashWriter(buf), countLines: media == MediaJSONL}
 	s.files[rel] = f
 	return f, nil
 }
@@ -140,7 +140,6 @@ func (s *Stage) Open(rel, source string, columns []collect.Column) (collect.Sink
 	if err != nil {
 		return nil, err
 	}
-	jf.countLines = true
 	cf, err := s.create(collect.CSVPath(rel), source, MediaCSV)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/graphtest"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) demoCmd() *cobra.Command {
+	o := &grabOptions{}
+	var seed int64
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run everything end to end against the built-in simulated tenant (no credentials)",
+		Long: `demo starts the simulated Microsoft 365 tenant in-process on a loopback port,
+runs a real grab for victim@contoso.com over the last 30 days through real
+HTTP (with Graph's documented throttling budgets), seals, bundles and
+verifies the result, and prints where the bundle is.
+
+The simulated tenant holds a seeded compromise: sign-ins from 185.220.101.47
+(three failures, then a success), an MFA method registered and a consent to
+an unknown app, among benign activity. No network access and no credentials
+are needed.`,
+		Example: `  evidence demo
+  evidence demo --out /tmp/cases --bundle dir`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			token := make([]byte, 24)
+			if _, err := rand.Read(token); err != nil {
+				return failErr(err)
+			}
+			srv, err := graphtest.NewServer(graphtest.Config{
+				Seed:    seed,
+				License: graphtest.License("p2"),
+				Token:   "demo-" + hex.EncodeToString(token),
+				Reports: graphtest.Budget{Requests: collect.ReportsBudget.Requests, Per: collect.ReportsBudget.Per},
+			})
+			if err != nil {
+				return failErr(fmt.Errorf("starting the simulated tenant: %w", err))
+			}
+			defer srv.Close()
+			fmt.Fprintf(a.stderr, "Simulated tenant listening on %s (victim: %s)\n", srv.URL, srv.Tenant.Victim().UPN)
+			o.users = []string{srv.Tenant.Victim().UPN}
+			o.auth = collect.AuthOptions{Method: "token", GraphURL: srv.URL}
+			o.credential = collect.StaticToken("demo-" + hex.EncodeToString(token))
+			o.examiner = "evidence demo"
+			res, err := a.grab(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			a.code = res.code
+			fmt.Fprintf(a.stderr, "\nDemo bundle: %s\nCheck it:    evidence verify %s\n", res.path, res.path)
+			fmt.Fprintln(a.stdout, res.path)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.since, "since", "30d", "start of the window")
+	o.sources = sourceNames
+	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect")
+	f.StringVar(&o.out, "out", "evidence-demo", "directory the bundle is written to")
+	f.StringVar(&o.bundle, "bundle", "tar", "bundle form: tar or dir")
+	f.Int64Var(&seed, "seed", 1, "seed of the simulated tenant's data")
+	o.attempts = collect.DefaultRetry.MaxAttempts
+	o.retryMin = 200 * time.Millisecond
+	return cmd
+}

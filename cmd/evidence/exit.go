@@ -1,0 +1,42 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes, documented in docs/cli.md. Scripts rely on them: keep them.
+const (
+	ExitOK         = 0 // complete, sealed and verified
+	ExitUsage      = 1 // bad usage or input
+	ExitFailed     = 2 // failed: no sealed bundle was written
+	ExitIncomplete = 3 // sealed, but some source or window could not be collected
+	ExitVerify     = 4 // verification failed
+)
+
+// exitError carries the exit code for an error that ends the program.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, a ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, a...)}
+}
+
+func failErr(err error) error { return &exitError{code: ExitFailed, err: err} }
+
+// exitCode maps an error to the process exit code.
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return ExitFailed
+}

@@ -1,0 +1,476 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/archive/bundle"
+	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+)
+
+// sourceNames maps --sources names to collectors, in collection order.
+var sourceNames = []string{"signins", "audits"}
+
+func newSource(name string) (collect.Source, bool) {
+	switch name {
+	case "signins":
+		return collect.SignIns{}, true
+	case "audits":
+		return collect.DirectoryAudits{}, true
+	}
+	return nil, false
+}
+
+// grabOptions are grab's flags.
+type grabOptions struct {
+	users    []string
+	allUsers bool
+	since    string
+	until    string
+	sources  []string
+	out      string
+	bundle   string
+	caseID   string
+	examiner string
+	pageSize int
+	budgets  []string
+	attempts int
+	retryMin time.Duration
+	auth     collect.AuthOptions
+
+	// set programmatically (demo, tests)
+	credential collect.TokenSource
+	now        func() time.Time
+}
+
+func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
+	f := cmd.Flags()
+	f.StringArrayVar(&o.users, "user", nil, "user to collect for, by UPN or object id (repeatable)")
+	f.BoolVar(&o.allUsers, "all-users", false, "collect tenant-wide instead of per user")
+	f.StringVar(&o.since, "since", "30d", "start of the window: a duration back from now (30d, 12h, 2w) or an RFC 3339 time")
+	f.StringVar(&o.until, "until", "", "end of the window (exclusive), same forms as --since; default now")
+	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect: "+strings.Join(sourceNames, ", "))
+	f.StringVar(&o.out, "out", ".", "directory the bundle is written to")
+	f.StringVar(&o.bundle, "bundle", "tar", "bundle form: tar (a .tar.zst archive) or dir (the sealed directory only)")
+	f.StringVar(&o.caseID, "case", "", "case id (a UUID); default a new random UUID")
+	f.StringVar(&o.examiner, "examiner", "", "who collects, for the manifest; default the OS user")
+	f.IntVar(&o.pageSize, "page-size", 0, "records per page ($top); default each API's documented maximum")
+	f.StringArrayVar(&o.budgets, "budget", nil, "override a throttling budget, CLASS=REQUESTS/DURATION (classes: reports, directory, messagetrace, auditquery), e.g. reports=5/10s")
+	f.IntVar(&o.attempts, "max-attempts", collect.DefaultRetry.MaxAttempts, "attempts per request before a window is marked failed")
+	f.DurationVar(&o.retryMin, "retry-base", collect.DefaultRetry.BaseDelay, "first backoff step between retries")
+	_ = f.MarkHidden("retry-base")
+	f.StringVar(&o.auth.Method, "auth", "", "sign-in method: "+strings.Join(collect.AuthMethods, ", "))
+	f.StringVar(&o.auth.Tenant, "tenant", "", "tenant id or domain (device, secret, certificate, azcli)")
+	f.StringVar(&o.auth.ClientID, "client-id", "", "app registration client id (or a user-assigned managed identity's client id)")
+	f.StringVar(&o.auth.CertPath, "cert", "", "certificate file (PEM or PFX) for --auth certificate; password from "+collect.EnvCertPassword)
+	f.StringVar(&o.auth.GraphURL, "graph-url", collect.DefaultGraphURL, "Graph endpoint (national clouds, or the simulator)")
+}
+
+func (a *app) grabCmd() *cobra.Command {
+	o := &grabOptions{}
+	cmd := &cobra.Command{
+		Use:   "grab",
+		Short: "Collect, seal, bundle and verify the evidence for one or more users",
+		Long: `grab collects the selected sources for the given users over a half-open UTC
+window [--since, --until), writes each record as Graph sent it (JSON Lines)
+plus a CSV view, logs every request in requests.jsonl, seals everything in
+manifest.json and SHA256SUMS, bundles it and verifies the bundle.
+
+The path of the sealed bundle is the last line on stdout. Secrets are read
+only from the environment: ` + collect.EnvGraphToken + ` (--auth token),
+` + collect.EnvClientSecret + ` (--auth secret), ` + collect.EnvCertPassword + `.`,
+		Example: `  evidence grab --user alice@contoso.com --since 30d --auth device --tenant contoso.com --client-id APP_ID
+  evidence grab --user alice@contoso.com --user bob@contoso.com --since 2026-11-01T00:00:00Z --until 2026-11-08T00:00:00Z --auth azcli
+  EVIDENCE_GRAPH_TOKEN=... evidence grab --user victim@contoso.com --graph-url http://127.0.0.1:8080 --auth token --bundle dir`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			res, err := a.grab(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			a.code = res.code
+			fmt.Fprintln(a.stdout, res.path)
+			return nil
+		},
+	}
+	a.grabFlags(cmd, o)
+	return cmd
+}
+
+// grabResult is what a grab produced.
+type grabResult struct {
+	path     string // the bundle (archive or directory)
+	dir      string // the sealed directory when kept
+	sha256   string // of the archive, when one was written
+	manifest *manifest.Manifest
+	verified *manifest.Result
+	code     int
+}
+
+// validated is grab's input after checking.
+type validated struct {
+	window  collect.Window
+	sources []collect.Source
+	caseID  string
+	budgets map[string]collect.Budget
+}
+
+func (o *grabOptions) validate(now time.Time) (*validated, error) {
+	v := &validated{budgets: map[string]collect.Budget{}}
+	if len(o.users) == 0 && !o.allUsers {
+		return nil, usageErr("no --user given: name at least one user (--user alice@contoso.com, repeatable) or use --all-users")
+	}
+	if len(o.users) > 0 && o.allUsers {
+		return nil, usageErr("--user and --all-users exclude each other")
+	}
+	for _, u := range o.users {
+		if strings.TrimSpace(u) == "" {
+			return nil, usageErr("--user is empty")
+		}
+	}
+	start, err := collect.ParseWhen(o.since, now)
+	if err != nil {
+		return nil, usageErr("--since: %v", err)
+	}
+	end := now.UTC().Truncate(collect.Tick)
+	if o.until != "" {
+		if end, err = collect.ParseWhen(o.until, now); err != nil {
+			return nil, usageErr("--until: %v", err)
+		}
+	}
+	if !start.Before(end) {
+		return nil, usageErr("--until (%s) must be after --since (%s)", collect.FormatTime(end), collect.FormatTime(start))
+	}
+	if end.After(now) {
+		return nil, usageErr("--until (%s) is in the future; the latest possible end is now (%s)", collect.FormatTime(end), collect.FormatTime(now))
+	}
+	v.window = collect.Window{Start: start, End: end}
+	seen := map[string]bool{}
+	for _, s := range o.sources {
+		s = strings.TrimSpace(s)
+		src, ok := newSource(s)
+		if !ok {
+			return nil, usageErr("--sources: unknown source %q (known: %s)", s, strings.Join(sourceNames, ", "))
+		}
+		if !seen[s] {
+			seen[s] = true
+			v.sources = append(v.sources, src)
+		}
+	}
+	if len(v.sources) == 0 {
+		return nil, usageErr("--sources is empty (known: %s)", strings.Join(sourceNames, ", "))
+	}
+	if o.bundle != "tar" && o.bundle != "dir" {
+		return nil, usageErr("--bundle %q: use tar or dir", o.bundle)
+	}
+	v.caseID = o.caseID
+	if v.caseID == "" {
+		v.caseID = uuid.NewString()
+	} else if _, err := uuid.Parse(v.caseID); err != nil {
+		return nil, usageErr("--case %q is not a UUID", o.caseID)
+	}
+	for _, b := range o.budgets {
+		class, spec, ok := strings.Cut(b, "=")
+		if !ok {
+			return nil, usageErr("--budget %q: want CLASS=REQUESTS/DURATION, e.g. reports=5/10s", b)
+		}
+		bud, err := collect.ParseBudget(spec)
+		if err != nil {
+			return nil, usageErr("--budget: %v", err)
+		}
+		v.budgets[class] = bud
+	}
+	if o.pageSize < 0 {
+		return nil, usageErr("--page-size must be positive")
+	}
+	if o.attempts < 1 {
+		return nil, usageErr("--max-attempts must be at least 1")
+	}
+	return v, nil
+}
+
+// grab runs collect -> write -> seal -> bundle -> verify.
+func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
+	nowf := o.now
+	if nowf == nil {
+		nowf = time.Now
+	}
+	started := nowf().UTC().Truncate(time.Second)
+	v, err := o.validate(started)
+	if err != nil {
+		return nil, err
+	}
+	cred, identity := o.credential, ""
+	if cred == nil {
+		c, id, err := collect.Credential(o.auth)
+		if err != nil {
+			return nil, usageErr("%v", err)
+		}
+		cred, identity = c, id
+	} else {
+		identity = "in-process simulator token"
+	}
+
+	name := "evidence-" + started.Format(time.RFC3339) + "-" + v.caseID[:8]
+	stage, err := bundle.Create(o.out, name)
+	if err != nil {
+		return nil, failErr(err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			stage.Abort()
+		}
+	}()
+	reqLog, err := stage.Create(manifest.RequestsName, "provenance", bundle.MediaJSONL)
+	if err != nil {
+		return nil, failErr(err)
+	}
+	prog := newProgress(a.stderr, a.log)
+	defer prog.stop()
+	ver, commit, gover := buildInfo()
+	client, err := collect.New(collect.Options{
+		GraphURL:   o.auth.GraphURL,
+		Credential: cred,
+		Budgets:    v.budgets,
+		Retry:      collect.RetryPolicy{MaxAttempts: o.attempts, BaseDelay: o.retryMin, MaxDelay: max(60*time.Second, o.retryMin), MaxRetryAfter: collect.DefaultRetry.MaxRetryAfter},
+		RequestLog: reqLog,
+		Logger:     a.log,
+		UserAgent:  "evidence/" + ver,
+	})
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	prog.client = client
+
+	tenant, err := client.Organization(ctx)
+	if err != nil {
+		return nil, graphFail(err)
+	}
+	var users []collect.User
+	for _, who := range o.users {
+		u, err := client.ResolveUser(ctx, strings.TrimSpace(who))
+		if err != nil {
+			var nf *collect.UserNotFoundError
+			if errors.As(err, &nf) {
+				return nil, usageErr("%v", err)
+			}
+			return nil, graphFail(err)
+		}
+		users = append(users, u)
+	}
+
+	m := &manifest.Manifest{
+		Format:          manifest.Format,
+		CaseID:          v.caseID,
+		Tool:            manifest.Tool{Name: "evidence", Version: ver, Commit: commit, GoVersion: gover},
+		Examiner:        o.examiner,
+		Host:            hostname(),
+		OSUser:          osUser(),
+		Tenant:          manifest.Tenant{ID: tenant.ID, Domain: tenant.Domain, DisplayName: tenant.DisplayName, GraphURL: client.GraphURL()},
+		Auth:            manifest.Auth{Method: o.auth.Method, Identity: identity},
+		CommandLine:     redactArgs(a.args),
+		CollectionStart: manifest.FormatTime(started),
+		Requested:       manifest.NewWindow(v.window.Start, v.window.End),
+	}
+	if m.Examiner == "" {
+		m.Examiner = m.OSUser
+	}
+	for _, u := range users {
+		m.Users = append(m.Users, manifest.User{Requested: u.Requested, ID: u.ID, UPN: u.UPN, Mail: u.Mail})
+	}
+	a.log.Info("collecting", "case", v.caseID, "tenant", tenant.Domain, "window", v.window.String(), "users", len(users))
+
+	job := collect.Job{Window: v.window, Users: users, AllUsers: o.allUsers, Now: started, PageSize: o.pageSize, Progress: prog}
+	for _, src := range v.sources {
+		s, err := src.Collect(ctx, client, job, stage)
+		if err != nil {
+			return nil, graphFail(err)
+		}
+		prog.flush()
+		a.log.Info("source done", "source", s.Name, "status", s.Status, "records", s.Records, "pages", s.Pages)
+		if s.Status != manifest.StatusCollected {
+			a.log.Warn("source incomplete", "source", s.Name, "status", s.Status, "reason", s.Reason)
+		}
+		m.Sources = append(m.Sources, s)
+	}
+	prog.stop()
+
+	st := client.Stats()
+	wait, _ := client.ThrottleWait()
+	m.Requests = &manifest.Requests{Total: st.Requests.Load(), Retries: st.Retries.Load(), Throttled: st.Throttled.Load(), ThrottleWaitS: wait.Seconds()}
+	m.Complete = !m.Incomplete()
+	if !m.Complete {
+		m.Warnings = append(m.Warnings, "incomplete: at least one source or window could not be collected; see sources[].windows[].reason")
+	}
+	m.CollectionEnd = manifest.FormatTime(nowf())
+	if err := writeReadme(stage, m); err != nil {
+		return nil, failErr(err)
+	}
+	if err := stage.Seal(m); err != nil {
+		return nil, failErr(err)
+	}
+	dir, err := stage.Commit()
+	if err != nil {
+		return nil, failErr(err)
+	}
+	committed = true
+	res := &grabResult{path: dir, dir: dir, manifest: m, code: ExitOK}
+	if !m.Complete {
+		res.code = ExitIncomplete
+	}
+
+	if o.bundle == "tar" {
+		path, sum, err := packTar(dir, name, started)
+		if err != nil {
+			return nil, failErr(fmt.Errorf("bundle sealed in %s, but archiving failed: %w", dir, err))
+		}
+		res.path, res.sha256 = path, sum
+		res.verified, err = archive.VerifyTarZst(path)
+		if err != nil {
+			return nil, &exitError{code: ExitVerify, err: err}
+		}
+		if res.verified.OK() {
+			if err := os.RemoveAll(dir); err != nil {
+				return nil, failErr(err)
+			}
+			res.dir = ""
+		}
+	} else {
+		res.verified, err = manifest.VerifyDir(dir)
+		if err != nil {
+			return nil, &exitError{code: ExitVerify, err: err}
+		}
+	}
+	if !res.verified.OK() {
+		return nil, &exitError{code: ExitVerify, err: fmt.Errorf("the bundle just written does not verify: %s", describeProblems(res.verified))}
+	}
+	a.summary(res)
+	return res, nil
+}
+
+// graphFail turns a collection error into exit 2 with one clear line.
+func graphFail(err error) error {
+	var ge *collect.GraphError
+	if errors.As(err, &ge) && (ge.Status == 401 || ge.Code == "credential") {
+		return failErr(fmt.Errorf("Graph refused the credentials: %v (check --auth, --tenant, --client-id and the token's audience and expiry)", err))
+	}
+	return failErr(err)
+}
+
+// packTar writes NAME.tar.zst beside dir, atomically, and returns its path
+// and SHA-256.
+func packTar(dir, name string, mtime time.Time) (string, string, error) {
+	final := filepath.Join(filepath.Dir(dir), name+".tar.zst")
+	if _, err := os.Lstat(final); err == nil {
+		return "", "", fmt.Errorf("%s already exists", final)
+	}
+	tmp := filepath.Join(filepath.Dir(dir), "."+name+".tar.zst.partial")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", "", err
+	}
+	h := sha256.New()
+	if err := archive.WriteTarZst(io.MultiWriter(f, h), dir, name, mtime); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return "", "", err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return "", "", err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return "", "", err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return "", "", err
+	}
+	return final, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// summary prints what was collected to stderr.
+func (a *app) summary(r *grabResult) {
+	w := a.stderr
+	m := r.manifest
+	fmt.Fprintf(w, "\nCase %s, tenant %s, window %s to %s (UTC)\n", m.CaseID, m.Tenant.Domain, m.Requested.Start, m.Requested.End)
+	for _, s := range m.Sources {
+		line := fmt.Sprintf("  %-22s %-11s %8d records %5d pages", s.Name, s.Status, s.Records, s.Pages)
+		if s.Reason != "" {
+			line += "  (" + s.Reason + ")"
+		}
+		fmt.Fprintln(w, line)
+	}
+	if m.Requests != nil {
+		fmt.Fprintf(w, "  requests: %d sent, %d retries, %d throttled (429), %.1fs waiting for the throttling budget\n",
+			m.Requests.Total, m.Requests.Retries, m.Requests.Throttled, m.Requests.ThrottleWaitS)
+	}
+	fmt.Fprintf(w, "  verified: %d files, %d bytes, every SHA-256 matches\n", r.verified.Files, r.verified.Bytes)
+	if r.sha256 != "" {
+		fmt.Fprintf(w, "  bundle SHA-256: %s\n", r.sha256)
+	}
+	if !m.Complete {
+		fmt.Fprintln(w, "  INCOMPLETE: some evidence could not be collected; the manifest says what and why (exit code 3)")
+	}
+	fmt.Fprintln(w, "  unsigned bundle: integrity is provable by hashes only")
+}
+
+func describeProblems(r *manifest.Result) string {
+	var parts []string
+	for _, p := range r.Problems {
+		parts = append(parts, p.Kind+" "+p.Path)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "unknown"
+	}
+	return h
+}
+
+func osUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
+}
+
+// secretFlags never reach the manifest with their values.
+var secretFlags = []string{"--token", "--client-secret", "--password", "--sas"}
+
+// redactArgs removes the values of flags that can carry secrets.
+func redactArgs(args []string) []string {
+	out := make([]string, len(args))
+	copy(out, args)
+	for i := 0; i < len(out); i++ {
+		for _, f := range secretFlags {
+			if out[i] == f && i+1 < len(out) {
+				out[i+1] = "REDACTED"
+			} else if strings.HasPrefix(out[i], f+"=") {
+				out[i] = f + "=REDACTED"
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,148 @@
+// Command evidence preserves the evidence of a Microsoft 365 / Entra ID
+// account compromise before it expires: it collects logs through Microsoft
+// Graph, writes them as Graph sent them, seals them with hashes, bundles them
+// and verifies the result.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// buildInfo returns the version, the VCS commit when known, and Go's version.
+func buildInfo() (ver, commit, goVersion string) {
+	ver, goVersion = version, "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+		if ver == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			ver = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+		}
+	}
+	return ver, commit, goVersion
+}
+
+// app holds what every command shares: its streams and logger.
+type app struct {
+	stdout, stderr io.Writer
+	log            *slog.Logger
+	verbose        bool
+	args           []string // the command line, for the manifest
+	code           int      // exit code of a command that succeeded (3: sealed but incomplete)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the CLI and returns the exit code; main's only job is to exit.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr, args: append([]string{"evidence"}, args...)}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		code := exitCode(err)
+		if cobraUsage(err) {
+			code = ExitUsage
+		}
+		fmt.Fprintln(stderr, "evidence: "+oneLine(err.Error()))
+		return code
+	}
+	return a.code
+}
+
+// cobraUsage recognises cobra's own flag and argument errors (exit 1).
+func cobraUsage(err error) bool {
+	if exitCode(err) != ExitFailed {
+		return false
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown flag", "unknown shorthand", "unknown command", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "required flag", "bad flag syntax", "if any flags in the group"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "evidence",
+		Short: "Preserve Microsoft 365 / Entra ID compromise evidence before it expires",
+		Long: `evidence collects Entra ID sign-in and audit logs (and, as they are added,
+the unified audit log, message traces and a persistence snapshot) through
+Microsoft Graph, in UTC, writes every record exactly as Graph returned it,
+seals the result with SHA-256 hashes into a bundle and verifies it.
+
+Exit codes: 0 complete and verified, 1 bad usage or input, 2 failed (no
+sealed bundle), 3 sealed but incomplete, 4 verification failed.`,
+		Example: `  evidence demo
+  evidence grab --user alice@contoso.com --since 30d --auth device --tenant contoso.com --client-id APP_ID
+  evidence verify evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			level := slog.LevelInfo
+			if a.verbose {
+				level = slog.LevelDebug
+			}
+			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: utcTime}))
+		},
+	}
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log every retry and wait (debug level)")
+	root.AddCommand(a.grabCmd(), a.verifyCmd(), a.demoCmd(), a.simCmd(), a.versionCmd())
+	return root
+}
+
+func init() { cobra.EnableCommandSorting = false }
+
+// utcTime makes slog write its timestamps in UTC, RFC 3339.
+func utcTime(_ []string, attr slog.Attr) slog.Attr {
+	if attr.Key == slog.TimeKey && attr.Value.Kind() == slog.KindTime {
+		return slog.String(slog.TimeKey, attr.Value.Time().UTC().Format(time.RFC3339Nano))
+	}
+	return attr
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, commit and Go version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, c, g := buildInfo()
+			if c == "" {
+				c = "unknown"
+			}
+			fmt.Fprintf(a.stdout, "evidence %s (commit %s, %s)\n", v, c, g)
+			return nil
+		},
+	}
+}

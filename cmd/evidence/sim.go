@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/graphtest"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) simCmd() *cobra.Command {
+	var (
+		listen, token, license, reports, now string
+		cfg                                  graphtest.Config
+	)
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Serve the simulated Microsoft 365 tenant over HTTP (for tests and trials)",
+		Long: `sim serves the simulated tenant that demo uses, on a loopback address, until
+interrupted. It prints its base URL on stdout; point grab at it with
+--graph-url and --auth token (the token in EVIDENCE_GRAPH_TOKEN).
+
+It answers /v1.0/organization, /v1.0/users/{id}, /v1.0/auditLogs/signIns and
+/v1.0/auditLogs/directoryAudits like Graph: OData paging with opaque
+$skiptoken nextLinks, the documented $filter forms (others get Graph's 400),
+bearer-token checks, throttling budgets with 429 and Retry-After, licence
+behaviour and optional fault injection.`,
+		Example: `  evidence sim --listen 127.0.0.1:8080 --token test-token --license p2
+  EVIDENCE_GRAPH_TOKEN=test-token evidence grab --graph-url http://127.0.0.1:8080 --auth token --user victim@contoso.com`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if token == "" {
+				return usageErr("--token is required: the bearer token the simulated tenant accepts")
+			}
+			switch license {
+			case "free", "p1", "p2":
+			default:
+				return usageErr("--license %q: use free, p1 or p2", license)
+			}
+			host, _, _ := strings.Cut(listen, ":")
+			if host != "127.0.0.1" && host != "localhost" && host != "[::1]" {
+				return usageErr("--listen %q: the simulator serves loopback addresses only (127.0.0.1:PORT)", listen)
+			}
+			b, err := collect.ParseBudget(reports)
+			if err != nil {
+				return usageErr("--reports-budget: %v", err)
+			}
+			if now != "" {
+				t, err := collect.ParseWhen(now, time.Now())
+				if err != nil {
+					return usageErr("--now: %v", err)
+				}
+				cfg.Now = t
+			}
+			cfg.Token, cfg.License = token, graphtest.License(license)
+			cfg.Reports = graphtest.Budget{Requests: b.Requests, Per: b.Per}
+			srv, err := graphtest.Listen(listen, cfg)
+			if err != nil {
+				return failErr(fmt.Errorf("sim: %w", err))
+			}
+			defer srv.Close()
+			fmt.Fprintln(a.stdout, srv.URL)
+			a.log.Info("simulated tenant serving", "url", srv.URL, "license", license, "victim", srv.Tenant.Victim().UPN)
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:8080", "loopback address to listen on")
+	f.StringVar(&token, "token", "", "the bearer token to accept (a test value, not a real credential)")
+	f.StringVar(&license, "license", "p2", "tenant licence: free, p1 or p2 (free refuses sign-in logs and keeps 7 days)")
+	f.Int64Var(&cfg.Seed, "seed", 1, "seed of the generated data")
+	f.IntVar(&cfg.SignInsPerUser, "signins-per-user", 300, "background interactive sign-ins per user over 30 days")
+	f.IntVar(&cfg.AuditsPerUser, "audits-per-user", 60, "background directory audits per user over 30 days")
+	f.StringVar(&reports, "reports-budget", collect.ReportsBudget.String(), "throttling budget of /auditLogs, REQUESTS/DURATION, or unlimited")
+	f.Float64Var(&cfg.Faults.Rate5xx, "fault-5xx", 0, "share of requests answered 5xx")
+	f.Float64Var(&cfg.Faults.RateReset, "fault-reset", 0, "share of connections reset")
+	f.Float64Var(&cfg.Faults.RateTruncate, "fault-truncate", 0, "share of bodies truncated")
+	f.Float64Var(&cfg.Faults.Storm429, "fault-429-storm", 0, "share of requests that start a 429 storm")
+	f.DurationVar(&cfg.Faults.Latency, "latency", 0, "latency added to every request")
+	f.Int64Var(&cfg.Faults.Seed, "fault-seed", 1, "seed of the fault generator")
+	f.StringVar(&now, "now", "", "the tenant's clock, RFC 3339 (default: the real time at start)")
+	_ = f.MarkHidden("now")
+	return cmd
+}

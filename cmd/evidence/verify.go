@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) verifyCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "verify BUNDLE",
+		Short: "Check a bundle (directory or .tar.zst): every hash, every file, the manifest",
+		Long: `verify recomputes the SHA-256 of every file of a bundle and compares it with
+SHA256SUMS, names each file that is missing, added or changed, checks that
+manifest.json agrees with SHA256SUMS and with the files (sizes, record
+counts), and refuses unsafe archive entries (absolute paths, "..", links).
+
+Exit 0 when everything matches, 4 when anything does not.`,
+		Example: `  evidence verify evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst
+  evidence verify --json ./evidence-2026-11-25T01:56:00Z-3f2a9c1d`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := verifyPath(args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				out := struct {
+					Bundle   string             `json:"bundle"`
+					OK       bool               `json:"ok"`
+					Files    int                `json:"files"`
+					Bytes    int64              `json:"bytes"`
+					Problems []manifest.Problem `json:"problems"`
+				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems}
+				if out.Problems == nil {
+					out.Problems = []manifest.Problem{}
+				}
+				if err := enc.Encode(out); err != nil {
+					return failErr(err)
+				}
+			} else {
+				printResult(a, args[0], res)
+			}
+			if !res.OK() {
+				a.code = ExitVerify
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	return cmd
+}
+
+// verifyPath verifies a bundle directory or .tar.zst archive.
+func verifyPath(p string) (*manifest.Result, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, usageErr("verify: %v", err)
+	}
+	var res *manifest.Result
+	if fi.IsDir() {
+		res, err = manifest.VerifyDir(p)
+	} else {
+		res, err = archive.VerifyTarZst(p)
+	}
+	if err != nil {
+		return nil, &exitError{code: ExitVerify, err: fmt.Errorf("verify %s: %w", p, err)}
+	}
+	return res, nil
+}
+
+func printResult(a *app, p string, res *manifest.Result) {
+	w := a.stdout
+	if res.OK() {
+		fmt.Fprintf(w, "OK %s: %d files, %d bytes, every SHA-256 matches SHA256SUMS and the manifest\n", p, res.Files, res.Bytes)
+		if m := res.Manifest; m != nil {
+			fmt.Fprintf(w, "   case %s, tenant %s, collected %s by %s\n", m.CaseID, m.Tenant.Domain, m.CollectionStart, m.Examiner)
+			if !m.Complete {
+				fmt.Fprintln(w, "   note: the bundle is intact but its manifest records INCOMPLETE collection")
+			}
+		}
+		return
+	}
+	fmt.Fprintf(w, "FAILED %s: %d problem(s)\n", p, len(res.Problems))
+	for _, pr := range res.Problems {
+		line := fmt.Sprintf("  %-12s %s", pr.Kind, pr.Path)
+		if pr.Detail != "" {
+			line += ": " + pr.Detail
+		}
+		fmt.Fprintln(w, line)
+	}
+}

@@ -1,0 +1,128 @@
+package graphtest
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// License names the Microsoft Entra ID licence tier of the simulated tenant.
+type License string
+
+// Licence tiers understood by the simulator.
+const (
+	LicenseFree License = "free" // no premium licence: sign-in logs refused, 7-day audit retention
+	LicenseP1   License = "p1"   // Entra ID P1: 30-day retention, risk details returned as "hidden"
+	LicenseP2   License = "p2"   // Entra ID P2: 30-day retention, risk details returned
+)
+
+// Budget is a throttling budget: at most Requests requests served in any
+// sliding window of length Per. The zero value means unlimited.
+type Budget struct {
+	Requests int
+	Per      time.Duration
+}
+
+func (b Budget) unlimited() bool { return b.Requests <= 0 || b.Per <= 0 }
+
+// Faults configures injected transport and service faults. They apply only
+// to /auditLogs/* and /users* requests. Every probability is drawn
+// independently per request from a seeded generator shared by the tenant.
+//
+// A 429 storm, once started by a request (probability Storm429), answers that
+// request and the next StormLength-1 fault-eligible requests with 429
+// TooManyRequests and "Retry-After: 0", so scaled tests do not sleep; storm
+// 429s never consume the throttling budget.
+type Faults struct {
+	Rate5xx      float64       // probability of a 5xx answer (mostly 503, sometimes 500, 502, 504)
+	RateReset    float64       // probability that the connection is closed without an answer
+	RateTruncate float64       // probability of a 200 whose body stops at half its Content-Length
+	Latency      time.Duration // added to every fault-eligible request
+	Storm429     float64       // probability that a request starts a 429 storm
+	StormLength  int           // consecutive 429s in a storm (default 5)
+	Seed         int64         // seed of the fault generator
+}
+
+// Config describes a simulated tenant. Only Token is required.
+type Config struct {
+	Seed    int64     // seeds every generated identifier, timestamp and field
+	License License   // default LicenseP2
+	Token   string    // the only accepted bearer token (required)
+	Now     time.Time // the tenant's "now"; zero means time.Now().UTC().Truncate(time.Second) at New
+
+	// SignInsPerUser is the number of background interactive sign-ins per
+	// user in each 30-day period (default 300; negative means none).
+	SignInsPerUser int
+	// AuditsPerUser is the number of background directory audits initiated
+	// by each user in each 30-day period (default 60; negative means none).
+	// The administrator (alice) additionally initiates AuditsPerUser/5
+	// audits targeting each other user.
+	AuditsPerUser int
+	// ExtraUsers adds generated benign users user0001@contoso.com, ...
+	ExtraUsers int
+
+	Reports   Budget // throttling budget for /auditLogs/* (per token); zero = unlimited
+	Directory Budget // throttling budget for /users and /organization (per token); zero = unlimited
+	Faults    Faults // applied to /auditLogs/* and /users* requests only
+	MaxTop    int    // largest accepted $top on the log endpoints, and their default page size (default 1000)
+
+	// Logger, when set, receives one debug record per request and the HTTP
+	// server's error log. Nil means silence.
+	Logger *slog.Logger
+}
+
+const (
+	defaultSignIns     = 300
+	defaultAudits      = 60
+	defaultStormLength = 5
+	defaultMaxTop      = 1000
+)
+
+// normalize fills in defaults and validates cfg.
+func (cfg Config) normalize() (Config, error) {
+	if cfg.Token == "" {
+		return cfg, errors.New("graphtest: Config.Token is required")
+	}
+	switch cfg.License {
+	case "":
+		cfg.License = LicenseP2
+	case LicenseFree, LicenseP1, LicenseP2:
+	default:
+		return cfg, fmt.Errorf("graphtest: unknown licence %q (want free, p1 or p2)", cfg.License)
+	}
+	if cfg.Now.IsZero() {
+		cfg.Now = time.Now().UTC().Truncate(time.Second)
+	}
+	cfg.Now = cfg.Now.UTC().Truncate(tickDur)
+	switch {
+	case cfg.SignInsPerUser == 0:
+		cfg.SignInsPerUser = defaultSignIns
+	case cfg.SignInsPerUser < 0:
+		cfg.SignInsPerUser = 0
+	}
+	switch {
+	case cfg.AuditsPerUser == 0:
+		cfg.AuditsPerUser = defaultAudits
+	case cfg.AuditsPerUser < 0:
+		cfg.AuditsPerUser = 0
+	}
+	if cfg.ExtraUsers < 0 || cfg.ExtraUsers > 9999 {
+		return cfg, fmt.Errorf("graphtest: ExtraUsers %d out of range 0..9999", cfg.ExtraUsers)
+	}
+	if limit := spanTicks / minSpacing; int64(cfg.SignInsPerUser) > limit || int64(cfg.AuditsPerUser) > limit {
+		return cfg, fmt.Errorf("graphtest: at most %d records per user and stream", limit)
+	}
+	if cfg.MaxTop <= 0 {
+		cfg.MaxTop = defaultMaxTop
+	}
+	if cfg.Faults.StormLength <= 0 {
+		cfg.Faults.StormLength = defaultStormLength
+	}
+	for _, p := range []float64{cfg.Faults.Rate5xx, cfg.Faults.RateReset, cfg.Faults.RateTruncate, cfg.Faults.Storm429} {
+		if p < 0 || p > 1 {
+			return cfg, fmt.Errorf("graphtest: fault probability %v out of range 0..1", p)
+		}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,105 @@
+// Package graphtest simulates a Microsoft 365 / Entra ID tenant behind a
+// real HTTP server that answers like Microsoft Graph v1.0, so collectors can
+// be tested, and `evidence demo` run, end to end without credentials. Use it
+// like net/http/httptest:
+//
+//	srv, err := graphtest.NewServer(graphtest.Config{Token: "t", Seed: 1})
+//	defer srv.Close()
+//	// GET srv.URL + "/v1.0/auditLogs/signIns" with "Authorization: Bearer t"
+//
+// # What is simulated
+//
+//   - GET /v1.0/organization: the tenant (Contoso) and its verified domains.
+//   - GET /v1.0/users/{id | userPrincipalName}: path-escaped, UPN matched
+//     case-insensitively (non-ASCII UPNs included), optional $select. Without
+//     $select only Graph's default property set is returned (no
+//     proxyAddresses, accountEnabled or createdDateTime), as Graph does.
+//   - GET /v1.0/users: $top (1..999, default 100), $skiptoken, $select and a
+//     $filter of eq comparisons on id, userPrincipalName, mail, displayName
+//     or proxyAddresses/any(p: p eq '...').
+//   - GET /v1.0/auditLogs/signIns: interactive sign-ins, newest first.
+//     $filter is a conjunction ("and") of createdDateTime ge|le|eq <ts>,
+//     userId eq '<id>' and userPrincipalName eq '<upn>'.
+//   - GET /v1.0/auditLogs/directoryAudits: directory audits, newest first.
+//     $filter is a conjunction of activityDateTime ge|le|eq <ts>,
+//     initiatedBy/user/id eq '<id>', initiatedBy/user/userPrincipalName eq
+//     '<upn>' and targetResources/any(t: t/id eq '<id>') (any variable name).
+//
+// Timestamps in filters are unquoted DateTimeOffset literals (RFC 3339, "Z"
+// or a numeric offset, at most seven fractional digits). lt, gt, ne, or,
+// not, functions, grouping and other properties are answered 400
+// Request_UnsupportedQuery; malformed expressions 400 BadRequest. The log
+// endpoints also accept $top (1..MaxTop, default MaxTop), $skiptoken,
+// $select and $orderby=<time> desc. Option names may arrive URL-encoded
+// (%24filter). Unknown $-options are refused; other parameters ignored.
+//
+// Every answer carries Graph's Content-Type, request-id, client-request-id
+// (echoed) and Date headers; errors use Graph's error shape. Paging follows
+// @odata.nextLink: an absolute URL on the request's own host carrying the
+// original $filter, $top and $select and an opaque $skiptoken, which is the
+// position of the last record served in the total order (time desc, then a
+// stable stream order) sealed with an HMAC over the endpoint, the canonical
+// query and the position. Paging is stateless and therefore exact under
+// concurrency: no record is skipped or repeated, including records on
+// inclusive bounds. A tampered token, or one replayed with another filter,
+// is answered 400 Request_BadRequest "Invalid skip token".
+//
+// Licences: p2 (default) serves everything with 30-day retention; p1 the
+// same with risk details "hidden"; free refuses sign-ins with 403
+// Authentication_RequestFromNonPremiumTenantOrB2CTenant and keeps 7 days of
+// audits. Records are served if newer than Now minus the retention and not
+// after Now.
+//
+// Throttling is a per-token sliding window per budget class (Reports for
+// /auditLogs/*, Directory for /users and /organization): the request that
+// would be the (Requests+1)-th in the last Per is answered 429
+// TooManyRequests with Retry-After in whole seconds, rounded up (0 when Per
+// is under a second). Refused requests do not consume the budget.
+//
+// Faults (see Faults) apply to /auditLogs/* and /users* only: 5xx answers,
+// connection resets, truncated bodies, latency and 429 storms
+// (Retry-After: 0). They never change which records a successful answer
+// holds. Stats counts them.
+//
+// # Data
+//
+// Users: victim@contoso.com (Megan Bowen), alice@contoso.com (Alice
+// Johnson, the administrator), bob@contoso.com, sōta@contoso.co.jp (田中 颯太)
+// and ExtraUsers generated user0001@contoso.com, .... Each user has
+// SignInsPerUser background interactive sign-ins and AuditsPerUser
+// self-initiated directory audits in every 30-day period, and alice
+// initiates AuditsPerUser/5 audits on each other user. Records are never
+// stored: their times come from a closed formula (an even spread with
+// seeded jitter, strictly increasing, 100 ns resolution) and their fields
+// from a hash of the seed, user, stream and index, so a tenant of millions
+// of records costs no memory, Count is O(log n) per user stream and a page
+// costs only the records it holds. Period 0 is the 30 days before the
+// initial Now; activity continues at the same rate afterwards, so SetNow
+// reveals new records and ages old ones out of retention. Identical
+// configurations produce identical tenants.
+//
+// Benign sign-ins come from each user's office, home and mobile addresses
+// (RFC 5737 documentation ranges) in Seattle or Tokyo, use Exchange Online,
+// Teams, OfficeHome and Microsoft Office, and fail with 50126 about 3% of
+// the time.
+//
+// # The story
+//
+// The victim is compromised about five days before Now from 185.220.101.47
+// (Amsterdam, NL): three failed sign-ins, a successful OfficeHome sign-in,
+// MFA registration, consent to the "Mail Sync Pro" application with
+// Mail.Send and Mail.ReadWrite, an app role assignment, an inbox rule "."
+// forwarding to attacker@protonmail.example (not served by any endpoint
+// yet), and a day later the administrator resets the victim's password. One
+// victim sign-in and one victim audit sit exactly on UTC midnights for
+// window-edge tests. See Story for the exact offsets.
+//
+// # Limits
+//
+// Only GET, only v1.0 (/beta answers 404 until added), only the properties
+// and filters above. Group ids in targetResources are not filterable. The
+// tenant's clock (Date headers, retention) stands still unless SetNow moves
+// it; throttling and latency use real time. Resets and truncation hijack
+// the HTTP/1.1 connection; where that is impossible (HTTP/2, a
+// ResponseRecorder) the handler aborts with http.ErrAbortHandler.
+package graphtest
