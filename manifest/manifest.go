@@ -111,7 +111,18 @@ type Source struct {
 	Records  int64       `json:"records"`
 	Pages    int64       `json:"pages"`
 	Windows  []SubWindow `json:"windows"`
+	Missing  []Gap       `json:"missing,omitempty"`
 	Files    []string    `json:"files,omitempty"`
+}
+
+// Gap is an interval of a source that was asked for but is known not to be
+// in the bundle, and why: outside the tenant's retention, clamped by an API
+// limit, refused, or lost to a failure. A gap makes the bundle incomplete.
+type Gap struct {
+	Window
+	Scope  string `json:"scope,omitempty"`
+	Status string `json:"status"` // clamped, unavailable or failed
+	Reason string `json:"reason"`
 }
 
 // SubWindow is the unit of accounting: one query over one half-open window.
@@ -147,7 +158,7 @@ type Requests struct {
 // Incomplete reports whether any source or sub-window was not fully collected.
 func (m *Manifest) Incomplete() bool {
 	for _, s := range m.Sources {
-		if s.Status != StatusCollected {
+		if s.Status != StatusCollected || len(s.Missing) > 0 {
 			return true
 		}
 		for _, w := range s.Windows {
