@@ -1,0 +1,113 @@
+package bundle
+
+import (
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/manifest"
+)
+
+func TestNeutralize(t *testing.T) {
+	for in, want := range map[string]string{
+		`=HYPERLINK("http://x","y")`: `'=HYPERLINK("http://x","y")`,
+		"@SUM(A1:A2)":                "'@SUM(A1:A2)",
+		"+1":                         "'+1",
+		"-2":                         "'-2",
+		"\tx":                        "'\tx",
+		"\rx":                        "'\rx",
+		"victim@contoso.com":         "victim@contoso.com",
+		"":                           "",
+		"sōta@contoso.co.jp":         "sōta@contoso.co.jp",
+	} {
+		if got := Neutralize(in); got != want {
+			t.Errorf("Neutralize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRecordFiles: the JSONL keeps the record's bytes, the CSV is UTF-8 with
+// a BOM, RFC 4180 quoted, neutralised, and non-ASCII survives; Seal hashes
+// what was written; the manifest lists the record count.
+func TestRecordFiles(t *testing.T) {
+	out := t.TempDir()
+	st, err := Create(out, "evidence-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := []collect.Column{collect.Str("Username", "userPrincipalName"), collect.Str("App", "appDisplayName"), collect.Raw("Raw", "list")}
+	sink, err := st.Open("signins/test.jsonl", "test", cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []string{
+		`{"userPrincipalName":"sōta@contoso.co.jp","appDisplayName":"=HYPERLINK(\"http://evil\",\"x\")","list":[1,"a,b"]}`,
+		`{"userPrincipalName":"bob@contoso.com","appDisplayName":"@SUM(1+1)\nnext line","list":null}`,
+	}
+	for _, r := range recs {
+		if err := sink.Write([]byte(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sink.Write([]byte("{}\n")); err == nil {
+		t.Fatal("a record with a newline was accepted")
+	}
+	m := &manifest.Manifest{Format: manifest.Format}
+	if err := st.Seal(m); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := st.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := os.ReadFile(filepath.Join(dir, "signins", "test.jsonl"))
+	if string(j) != recs[0]+"\n"+recs[1]+"\n" {
+		t.Fatalf("jsonl bytes changed:\n%s", j)
+	}
+	c, _ := os.ReadFile(filepath.Join(dir, "signins", "test.csv"))
+	if !strings.HasPrefix(string(c), "\ufeff") || !strings.Contains(string(c), "\r\n") {
+		t.Fatal("CSV lacks the BOM or CRLF line ends")
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(c), "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"Username", "App", "Raw"}, {"sōta@contoso.co.jp", `'=HYPERLINK("http://evil","x")`, `[1,"a,b"]`}, {"bob@contoso.com", "'@SUM(1+1)\nnext line", ""}}
+	for i := range want {
+		for k := range want[i] {
+			if rows[i][k] != want[i][k] {
+				t.Errorf("row %d col %d = %q, want %q", i, k, rows[i][k], want[i][k])
+			}
+		}
+	}
+	res, err := manifest.VerifyDir(dir)
+	if err != nil || !res.OK() {
+		t.Fatalf("sealed stage does not verify: %v %+v", err, res)
+	}
+	for _, f := range m.Files {
+		if f.Path == "signins/test.jsonl" && (f.Records == nil || *f.Records != 2) {
+			t.Fatalf("manifest record count %v", f.Records)
+		}
+	}
+}
+
+func TestAbortLeavesNothing(t *testing.T) {
+	out := t.TempDir()
+	st, err := Create(out, "evidence-x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Create("a.txt", "", MediaText); err != nil {
+		t.Fatal(err)
+	}
+	st.Abort()
+	if e, _ := os.ReadDir(out); len(e) != 0 {
+		t.Fatalf("abort left %v", e)
+	}
+	if _, err := Create(out, "../x"); err == nil {
+		t.Fatal("a bundle name with a path was accepted")
+	}
+}
