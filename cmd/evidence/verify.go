@@ -12,6 +12,7 @@ import (
 
 func (a *app) verifyCmd() *cobra.Command {
 	var asJSON bool
+	var so verifySealOptions
 	cmd := &cobra.Command{
 		Use:   "verify BUNDLE",
 		Short: "Check a bundle (directory or .tar.zst): every hash, every file, the manifest",
@@ -29,6 +30,10 @@ Exit 0 when everything matches, 4 when anything does not.`,
 			if err != nil {
 				return err
 			}
+			seal, err := so.check(res, args[0])
+			if err != nil {
+				return err
+			}
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
@@ -38,7 +43,8 @@ Exit 0 when everything matches, 4 when anything does not.`,
 					Files    int                `json:"files"`
 					Bytes    int64              `json:"bytes"`
 					Problems []manifest.Problem `json:"problems"`
-				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems}
+					Seal     *manifest.SealReport `json:"seal"`
+				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems, seal}
 				if out.Problems == nil {
 					out.Problems = []manifest.Problem{}
 				}
@@ -47,6 +53,7 @@ Exit 0 when everything matches, 4 when anything does not.`,
 				}
 			} else {
 				printResult(a, args[0], res)
+				printSeal(a, seal)
 			}
 			if !res.OK() {
 				a.code = ExitVerify
@@ -55,6 +62,7 @@ Exit 0 when everything matches, 4 when anything does not.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	so.flags(cmd)
 	return cmd
 }
 
