@@ -44,6 +44,9 @@ const (
 // key serves; LoadSigningKey reads one from an OpenSSH private key file.
 type Signer = ssh.Signer
 
+// PublicKey is a public key of a Signer (an OpenSSH public key).
+type PublicKey = ssh.PublicKey
+
 // KeyFileError explains why a private key file was refused.
 type KeyFileError struct {
 	Path string

@@ -38,11 +38,11 @@ Exit 0 when everything matches, 4 when anything does not.`,
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
 				out := struct {
-					Bundle   string             `json:"bundle"`
-					OK       bool               `json:"ok"`
-					Files    int                `json:"files"`
-					Bytes    int64              `json:"bytes"`
-					Problems []manifest.Problem `json:"problems"`
+					Bundle   string               `json:"bundle"`
+					OK       bool                 `json:"ok"`
+					Files    int                  `json:"files"`
+					Bytes    int64                `json:"bytes"`
+					Problems []manifest.Problem   `json:"problems"`
 					Seal     *manifest.SealReport `json:"seal"`
 				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems, seal}
 				if out.Problems == nil {
