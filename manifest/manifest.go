@@ -2,8 +2,11 @@
 // hashing that happens while files are written, the SHA256SUMS file that
 // stock tools check, and the verification of a sealed bundle.
 //
-// It depends on nothing but the standard library, so that verifying a bundle
-// never needs the Graph client.
+// It also signs and checks what seals a bundle beside SHA256SUMS: the
+// OpenSSH signature (SSHSIG), the RFC 3161 time-stamp and the hash-chained
+// custody log. It depends on the standard library, golang.org/x/crypto/ssh,
+// github.com/hiddeco/sshsig and github.com/digitorus/timestamp only, so that
+// verifying a bundle never needs the Graph client.
 package manifest
 
 import (

@@ -382,6 +382,12 @@ func TestStockToolsVerifyDemo(t *testing.T) {
 	sh("Verification: OK", "openssl ts -verify -data SHA256SUMS -in SHA256SUMS.tsr -CAfile "+caFile)
 	// The README's custody recipe: entry 1 binds to SHA256SUMS.
 	sh("", `test "$(sha256sum SHA256SUMS | cut -c1-64)" = "$(sed -n 1p custody.log.jsonl | sed 's/.*"prev":"\([0-9a-f]*\)".*/\1/')"`)
+	// docs/verify.md's stock recipe for one custody entry's signature.
+	sh(`Good "evidence-custody" signature for actor`, `line=$(sed -n 2p custody.log.jsonl)
+printf '%s' "$line" | sed 's/,"sig":"[^"]*"//' > ../entry
+{ echo '-----BEGIN SSH SIGNATURE-----'; printf '%s' "$line" | sed 's/.*"sig":"\([^"]*\)".*/\1/' | fold -w 70; echo; echo '-----END SSH SIGNATURE-----'; } > ../entry.sig
+echo "actor $(printf '%s' "$line" | sed 's/.*"key":"\([^"]*\)".*/\1/')" > ../entry_signers
+ssh-keygen -Y verify -f ../entry_signers -I actor -n evidence-custody -s ../entry.sig < ../entry`)
 	// The stock tools fail on a tampered SHA256SUMS.
 	if err := flipByte(dest, manifest.SumsName); err != nil {
 		t.Fatal(err)

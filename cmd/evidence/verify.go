@@ -20,6 +20,11 @@ func (a *app) verifyCmd() *cobra.Command {
 SHA256SUMS, names each file that is missing, added or changed, checks that
 manifest.json agrees with SHA256SUMS and with the files (sizes, record
 counts), and refuses unsafe archive entries (absolute paths, "..", links).
+Then it checks the seal: the signature of SHA256SUMS against the trusted
+keys given with --pubkey (the key named in a bundle is never trusted by
+itself), the RFC 3161 time-stamp, and the hash-chained custody log (inside
+the bundle and, for NAME.tar.zst, NAME.custody.jsonl beside it), and prints
+the custody history.
 
 Exit 0 when everything matches, 4 when anything does not.`,
 		Example: `  evidence verify evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst
