@@ -2,8 +2,11 @@
 // hashing that happens while files are written, the SHA256SUMS file that
 // stock tools check, and the verification of a sealed bundle.
 //
-// It depends on nothing but the standard library, so that verifying a bundle
-// never needs the Graph client.
+// It also signs and checks what seals a bundle beside SHA256SUMS: the
+// OpenSSH signature (SSHSIG), the RFC 3161 time-stamp and the hash-chained
+// custody log. It depends on the standard library, golang.org/x/crypto/ssh,
+// github.com/hiddeco/sshsig and github.com/digitorus/timestamp only, so that
+// verifying a bundle never needs the Graph client.
 package manifest
 
 import (
@@ -50,6 +53,7 @@ type Manifest struct {
 	Warnings        []string  `json:"warnings,omitempty"`
 	Files           []File    `json:"files"`
 	Requests        *Requests `json:"requests,omitempty"`
+	Seal            *SealInfo `json:"seal,omitempty"`
 }
 
 // Tool identifies the program that wrote the bundle.
@@ -168,4 +172,20 @@ func (m *Manifest) Incomplete() bool {
 		}
 	}
 	return false
+}
+
+// SealInfo announces, inside the sealed manifest, what seals the bundle
+// beside SHA256SUMS, so that a signature or time-stamp that was removed is
+// a finding rather than an unsigned bundle. The key named here is
+// informational: a verifier trusts only the keys it is given.
+type SealInfo struct {
+	Signature       string `json:"signature,omitempty"`        // "SHA256SUMS.sig"
+	SignatureFormat string `json:"signature_format,omitempty"` // "sshsig"
+	Namespace       string `json:"namespace,omitempty"`        // "evidence"
+	KeyFingerprint  string `json:"key_fingerprint,omitempty"`  // "SHA256:..."
+	PublicKey       string `json:"public_key,omitempty"`       // OpenSSH public key line
+	Timestamp       string `json:"timestamp,omitempty"`        // "SHA256SUMS.tsr"
+	TSA             string `json:"tsa,omitempty"`              // the time-stamp authority's URL
+	Custody         string `json:"custody,omitempty"`          // "custody.json"
+	CustodyLog      string `json:"custody_log,omitempty"`      // "custody.log.jsonl"
 }

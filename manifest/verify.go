@@ -70,6 +70,10 @@ type Result struct {
 	// Manifest is manifest.json as found in the bundle, when present and
 	// parseable. It is trustworthy only if OK reports true.
 	Manifest *Manifest `json:"-"`
+	// Seal holds the bytes of SHA256SUMS and of the files that seal it
+	// (signature, time-stamp, custody.json and the custody log) as found,
+	// for CheckSeal; absent names were not found.
+	Seal map[string][]byte `json:"-"`
 }
 
 // OK reports whether the bundle verified without any problem.
@@ -115,6 +119,7 @@ type Verifier struct {
 	halted   bool
 
 	sums, manifest             []byte
+	sealFiles                  map[string][]byte
 	sumsTooBig, manifestTooBig bool
 }
 
@@ -142,7 +147,7 @@ func (v *Verifier) Add(path string, r io.Reader) error {
 		return nil
 	}
 	var keep *capBuffer
-	if path == SumsName || path == ManifestName {
+	if path == SumsName || path == ManifestName || sealFile[path] {
 		keep = &capBuffer{max: maxMetaSize}
 	}
 	var dst io.Writer
@@ -159,6 +164,12 @@ func (v *Verifier) Add(path string, r io.Reader) error {
 		v.sums, v.sumsTooBig = keep.buf.Bytes(), keep.over
 	case ManifestName:
 		v.manifest, v.manifestTooBig = keep.buf.Bytes(), keep.over
+	}
+	if sealFile[path] && !keep.over {
+		if v.sealFiles == nil {
+			v.sealFiles = map[string][]byte{}
+		}
+		v.sealFiles[path] = keep.buf.Bytes()
 	}
 	return nil
 }
@@ -192,7 +203,7 @@ func (v *Verifier) record(path, kind, detail string) {
 // Result applies the rules documented on Verifier to what was added and
 // returns the outcome. It may be called more than once.
 func (v *Verifier) Result() *Result {
-	res := &Result{Files: len(v.files)}
+	res := &Result{Files: len(v.files), Seal: v.sealFiles}
 	for _, f := range v.files {
 		res.Bytes += f.size
 	}
@@ -279,6 +290,7 @@ func (v *Verifier) Result() *Result {
 		return res
 	}
 	v.checkManifest(&m, listed, ps)
+	v.checkSources(&m, listed, ps)
 	return res
 }
 

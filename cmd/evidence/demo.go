@@ -66,6 +66,7 @@ are needed.`,
 	f.StringVar(&o.out, "out", "evidence-demo", "directory the bundle is written to")
 	f.StringVar(&o.bundle, "bundle", "tar", "bundle form: tar or dir")
 	f.Int64Var(&seed, "seed", 1, "seed of the simulated tenant's data")
+	a.sealFlags(f, &o.seal)
 	o.attempts = collect.DefaultRetry.MaxAttempts
 	o.retryMin = 200 * time.Millisecond
 	return cmd

@@ -51,6 +51,7 @@ type grabOptions struct {
 	attempts int
 	retryMin time.Duration
 	auth     collect.AuthOptions
+	seal     sealOptions
 
 	// set programmatically (demo, tests)
 	credential collect.TokenSource
@@ -78,6 +79,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.auth.ClientID, "client-id", "", "app registration client id (or a user-assigned managed identity's client id)")
 	f.StringVar(&o.auth.CertPath, "cert", "", "certificate file (PEM or PFX) for --auth certificate; password from "+collect.EnvCertPassword)
 	f.StringVar(&o.auth.GraphURL, "graph-url", collect.DefaultGraphURL, "Graph endpoint (national clouds, or the simulator)")
+	a.sealFlags(f, &o.seal)
 }
 
 func (a *app) grabCmd() *cobra.Command {
@@ -214,6 +216,9 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.loadSigner(&o.seal); err != nil {
+		return nil, err
+	}
 	cred, identity := o.credential, ""
 	if cred == nil {
 		c, id, err := collect.Credential(o.auth)
@@ -318,11 +323,17 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		m.Warnings = append(m.Warnings, "incomplete: at least one source or window could not be collected; see sources[].windows[].reason")
 	}
 	m.CollectionEnd = manifest.FormatTime(nowf())
+	if err := prepareSeal(stage, m, &o.seal, sourceList(o)); err != nil {
+		return nil, failErr(err)
+	}
 	if err := writeReadme(stage, m); err != nil {
 		return nil, failErr(err)
 	}
 	if err := stage.Seal(m); err != nil {
 		return nil, failErr(err)
+	}
+	if err := a.applySeal(ctx, stage.Dir(), m, &o.seal); err != nil {
+		return nil, failErr(fmt.Errorf("sealing: %w", err))
 	}
 	dir, err := stage.Commit()
 	if err != nil {
@@ -340,6 +351,9 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 			return nil, failErr(fmt.Errorf("bundle sealed in %s, but archiving failed: %w", dir, err))
 		}
 		res.path, res.sha256 = path, sum
+		if err := custodyArchived(dir, path, sum, m, &o.seal); err != nil {
+			return nil, failErr(fmt.Errorf("bundle archived as %s, but its custody log could not be written: %w", path, err))
+		}
 		res.verified, err = archive.VerifyTarZst(path)
 		if err != nil {
 			return nil, &exitError{code: ExitVerify, err: err}
@@ -355,6 +369,9 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		if err != nil {
 			return nil, &exitError{code: ExitVerify, err: err}
 		}
+	}
+	if _, err := checkOwnSeal(res.verified, res.path, &o.seal); err != nil {
+		return nil, &exitError{code: ExitVerify, err: err}
 	}
 	if !res.verified.OK() {
 		return nil, &exitError{code: ExitVerify, err: fmt.Errorf("the bundle just written does not verify: %s", describeProblems(res.verified))}
@@ -429,7 +446,11 @@ func (a *app) summary(r *grabResult) {
 	if !m.Complete {
 		fmt.Fprintln(w, "  INCOMPLETE: some evidence could not be collected; the manifest says what and why (exit code 3)")
 	}
-	fmt.Fprintln(w, "  unsigned bundle: integrity is provable by hashes only")
+	if s := m.Seal; s != nil && s.KeyFingerprint != "" {
+		fmt.Fprintf(w, "  signed: %s by key %s\n", manifest.SigName, s.KeyFingerprint)
+	} else {
+		fmt.Fprintln(w, "  WARNING: UNSIGNED bundle: integrity is provable by hashes only (use --sign-key)")
+	}
 }
 
 func describeProblems(r *manifest.Result) string {

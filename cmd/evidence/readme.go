@@ -59,14 +59,82 @@ Every line must say OK. A file that was changed, removed or replaced fails.
 Files that were added are not listed in SHA256SUMS: compare the file list with
 manifest.json ("files") and SHA256SUMS.
 
-With evidence:
+With evidence (checks hashes, signature, time-stamp, custody log and the
+manifest's counts, and prints the custody history):
 
-    evidence verify <this folder or the .tar.zst archive>
+    evidence verify --pubkey COLLECTOR.pub <this folder or the .tar.zst archive>
 
-This bundle is not signed: its hashes prove it has not changed since they were
-written, but not who wrote them. Keep the SHA-256 of the archive in your case
-notes, or store the archive where it cannot be changed.
-`, m.CaseID, m.Tenant.Domain, m.Tenant.ID, strings.Join(users, ", "), m.Requested.Start, m.Requested.End,
-		m.CollectionStart, m.CollectionEnd, m.Examiner, m.Host, m.Tool.Name, m.Tool.Version, state))
+%s`, m.CaseID, m.Tenant.Domain, m.Tenant.ID, strings.Join(users, ", "), m.Requested.Start, m.Requested.End,
+		m.CollectionStart, m.CollectionEnd, m.Examiner, m.Host, m.Tool.Name, m.Tool.Version, state, sealSteps(m)))
 	return err
+}
+
+// sealSteps explains, in plain words, how to check the signature, the
+// time-stamp and the custody log with stock tools only.
+func sealSteps(m *manifest.Manifest) string {
+	var b strings.Builder
+	s := m.Seal
+	if s == nil {
+		s = &manifest.SealInfo{}
+	}
+	if s.Signature != "" {
+		fmt.Fprintf(&b, `Who sealed it: the signature
+----------------------------
+SHA256SUMS.sig is an OpenSSH signature of SHA256SUMS (which covers every
+file) by the key with fingerprint
+    %s
+Get the collector's public key file (COLLECTOR.pub, one line starting with
+"ssh-ed25519") from the collector through a channel you trust, not from
+this bundle, and check that its fingerprint is the one above:
+
+    ssh-keygen -l -f COLLECTOR.pub
+
+Then, inside this folder (ssh-keygen comes with OpenSSH: Linux, macOS,
+Windows 10 and later):
+
+    echo "collector $(cat COLLECTOR.pub)" > allowed_signers
+    ssh-keygen -Y verify -f allowed_signers -I collector -n evidence -s SHA256SUMS.sig < SHA256SUMS
+
+It must print: Good "evidence" signature for collector with ED25519 key ...
+`, s.KeyFingerprint)
+	} else {
+		b.WriteString(`This bundle is NOT SIGNED: its hashes prove it has not changed since they
+were written, but not who wrote them. Keep the SHA-256 of the archive in
+your case notes, or store the archive where it cannot be changed.
+`)
+	}
+	if s.Timestamp != "" {
+		fmt.Fprintf(&b, `
+When it was sealed: the time-stamp
+----------------------------------
+SHA256SUMS.tsr is an RFC 3161 time-stamp of SHA256SUMS from the authority
+%s. With the authority's root certificate (TSA-CA.pem, published by the
+authority):
+
+    openssl ts -reply -in SHA256SUMS.tsr -text
+    openssl ts -verify -data SHA256SUMS -in SHA256SUMS.tsr -CAfile TSA-CA.pem
+
+The second must print: Verification: OK
+`, s.TSA)
+	}
+	if s.CustodyLog != "" {
+		b.WriteString(`
+Chain of custody
+----------------
+custody.json (sealed) says who collected what, where, when and how.
+custody.log.jsonl lists what happened to the bundle, one JSON entry a line.
+Events after sealing (archived, transferred, received, ...) are kept
+beside the archive in NAME.custody.jsonl, which starts with the same
+entries. Each entry's "prev" is the SHA-256 of the line before it; the
+first entry's "prev" is the SHA-256 of SHA256SUMS:
+
+    sha256sum SHA256SUMS                            # = prev of entry 1
+    sed -n 1p custody.log.jsonl | tr -d '\n' | sha256sum   # = prev of entry 2
+
+An edited, removed or reordered entry breaks that chain. "evidence verify"
+also checks each entry's signature (namespace evidence-custody); see
+docs/verify.md for doing that with ssh-keygen.
+`)
+	}
+	return b.String()
 }

@@ -12,6 +12,7 @@ import (
 
 func (a *app) verifyCmd() *cobra.Command {
 	var asJSON bool
+	var so verifySealOptions
 	cmd := &cobra.Command{
 		Use:   "verify BUNDLE",
 		Short: "Check a bundle (directory or .tar.zst): every hash, every file, the manifest",
@@ -19,6 +20,11 @@ func (a *app) verifyCmd() *cobra.Command {
 SHA256SUMS, names each file that is missing, added or changed, checks that
 manifest.json agrees with SHA256SUMS and with the files (sizes, record
 counts), and refuses unsafe archive entries (absolute paths, "..", links).
+Then it checks the seal: the signature of SHA256SUMS against the trusted
+keys given with --pubkey (the key named in a bundle is never trusted by
+itself), the RFC 3161 time-stamp, and the hash-chained custody log (inside
+the bundle and, for NAME.tar.zst, NAME.custody.jsonl beside it), and prints
+the custody history.
 
 Exit 0 when everything matches, 4 when anything does not.`,
 		Example: `  evidence verify evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst
@@ -29,16 +35,21 @@ Exit 0 when everything matches, 4 when anything does not.`,
 			if err != nil {
 				return err
 			}
+			seal, err := so.check(res, args[0])
+			if err != nil {
+				return err
+			}
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
 				out := struct {
-					Bundle   string             `json:"bundle"`
-					OK       bool               `json:"ok"`
-					Files    int                `json:"files"`
-					Bytes    int64              `json:"bytes"`
-					Problems []manifest.Problem `json:"problems"`
-				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems}
+					Bundle   string               `json:"bundle"`
+					OK       bool                 `json:"ok"`
+					Files    int                  `json:"files"`
+					Bytes    int64                `json:"bytes"`
+					Problems []manifest.Problem   `json:"problems"`
+					Seal     *manifest.SealReport `json:"seal"`
+				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems, seal}
 				if out.Problems == nil {
 					out.Problems = []manifest.Problem{}
 				}
@@ -47,6 +58,7 @@ Exit 0 when everything matches, 4 when anything does not.`,
 				}
 			} else {
 				printResult(a, args[0], res)
+				printSeal(a, seal)
 			}
 			if !res.OK() {
 				a.code = ExitVerify
@@ -55,6 +67,7 @@ Exit 0 when everything matches, 4 when anything does not.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	so.flags(cmd)
 	return cmd
 }
 

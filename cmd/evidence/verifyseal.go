@@ -1,0 +1,146 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/spf13/cobra"
+)
+
+// verifySealOptions are verify's flags about the seal: whom to trust.
+type verifySealOptions struct {
+	pubkeys    []string
+	tsaCAs     []string
+	requireSig bool
+}
+
+func (o *verifySealOptions) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringArrayVar(&o.pubkeys, "pubkey", nil, "trusted public key file (PREFIX.pub, an authorized_keys or allowed_signers file; repeatable): the signature must be by one of these keys")
+	f.StringArrayVar(&o.tsaCAs, "tsa-ca", nil, "trusted root certificate(s) of the time-stamp authority, PEM (repeatable); added to the system's")
+	f.BoolVar(&o.requireSig, "require-signature", false, "an unsigned bundle fails verification")
+}
+
+// check verifies the seal of the bundle at p, whose files res holds.
+func (o *verifySealOptions) check(res *manifest.Result, p string) (*manifest.SealReport, error) {
+	opts := manifest.SealOptions{RequireSignature: o.requireSig}
+	if len(o.pubkeys) > 0 {
+		keys, err := manifest.ReadPublicKeys(o.pubkeys...)
+		if err != nil {
+			return nil, usageErr("--pubkey: %v", err)
+		}
+		opts.Trusted = keys
+		opts.RequireSignature = true // a trusted key given means a signature by it is expected
+	}
+	for _, f := range o.tsaCAs {
+		certs, err := readCerts(f)
+		if err != nil {
+			return nil, usageErr("--tsa-ca: %v", err)
+		}
+		opts.TSARoots = append(opts.TSARoots, certs...)
+	}
+	if strings.HasSuffix(p, manifest.ArchiveSuffix) {
+		cp := manifest.CustodyPathFor(p)
+		b, err := os.ReadFile(cp)
+		switch {
+		case err == nil:
+			opts.CustodyLog, opts.CustodyLogName = b, filepath.Base(cp)
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, &exitError{code: ExitVerify, err: fmt.Errorf("verify: custody log: %w", err)}
+		}
+	}
+	return manifest.CheckSeal(res, opts), nil
+}
+
+func readCerts(path string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no PEM certificate", path)
+	}
+	return out, nil
+}
+
+// printSeal prints the signature, time-stamp and custody history.
+func printSeal(a *app, r *manifest.SealReport) {
+	w := a.stdout
+	if c := r.Signature; c != nil {
+		switch {
+		case c.Valid && c.Trusted:
+			fmt.Fprintf(w, "   signature: valid, by trusted key %s\n", c.Fingerprint)
+		case c.Valid:
+			fmt.Fprintf(w, "   signature: valid, by key %s (NOT a trusted key)\n", c.Fingerprint)
+		default:
+			fmt.Fprintf(w, "   signature: INVALID (%s)\n", c.Error)
+		}
+	} else {
+		fmt.Fprintln(w, "   signature: none (UNSIGNED bundle)")
+	}
+	if c := r.Timestamp; c != nil {
+		state := "valid"
+		switch {
+		case !c.Valid:
+			state = "INVALID: " + c.Error
+		case c.Trusted:
+			state = "valid, authority trusted"
+		default:
+			state = "valid, authority not checked against a trusted root"
+		}
+		fmt.Fprintf(w, "   time-stamp: %s by %s: %s\n", c.Time, c.Authority, state)
+	}
+	if c := r.Custody; c != nil {
+		fmt.Fprintf(w, "   custody (%s, %d entries):\n", c.Log, len(c.Entries))
+		for _, e := range c.Entries {
+			sig := "unsigned"
+			switch {
+			case e.Signed && e.Valid && e.Trusted:
+				sig = "signed, trusted key"
+			case e.Signed && e.Valid:
+				sig = "signed by " + e.Fingerprint
+			case !e.Valid:
+				sig = "BROKEN"
+			}
+			fmt.Fprintf(w, "     %2d %s %-11s %s on %s [%s]%s\n", e.Seq, e.Time, e.Action, e.Actor, e.Host, sig, detailLine(e.Details))
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "   note: "+n)
+	}
+}
+
+func detailLine(d map[string]string) string {
+	var parts []string
+	for _, k := range []string{"to", "from", "note", "archive", "url", "sha256sums_sha256"} {
+		if v, ok := d[k]; ok {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " " + strings.Join(parts, " ")
+}

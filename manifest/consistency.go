@@ -1,0 +1,53 @@
+package manifest
+
+import (
+	"fmt"
+	"strings"
+)
+
+// sealFile names the files whose bytes a Verifier keeps for CheckSeal.
+var sealFile = map[string]bool{
+	SumsName:       true,
+	SigName:        true,
+	TimestampName:  true,
+	CustodyName:    true,
+	CustodyLogName: true,
+}
+
+// checkSources checks the manifest's accounting against itself and against
+// the record files: per source, records and pages are the sums over its
+// windows, and records equal the lines of the source's .jsonl files. A
+// .jsonl line removed (and the file re-hashed) with the counts left as they
+// were is thus named even where files[].records was also edited.
+func (v *Verifier) checkSources(m *Manifest, listed map[string]string, ps problemSet) {
+	for i, s := range m.Sources {
+		var recs, pages int64
+		for _, w := range s.Windows {
+			recs += w.Records
+			pages += w.Pages
+		}
+		if len(s.Windows) > 0 && (recs != s.Records || pages != s.Pages) {
+			ps.add(ManifestName, ProblemInconsistent, fmt.Sprintf("sources[%d] %s: %d records in %d pages, its windows add up to %d records in %d pages",
+				i, s.Name, s.Records, s.Pages, recs, pages))
+		}
+		var lines int64
+		var jsonl []string
+		checked := true
+		for _, p := range s.Files {
+			if !strings.HasSuffix(p, ".jsonl") {
+				continue
+			}
+			jsonl = append(jsonl, p)
+			f, ok := v.files[p]
+			if !ok || f.sha256 != listed[p] {
+				checked = false // missing or changed: reported already
+				continue
+			}
+			lines += f.lines
+		}
+		if checked && len(jsonl) > 0 && lines != s.Records {
+			ps.add(jsonl[0], ProblemInconsistent, fmt.Sprintf("source %s: the manifest counts %d records, %s hold %d lines",
+				s.Name, s.Records, strings.Join(jsonl, ", "), lines))
+		}
+	}
+}

@@ -1,0 +1,213 @@
+package manifest_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/tsatest"
+)
+
+func newKey(t *testing.T) (string, manifest.Signer) {
+	t.Helper()
+	prefix := filepath.Join(t.TempDir(), "k")
+	if _, err := manifest.GenerateKey(prefix, []byte("correct horse"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := manifest.LoadSigningKey(prefix+".key", func() ([]byte, error) { return []byte("correct horse"), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prefix, s
+}
+
+func TestGenerateKeyRefusesOverwrite(t *testing.T) {
+	prefix, _ := newKey(t)
+	before, _ := os.ReadFile(prefix + ".key")
+	if _, err := manifest.GenerateKey(prefix, []byte("x"), ""); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("overwrite: err %v", err)
+	}
+	after, _ := os.ReadFile(prefix + ".key")
+	if !bytes.Equal(before, after) {
+		t.Fatal("the key was changed")
+	}
+	fi, _ := os.Stat(prefix + ".key")
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key mode %v", fi.Mode().Perm())
+	}
+	// Only the .pub existing is enough to refuse, and nothing is written.
+	p2 := filepath.Join(t.TempDir(), "p")
+	os.WriteFile(p2+".pub", []byte("x"), 0o644)
+	if _, err := manifest.GenerateKey(p2, []byte("x"), ""); err == nil {
+		t.Fatal("wrote a key beside an existing .pub")
+	}
+	if _, err := os.Stat(p2 + ".key"); err == nil {
+		t.Fatal(".key written although .pub existed")
+	}
+}
+
+func TestLoadSigningKeyRefusals(t *testing.T) {
+	prefix, _ := newKey(t)
+	key := prefix + ".key"
+	_, err := manifest.LoadSigningKey(key, func() ([]byte, error) { return []byte("wrong"), nil })
+	if !errors.Is(err, manifest.ErrWrongPassphrase) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o644} {
+		os.Chmod(key, mode)
+		_, err := manifest.LoadSigningKey(key, func() ([]byte, error) { t.Fatal("asked for a passphrase"); return nil, nil })
+		var kfe *manifest.KeyFileError
+		if !errors.As(err, &kfe) || !strings.Contains(err.Error(), "group or others") {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+	}
+	// An ssh-keygen key of another type is refused by name.
+	if _, err := exec.LookPath("ssh-keygen"); err == nil {
+		p := filepath.Join(t.TempDir(), "ecdsa")
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", p).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		if _, err := manifest.LoadSigningKey(p, nil); err == nil || !strings.Contains(err.Error(), "Ed25519") {
+			t.Fatalf("ecdsa key: %v", err)
+		}
+	}
+}
+
+func TestSignatureVerify(t *testing.T) {
+	prefix, s := newKey(t)
+	_, other := newKey(t)
+	msg := []byte("abc  x\n")
+	sig, err := manifest.SignBytes(msg, s, manifest.SignatureNamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted, err := manifest.ReadPublicKeys(prefix + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := manifest.VerifySignature(msg, sig, manifest.SignatureNamespace, trusted); !c.Valid || !c.Trusted {
+		t.Fatalf("good signature: %+v", c)
+	}
+	if c := manifest.VerifySignature(append(msg, 'y'), sig, manifest.SignatureNamespace, trusted); c.Valid {
+		t.Fatalf("changed message verified: %+v", c)
+	}
+	if c := manifest.VerifySignature(msg, sig, manifest.CustodyNamespace, trusted); c.Valid {
+		t.Fatal("signature accepted in another namespace")
+	}
+	osig, _ := manifest.SignBytes(msg, other, manifest.SignatureNamespace)
+	if c := manifest.VerifySignature(msg, osig, manifest.SignatureNamespace, trusted); !c.Valid || c.Trusted {
+		t.Fatalf("other key: %+v", c)
+	}
+	// allowed_signers lines parse too.
+	pub, _ := os.ReadFile(prefix + ".pub")
+	ks, err := manifest.ParsePublicKeys([]byte("# comment\nalice@ir namespaces=\"evidence\" " + string(pub)))
+	if err != nil || len(ks) != 1 || manifest.Fingerprint(ks[0]) != manifest.Fingerprint(s.PublicKey()) {
+		t.Fatalf("allowed_signers: %v %v", ks, err)
+	}
+}
+
+// TestTimestampLocalTSA: a real HTTP round trip to a local TSA; the token
+// verifies here and with `openssl ts -verify`.
+func TestTimestampLocalTSA(t *testing.T) {
+	tsa, err := tsatest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tsa.Close()
+	msg := []byte("0123  manifest.json\n")
+	tsr, err := manifest.RequestTimestamp(context.Background(), nil, tsa.URL, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := manifest.VerifyTimestamp(tsr, msg, []*x509.Certificate{tsa.CA})
+	if !c.Valid || !c.Trusted || c.Time == "" {
+		t.Fatalf("%+v", c)
+	}
+	if ts, _ := time.Parse(time.RFC3339Nano, c.Time); time.Since(ts) > time.Minute {
+		t.Fatalf("time %s", c.Time)
+	}
+	if c := manifest.VerifyTimestamp(tsr, append(msg, 'x'), []*x509.Certificate{tsa.CA}); c.Valid {
+		t.Fatal("a time-stamp of other bytes verified")
+	}
+	if c := manifest.VerifyTimestamp(tsr, msg, nil); !c.Valid || c.Trusted {
+		t.Fatalf("without the root: %+v", c)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "data"), msg, 0o644)
+	os.WriteFile(filepath.Join(dir, "data.tsr"), tsr, 0o644)
+	os.WriteFile(filepath.Join(dir, "ca.pem"), tsa.CAPEM, 0o644)
+	needTool(t, "openssl")
+	cmd := exec.Command("openssl", "ts", "-verify", "-data", "data", "-in", "data.tsr", "-CAfile", "ca.pem")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Verification: OK") {
+		t.Fatalf("openssl ts -verify: %v\n%s", err, out)
+	}
+}
+
+// needTool fails under CI (which installs every tool) and skips elsewhere.
+func needTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed: .ci/run must install it", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+}
+
+func TestCustodyChain(t *testing.T) {
+	_, s := newKey(t)
+	sums := []byte("aa  x\n")
+	p := filepath.Join(t.TempDir(), "custody.log.jsonl")
+	at := time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
+	err := manifest.StartCustody(p, sums, s,
+		manifest.CustodyEvent{Time: at, Actor: "alice", Host: "h", Action: manifest.ActionCollected},
+		manifest.CustodyEvent{Time: at, Actor: "alice", Host: "h", Action: manifest.ActionSealed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := manifest.AppendCustody(p, manifest.CustodyEvent{Actor: "bob", Host: "h2", Action: manifest.ActionTransferred, Details: map[string]string{"to": "SOC team"}}, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := manifest.AppendCustody(p, manifest.CustodyEvent{Actor: "bob", Action: "stolen"}, s); err == nil {
+		t.Fatal("unknown action accepted")
+	}
+	log, _ := os.ReadFile(p)
+	c := manifest.VerifyCustody("log", log, nil, sums, []manifest.PublicKey{s.PublicKey()})
+	if len(c.Problems) != 0 || len(c.Entries) != 3 || !c.Entries[2].Trusted || c.Entries[2].Details["to"] != "SOC team" {
+		t.Fatalf("intact chain: %+v", c)
+	}
+	lines := bytes.SplitAfter(log, []byte("\n"))[:3]
+	swap := bytes.Join([][]byte{lines[0], lines[2], lines[1]}, nil)
+	edit := bytes.Replace(log, []byte("SOC team"), []byte("SOC tean"), 1)
+	drop := bytes.Join([][]byte{lines[0], lines[2]}, nil)
+	for name, tc := range map[string]struct {
+		log, sums []byte
+		want      string
+	}{
+		"reordered":    {swap, sums, "entry 2"},
+		"edited":       {edit, sums, "entry 3"},
+		"removed":      {drop, sums, "entry 2"},
+		"another seal": {log, []byte("bb  x\n"), "entry 1"},
+	} {
+		c := manifest.VerifyCustody("log", tc.log, nil, tc.sums, nil)
+		if len(c.Problems) == 0 || !strings.Contains(c.Problems[0].Detail, tc.want) {
+			t.Errorf("%s: problems %+v, want one naming %s", name, c.Problems, tc.want)
+		}
+	}
+	// A log beside an archive must continue the one inside.
+	if c := manifest.VerifyCustody("ext", log, lines[0], sums, nil); len(c.Problems) != 0 {
+		t.Fatalf("continuation: %+v", c.Problems)
+	}
+	if c := manifest.VerifyCustody("ext", swap, bytes.Join(lines[:2], nil), sums, nil); len(c.Problems) == 0 {
+		t.Fatal("a reordered continuation verified")
+	}
+}
