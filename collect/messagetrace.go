@@ -321,6 +321,8 @@ func (r *mtRun) scopes() []mtScope {
 
 func (r *mtRun) collectSlice(ctx context.Context, sl mtSlice) error {
 	r.seen = map[string]bool{}
+	orig := sl.w.Start
+	moved := ""
 	for _, sc := range r.scopes() {
 		w := sl.w
 		for attempt := 0; ; attempt++ {
@@ -331,17 +333,18 @@ func (r *mtRun) collectSlice(ctx context.Context, sl mtSlice) error {
 			var ge *GraphError
 			if sw.Status != manifest.StatusCollected && sl.atLimit && attempt == 0 && errors.As(r.lastErr, &ge) && ge.Status == http.StatusBadRequest {
 				// The service's clock moved past the 90-day limit since it was
-				// read: move the start to where it stands now, plus a minute,
-				// record the cut, and ask again.
+				// read: move the start to where the limit stands now, plus a
+				// minute, and ask again; later queries of the slice start there.
 				now := r.clock.Add(time.Since(r.clockAt)).Add(time.Second)
 				start := now.Add(-MessageTraceMaxAge).Add(time.Minute)
 				if start.After(w.Start) && start.Before(w.End) {
-					r.gap(Window{Start: w.Start, End: start}, sc.label(), manifest.StatusClamped,
-						fmt.Sprintf("refused as older than 90 days once the service's clock had moved on (%s); asked again from %s", ge.Error(), FormatTime(start)))
-					w.Start = start
-					sl.w.Start = start // later queries of this slice start there too
+					moved = fmt.Sprintf("the service refused the 90-day edge once its clock had moved on (%s), so the slice was asked again from %s", ge.Error(), FormatTime(start))
+					w.Start, sl.w.Start = start, start
 					continue
 				}
+			}
+			if w.Start.After(orig) {
+				r.gap(Window{Start: orig, End: w.Start}, sc.label(), manifest.StatusClamped, "older than message trace's 90-day limit: "+moved)
 			}
 			r.src.Windows = append(r.src.Windows, sw)
 			if sw.Status == manifest.StatusUnavailable {

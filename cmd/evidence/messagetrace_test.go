@@ -223,3 +223,118 @@ func TestMessageTrace120Days(t *testing.T) {
 		t.Errorf("oldest window starts %s, want %s", s.Windows[0].Start, manifest.FormatTime(limit))
 	}
 }
+
+// TestMessageTraceNoServicePrincipal: a tenant without the message trace
+// app's service principal answers 401; that is not a credential failure:
+// the other sources are collected, message trace is recorded unavailable
+// with the command that fixes it, and the exit code is 3.
+func TestMessageTraceNoServicePrincipal(t *testing.T) {
+	srv := newSim(t, graphtest.Config{Seed: 2, NoMessageTraceSP: true})
+	victim := srv.Tenant.Victim()
+	code, stdout, stderr := invoke(t, tokenEnv, mtArgs(srv, t.TempDir(), fixedNow.Add(-30*24*time.Hour),
+		"--user", victim.UPN, "--sources", "audits")...) // --sources adds to mtArgs' messagetrace
+	if code != ExitIncomplete {
+		t.Fatalf("exit %d, want %d\n%s", code, ExitIncomplete, stderr)
+	}
+	m := readManifest(t, lastLine(stdout))
+	if a := sourceNamed(t, m, "audits"); a.Status != manifest.StatusCollected || a.Records == 0 {
+		t.Errorf("audits %+v", a)
+	}
+	s := sourceNamed(t, m, "messagetrace")
+	if s.Status != manifest.StatusUnavailable || !strings.Contains(s.Reason, "New-MgServicePrincipal -AppId "+collect.MessageTraceAppID) {
+		t.Errorf("messagetrace status %q reason %q", s.Status, s.Reason)
+	}
+	if len(s.Missing) != 1 || s.Missing[0].Status != manifest.StatusUnavailable || s.Missing[0].Start != m.Requested.Start || s.Missing[0].End != m.Requested.End {
+		t.Errorf("missing %+v", s.Missing)
+	}
+	if !strings.Contains(stderr, "New-MgServicePrincipal") {
+		t.Errorf("stderr does not tell the fix:\n%s", stderr)
+	}
+}
+
+// TestMessageTraceDetails: --trace-details fetches the delivery details of
+// every mail sent outside the tenant when they fit one budget window, and
+// says how many it skipped when they do not.
+func TestMessageTraceDetails(t *testing.T) {
+	srv := newSim(t, graphtest.Config{Seed: 3, MailPerUser: -1})
+	victim := srv.Tenant.Victim()
+	story := srv.Tenant.Story().Mail
+	// The story's outbound rows to other domains: 8 + 12 + 2 + 3.
+	const external = 25
+	since := fixedNow.Add(-10 * 24 * time.Hour)
+
+	code, stdout, stderr := invoke(t, tokenEnv, mtArgs(srv, t.TempDir(), since, "--user", victim.UPN, "--trace-details", "--budget", "messagetrace=40/100ms")...)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	dir := lastLine(stdout)
+	s := sourceNamed(t, readManifest(t, dir), "messagetrace")
+	if s.Counts["details_of_interest"] != external || s.Counts["details_fetched"] != external || s.Counts["details_skipped_budget"] != 0 {
+		t.Fatalf("counts %v", s.Counts)
+	}
+	rows := readCSV(t, filepath.Join(dir, "messagetrace/details.csv"))
+	recips := map[string]bool{}
+	for _, r := range rows[1:] {
+		recips[strings.ToLower(r[len(r)-1])] = true
+	}
+	for _, rc := range story.MultiRecipient.Recipients {
+		if !recips[strings.ToLower(rc)] {
+			t.Errorf("no details for phishing recipient %s", rc)
+		}
+	}
+	if recips[strings.ToLower(victim.Mail)] {
+		t.Error("details fetched for an internal recipient")
+	}
+	if n := len(readIDs(t, filepath.Join(dir, collect.MessageTraceDetailsPath))); n < 2*external || int64(n) != s.Counts["details_records"] {
+		t.Errorf("%d detail records, counts %v", n, s.Counts)
+	}
+
+	// A budget of 10 per window: 10 fetched, 15 skipped, exit 3.
+	code, stdout, stderr = invoke(t, tokenEnv, mtArgs(srv, t.TempDir(), since, "--user", victim.UPN, "--trace-details", "--budget", "messagetrace=10/50ms")...)
+	if code != ExitIncomplete {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	s = sourceNamed(t, readManifest(t, lastLine(stdout)), "messagetrace")
+	if s.Counts["details_fetched"] != 10 || s.Counts["details_skipped_budget"] != external-10 {
+		t.Fatalf("counts %v", s.Counts)
+	}
+	last := s.Missing[len(s.Missing)-1]
+	if last.Scope != "details" || last.Status != manifest.StatusFailed || !strings.Contains(last.Reason, "15 of 25") {
+		t.Errorf("gap %+v", last)
+	}
+	if code, _, _ := invoke(t, tokenEnv, grabArgs(srv, t.TempDir(), "--user", victim.UPN, "--trace-details", "--sources", "audits")...); code != ExitUsage {
+		t.Errorf("--trace-details without messagetrace: exit %d", code)
+	}
+}
+
+// TestMessageTraceFaultsSameBytes: 5xx, resets, truncated bodies and 429
+// storms on the message trace endpoint change nothing in the evidence.
+func TestMessageTraceFaultsSameBytes(t *testing.T) {
+	cfg := graphtest.Config{Seed: 8, MailPerUser: 80, MessageTrace: graphtest.Budget{Requests: 20, Per: 100 * time.Millisecond}}
+	clean := newSim(t, cfg)
+	cfg.Faults = graphtest.Faults{Rate5xx: 0.1, RateReset: 0.05, RateTruncate: 0.05, Storm429: 0.05, StormLength: 3, Seed: 2}
+	faulty := newSim(t, cfg)
+	user := clean.Tenant.Victim().UPN
+	since := fixedNow.Add(-40 * 24 * time.Hour)
+	codeA, outA, errA := invoke(t, tokenEnv, mtArgs(clean, t.TempDir(), since, "--user", user, "--page-size", "30")...)
+	codeB, outB, errB := invoke(t, tokenEnv, mtArgs(faulty, t.TempDir(), since, "--user", user, "--page-size", "30", "--max-attempts", "20")...)
+	if codeA != ExitOK || codeB != ExitOK {
+		t.Fatalf("clean exit %d, faulty exit %d\n%s\n%s", codeA, codeB, errA, errB)
+	}
+	if st := faulty.Tenant.Stats().Faults; st.Status5xx+st.Reset+st.Truncate+st.Storm429 == 0 {
+		t.Fatalf("no fault injected: %+v", st)
+	}
+	for _, f := range []string{collect.MessageTracePath, "messagetrace/traces.csv"} {
+		a, err := os.ReadFile(filepath.Join(lastLine(outA), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(lastLine(outB), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(a) == 0 || string(a) != string(b) {
+			t.Errorf("%s differs between the clean and the faulty run", f)
+		}
+	}
+}

@@ -27,7 +27,7 @@ type Budget struct {
 func (b Budget) unlimited() bool { return b.Requests <= 0 || b.Per <= 0 }
 
 // Faults configures injected transport and service faults. They apply only
-// to /auditLogs/* and /users* requests. Every probability is drawn
+// to /auditLogs/*, /users* and message trace requests. Every probability is drawn
 // independently per request from a seeded generator shared by the tenant.
 //
 // A 429 storm, once started by a request (probability Storm429), answers that
@@ -74,7 +74,7 @@ type Config struct {
 	Reports      Budget // throttling budget for /auditLogs/* (per token); zero = unlimited
 	MessageTrace Budget // throttling budget for /admin/exchange/tracing/* (per token); zero = unlimited
 	Directory    Budget // throttling budget for /users and /organization (per token); zero = unlimited
-	Faults       Faults // applied to /auditLogs/* and /users* requests only
+	Faults       Faults // applied to /auditLogs/*, /users* and message trace requests only
 	MaxTop       int    // largest accepted $top on the log endpoints, and their default page size (default 1000)
 
 	// Logger, when set, receives one debug record per request and the HTTP
