@@ -117,6 +117,9 @@ type Source struct {
 	Windows  []SubWindow `json:"windows"`
 	Missing  []Gap       `json:"missing,omitempty"`
 	Files    []string    `json:"files,omitempty"`
+	// Counts are named tallies a source reports beyond records and pages
+	// (e.g. messagetrace: duplicates_dropped, details_skipped_budget).
+	Counts map[string]int64 `json:"counts,omitempty"`
 }
 
 // Gap is an interval of a source that was asked for but is known not to be

@@ -31,6 +31,8 @@ func newSource(name string) (collect.Source, bool) {
 		return collect.SignIns{}, true
 	case "audits":
 		return collect.DirectoryAudits{}, true
+	case "messagetrace":
+		return collect.MessageTrace{}, true
 	}
 	return nil, false
 }
@@ -53,6 +55,8 @@ type grabOptions struct {
 	auth     collect.AuthOptions
 	seal     sealOptions
 
+	traceDetails bool // --trace-details (messagetrace)
+
 	// set programmatically (demo, tests)
 	credential collect.TokenSource
 	now        func() time.Time
@@ -64,7 +68,8 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.BoolVar(&o.allUsers, "all-users", false, "collect tenant-wide instead of per user")
 	f.StringVar(&o.since, "since", "30d", "start of the window: a duration back from now (30d, 12h, 2w) or an RFC 3339 time")
 	f.StringVar(&o.until, "until", "", "end of the window (exclusive), same forms as --since; default now")
-	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect: "+strings.Join(sourceNames, ", "))
+	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect: "+strings.Join(sourceNames, ", ")+"; also messagetrace (Exchange message trace, 90 days)")
+	messageTraceFlags(cmd, o)
 	f.StringVar(&o.out, "out", ".", "directory the bundle is written to")
 	f.StringVar(&o.bundle, "bundle", "tar", "bundle form: tar (a .tar.zst archive) or dir (the sealed directory only)")
 	f.StringVar(&o.caseID, "case", "", "case id (a UUID); default a new random UUID")
@@ -172,6 +177,9 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 			seen[s] = true
 			v.sources = append(v.sources, src)
 		}
+	}
+	if err := o.configureMessageTrace(v); err != nil {
+		return nil, err
 	}
 	if len(v.sources) == 0 {
 		return nil, usageErr("--sources is empty (known: %s)", strings.Join(sourceNames, ", "))

@@ -27,7 +27,7 @@ type Budget struct {
 func (b Budget) unlimited() bool { return b.Requests <= 0 || b.Per <= 0 }
 
 // Faults configures injected transport and service faults. They apply only
-// to /auditLogs/* and /users* requests. Every probability is drawn
+// to /auditLogs/*, /users* and message trace requests. Every probability is drawn
 // independently per request from a seeded generator shared by the tenant.
 //
 // A 429 storm, once started by a request (probability Storm429), answers that
@@ -62,10 +62,20 @@ type Config struct {
 	// ExtraUsers adds generated benign users user0001@contoso.com, ...
 	ExtraUsers int
 
-	Reports   Budget // throttling budget for /auditLogs/* (per token); zero = unlimited
-	Directory Budget // throttling budget for /users and /organization (per token); zero = unlimited
-	Faults    Faults // applied to /auditLogs/* and /users* requests only
-	MaxTop    int    // largest accepted $top on the log endpoints, and their default page size (default 1000)
+	// MailPerUser is the number of background mails each user sends in
+	// every 30-day period (default 30; negative means none); each also
+	// receives half as many from outside. Message traces span the 95 days
+	// before the initial Now and are generated on first use.
+	MailPerUser int
+	// NoMessageTraceSP simulates a tenant without the service principal of
+	// Microsoft's message trace app: both message trace calls answer 401.
+	NoMessageTraceSP bool
+
+	Reports      Budget // throttling budget for /auditLogs/* (per token); zero = unlimited
+	MessageTrace Budget // throttling budget for /admin/exchange/tracing/* (per token); zero = unlimited
+	Directory    Budget // throttling budget for /users and /organization (per token); zero = unlimited
+	Faults       Faults // applied to /auditLogs/*, /users* and message trace requests only
+	MaxTop       int    // largest accepted $top on the log endpoints, and their default page size (default 1000)
 
 	// Logger, when set, receives one debug record per request and the HTTP
 	// server's error log. Nil means silence.
@@ -77,6 +87,7 @@ const (
 	defaultAudits      = 60
 	defaultStormLength = 5
 	defaultMaxTop      = 1000
+	defaultMail        = 30
 )
 
 // normalize fills in defaults and validates cfg.
@@ -106,6 +117,12 @@ func (cfg Config) normalize() (Config, error) {
 		cfg.AuditsPerUser = defaultAudits
 	case cfg.AuditsPerUser < 0:
 		cfg.AuditsPerUser = 0
+	}
+	switch {
+	case cfg.MailPerUser == 0:
+		cfg.MailPerUser = defaultMail
+	case cfg.MailPerUser < 0:
+		cfg.MailPerUser = 0
 	}
 	if cfg.ExtraUsers < 0 || cfg.ExtraUsers > 9999 {
 		return cfg, fmt.Errorf("graphtest: ExtraUsers %d out of range 0..9999", cfg.ExtraUsers)

@@ -24,6 +24,14 @@
 //     $filter is a conjunction of activityDateTime ge|le|eq <ts>,
 //     initiatedBy/user/id eq '<id>', initiatedBy/user/userPrincipalName eq
 //     '<upn>' and targetResources/any(t: t/id eq '<id>') (any variable name).
+//   - GET /v1.0/admin/exchange/tracing/messageTraces and
+//     .../messageTraces/{id}/getDetailsByRecipient(recipientAddress='...'):
+//     Exchange message trace rows (one per message and recipient) over the
+//     95 days before the initial Now, with the documented window rules (both
+//     receivedDateTime bounds, at most 10 days, at most 90 days back, not
+//     after Now; otherwise 400), $top 1..5000, and a 401 naming Microsoft's
+//     message trace app when Config.NoMessageTraceSP is set. See
+//     messagetrace.go; the 400 message texts are not Graph's (undocumented).
 //
 // Timestamps in filters are unquoted DateTimeOffset literals (RFC 3339, "Z"
 // or a numeric offset, at most seven fractional digits). lt, gt, ne, or,
@@ -51,12 +59,13 @@
 // after Now.
 //
 // Throttling is a per-token sliding window per budget class (Reports for
-// /auditLogs/*, Directory for /users and /organization): the request that
+// /auditLogs/*, Directory for /users and /organization, MessageTrace for
+// /admin/exchange/tracing/*): the request that
 // would be the (Requests+1)-th in the last Per is answered 429
 // TooManyRequests with Retry-After in whole seconds, rounded up (0 when Per
 // is under a second). Refused requests do not consume the budget.
 //
-// Faults (see Faults) apply to /auditLogs/* and /users* only: 5xx answers,
+// Faults (see Faults) apply to /auditLogs/*, /users* and message trace only: 5xx answers,
 // connection resets, truncated bodies, latency and 429 storms
 // (Retry-After: 0). They never change which records a successful answer
 // holds. Stats counts them.

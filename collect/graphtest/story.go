@@ -66,6 +66,7 @@ type Story struct {
 	MidnightSignIn    Event
 	MidnightAudit     Event
 	InboxRule         InboxRule
+	Mail              MailBurst // the attacker's mail, as message trace shows it
 }
 
 func (s Story) clone() Story {
@@ -73,6 +74,7 @@ func (s Story) clone() Story {
 	s.Admin = s.Admin.clone()
 	s.App.Permissions = append([]string(nil), s.App.Permissions...)
 	s.FailedSignIns = append([]Event(nil), s.FailedSignIns...)
+	s.Mail = s.Mail.clone()
 	return s
 }
 

@@ -33,6 +33,7 @@ type Tenant struct {
 	storySign  []record
 	storyAudit []record
 	story      Story
+	mt         mtData // message traces, generated on first use
 
 	mu        sync.Mutex
 	now       time.Time
@@ -91,6 +92,7 @@ func New(cfg Config) (*Tenant, error) {
 		}
 	}
 	t.storySign, t.storyAudit, t.story = t.buildStory()
+	_, t.story.Mail = t.mailStory()
 	return t, nil
 }
 
@@ -353,6 +355,8 @@ func (t *Tenant) routeV1(segs []string, notFound func(string) *gerr) (*endpoint,
 		return &endpoint{class: "directory", faults: true, handle: t.handleUserList}, "", nil
 	case len(segs) == 2 && is(0, "users"):
 		return &endpoint{class: "directory", faults: true, handle: t.handleUser}, segs[1], nil
+	case len(segs) >= 4 && is(0, "admin") && is(1, "exchange") && is(2, "tracing") && is(3, "messageTraces"):
+		return t.routeMessageTrace(segs, notFound)
 	case len(segs) == 2 && is(0, "auditLogs") && is(1, "signIns"):
 		return &endpoint{class: "reports", faults: true, handle: func(rc *reqCtx, _ string) ([]byte, bool, *gerr) {
 			return t.handleLog(rc, apiSignIns)
@@ -468,6 +472,9 @@ func (t *Tenant) admit(class, token string) (int, bool) {
 	b := t.cfg.Directory
 	if class == "reports" {
 		b = t.cfg.Reports
+	}
+	if class == "messagetrace" {
+		b = t.cfg.MessageTrace
 	}
 	if b.unlimited() {
 		return 0, true
