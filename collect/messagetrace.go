@@ -433,7 +433,9 @@ func (r *mtRun) noteInterest(id, sender, rcpt string) {
 func (r *mtRun) details(ctx context.Context, out Output) error {
 	var recipient string // the recipient of the call whose records are being written
 	cols := append(append([]Column(nil), TraceDetailColumns...), Func("Recipient", func(gjson.Result) string { return recipient }))
-	sink, err := out.Open(MessageTraceDetailsPath, r.src.Name, cols)
+	// The details are a second record set: tagged with their own source name
+	// so the manifest's per-source record counts stay checkable.
+	sink, err := out.Open(MessageTraceDetailsPath, r.src.Name+".details", cols)
 	if err != nil {
 		return &FatalError{Err: err}
 	}
@@ -492,7 +494,7 @@ func (r *mtRun) details(ctx context.Context, out Output) error {
 func (r *mtRun) summarize() {
 	s := r.src
 	s.Counts["rows_returned"] = r.returned
-	s.Counts["duplicates_dropped"] = r.dups
+	s.Duplicates = r.dups
 	s.Pages = 0
 	for _, w := range s.Windows {
 		s.Pages += w.Pages

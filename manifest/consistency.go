@@ -15,26 +15,31 @@ var sealFile = map[string]bool{
 }
 
 // checkSources checks the manifest's accounting against itself and against
-// the record files: per source, records and pages are the sums over its
-// windows, and records equal the lines of the source's .jsonl files. A
+// the record files: per source, pages are the sum over its windows, records
+// are the windows' records less the duplicates dropped, and records equal the
+// lines of the .jsonl files attributed to the source (files[].source). A
 // .jsonl line removed (and the file re-hashed) with the counts left as they
 // were is thus named even where files[].records was also edited.
 func (v *Verifier) checkSources(m *Manifest, listed map[string]string, ps problemSet) {
+	fileSource := map[string]string{}
+	for _, f := range m.Files {
+		fileSource[f.Path] = f.Source
+	}
 	for i, s := range m.Sources {
 		var recs, pages int64
 		for _, w := range s.Windows {
 			recs += w.Records
 			pages += w.Pages
 		}
-		if len(s.Windows) > 0 && (recs != s.Records || pages != s.Pages) {
-			ps.add(ManifestName, ProblemInconsistent, fmt.Sprintf("sources[%d] %s: %d records in %d pages, its windows add up to %d records in %d pages",
-				i, s.Name, s.Records, s.Pages, recs, pages))
+		if len(s.Windows) > 0 && (recs-s.Duplicates != s.Records || pages != s.Pages) {
+			ps.add(ManifestName, ProblemInconsistent, fmt.Sprintf("sources[%d] %s: %d records (%d duplicates dropped) in %d pages, its windows add up to %d records in %d pages",
+				i, s.Name, s.Records, s.Duplicates, s.Pages, recs, pages))
 		}
 		var lines int64
 		var jsonl []string
 		checked := true
 		for _, p := range s.Files {
-			if !strings.HasSuffix(p, ".jsonl") {
+			if !strings.HasSuffix(p, ".jsonl") || fileSource[p] != s.Name {
 				continue
 			}
 			jsonl = append(jsonl, p)

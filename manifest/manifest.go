@@ -117,8 +117,13 @@ type Source struct {
 	Windows  []SubWindow `json:"windows"`
 	Missing  []Gap       `json:"missing,omitempty"`
 	Files    []string    `json:"files,omitempty"`
+	// Duplicates counts records Graph returned that were not written again
+	// because an identical record (same identity) was already written: the
+	// same audit on both sides of a user, overlapping windows, an overlap
+	// re-read. Records = the windows' records - Duplicates.
+	Duplicates int64 `json:"duplicates,omitempty"`
 	// Counts are named tallies a source reports beyond records and pages
-	// (e.g. messagetrace: duplicates_dropped, details_skipped_budget).
+	// (e.g. messagetrace: rows_returned, details_skipped_budget).
 	Counts map[string]int64 `json:"counts,omitempty"`
 }
 
