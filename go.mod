@@ -19,6 +19,8 @@ require (
 	github.com/spf13/pflag v1.0.9
 	github.com/tidwall/gjson v1.20.1
 	golang.org/x/crypto v0.58.0
+
+	github.com/tidwall/sjson v1.2.5
 	golang.org/x/term v0.48.0
 )
 

@@ -54,6 +54,34 @@ type Manifest struct {
 	Files           []File    `json:"files"`
 	Requests        *Requests `json:"requests,omitempty"`
 	Seal            *SealInfo `json:"seal,omitempty"`
+
+	// Attachments describes what the examiner added (--attach) and messages
+	// fetched by internet message id (--message-id), under attachments/.
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Attachment kinds.
+const (
+	AttachmentFile    = "file"    // a file given with --attach
+	AttachmentMessage = "message" // a message's MIME fetched with --message-id
+)
+
+// Attachment is one file under attachments/: where it is in the bundle, its
+// SHA-256 and size (also in files[]), and where it came from.
+type Attachment struct {
+	Path   string `json:"path"`
+	Kind   string `json:"kind"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	// For --attach: the file's original name and modification time (UTC).
+	OriginalName string `json:"original_name,omitempty"`
+	ModTime      string `json:"mtime,omitempty"`
+	// For --message-id: whose mailbox, the internet message id asked for,
+	// Graph's message id and when the message was received.
+	UserID            string `json:"user_id,omitempty"`
+	InternetMessageID string `json:"internet_message_id,omitempty"`
+	MessageID         string `json:"message_id,omitempty"`
+	Received          string `json:"received,omitempty"`
 }
 
 // Tool identifies the program that wrote the bundle.

@@ -17,6 +17,7 @@ import (
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/snapshot"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
@@ -24,6 +25,13 @@ import (
 
 // sourceNames maps --sources names to collectors, in collection order.
 var sourceNames = []string{"signins", "audits"}
+
+// optionalSources are known to --sources but not collected by default.
+var optionalSources = []string{"messagetrace", "snapshot"}
+
+func knownSources() string {
+	return strings.Join(append(append([]string{}, sourceNames...), optionalSources...), ", ")
+}
 
 func newSource(name string) (collect.Source, bool) {
 	switch name {
@@ -33,6 +41,9 @@ func newSource(name string) (collect.Source, bool) {
 		return collect.DirectoryAudits{}, true
 	case "messagetrace":
 		return collect.MessageTrace{}, true
+
+	case "snapshot":
+		return &snapshot.Source{}, true
 	}
 	return nil, false
 }
@@ -57,6 +68,10 @@ type grabOptions struct {
 
 	traceDetails bool // --trace-details (messagetrace)
 
+	attach        []string // files to copy into attachments/
+	messageID     string   // internet message id to fetch as .eml
+	tenantObjects bool     // snapshot: tenant-wide objects too
+
 	// set programmatically (demo, tests)
 	credential collect.TokenSource
 	now        func() time.Time
@@ -68,8 +83,11 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.BoolVar(&o.allUsers, "all-users", false, "collect tenant-wide instead of per user")
 	f.StringVar(&o.since, "since", "30d", "start of the window: a duration back from now (30d, 12h, 2w) or an RFC 3339 time")
 	f.StringVar(&o.until, "until", "", "end of the window (exclusive), same forms as --since; default now")
-	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect: "+strings.Join(sourceNames, ", ")+"; also messagetrace (Exchange message trace, 90 days)")
+	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect: "+knownSources())
 	messageTraceFlags(cmd, o)
+	f.StringArrayVar(&o.attach, "attach", nil, "file to copy into the bundle's attachments/ with its SHA-256, name, size and mtime (repeatable)")
+	f.StringVar(&o.messageID, "message-id", "", "internet message id of a message to fetch from the users' mailboxes as .eml (needs Mail.Read)")
+	f.BoolVar(&o.tenantObjects, "tenant-objects", false, "with --sources snapshot: also guests, app registrations, service principals and consents tenant-wide")
 	f.StringVar(&o.out, "out", ".", "directory the bundle is written to")
 	f.StringVar(&o.bundle, "bundle", "tar", "bundle form: tar (a .tar.zst archive) or dir (the sealed directory only)")
 	f.StringVar(&o.caseID, "case", "", "case id (a UUID); default a new random UUID")
@@ -132,6 +150,8 @@ type grabResult struct {
 type validated struct {
 	window  collect.Window
 	sources []collect.Source
+	attach  []attachment
+	message *snapshot.Message
 	caseID  string
 	budgets map[string]collect.Budget
 }
@@ -171,7 +191,7 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 		s = strings.TrimSpace(s)
 		src, ok := newSource(s)
 		if !ok {
-			return nil, usageErr("--sources: unknown source %q (known: %s)", s, strings.Join(sourceNames, ", "))
+			return nil, usageErr("--sources: unknown source %q (known: %s)", s, knownSources())
 		}
 		if !seen[s] {
 			seen[s] = true
@@ -182,7 +202,10 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 		return nil, err
 	}
 	if len(v.sources) == 0 {
-		return nil, usageErr("--sources is empty (known: %s)", strings.Join(sourceNames, ", "))
+		return nil, usageErr("--sources is empty (known: %s)", knownSources())
+	}
+	if err := o.validateSnapshot(v); err != nil {
+		return nil, err
 	}
 	if o.bundle != "tar" && o.bundle != "dir" {
 		return nil, usageErr("--bundle %q: use tar or dir", o.bundle)
@@ -322,6 +345,9 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		m.Sources = append(m.Sources, s)
 	}
 	prog.stop()
+	if m.Attachments, err = attachAll(stage, v); err != nil {
+		return nil, failErr(err)
+	}
 
 	st := client.Stats()
 	wait, _ := client.ThrottleWait()

@@ -77,6 +77,10 @@ type Config struct {
 	Faults       Faults // applied to /auditLogs/*, /users* and message trace requests only
 	MaxTop       int    // largest accepted $top on the log endpoints, and their default page size (default 1000)
 
+	// Denied names Graph permissions the simulated app was not granted
+	// (e.g. PermMailbox): the snapshot endpoints needing them answer 403.
+	Denied []string
+
 	// Logger, when set, receives one debug record per request and the HTTP
 	// server's error log. Nil means silence.
 	Logger *slog.Logger

@@ -281,7 +281,10 @@ func (t *Tenant) handleOrganization(rc *reqCtx, _ string) ([]byte, bool, *gerr) 
 // are Graph v1.0's default set (returned without $select).
 var userFields = []string{"businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
 	"officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id",
-	"accountEnabled", "createdDateTime", "proxyAddresses", "usageLocation", "userType"}
+	"accountEnabled", "createdDateTime", "proxyAddresses", "usageLocation", "userType",
+	"lastPasswordChangeDateTime", "signInSessionsValidFromDateTime", "passwordPolicies", "otherMails", "creationType",
+	"externalUserState", "onPremisesSyncEnabled", "onPremisesLastSyncDateTime", "onPremisesImmutableId",
+	"onPremisesSamAccountName", "signInActivity"}
 
 var userDefaultFields = userFields[:11]
 
@@ -329,6 +332,8 @@ func (t *Tenant) appendUser(w *jw, u *person, names []string, context string) {
 			w.str(u.loc)
 		case "userType":
 			w.str("Member")
+		default:
+			t.appendUserExtra(w, u, n)
 		}
 	}
 	w.close()
@@ -348,6 +353,9 @@ func (t *Tenant) handleUser(rc *reqCtx, key string) ([]byte, bool, *gerr) {
 	if u == nil {
 		return nil, false, &gerr{http.StatusNotFound, "Request_ResourceNotFound",
 			"Resource '" + key + "' does not exist or one of its queried reference-property objects are not present."}
+	}
+	if e := t.checkUserSelect(names); e != nil {
+		return nil, false, e
 	}
 	w := jw{}
 	t.appendUser(&w, u, names, rc.base+"/v1.0/$metadata#users"+selCtx+"/$entity")
@@ -381,6 +389,9 @@ func (t *Tenant) handleUserList(rc *reqCtx, _ string) ([]byte, bool, *gerr) {
 		clauses, e := parseFilter(f)
 		if e != nil {
 			return nil, false, e
+		}
+		if isGuestFilter(clauses) {
+			return t.guestList(rc)
 		}
 		for _, c := range clauses {
 			switch c.prop {

@@ -35,6 +35,8 @@ type Tenant struct {
 	story      Story
 	mt         mtData // message traces, generated on first use
 
+	snap snapState // the persistence snapshot, built on first use
+
 	mu        sync.Mutex
 	now       time.Time
 	stats     Stats
@@ -308,6 +310,7 @@ type reqCtx struct {
 	clientReqID string
 	base        string // scheme://host of the request
 	status      int
+	contentType string // of a successful answer that is not JSON (MIME content)
 }
 
 // endpoint is a routed resource.
@@ -347,6 +350,9 @@ func (t *Tenant) route(r *http.Request) (*endpoint, string, *gerr) {
 }
 
 func (t *Tenant) routeV1(segs []string, notFound func(string) *gerr) (*endpoint, string, *gerr) {
+	if ep, arg, ok := t.routeSnapshot(segs); ok {
+		return ep, arg, nil
+	}
 	is := func(i int, name string) bool { return len(segs) > i && strings.EqualFold(segs[i], name) }
 	switch {
 	case len(segs) == 1 && is(0, "organization"):
@@ -524,6 +530,9 @@ const contentType = "application/json;odata.metadata=minimal;odata.streaming=tru
 
 func (t *Tenant) setHeaders(h http.Header, rc *reqCtx, n int) {
 	h.Set("Content-Type", contentType)
+	if rc.contentType != "" && rc.status == 0 {
+		h.Set("Content-Type", rc.contentType)
+	}
 	h.Set("Content-Length", itoa(int64(n)))
 	h.Set("request-id", rc.reqID)
 	h.Set("client-request-id", rc.clientReqID)
