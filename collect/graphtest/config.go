@@ -67,6 +67,10 @@ type Config struct {
 	Faults    Faults // applied to /auditLogs/* and /users* requests only
 	MaxTop    int    // largest accepted $top on the log endpoints, and their default page size (default 1000)
 
+	// Arrival delays records as Entra ID and the unified audit log do (see
+	// Arrival); the zero value serves every record at its event time.
+	Arrival Arrival
+
 	// Logger, when set, receives one debug record per request and the HTTP
 	// server's error log. Nil means silence.
 	Logger *slog.Logger
@@ -118,6 +122,9 @@ func (cfg Config) normalize() (Config, error) {
 	}
 	if cfg.Faults.StormLength <= 0 {
 		cfg.Faults.StormLength = defaultStormLength
+	}
+	if err := cfg.Arrival.validate(); err != nil {
+		return cfg, err
 	}
 	for _, p := range []float64{cfg.Faults.Rate5xx, cfg.Faults.RateReset, cfg.Faults.RateTruncate, cfg.Faults.Storm429} {
 		if p < 0 || p > 1 {
