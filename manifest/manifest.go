@@ -50,6 +50,8 @@ type Manifest struct {
 	Warnings        []string  `json:"warnings,omitempty"`
 	Files           []File    `json:"files"`
 	Requests        *Requests `json:"requests,omitempty"`
+
+	Export *Export `json:"export,omitempty"` // set by `evidence export`: the bundle's place in its series
 }
 
 // Tool identifies the program that wrote the bundle.
@@ -113,6 +115,8 @@ type Source struct {
 	Windows  []SubWindow `json:"windows"`
 	Missing  []Gap       `json:"missing,omitempty"`
 	Files    []string    `json:"files,omitempty"`
+
+	Export *SourceExport `json:"export,omitempty"` // set by `evidence export`: watermarks and de-duplication
 }
 
 // Gap is an interval of a source that was asked for but is known not to be

@@ -77,10 +77,11 @@ type Edge struct {
 	Records []EdgeID `json:"records"` // sorted by time, then id
 }
 
-// EdgeID is one already exported record.
+// EdgeID is one already exported record version.
 type EdgeID struct {
 	Time string `json:"time"` // the record's own time, as Graph sent it (normalised to UTC)
 	ID   string `json:"id"`   // the source's record key
+	Hash string `json:"hash"` // first 16 hex digits of the SHA-256 of the record's bytes
 }
 
 // Gap is an interval lost for good, recorded once, with the bundle whose
@@ -229,7 +230,10 @@ func (e *Edge) Prune(start time.Time) {
 		if kept[i].Time != kept[j].Time {
 			return kept[i].Time < kept[j].Time
 		}
-		return kept[i].ID < kept[j].ID
+		if kept[i].ID != kept[j].ID {
+			return kept[i].ID < kept[j].ID
+		}
+		return kept[i].Hash < kept[j].Hash
 	})
 	e.Records = kept
 }

@@ -115,7 +115,7 @@ func TestCloneIsDeep(t *testing.T) {
 }
 
 func TestEdgePrune(t *testing.T) {
-	e := Edge{Records: []EdgeID{{"2026-11-20T05:00:00Z", "b"}, {"2026-11-20T03:00:00Z", "old"}, {"2026-11-20T04:00:00Z", "a"}, {"2026-11-20T05:00:00Z", "b"}}}
+	e := Edge{Records: []EdgeID{{"2026-11-20T05:00:00Z", "b", "1"}, {"2026-11-20T03:00:00Z", "old", "1"}, {"2026-11-20T04:00:00Z", "a", "1"}, {"2026-11-20T05:00:00Z", "b", "1"}}}
 	e.Prune(time.Date(2026, 11, 20, 4, 0, 0, 0, time.UTC))
 	if len(e.Records) != 2 || e.Records[0].ID != "a" || e.Records[1].ID != "b" || e.Start != "2026-11-20T04:00:00Z" {
 		t.Fatalf("pruned edge %+v", e)
