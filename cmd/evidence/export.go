@@ -107,7 +107,7 @@ systemd, containers, Kubernetes, Azure Container Apps).`,
 	f.StringVar(&o.nowSpec, "now", "", "plan as if it were this RFC 3339 time (tests against the simulator's clock)")
 	_ = f.MarkHidden("now")
 	_ = cmd.MarkFlagRequired("state")
-	cmd.AddCommand(a.exportStatusCmd())
+	cmd.AddCommand(a.exportStatusCmd(), a.exportPlanCmd())
 	return cmd
 }
 
