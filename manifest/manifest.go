@@ -58,6 +58,7 @@ type Manifest struct {
 	// Attachments describes what the examiner added (--attach) and messages
 	// fetched by internet message id (--message-id), under attachments/.
 	Attachments []Attachment `json:"attachments,omitempty"`
+	Export      *Export      `json:"export,omitempty"` // set by `evidence export`: the bundle's place in its series
 }
 
 // Attachment kinds.
@@ -153,6 +154,8 @@ type Source struct {
 	// Counts are named tallies a source reports beyond records and pages
 	// (e.g. messagetrace: rows_returned, details_skipped_budget).
 	Counts map[string]int64 `json:"counts,omitempty"`
+
+	Export *SourceExport `json:"export,omitempty"` // set by `evidence export`: watermarks and de-duplication
 }
 
 // Gap is an interval of a source that was asked for but is known not to be

@@ -93,6 +93,21 @@ func Create(out, name string) (*Stage, error) {
 // Name is the bundle's final name.
 func (s *Stage) Name() string { return s.name }
 
+// Rename changes the name the bundle gets at Commit; the directory being
+// written keeps its hidden partial name until then.
+func (s *Stage) Rename(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+		return fmt.Errorf("bundle name %q is not a plain file name", name)
+	}
+	if _, err := os.Lstat(filepath.Join(s.out, name)); err == nil {
+		return fmt.Errorf("%s already exists: a bundle is never overwritten", filepath.Join(s.out, name))
+	}
+	s.name = name
+	return nil
+}
+
 // Dir is the directory being written.
 func (s *Stage) Dir() string { return s.dir }
 

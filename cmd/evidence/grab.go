@@ -72,9 +72,31 @@ type grabOptions struct {
 	messageID     string   // internet message id to fetch as .eml
 	tenantObjects bool     // snapshot: tenant-wide objects too
 
-	// set programmatically (demo, tests)
+	// set programmatically (demo, export, tests)
 	credential collect.TokenSource
 	now        func() time.Time
+	pipe       *pipeline // nil: grab's own naming and collection
+}
+
+// pipeline lets export run grab's collect -> write -> seal -> bundle ->
+// verify with its own bundle name and collection step (per-source windows,
+// de-duplication). Nil fields keep grab's behaviour.
+type pipeline struct {
+	name string // bundle name
+	// collect replaces grab's loop over the sources: it collects into out
+	// and returns each source's accounting; it may complete m (warnings,
+	// requested window, export fields).
+	collect func(ctx context.Context, c *collect.Client, run pipelineRun) ([]manifest.Source, error)
+}
+
+// pipelineRun is what the collection step gets from the pipeline.
+type pipelineRun struct {
+	tenant  collect.Tenant
+	users   []collect.User
+	started time.Time
+	stage   *bundle.Stage // records go through stage.Open; Rename names the bundle
+	prog    collect.Progress
+	m       *manifest.Manifest
 }
 
 func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
@@ -262,6 +284,9 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	}
 
 	name := "evidence-" + started.Format(time.RFC3339) + "-" + v.caseID[:8]
+	if o.pipe != nil && o.pipe.name != "" {
+		name = o.pipe.name
+	}
 	stage, err := bundle.Create(o.out, name)
 	if err != nil {
 		return nil, failErr(err)
@@ -329,9 +354,19 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	for _, u := range users {
 		m.Users = append(m.Users, manifest.User{Requested: u.Requested, ID: u.ID, UPN: u.UPN, Mail: u.Mail})
 	}
-	a.log.Info("collecting", "case", v.caseID, "tenant", tenant.Domain, "window", v.window.String(), "users", len(users))
+	if o.pipe == nil { // export logs its own per-source windows
+		a.log.Info("collecting", "case", v.caseID, "tenant", tenant.Domain, "window", v.window.String(), "users", len(users))
+	}
 
 	job := collect.Job{Window: v.window, Users: users, AllUsers: o.allUsers, Now: started, PageSize: o.pageSize, Progress: prog}
+	if o.pipe != nil && o.pipe.collect != nil {
+		srcs, err := o.pipe.collect(ctx, client, pipelineRun{tenant: tenant, users: users, started: started, stage: stage, prog: prog, m: m})
+		if err != nil {
+			return nil, err
+		}
+		m.Sources = srcs
+		v.sources = nil // collected above
+	}
 	for _, src := range v.sources {
 		s, err := src.Collect(ctx, client, job, stage)
 		if err != nil {
@@ -374,6 +409,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		return nil, failErr(err)
 	}
 	committed = true
+	name = stage.Name() // the collection step may have renamed it
 	res := &grabResult{path: dir, dir: dir, manifest: m, code: ExitOK}
 	if !m.Complete {
 		res.code = ExitIncomplete

@@ -81,6 +81,10 @@ type Config struct {
 	// (e.g. PermMailbox): the snapshot endpoints needing them answer 403.
 	Denied []string
 
+	// Arrival delays records as Entra ID and the unified audit log do (see
+	// Arrival); the zero value serves every record at its event time.
+	Arrival Arrival
+
 	// Logger, when set, receives one debug record per request and the HTTP
 	// server's error log. Nil means silence.
 	Logger *slog.Logger
@@ -139,6 +143,9 @@ func (cfg Config) normalize() (Config, error) {
 	}
 	if cfg.Faults.StormLength <= 0 {
 		cfg.Faults.StormLength = defaultStormLength
+	}
+	if err := cfg.Arrival.validate(); err != nil {
+		return cfg, err
 	}
 	for _, p := range []float64{cfg.Faults.Rate5xx, cfg.Faults.RateReset, cfg.Faults.RateTruncate, cfg.Faults.Storm429} {
 		if p < 0 || p > 1 {

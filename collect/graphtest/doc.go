@@ -70,6 +70,10 @@
 // (Retry-After: 0). They never change which records a successful answer
 // holds. Stats counts them.
 //
+// Late arrival (see Arrival): with Config.Arrival set, a share of records
+// becomes visible only some time after its event time, as Entra ID and the
+// unified audit log do; paging, Count and IDs follow the tenant's clock.
+//
 // # Data
 //
 // Users: victim@contoso.com (Megan Bowen), alice@contoso.com (Alice

@@ -203,7 +203,8 @@ func (t *Tenant) handleLog(rc *reqCtx, api logAPI) ([]byte, bool, *gerr) {
 		cur = &cursor{tick: v[0], ord: v[1]}
 	}
 
-	lo, hi := t.window(q, toTicks(t.Now()))
+	now := toTicks(t.Now())
+	lo, hi := t.window(q, now)
 	runs, total := plan(t.sources(q), lo, hi, cur)
 	m := newMerger(runs)
 	rctx := &renderCtx{sel: sel, hideRisk: t.cfg.License == LicenseP1, tenantID: t.tenantID}
@@ -212,7 +213,7 @@ func (t *Tenant) handleLog(rc *reqCtx, api logAPI) ([]byte, bool, *gerr) {
 	var last cursor
 	served := 0
 	for served < top {
-		src, pos, ok := m.next()
+		src, pos, ok := t.nextArrived(m, now)
 		if !ok {
 			break
 		}
@@ -227,7 +228,7 @@ func (t *Tenant) handleLog(rc *reqCtx, api logAPI) ([]byte, bool, *gerr) {
 	out.open()
 	out.key("@odata.context")
 	out.str(rc.base + "/v1.0/$metadata#auditLogs/" + api.String() + selCtx)
-	if int64(served) < total {
+	if t.moreArrived(m, served, total, now) {
 		out.key("@odata.nextLink")
 		out.str(nextLink(rc, path, p, t.encodeToken("v1.0/"+api.String(), canon, 1, last.tick, last.ord)))
 	}

@@ -217,7 +217,11 @@ func (t *Tenant) Count(s Stream, userID string, start, end time.Time) int {
 	if q == nil {
 		return 0
 	}
-	lo, hi := t.window(q, toTicks(t.Now()))
+	now := toTicks(t.Now())
+	lo, hi := t.window(q, now)
+	if t.cfg.Arrival.on() {
+		return len(t.IDs(s, userID, start, end))
+	}
 	return int(count(t.sources(q), lo, hi))
 }
 
@@ -228,12 +232,13 @@ func (t *Tenant) IDs(s Stream, userID string, start, end time.Time) []string {
 	if q == nil {
 		return nil
 	}
-	lo, hi := t.window(q, toTicks(t.Now()))
+	now := toTicks(t.Now())
+	lo, hi := t.window(q, now)
 	runs, total := plan(t.sources(q), lo, hi, nil)
 	out := make([]string, 0, total)
 	m := newMerger(runs)
 	for {
-		src, p, ok := m.next()
+		src, p, ok := t.nextArrived(m, now)
 		if !ok {
 			return out
 		}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/evidence-dfir/evidence/archive/state"
+	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/manifest"
+)
+
+// Licence tiers as export sees them: what matters is which logs Graph serves
+// and how long they are kept.
+const (
+	tierFree    = "free"    // Entra ID Free: no sign-in logs through Graph, 7 days of audits
+	tierPremium = "premium" // Entra ID P1 or P2: sign-ins and audits, 30 days
+)
+
+// exportPolicy is what export needs to know about a source: how long to wait
+// before a window is considered settled, how far back to re-read for late
+// records, and how long the tenant keeps it. Defaults and their sources are
+// in docs/schedule.md.
+type exportPolicy struct {
+	settle, overlap time.Duration
+	premiumOnly     bool                            // only licensed tenants have it (sign-ins)
+	retention       func(tier string) time.Duration // how long the service keeps records
+}
+
+func entraRetention(tier string) time.Duration {
+	if tier == tierPremium {
+		return 30 * 24 * time.Hour
+	}
+	return 7 * 24 * time.Hour
+}
+
+func fixedRetention(d time.Duration) func(string) time.Duration {
+	return func(string) time.Duration { return d }
+}
+
+// exportPolicies by --sources name. Sources not in grab's registry yet
+// (ual, messagetrace) are listed so that they are exported, with the right
+// defaults, as soon as their collectors are registered in newSource.
+var exportPolicies = map[string]exportPolicy{
+	"audits":       {settle: 30 * time.Minute, overlap: 12 * time.Hour, retention: entraRetention},
+	"signins":      {settle: 30 * time.Minute, overlap: 12 * time.Hour, retention: entraRetention, premiumOnly: true},
+	"ual":          {settle: 2 * time.Hour, overlap: 72 * time.Hour, retention: fixedRetention(180 * 24 * time.Hour)},
+	"messagetrace": {settle: time.Hour, overlap: 24 * time.Hour, retention: fixedRetention(90 * 24 * time.Hour)},
+}
+
+// exportDefaultSources is the default order: audits, sign-ins where
+// licensed, the unified audit log, message trace.
+var exportDefaultSources = []string{"audits", "signins", "ual", "messagetrace"}
+
+// retentionMargin keeps the oldest hour out of a run: records at the very
+// edge of retention may expire while the run is still paging.
+const retentionMargin = time.Hour
+
+// scopePlan is what one run does for one source and scope.
+type scopePlan struct {
+	source, scope string
+	user          *collect.User // nil: tenant-wide
+	prev          *state.Scope  // nil on the first run
+	from          time.Time     // start of new data: the previous watermark (or the first run's start)
+	readFrom      time.Time     // query start: from minus the overlap, not before the edge or retention
+	to            time.Time     // the new watermark: now minus settle
+	gap           *manifest.Gap // lost before from, or nil
+	retention     time.Duration
+	overlap       time.Duration
+}
+
+// planScope decides the window of one source and scope. first is the
+// requested start of a first run (--since or --backfill), zero when neither
+// was given.
+func planScope(source, scope string, pol exportPolicy, tier string, prev *state.Scope, now, first time.Time, backfill bool, settle, overlap time.Duration) (*scopePlan, error) {
+	ret := pol.retention(tier)
+	keptFrom := now.Add(-ret + retentionMargin).Truncate(time.Second)
+	p := &scopePlan{source: source, scope: scope, prev: prev, retention: ret, overlap: overlap,
+		to: now.Add(-settle).Truncate(time.Second)}
+	resumed := prev != nil && (prev.Watermark != "" || prev.Edge.Start != "")
+	switch {
+	case prev != nil && prev.Watermark != "":
+		w, err := time.Parse(time.RFC3339Nano, prev.Watermark)
+		if err != nil {
+			return nil, fmt.Errorf("state: %s/%s watermark %q: %w", source, scope, prev.Watermark, err)
+		}
+		p.from = w
+		p.readFrom = w.Add(-overlap)
+	case resumed: // a first run that did not complete: start again where it started
+		es, err := time.Parse(time.RFC3339Nano, prev.Edge.Start)
+		if err != nil {
+			return nil, fmt.Errorf("state: %s/%s edge start %q: %w", source, scope, prev.Edge.Start, err)
+		}
+		p.from, p.readFrom = es, es
+	case backfill:
+		p.from, p.readFrom = keptFrom, keptFrom
+	case !first.IsZero():
+		p.from, p.readFrom = first, first
+	default:
+		return nil, usageErr("%s has never been exported to this state: give --backfill (from the oldest data the tenant still keeps) or --since", source)
+	}
+	if prev != nil && prev.Edge.Start != "" {
+		if es, err := time.Parse(time.RFC3339Nano, prev.Edge.Start); err == nil && p.readFrom.Before(es) {
+			p.readFrom = es // never re-read before what the edge has ids for
+		}
+	}
+	if p.from.Before(keptFrom) {
+		p.gap = &manifest.Gap{Window: manifest.NewWindow(p.from, keptFrom), Scope: scope, Status: manifest.StatusClamped,
+			Reason: fmt.Sprintf("older than the tenant's %s retention for %s%s: these records were deleted before this export reached them",
+				days(ret), source, tierNote(pol, tier))}
+		p.from = keptFrom
+	}
+	if p.readFrom.Before(keptFrom) {
+		p.readFrom = keptFrom
+	}
+	return p, nil
+}
+
+func (p *scopePlan) empty() bool { return !p.readFrom.Before(p.to) }
+
+func tierNote(pol exportPolicy, tier string) string {
+	if pol.retention(tierFree) == pol.retention(tierPremium) {
+		return ""
+	}
+	if tier == tierFree {
+		return " on Entra ID Free"
+	}
+	return " on Entra ID P1/P2"
+}
+
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d-day", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+// human renders a duration for people: 2d1h30m.
+func human(d time.Duration) string {
+	neg := d < 0
+	if neg {
+		d = -d
+	}
+	d = d.Truncate(time.Minute)
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	if dd := d / (24 * time.Hour); dd > 0 {
+		fmt.Fprintf(&b, "%dd", dd)
+		d -= dd * 24 * time.Hour
+	}
+	if h := d / time.Hour; h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+		d -= h * time.Hour
+	}
+	if m := d / time.Minute; m > 0 || b.Len() == 0 || (neg && b.Len() == 1) {
+		fmt.Fprintf(&b, "%dm", m)
+	}
+	return b.String()
+}
+
+// parseDurations reads SOURCE=DURATION overrides (--settle, --overlap).
+func parseDurations(flag string, vals []string) (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for _, v := range vals {
+		name, d, ok := strings.Cut(v, "=")
+		if !ok {
+			return nil, usageErr("%s %q: want SOURCE=DURATION, e.g. audits=2h", flag, v)
+		}
+		if _, known := exportPolicies[name]; !known {
+			return nil, usageErr("%s %q: unknown source %q", flag, v, name)
+		}
+		dur, err := parseDur(d)
+		if err != nil || dur < 0 {
+			return nil, usageErr("%s %q: %q is not a duration (30m, 12h, 3d)", flag, v, d)
+		}
+		out[name] = dur
+	}
+	return out, nil
+}
+
+// parseDur accepts Go durations plus days ("3d").
+func parseDur(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		d, err := time.ParseDuration(n + "h")
+		return d * 24, err
+	}
+	return time.ParseDuration(s)
+}
+
+// errProbeDone stops the licence probe after its first page.
+var errProbeDone = errors.New("probe done")
+
+// probeTier asks Graph for one sign-in: Entra ID Free answers 403
+// Authentication_RequestFromNonPremiumTenantOrB2CTenant, P1/P2 answer 200.
+// Anything else leaves the tier unknown ("").
+func probeTier(ctx context.Context, c *collect.Client) (string, error) {
+	_, err := c.Pages(ctx, collect.ClassReports, "licence-probe", c.BaseURL("v1.0")+"/auditLogs/signIns?$top=1", func(int, *collect.Page) error {
+		return errProbeDone
+	})
+	var ge *collect.GraphError
+	switch {
+	case errors.Is(err, errProbeDone):
+		return tierPremium, nil
+	case errors.As(err, &ge) && ge.Status == 403 && ge.Code == collect.CodeNoPremium:
+		return tierFree, nil
+	case errors.As(err, &ge) && (ge.Status == 401 || ge.Code == "credential"):
+		return "", graphFail(err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "", failErr(err)
+	}
+	return "", nil
+}
+
+// sortedSources returns the names in exportDefaultSources order, then the rest.
+func sortedSources(names []string) []string {
+	rank := map[string]int{}
+	for i, n := range exportDefaultSources {
+		rank[n] = i + 1
+	}
+	out := append([]string(nil), names...)
+	sort.SliceStable(out, func(i, j int) bool {
+		ri, rj := rank[out[i]], rank[out[j]]
+		if ri == 0 {
+			ri = 1 << 20
+		}
+		if rj == 0 {
+			rj = 1 << 20
+		}
+		return ri < rj
+	})
+	return out
+}
