@@ -6,26 +6,46 @@ import (
 	"os"
 
 	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/spf13/cobra"
 )
 
 func (a *app) verifyCmd() *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON bool
+		auth   collect.AuthOptions
+	)
 	cmd := &cobra.Command{
 		Use:   "verify BUNDLE",
-		Short: "Check a bundle (directory or .tar.zst): every hash, every file, the manifest",
+		Short: "Check a bundle (directory, .tar.zst or blob URL): every hash, every file, the manifest",
 		Long: `verify recomputes the SHA-256 of every file of a bundle and compares it with
 SHA256SUMS, names each file that is missing, added or changed, checks that
 manifest.json agrees with SHA256SUMS and with the files (sizes, record
 counts), and refuses unsafe archive entries (absolute paths, "..", links).
 
+Given a blob URL (https://ACCOUNT.blob.core.windows.net/CONTAINER/NAME.tar.zst),
+it streams the blob once, verifies it as a local archive, compares its
+SHA-256 with the one recorded at upload, and reports the immutability
+policy and legal hold in effect now. Credentials as for the upload:
+EVIDENCE_BLOB_SAS or AZURE_STORAGE_CONNECTION_STRING, or --auth.
+
 Exit 0 when everything matches, 4 when anything does not.`,
 		Example: `  evidence verify evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst
-  evidence verify --json ./evidence-2026-11-25T01:56:00Z-3f2a9c1d`,
+  evidence verify --json ./evidence-2026-11-25T01:56:00Z-3f2a9c1d
+  EVIDENCE_BLOB_SAS=... evidence verify https://acct.blob.core.windows.net/evidence/evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := verifyPath(args[0])
+			var (
+				res *manifest.Result
+				rep *blobReport
+				err error
+			)
+			if isBlobURL(args[0]) {
+				res, rep, err = verifyBlob(cmd.Context(), args[0], auth)
+			} else {
+				res, err = verifyPath(args[0])
+			}
 			if err != nil {
 				return err
 			}
@@ -38,7 +58,8 @@ Exit 0 when everything matches, 4 when anything does not.`,
 					Files    int                `json:"files"`
 					Bytes    int64              `json:"bytes"`
 					Problems []manifest.Problem `json:"problems"`
-				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems}
+					Blob     *blobReport        `json:"blob,omitempty"`
+				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems, rep}
 				if out.Problems == nil {
 					out.Problems = []manifest.Problem{}
 				}
@@ -47,6 +68,9 @@ Exit 0 when everything matches, 4 when anything does not.`,
 				}
 			} else {
 				printResult(a, args[0], res)
+				if rep != nil {
+					printBlobReport(a, rep)
+				}
 			}
 			if !res.OK() {
 				a.code = ExitVerify
@@ -55,6 +79,7 @@ Exit 0 when everything matches, 4 when anything does not.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	authFlags(cmd.Flags(), &auth)
 	return cmd
 }
 
