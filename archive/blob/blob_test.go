@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	"github.com/evidence-dfir/evidence/internal/azurite"
 )
 
@@ -214,7 +212,7 @@ func TestSASNeverInErrors(t *testing.T) {
 	srv := azurite.Start(t)
 	srv.CreateContainer(t, "evidence")
 	ctx := context.Background()
-	good := containerSAS(t, srv, "evidence")
+	good := srv.ContainerSAS(t, "evidence", "racw")
 	tg, _ := ParseURL(srv.ContainerURL("evidence"))
 	path, sum := archiveFile(t, 4096)
 
@@ -256,22 +254,3 @@ func TestConnectionStringMustMatchURL(t *testing.T) {
 	}
 }
 
-// containerSAS signs a container SAS with the emulator's account key.
-func containerSAS(t *testing.T, srv *azurite.Server, container string) string {
-	t.Helper()
-	cred, err := service.NewSharedKeyCredential(azurite.Account, azurite.AccountKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := sas.BlobSignatureValues{
-		Protocol:      sas.ProtocolHTTPSandHTTP,
-		StartTime:     time.Now().Add(-time.Hour).UTC(),
-		ExpiryTime:    time.Now().Add(time.Hour).UTC(),
-		Permissions:   (&sas.ContainerPermissions{Read: true, Add: true, Create: true, Write: true}).String(),
-		ContainerName: container,
-	}.SignWithSharedKey(cred)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return q.Encode()
-}

@@ -17,11 +17,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 )
 
 // Version is the Azurite release the tests are written against.
@@ -65,6 +68,32 @@ func (s *Server) CreateContainer(t testing.TB, name string) *container.Client {
 		t.Fatalf("creating container %s: %v", name, err)
 	}
 	return c
+}
+
+// ContainerSAS signs a service SAS for the container with the account key,
+// valid for an hour, with permissions from "racwi" (read, add, create,
+// write, set immutability policy). It returns the query string without '?'.
+func (s *Server) ContainerSAS(t testing.TB, name, perms string) string {
+	t.Helper()
+	cred, err := service.NewSharedKeyCredential(Account, AccountKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := sas.ContainerPermissions{
+		Read: strings.Contains(perms, "r"), Add: strings.Contains(perms, "a"), Create: strings.Contains(perms, "c"),
+		Write: strings.Contains(perms, "w"), SetImmutabilityPolicy: strings.Contains(perms, "i"),
+	}
+	q, err := sas.BlobSignatureValues{
+		Protocol:      sas.ProtocolHTTPSandHTTP,
+		StartTime:     time.Now().Add(-time.Hour).UTC(),
+		ExpiryTime:    time.Now().Add(time.Hour).UTC(),
+		Permissions:   p.String(),
+		ContainerName: name,
+	}.SignWithSharedKey(cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q.Encode()
 }
 
 // Stop ends the emulator process (the one Start began, by its pid).
