@@ -253,4 +253,3 @@ func TestConnectionStringMustMatchURL(t *testing.T) {
 		t.Error("error carries the account key")
 	}
 }
-
