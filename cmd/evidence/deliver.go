@@ -241,8 +241,8 @@ func publish(tmp, final string) error {
 	return os.Rename(tmp, final)
 }
 
-// archiveOptions are the fixed zstd settings of every archive, chosen by
-// measurement (docs/performance.md). Fixed, so that the same bundle gives
+// archiveOptions are the zstd settings of every archive: archive's fixed
+// defaults (DefaultLevel, DefaultConcurrency), so that the same bundle gives
 // the same bytes on any machine.
 var archiveOptions = archive.Options{}
 
