@@ -181,6 +181,31 @@ func TestWriteTarZstDeterministic(t *testing.T) {
 	}
 }
 
+// TestWriteTarZstSameAcrossConcurrency: the number of encoders (the one
+// setting that could be tuned per machine) does not change the bytes.
+func TestWriteTarZstSameAcrossConcurrency(t *testing.T) {
+	dir := testBundle(t)
+	big := bytes.Repeat([]byte(`{"id":"00000000-0000-0000-0000-000000000000","ipAddress":"198.51.100.7"}`+"\n"), 200000)
+	for i := range big {
+		if big[i] == '7' {
+			big[i] = byte('0' + i%10) // less compressible, several zstd blocks
+		}
+	}
+	writeFile(t, dir, "data/big.jsonl", big)
+	var first []byte
+	for _, c := range []int{1, 2, 4} {
+		var buf bytes.Buffer
+		if err := WriteTarZstOptions(&buf, dir, "top", testMtime, Options{Concurrency: c}); err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = buf.Bytes()
+		} else if !bytes.Equal(first, buf.Bytes()) {
+			t.Fatalf("concurrency %d gives different bytes than concurrency 1", c)
+		}
+	}
+}
+
 func TestWriteTarZstEntries(t *testing.T) {
 	dir := testBundle(t)
 	long := "data/" + strings.Repeat("é", 70) + ".jsonl" // non-ASCII, > 100 bytes: needs PAX

@@ -22,14 +22,24 @@ func VerifyTarZst(path string) (*manifest.Result, error) {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	defer f.Close()
+	res, err := VerifyReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", path, err)
+	}
+	return res, nil
+}
+
+// VerifyReader is VerifyTarZst for an archive streamed from r (a download,
+// a pipe): it reads r once, to its end when the archive is sound.
+func VerifyReader(r io.Reader) (*manifest.Result, error) {
 	v := manifest.NewVerifier()
-	err = Walk(f, func(name string, r io.Reader) error { return v.Add(name, r) })
+	err := Walk(r, func(name string, r io.Reader) error { return v.Add(name, r) })
 	var unsafe *UnsafeEntryError
 	switch {
 	case errors.As(err, &unsafe):
 		v.Halt(unsafe.Name, unsafe.Why)
 	case err != nil:
-		return nil, fmt.Errorf("verify %s: %w", path, err)
+		return nil, err
 	}
 	return v.Result(), nil
 }

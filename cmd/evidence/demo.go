@@ -64,7 +64,8 @@ are needed.`,
 	o.sources = sourceNames
 	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect")
 	f.StringVar(&o.out, "out", "evidence-demo", "directory the bundle is written to")
-	f.StringVar(&o.bundle, "bundle", "tar", "bundle form: tar or dir")
+	bundleFlag(f, &o.deliver)
+	blobFlags(f, &o.deliver)
 	f.Int64Var(&seed, "seed", 1, "seed of the simulated tenant's data")
 	a.sealFlags(f, &o.seal)
 	o.attempts = collect.DefaultRetry.MaxAttempts

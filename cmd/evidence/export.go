@@ -37,6 +37,8 @@ type exportOptions struct {
 	retryMin time.Duration
 	auth     collect.AuthOptions
 	nowSpec  string
+	deliver  deliverOptions // --bundle, --blob-url, --retain, ...: as grab
+	seal     sealOptions    // --sign-key, --tsa: as grab
 
 	// set programmatically (tests)
 	credential collect.TokenSource
@@ -104,6 +106,9 @@ systemd, containers, Kubernetes, Azure Container Apps).`,
 	f.StringVar(&o.auth.ClientID, "client-id", "", "app registration (or user-assigned managed identity) client id")
 	f.StringVar(&o.auth.CertPath, "cert", "", "certificate file (PEM or PFX) for --auth certificate; password from "+collect.EnvCertPassword)
 	f.StringVar(&o.auth.GraphURL, "graph-url", collect.DefaultGraphURL, "Graph endpoint (national clouds, or the simulator)")
+	bundleFlag(f, &o.deliver)
+	blobFlags(f, &o.deliver)
+	a.sealFlags(f, &o.seal)
 	f.StringVar(&o.nowSpec, "now", "", "plan as if it were this RFC 3339 time (tests against the simulator's clock)")
 	_ = f.MarkHidden("now")
 	_ = cmd.MarkFlagRequired("state")
@@ -395,7 +400,7 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 	}
 
 	g := &grabOptions{
-		allUsers: len(o.users) == 0, users: o.users, since: "1s", sources: names, out: o.out, bundle: "tar",
+		allUsers: len(o.users) == 0, users: o.users, since: "1s", sources: names, out: o.out, deliver: o.deliver, seal: o.seal,
 		examiner: o.examiner, pageSize: o.pageSize, budgets: o.budgets, attempts: o.attempts, retryMin: o.retryMin,
 		auth: o.auth, credential: o.credential, now: o.now,
 		pipe: &pipeline{name: "evidence-export-" + now.Format(time.RFC3339), collect: collectAll},

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/archive/blob"
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/snapshot"
@@ -56,7 +54,7 @@ type grabOptions struct {
 	until    string
 	sources  []string
 	out      string
-	bundle   string
+	deliver  deliverOptions
 	caseID   string
 	examiner string
 	pageSize int
@@ -111,7 +109,8 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.messageID, "message-id", "", "internet message id of a message to fetch from the users' mailboxes as .eml (needs Mail.Read)")
 	f.BoolVar(&o.tenantObjects, "tenant-objects", false, "with --sources snapshot: also guests, app registrations, service principals and consents tenant-wide")
 	f.StringVar(&o.out, "out", ".", "directory the bundle is written to")
-	f.StringVar(&o.bundle, "bundle", "tar", "bundle form: tar (a .tar.zst archive) or dir (the sealed directory only)")
+	bundleFlag(f, &o.deliver)
+	blobFlags(f, &o.deliver)
 	f.StringVar(&o.caseID, "case", "", "case id (a UUID); default a new random UUID")
 	f.StringVar(&o.examiner, "examiner", "", "who collects, for the manifest; default the OS user")
 	f.IntVar(&o.pageSize, "page-size", 0, "records per page ($top); default each API's documented maximum")
@@ -165,6 +164,7 @@ type grabResult struct {
 	sha256   string // of the archive, when one was written
 	manifest *manifest.Manifest
 	verified *manifest.Result
+	receipt  *blob.Receipt // the upload's, with --bundle blob
 	code     int
 }
 
@@ -176,6 +176,7 @@ type validated struct {
 	message *snapshot.Message
 	caseID  string
 	budgets map[string]collect.Budget
+	deliver *deliverPlan
 }
 
 func (o *grabOptions) validate(now time.Time) (*validated, error) {
@@ -229,8 +230,8 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 	if err := o.validateSnapshot(v); err != nil {
 		return nil, err
 	}
-	if o.bundle != "tar" && o.bundle != "dir" {
-		return nil, usageErr("--bundle %q: use tar or dir", o.bundle)
+	if v.deliver, err = o.deliver.plan(true); err != nil {
+		return nil, err
 	}
 	v.caseID = o.caseID
 	if v.caseID == "" {
@@ -281,6 +282,12 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		cred, identity = c, id
 	} else {
 		identity = "in-process simulator token"
+	}
+	var store *blob.Store
+	if v.deliver.blob {
+		if store, err = openStore(v.deliver.target, cred, identity, o.auth.Method); err != nil {
+			return nil, err
+		}
 	}
 
 	name := "evidence-" + started.Format(time.RFC3339) + "-" + v.caseID[:8]
@@ -415,7 +422,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		res.code = ExitIncomplete
 	}
 
-	if o.bundle == "tar" {
+	if !v.deliver.dir {
 		path, sum, err := packTar(dir, name, started)
 		if err != nil {
 			return nil, failErr(fmt.Errorf("bundle sealed in %s, but archiving failed: %w", dir, err))
@@ -447,6 +454,11 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		return nil, &exitError{code: ExitVerify, err: fmt.Errorf("the bundle just written does not verify: %s", describeProblems(res.verified))}
 	}
 	a.summary(res)
+	if store != nil {
+		if err := a.deliverBlob(ctx, store, v.deliver, res); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
 
@@ -463,34 +475,8 @@ func graphFail(err error) error {
 // and SHA-256.
 func packTar(dir, name string, mtime time.Time) (string, string, error) {
 	final := filepath.Join(filepath.Dir(dir), name+".tar.zst")
-	if _, err := os.Lstat(final); err == nil {
-		return "", "", fmt.Errorf("%s already exists", final)
-	}
-	tmp := filepath.Join(filepath.Dir(dir), "."+name+".tar.zst.partial")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return "", "", err
-	}
-	h := sha256.New()
-	if err := archive.WriteTarZst(io.MultiWriter(f, h), dir, name, mtime); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return "", "", err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return "", "", err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return "", "", err
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		os.Remove(tmp)
-		return "", "", err
-	}
-	return final, hex.EncodeToString(h.Sum(nil)), nil
+	sum, err := packArchive(dir, name, final, mtime)
+	return final, sum, err
 }
 
 // summary prints what was collected to stderr.

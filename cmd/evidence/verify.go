@@ -6,16 +6,20 @@ import (
 	"os"
 
 	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/spf13/cobra"
 )
 
 func (a *app) verifyCmd() *cobra.Command {
-	var asJSON bool
-	var so verifySealOptions
+	var (
+		asJSON bool
+		so     verifySealOptions
+		auth   collect.AuthOptions
+	)
 	cmd := &cobra.Command{
 		Use:   "verify BUNDLE",
-		Short: "Check a bundle (directory or .tar.zst): every hash, every file, the manifest",
+		Short: "Check a bundle (directory, .tar.zst or blob URL): every hash, every file, the manifest",
 		Long: `verify recomputes the SHA-256 of every file of a bundle and compares it with
 SHA256SUMS, names each file that is missing, added or changed, checks that
 manifest.json agrees with SHA256SUMS and with the files (sizes, record
@@ -26,12 +30,28 @@ itself), the RFC 3161 time-stamp, and the hash-chained custody log (inside
 the bundle and, for NAME.tar.zst, NAME.custody.jsonl beside it), and prints
 the custody history.
 
+Given a blob URL (https://ACCOUNT.blob.core.windows.net/CONTAINER/NAME.tar.zst),
+it streams the blob once, verifies it as a local archive, compares its
+SHA-256 with the one recorded at upload, and reports the immutability
+policy and legal hold in effect now. Credentials as for the upload:
+EVIDENCE_BLOB_SAS or AZURE_STORAGE_CONNECTION_STRING, or --auth.
+
 Exit 0 when everything matches, 4 when anything does not.`,
 		Example: `  evidence verify evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst
-  evidence verify --json ./evidence-2026-11-25T01:56:00Z-3f2a9c1d`,
+  evidence verify --json ./evidence-2026-11-25T01:56:00Z-3f2a9c1d
+  EVIDENCE_BLOB_SAS=... evidence verify https://acct.blob.core.windows.net/evidence/evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := verifyPath(args[0])
+			var (
+				res *manifest.Result
+				rep *blobReport
+				err error
+			)
+			if isBlobURL(args[0]) {
+				res, rep, err = verifyBlob(cmd.Context(), args[0], auth)
+			} else {
+				res, err = verifyPath(args[0])
+			}
 			if err != nil {
 				return err
 			}
@@ -49,7 +69,8 @@ Exit 0 when everything matches, 4 when anything does not.`,
 					Bytes    int64                `json:"bytes"`
 					Problems []manifest.Problem   `json:"problems"`
 					Seal     *manifest.SealReport `json:"seal"`
-				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems, seal}
+					Blob     *blobReport          `json:"blob,omitempty"`
+				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems, seal, rep}
 				if out.Problems == nil {
 					out.Problems = []manifest.Problem{}
 				}
@@ -59,6 +80,9 @@ Exit 0 when everything matches, 4 when anything does not.`,
 			} else {
 				printResult(a, args[0], res)
 				printSeal(a, seal)
+				if rep != nil {
+					printBlobReport(a, rep)
+				}
 			}
 			if !res.OK() {
 				a.code = ExitVerify
@@ -68,6 +92,7 @@ Exit 0 when everything matches, 4 when anything does not.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
 	so.flags(cmd)
+	authFlags(cmd.Flags(), &auth)
 	return cmd
 }
 
