@@ -80,7 +80,7 @@ func strs(v any) []string {
 // YAML, forbid concurrent runs, run as non-root and pass export flags
 // export accepts.
 func TestRecipeKubernetes(t *testing.T) {
-	f, err := os.Open("../../deploy/kubernetes/cronjob.yaml")
+	f, err := os.Open("../../docs/deploy/kubernetes/cronjob.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestRecipeKubernetes(t *testing.T) {
 // TestRecipeContainerApps: the Container Apps job is a scheduled job with a
 // managed identity whose export flags parse.
 func TestRecipeContainerApps(t *testing.T) {
-	f, err := os.Open("../../deploy/containerapps/job.yaml")
+	f, err := os.Open("../../docs/deploy/containerapps/job.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestRecipeContainerApps(t *testing.T) {
 // export command line export accepts; systemd-analyze verifies the units
 // when it is installed; the timer catches up missed runs (Persistent=true).
 func TestRecipeCronAndSystemd(t *testing.T) {
-	f, err := os.Open("../../deploy/cron/evidence-export.cron")
+	f, err := os.Open("../../docs/deploy/cron/evidence-export.cron")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,11 +157,11 @@ func TestRecipeCronAndSystemd(t *testing.T) {
 		t.Fatalf("%d cron lines", lines)
 	}
 
-	unit, err := os.ReadFile("../../deploy/systemd/evidence-export.service")
+	unit, err := os.ReadFile("../../docs/deploy/systemd/evidence-export.service")
 	if err != nil {
 		t.Fatal(err)
 	}
-	timer, err := os.ReadFile("../../deploy/systemd/evidence-export.timer")
+	timer, err := os.ReadFile("../../docs/deploy/systemd/evidence-export.timer")
 	if err != nil {
 		t.Fatal(err)
 	}
