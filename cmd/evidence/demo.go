@@ -66,6 +66,7 @@ are needed.`,
 	f.StringVar(&o.out, "out", "evidence-demo", "directory the bundle is written to")
 	f.StringVar(&o.bundle, "bundle", "tar", "bundle form: tar or dir")
 	f.Int64Var(&seed, "seed", 1, "seed of the simulated tenant's data")
+	f.StringVar(&o.lang, "lang", "", langFlagHelp)
 	o.attempts = collect.DefaultRetry.MaxAttempts
 	o.retryMin = 200 * time.Millisecond
 	return cmd

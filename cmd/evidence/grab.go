@@ -51,6 +51,7 @@ type grabOptions struct {
 	attempts int
 	retryMin time.Duration
 	auth     collect.AuthOptions
+	lang     string // report.html's language
 
 	// set programmatically (demo, tests)
 	credential collect.TokenSource
@@ -78,6 +79,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.auth.ClientID, "client-id", "", "app registration client id (or a user-assigned managed identity's client id)")
 	f.StringVar(&o.auth.CertPath, "cert", "", "certificate file (PEM or PFX) for --auth certificate; password from "+collect.EnvCertPassword)
 	f.StringVar(&o.auth.GraphURL, "graph-url", collect.DefaultGraphURL, "Graph endpoint (national clouds, or the simulator)")
+	f.StringVar(&o.lang, "lang", "", langFlagHelp)
 }
 
 func (a *app) grabCmd() *cobra.Command {
@@ -200,6 +202,9 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 	if o.attempts < 1 {
 		return nil, usageErr("--max-attempts must be at least 1")
 	}
+	if o.lang, err = reportLang(o.lang); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
@@ -318,6 +323,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		m.Warnings = append(m.Warnings, "incomplete: at least one source or window could not be collected; see sources[].windows[].reason")
 	}
 	m.CollectionEnd = manifest.FormatTime(nowf())
+	a.writeReport(stage, m, o.lang)
 	if err := writeReadme(stage, m); err != nil {
 		return nil, failErr(err)
 	}
