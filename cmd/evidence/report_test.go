@@ -144,7 +144,9 @@ func TestReportInBrowser(t *testing.T) {
 	if nfail != len(st.FailedSignIns) {
 		t.Errorf("%d highlighted failed sign-ins from %s, the story has %d", nfail, ip, len(st.FailedSignIns))
 	}
-	has("the MFA registration", func(r row) bool { return r.Op == st.MFARegistered.Activity && r.IP == ip && strings.Contains(r.Flags, "MFA") })
+	has("the MFA registration", func(r row) bool {
+		return r.Op == st.MFARegistered.Activity && r.IP == ip && strings.Contains(r.Flags, "MFA")
+	})
 	has("the consent", func(r row) bool {
 		return r.Op == st.Consent.Activity && r.IP == ip && strings.Contains(r.Flags, "consent") && strings.Contains(r.Text, st.App.Name)
 	})
