@@ -123,37 +123,79 @@ func parseTime(s string) time.Time {
 var interrupts = map[int64]bool{50074: true, 50076: true, 50079: true, 50097: true, 50125: true, 50140: true}
 
 // Sign-ins: https://learn.microsoft.com/en-us/graph/api/resources/signin
+//
+// Sign-ins are most of a large bundle, so the record is walked once, key by
+// key, instead of being searched once per field.
 func extractSignIn(r gjson.Result, ev *Event) {
-	ev.Time = parseTime(r.Get("createdDateTime").String())
-	ev.ID = r.Get("id").String()
-	ev.User = first(r, "userPrincipalName", "servicePrincipalName", "servicePrincipalId", "userId")
-	ev.UserKey = first(r, "userId", "servicePrincipalId", "userPrincipalName")
-	ev.IP = first(r, "ipAddress")
-	ev.Country = first(r, "location.countryOrRegion")
-	ev.City = first(r, "location.city")
-	ev.App = first(r, "appDisplayName", "appId")
+	var created, upn, spn, spid, uid, app, appID, risk string
+	var loc, status gjson.Result
+	r.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			ev.ID = v.String()
+		case "createdDateTime":
+			created = v.String()
+		case "userPrincipalName":
+			upn = v.String()
+		case "servicePrincipalName":
+			spn = v.String()
+		case "servicePrincipalId":
+			spid = v.String()
+		case "userId":
+			uid = v.String()
+		case "ipAddress":
+			ev.IP = strings.TrimSpace(v.String())
+		case "appDisplayName":
+			app = v.String()
+		case "appId":
+			appID = v.String()
+		case "riskLevelDuringSignIn":
+			risk = v.String()
+		case "location":
+			loc = v
+		case "status":
+			status = v
+		}
+		return true
+	})
+	ev.Time = parseTime(created)
+	ev.User = firstOf(upn, spn, spid, uid)
+	ev.UserKey = firstOf(uid, spid, upn)
+	ev.Country = first(loc, "countryOrRegion")
+	ev.City = first(loc, "city")
+	ev.App = firstOf(app, appID)
 	ev.Op = "Sign-in"
-	if code := r.Get("status.errorCode"); code.Exists() {
+	if code := status.Get("errorCode"); code.Exists() {
 		switch c := code.Int(); {
 		case c == 0:
 			ev.Result = ResultSuccess
 		case interrupts[c]:
 			ev.Result = ResultInterrupted
-			ev.Detail = joinNonEmpty(" ", code.String(), first(r, "status.failureReason"))
+			ev.Detail = joinNonEmpty(" ", code.String(), first(status, "failureReason"))
 		default:
 			ev.Result = ResultFailure
-			ev.Detail = joinNonEmpty(" ", code.String(), first(r, "status.failureReason"))
+			ev.Detail = joinNonEmpty(" ", code.String(), first(status, "failureReason"))
 		}
 	}
 	if ev.App != "" {
 		ev.Detail = joinNonEmpty(" · ", ev.App, ev.Detail)
 	}
-	switch strings.ToLower(first(r, "riskLevelDuringSignIn")) {
+	switch strings.ToLower(risk) {
 	case "high", "medium":
 		if ev.Result == ResultSuccess {
 			ev.flag(FlagRisky)
 		}
 	}
+}
+
+// firstOf returns the first non-blank value.
+func firstOf(vs ...string) string {
+	for _, v := range vs {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // Activities of directory audits (activityDisplayName) and unified audit
