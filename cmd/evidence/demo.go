@@ -68,6 +68,8 @@ are needed.`,
 	blobFlags(f, &o.deliver)
 	f.Int64Var(&seed, "seed", 1, "seed of the simulated tenant's data")
 	a.sealFlags(f, &o.seal)
+
+	f.StringVar(&o.lang, "lang", "", langFlagHelp)
 	o.attempts = collect.DefaultRetry.MaxAttempts
 	o.retryMin = 200 * time.Millisecond
 	return cmd

@@ -64,6 +64,8 @@ type grabOptions struct {
 	auth     collect.AuthOptions
 	seal     sealOptions
 
+	lang string // report.html's language
+
 	traceDetails bool // --trace-details (messagetrace)
 
 	attach        []string // files to copy into attachments/
@@ -124,6 +126,8 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.auth.CertPath, "cert", "", "certificate file (PEM or PFX) for --auth certificate; password from "+collect.EnvCertPassword)
 	f.StringVar(&o.auth.GraphURL, "graph-url", collect.DefaultGraphURL, "Graph endpoint (national clouds, or the simulator)")
 	a.sealFlags(f, &o.seal)
+
+	f.StringVar(&o.lang, "lang", "", langFlagHelp)
 }
 
 func (a *app) grabCmd() *cobra.Command {
@@ -255,6 +259,9 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 	}
 	if o.attempts < 1 {
 		return nil, usageErr("--max-attempts must be at least 1")
+	}
+	if o.lang, err = reportLang(o.lang); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -402,6 +409,8 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	if err := prepareSeal(stage, m, &o.seal, sourceList(o)); err != nil {
 		return nil, failErr(err)
 	}
+
+	a.writeReport(stage, m, o.lang)
 	if err := writeReadme(stage, m); err != nil {
 		return nil, failErr(err)
 	}

@@ -41,6 +41,8 @@ Tool:        %s %s
 
 What is here
 ------------
+report.html      start here: one page for people (open it in any browser, no
+                 network needed): completeness, timeline, who and where.
 manifest.json    who collected what, from where, when, with which queries, and
                  what is missing and why; every file with its size and SHA-256.
 SHA256SUMS       the SHA-256 of every file, manifest.json included.

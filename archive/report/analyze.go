@@ -1,0 +1,557 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"container/heap"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
+)
+
+// Limits that keep the page small and the memory bounded whatever the size
+// of the bundle. What they cut is said on the page.
+const (
+	// TimelineOrdinary is how many events without a highlight the timeline
+	// shows; beyond it, the newest are kept.
+	TimelineOrdinary = 3000
+	// TimelineHighlights caps highlighted events kept for the timeline.
+	TimelineHighlights = 2000
+	// TopN is how many rows the IP, country and app tables show.
+	TopN = 50
+	// maxKeys caps each per-IP, per-user/IP and per-sender map; keys beyond
+	// it are counted but not tracked (the page says so).
+	maxKeys = 200000
+	// maxLine is the longest record line read (a longer one is counted as
+	// unreadable); Graph records are a few kilobytes.
+	maxLine = 16 << 20
+	// burstPerHour is how many messages one sender must send within one UTC
+	// hour for a mail burst.
+	burstPerHour = 30
+	// failuresBeforeSuccess and failWindow: that many failed sign-ins from
+	// one IP for one user within failWindow before a success.
+	failuresBeforeSuccess = 3
+	failWindow            = time.Hour
+	// baselineMax: an IP or country is new for a user when the user's first
+	// successful sign-in from it comes later than min(baselineMax, a quarter
+	// of the user's span) after the user's first sign-in in the bundle.
+	baselineMax = 48 * time.Hour
+)
+
+// Event is one record as the page shows it.
+type Event struct {
+	Time    time.Time
+	Class   string // ClassSignIn, ...
+	File    string // bundle-relative path of the .jsonl
+	Line    int64  // 1-based line in File
+	ID      string // the record's id
+	User    string // as shown
+	UserKey string // stable identity (object id) for the rules
+	IP      string
+	Country string
+	City    string
+	App     string
+	Op      string
+	Detail  string
+	Result  string // ResultSuccess, ResultFailure, ResultInterrupted or ""
+	Flags   []string
+	Note    string // set on synthetic events (mail bursts): a count
+}
+
+func (e *Event) flag(f string) {
+	for _, x := range e.Flags {
+		if x == f {
+			return
+		}
+	}
+	e.Flags = append(e.Flags, f)
+}
+
+// own copies the strings out of the record line, so that keeping an event
+// (or a map key made of its fields) does not keep the whole line alive.
+func (e *Event) own() {
+	for _, p := range []*string{&e.ID, &e.User, &e.UserKey, &e.IP, &e.Country, &e.City, &e.App, &e.Op, &e.Detail} {
+		*p = strings.Clone(*p)
+	}
+}
+
+// key identifies an event: its file and line (a mail burst: its sender and hour).
+func (e *Event) key() string {
+	if e.Note != "" {
+		return fmt.Sprintf("burst:%s:%d", e.User, e.Time.Unix())
+	}
+	return fmt.Sprintf("%s:%d", e.File, e.Line)
+}
+
+// FileStat accounts for one record file the analyzer read.
+type FileStat struct {
+	Path       string
+	Class      string
+	LabelKey   string
+	LabelArg   string
+	Records    int64 // lines read
+	Unreadable int64 // lines that are not a JSON object
+	Untimed    int64 // records without a readable time
+	First      time.Time
+	Last       time.Time
+}
+
+// GroupStat is one row of the "who and where" tables.
+type GroupStat struct {
+	Key                          string
+	SignIns                      int64
+	Success, Failure, Interrupts int64
+	First, Last                  time.Time
+	Countries, Apps, Users       *topSet
+	IPs                          *topSet
+	Highlighted                  bool
+}
+
+// Analyzer reads record files once, line by line, and keeps only bounded
+// summaries: per-hour counts, per-IP/country/app groups, the highlighted
+// events and the newest ordinary events. It is not safe for concurrent use.
+type Analyzer struct {
+	files map[string]*FileStat
+	order []string
+
+	hours map[int64]*[nCounts]int64 // hour (Unix seconds) -> counts
+
+	ips, countries, apps map[string]*GroupStat
+	droppedIPs           int64 // sign-ins whose IP could not be tracked (maxKeys)
+
+	users    map[string]*userState
+	pairs    map[string]*pairState // user + "\x00" + IP
+	cpairs   map[string]*pairState // user + "\x00" + country
+	dropped  int64                 // sign-ins not tracked by the new-IP rules (maxKeys)
+	senders  map[string]int64      // sender + "\x00" + hour -> messages
+	mailFile map[string]string     // sender -> file (for the burst events)
+
+	highlights map[string]*Event
+	hlOverflow int64
+	overflowed map[string]bool
+	ordinary   eventHeap
+	total      int64
+	byClass    map[string]int64
+
+	finished                              bool
+	findings                              []Finding
+	findingsFile, findingsOK, findingsBad bool
+}
+
+// Per-hour count slots.
+const (
+	cSignInOK = iota
+	cSignInFail
+	cAudit
+	cUAL
+	cMail
+	nCounts
+)
+
+type userState struct {
+	first time.Time // earliest sign-in of the user
+	last  time.Time
+}
+
+// pairState is kept per (user, IP) and per (user, country).
+type pairState struct {
+	firstOK *Event // earliest successful sign-in
+	// Failures-then-success, reading newest first: the success seen last and
+	// the failures read since within failWindow before it.
+	pending *Event
+	fails   []*Event
+	nfails  int
+}
+
+// NewAnalyzer returns an empty Analyzer.
+func NewAnalyzer() *Analyzer {
+	return &Analyzer{
+		files: map[string]*FileStat{}, hours: map[int64]*[nCounts]int64{},
+		ips: map[string]*GroupStat{}, countries: map[string]*GroupStat{}, apps: map[string]*GroupStat{},
+		users: map[string]*userState{}, pairs: map[string]*pairState{}, cpairs: map[string]*pairState{},
+		senders: map[string]int64{}, mailFile: map[string]string{},
+		highlights: map[string]*Event{}, byClass: map[string]int64{},
+	}
+}
+
+// Wants reports whether Feed reads file (a bundle-relative path).
+func Wants(file string) bool { return adapterFor(file) != nil || file == FindingsPath }
+
+// Feed reads the record file at rel (bundle-relative, '/'-separated) from r.
+// Files no adapter knows are ignored (r is not read). Each line is one
+// record; a line that is not JSON is counted, not fatal.
+func (a *Analyzer) Feed(rel string, r io.Reader) error {
+	if rel == FindingsPath {
+		b, err := io.ReadAll(io.LimitReader(r, maxFindingsFile+1))
+		if err != nil {
+			return fmt.Errorf("report: reading %s: %w", rel, err)
+		}
+		a.findingsFile = true
+		if len(b) > maxFindingsFile {
+			a.findingsBad = true
+			return nil
+		}
+		a.findings, a.findingsOK = parseFindings(b)
+		a.findingsBad = !a.findingsOK
+		return nil
+	}
+	ad := adapterFor(rel)
+	if ad == nil {
+		return nil
+	}
+	if a.files[rel] != nil {
+		return fmt.Errorf("report: %s read twice", rel)
+	}
+	lk, la := ad.Label(rel)
+	fs := &FileStat{Path: rel, Class: ad.Class, LabelKey: lk, LabelArg: la}
+	a.files[rel] = fs
+	a.order = append(a.order, rel)
+
+	br := bufio.NewReaderSize(r, 256<<10)
+	var long []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line := chunk
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(long)+len(chunk) <= maxLine {
+				long = append(long, chunk...)
+			} else {
+				long = append(long[:0], '!') // marks the line unreadable
+			}
+			continue
+		}
+		if long != nil {
+			line = append(long, chunk...)
+			long = nil
+		}
+		if len(line) > 0 {
+			fs.Records++
+			a.record(ad, fs, bytes.TrimRight(line, "\r\n"))
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("report: reading %s: %w", rel, err)
+		}
+	}
+}
+
+// record handles one line.
+func (a *Analyzer) record(ad *Adapter, fs *FileStat, line []byte) {
+	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
+		fs.Unreadable++
+		return
+	}
+	ev := &Event{Class: ad.Class, File: fs.Path, Line: fs.Records}
+	// The line is parsed in place, without a copy: the strings gjson returns
+	// point into the read buffer until own() copies every kept field, before
+	// the next read.
+	ad.Extract(gjson.Parse(unsafe.String(&line[0], len(line))), ev)
+	ev.own()
+	if ev.Time.IsZero() {
+		fs.Untimed++
+		return
+	}
+	if fs.First.IsZero() || ev.Time.Before(fs.First) {
+		fs.First = ev.Time
+	}
+	if ev.Time.After(fs.Last) {
+		fs.Last = ev.Time
+	}
+	a.total++
+	a.byClass[ev.Class]++
+	a.count(ev)
+	switch ev.Class {
+	case ClassSignIn:
+		a.signIn(ev)
+	case ClassMail:
+		a.mail(ev)
+	}
+	if len(ev.Flags) > 0 {
+		a.highlight(ev)
+		return
+	}
+	a.keepOrdinary(ev)
+}
+
+func (a *Analyzer) count(ev *Event) {
+	h := ev.Time.Truncate(time.Hour).Unix()
+	c := a.hours[h]
+	if c == nil {
+		c = new([nCounts]int64)
+		a.hours[h] = c
+	}
+	switch ev.Class {
+	case ClassSignIn:
+		if ev.Result == ResultSuccess {
+			c[cSignInOK]++
+		} else {
+			c[cSignInFail]++
+		}
+	case ClassAudit:
+		c[cAudit]++
+	case ClassUAL:
+		c[cUAL]++
+	case ClassMail:
+		c[cMail]++
+	}
+}
+
+// group adds a sign-in to a "who and where" table.
+func (a *Analyzer) group(m map[string]*GroupStat, key string, ev *Event) *GroupStat {
+	if key == "" {
+		key = "—"
+	}
+	g := m[key]
+	if g == nil {
+		if len(m) >= maxKeys {
+			return nil
+		}
+		g = &GroupStat{Key: key, Countries: newTopSet(), Apps: newTopSet(), Users: newTopSet(), IPs: newTopSet()}
+		m[key] = g
+	}
+	g.SignIns++
+	switch ev.Result {
+	case ResultSuccess:
+		g.Success++
+	case ResultInterrupted:
+		g.Interrupts++
+	default:
+		g.Failure++
+	}
+	if g.First.IsZero() || ev.Time.Before(g.First) {
+		g.First = ev.Time
+	}
+	if ev.Time.After(g.Last) {
+		g.Last = ev.Time
+	}
+	g.Countries.add(joinNonEmpty(", ", ev.City, ev.Country))
+	g.Apps.add(ev.App)
+	g.Users.add(ev.User)
+	g.IPs.add(ev.IP)
+	return g
+}
+
+func (a *Analyzer) signIn(ev *Event) {
+	if a.group(a.ips, ev.IP, ev) == nil {
+		a.droppedIPs++
+	}
+	a.group(a.countries, ev.Country, ev)
+	a.group(a.apps, ev.App, ev)
+
+	uk := ev.UserKey
+	u := a.users[uk]
+	if u == nil {
+		if len(a.users) >= maxKeys {
+			a.dropped++
+			return
+		}
+		u = &userState{first: ev.Time, last: ev.Time}
+		a.users[uk] = u
+	}
+	if ev.Time.Before(u.first) {
+		u.first = ev.Time
+	}
+	if ev.Time.After(u.last) {
+		u.last = ev.Time
+	}
+	if ev.IP != "" {
+		if p := a.pair(a.pairs, uk+"\x00"+ev.IP); p != nil {
+			p.firstOKOf(ev)
+			a.failThenSuccess(p, ev)
+		}
+	}
+	if ev.Country != "" {
+		if p := a.pair(a.cpairs, uk+"\x00"+ev.Country); p != nil {
+			p.firstOKOf(ev)
+		}
+	}
+}
+
+func (a *Analyzer) pair(m map[string]*pairState, key string) *pairState {
+	p := m[key]
+	if p == nil {
+		if len(m) >= maxKeys {
+			a.dropped++
+			return nil
+		}
+		p = &pairState{}
+		m[key] = p
+	}
+	return p
+}
+
+func (p *pairState) firstOKOf(ev *Event) {
+	if ev.Result == ResultSuccess && (p.firstOK == nil || ev.Time.Before(p.firstOK.Time)) {
+		p.firstOK = ev
+	}
+}
+
+// failThenSuccess applies the failures-then-success rule, reading records in
+// the order Graph returns them (newest first): a success becomes pending, and
+// the failures read after it that lie within failWindow before it count
+// toward it. At failuresBeforeSuccess the success and those failures are
+// highlighted, and so are later failures of the same run.
+func (a *Analyzer) failThenSuccess(p *pairState, ev *Event) {
+	switch ev.Result {
+	case ResultSuccess:
+		p.pending, p.fails, p.nfails = ev, nil, 0
+	case ResultFailure:
+		s := p.pending
+		if s == nil || !ev.Time.Before(s.Time) || s.Time.Sub(ev.Time) > failWindow {
+			return
+		}
+		p.nfails++
+		switch {
+		case p.nfails < failuresBeforeSuccess:
+			p.fails = append(p.fails, ev) // ordinary until the threshold
+		case p.nfails == failuresBeforeSuccess:
+			s.flag(FlagFailSuccess)
+			a.highlight(s)
+			for _, f := range p.fails {
+				f.flag(FlagFailSuccess)
+				a.highlight(f)
+			}
+			p.fails = nil
+			ev.flag(FlagFailSuccess)
+		default:
+			ev.flag(FlagFailSuccess)
+		}
+	}
+}
+
+func (a *Analyzer) mail(ev *Event) {
+	s := strings.ToLower(ev.User)
+	if s == "" {
+		return
+	}
+	k := s + "\x00" + fmt.Sprint(ev.Time.Truncate(time.Hour).Unix())
+	if _, ok := a.senders[k]; !ok && len(a.senders) >= maxKeys {
+		a.dropped++
+		return
+	}
+	a.senders[k]++
+	if _, ok := a.mailFile[s]; !ok {
+		a.mailFile[s] = ev.File
+	}
+}
+
+func (a *Analyzer) highlight(ev *Event) {
+	k := ev.key()
+	if old := a.highlights[k]; old != nil {
+		for _, f := range ev.Flags {
+			old.flag(f)
+		}
+		return
+	}
+	if len(a.highlights) >= TimelineHighlights {
+		if a.overflowed == nil {
+			a.overflowed = map[string]bool{}
+		}
+		if !a.overflowed[k] && len(a.overflowed) < maxKeys {
+			a.overflowed[k] = true
+			a.hlOverflow++
+		}
+		return
+	}
+	a.highlights[k] = ev
+}
+
+// flaggedRecords counts the records (not synthetic events) that matched a
+// rule, shown or not.
+func (a *Analyzer) flaggedRecords() int64 {
+	n := a.hlOverflow
+	for _, e := range a.highlights {
+		if e.Note == "" {
+			n++
+		}
+	}
+	return n
+}
+
+func (a *Analyzer) keepOrdinary(ev *Event) {
+	if a.ordinary.Len() < TimelineOrdinary {
+		heap.Push(&a.ordinary, ev)
+		return
+	}
+	if ev.Time.After(a.ordinary[0].Time) {
+		a.ordinary[0] = ev
+		heap.Fix(&a.ordinary, 0)
+	}
+}
+
+// eventHeap is a min-heap by time: the oldest kept event on top.
+type eventHeap []*Event
+
+func (h eventHeap) Len() int           { return len(h) }
+func (h eventHeap) Less(i, j int) bool { return h[i].Time.Before(h[j].Time) }
+func (h eventHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *eventHeap) Push(x any)        { *h = append(*h, x.(*Event)) }
+func (h *eventHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// topSet counts up to topSetMax distinct values and how many others.
+type topSet struct {
+	n     map[string]int64
+	other int64
+}
+
+const topSetMax = 16
+
+func newTopSet() *topSet { return &topSet{n: map[string]int64{}} }
+
+func (t *topSet) add(v string) {
+	if v == "" {
+		return
+	}
+	if _, ok := t.n[v]; ok || len(t.n) < topSetMax {
+		t.n[v]++
+		return
+	}
+	t.other++
+}
+
+// Top returns up to k values, most frequent first, and how many distinct
+// values were left out (at least; values beyond topSetMax are not told apart).
+func (t *topSet) Top(k int) ([]string, int) {
+	vs := make([]string, 0, len(t.n))
+	for v := range t.n {
+		vs = append(vs, v)
+	}
+	sort.Slice(vs, func(i, j int) bool {
+		if t.n[vs[i]] != t.n[vs[j]] {
+			return t.n[vs[i]] > t.n[vs[j]]
+		}
+		return vs[i] < vs[j]
+	})
+	more := 0
+	if len(vs) > k {
+		more = len(vs) - k
+		vs = vs[:k]
+	}
+	if t.other > 0 {
+		more++
+	}
+	return vs, more
+}
+
+// Len is the number of distinct values seen (at most topSetMax, plus one
+// if there were more).
+func (t *topSet) Len() int {
+	n := len(t.n)
+	if t.other > 0 {
+		n++
+	}
+	return n
+}

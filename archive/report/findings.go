@@ -1,0 +1,69 @@
+package report
+
+import (
+	"github.com/tidwall/gjson"
+)
+
+// FindingsPath is where the persistence snapshot writes its findings.
+const FindingsPath = "snapshot/findings.json"
+
+// maxFindingsFile bounds how much of the findings file is read.
+const maxFindingsFile = 16 << 20
+
+// Finding is one finding of the snapshot, as the page shows it.
+type Finding struct {
+	Severity string
+	Title    string
+	Detail   string
+	Time     string
+	Records  []RecordRef
+}
+
+// RecordRef points at one record of the bundle: its file and id.
+type RecordRef struct {
+	Path string
+	ID   string
+}
+
+// parseFindings reads the findings file tolerantly: a JSON array of
+// findings, or an object holding one under "findings". Each finding's
+// fields are looked up under their documented names (docs/format.md) with
+// common alternatives; records are {"path","id"} objects or bare ids.
+func parseFindings(b []byte) ([]Finding, bool) {
+	if !gjson.ValidBytes(b) {
+		return nil, false
+	}
+	root := gjson.ParseBytes(b)
+	list := root
+	if root.IsObject() {
+		list = root.Get("findings")
+	}
+	if !list.IsArray() {
+		return nil, false
+	}
+	var out []Finding
+	list.ForEach(func(_, f gjson.Result) bool {
+		fd := Finding{
+			Severity: first(f, "severity", "level"),
+			Title:    first(f, "title", "summary", "name", "rule", "kind"),
+			Detail:   first(f, "detail", "details", "description", "message"),
+			Time:     first(f, "time", "createdDateTime", "detectedDateTime", "at"),
+		}
+		for _, k := range []string{"records", "evidence", "refs"} {
+			f.Get(k).ForEach(func(_, r gjson.Result) bool {
+				if r.Type == gjson.String {
+					fd.Records = append(fd.Records, RecordRef{ID: r.String()})
+				} else {
+					fd.Records = append(fd.Records, RecordRef{Path: first(r, "path", "file"), ID: first(r, "id", "record_id", "recordId")})
+				}
+				return len(fd.Records) < 50
+			})
+		}
+		if p := first(f, "path", "file"); p != "" && len(fd.Records) == 0 {
+			fd.Records = append(fd.Records, RecordRef{Path: p, ID: first(f, "id", "record_id")})
+		}
+		out = append(out, fd)
+		return len(out) < 1000
+	})
+	return out, true
+}

@@ -1,0 +1,353 @@
+package report
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evidence-dfir/evidence/archive/report/reporttest"
+	"github.com/evidence-dfir/evidence/manifest"
+)
+
+var t0 = time.Date(2026, 11, 15, 6, 0, 0, 0, time.UTC)
+
+func ts(d time.Duration) string { return t0.Add(d).Format("2006-01-02T15:04:05.0000000Z") }
+
+func signIn(id string, at time.Duration, user, ip, country string, code int) string {
+	reason := "null"
+	if code != 0 {
+		reason = `"Error validating credentials due to invalid username or password."`
+	}
+	return fmt.Sprintf(`{"id":%q,"createdDateTime":%q,"userPrincipalName":"%s@contoso.com","userId":"id-%s","appDisplayName":"OfficeHome","ipAddress":%q,"status":{"errorCode":%d,"failureReason":%s},"location":{"city":"X","countryOrRegion":%q},"riskLevelDuringSignIn":"none"}`,
+		id, ts(at), user, user, ip, code, reason, country)
+}
+
+// story is a small bundle's record files, each newest first as Graph
+// returns them.
+func story() map[string]string {
+	h, m := time.Hour, time.Minute
+	var si []string
+	// Baseline: the victim signs in from home for ten days.
+	for d := 240 * h; d >= 0; d -= 6 * h {
+		si = append(si, signIn(fmt.Sprintf("home-%d", d/h), -d-100*h, "victim", "192.0.2.10", "US", 0))
+	}
+	// The attack, 100 h after the baseline's end... newest first.
+	att := []string{
+		signIn("att-ok", 92*time.Second, "victim", "185.220.101.47", "NL", 0),
+		signIn("att-f3", 41*time.Second, "victim", "185.220.101.47", "NL", 50126),
+		signIn("att-f2", 17*time.Second, "victim", "185.220.101.47", "NL", 50126),
+		signIn("att-f1", 0, "victim", "185.220.101.47", "NL", 50126),
+		// Two failures and an MFA interrupt before a success: not a pattern.
+		signIn("b-ok", -5*h, "bob", "203.0.113.9", "US", 0),
+		signIn("b-int", -5*h-m, "bob", "203.0.113.9", "US", 50074),
+		signIn("b-f2", -5*h-2*m, "bob", "203.0.113.9", "US", 50126),
+		signIn("b-f1", -5*h-3*m, "bob", "203.0.113.9", "US", 50126),
+		signIn("b-first", -400*h, "bob", "203.0.113.9", "US", 0),
+	}
+	audits := []string{
+		fmt.Sprintf(`{"id":"aud-cred","activityDateTime":%q,"activityDisplayName":"Add service principal credentials","initiatedBy":{"user":{"id":"id-victim","userPrincipalName":"victim@contoso.com","ipAddress":"185.220.101.47"}},"targetResources":[{"displayName":"Mail Sync Pro"}],"result":"success"}`, ts(8*m)),
+		fmt.Sprintf(`{"id":"aud-consent","activityDateTime":%q,"activityDisplayName":"Consent to application","initiatedBy":{"user":{"id":"id-victim","userPrincipalName":"victim@contoso.com","ipAddress":"185.220.101.47"}},"targetResources":[{"displayName":"Mail Sync Pro"}],"result":"success"}`, ts(6*m+3*time.Second)),
+		fmt.Sprintf(`{"id":"aud-mfa","activityDateTime":%q,"activityDisplayName":"User registered security info","initiatedBy":{"user":{"id":"id-victim","userPrincipalName":"victim@contoso.com","ipAddress":"185.220.101.47"}},"targetResources":[],"result":"success"}`, ts(4*m)),
+		fmt.Sprintf(`{"id":"aud-benign","activityDateTime":%q,"activityDisplayName":"Update user","initiatedBy":{"user":{"id":"id-victim","userPrincipalName":"victim@contoso.com","ipAddress":"192.0.2.10"}},"targetResources":[],"result":"success"}`, ts(-200*h)),
+	}
+	// A unified audit log record, shaped like Graph's auditLogRecord.
+	ual := []string{
+		fmt.Sprintf(`{"id":"ual-rule","createdDateTime":%q,"auditLogRecordType":"exchangeAdmin","operation":"New-InboxRule","organizationId":"o","userType":"regular","userId":"victim@contoso.com","service":"Exchange","objectId":"victim\\.","userPrincipalName":"victim@contoso.com","clientIp":"185.220.101.47:51234","administrativeUnits":[],"auditData":{"@odata.type":"#microsoft.graph.security.exchangeAdminAuditRecord","Parameters":[{"Name":"Name","Value":"."},{"Name":"ForwardTo","Value":"attacker@protonmail.example"}]}}`, ts(12*m)),
+	}
+	// A message trace burst: 35 messages within one hour from the victim.
+	var mail []string
+	for i := 34; i >= 0; i-- {
+		mail = append(mail, fmt.Sprintf(`{"id":"mt-%d","receivedDateTime":%q,"senderAddress":"victim@contoso.com","recipientAddress":"r%d@example.com","subject":"Invoice","status":"delivered","fromIP":"185.220.101.47"}`, i, ts(20*m+time.Duration(i)*time.Minute), i))
+	}
+	return map[string]string{
+		"signins/interactive.jsonl": strings.Join(append(att, si...), "\n") + "\n",
+		"audits/directory.jsonl":    strings.Join(audits, "\n") + "\n",
+		"ual/records.jsonl":         strings.Join(ual, "\n") + "\n",
+		"messagetrace/traces.jsonl": strings.Join(mail, "\n") + "\n",
+		"signins/noninteractive.jsonl": signIn("ni-1", -3*h, "victim", "192.0.2.10", "US", 0) + "\n" +
+			"this line is not JSON\n",
+	}
+}
+
+func feed(t testing.TB, files map[string]string) *Analyzer {
+	t.Helper()
+	a := NewAnalyzer()
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := a.Feed(n, strings.NewReader(files[n])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a
+}
+
+func testManifest() *manifest.Manifest {
+	return &manifest.Manifest{
+		Format: manifest.Format, CaseID: "3f2a9c1d-0000-4000-8000-000000000000",
+		Tenant:    manifest.Tenant{Domain: "contoso.com", ID: "tid", GraphURL: "https://graph.microsoft.com"},
+		Requested: manifest.NewWindow(t0.Add(-500*time.Hour), t0.Add(100*time.Hour)),
+		Users:     []manifest.User{{Requested: "victim@contoso.com", ID: "id-victim", UPN: "victim@contoso.com"}},
+		Sources: []manifest.Source{{Name: "signins.interactive", Status: manifest.StatusCollected, Records: 50,
+			Files:   []string{"signins/interactive.jsonl"},
+			Windows: []manifest.SubWindow{{Window: manifest.NewWindow(t0.Add(-500*time.Hour), t0.Add(100*time.Hour)), Scope: "id-victim", Status: manifest.StatusCollected, Records: 50, Pages: 1}}}},
+		Complete:        true,
+		CollectionStart: manifest.FormatTime(t0.Add(100 * time.Hour)), CollectionEnd: manifest.FormatTime(t0.Add(100*time.Hour + time.Minute)),
+	}
+}
+
+func render(t testing.TB, m *manifest.Manifest, a *Analyzer, lang string) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := Render(&b, m, a, Options{Lang: lang, Embedded: true, Renderer: "evidence test"}); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// flagsOf returns, for each record id on the timeline, its flags.
+func flagsOf(a *Analyzer, m *manifest.Manifest) map[string][]string {
+	out := map[string][]string{}
+	for _, e := range a.timeline(m).events {
+		id := e.ID
+		if e.Note != "" {
+			id = "burst:" + e.User
+		}
+		out[id] = append([]string(nil), e.Flags...)
+		sort.Strings(out[id])
+	}
+	return out
+}
+
+// TestRules: each highlight rule fires on what a responder looks for, and
+// not on look-alikes (two failures, an MFA interrupt, a known IP).
+func TestRules(t *testing.T) {
+	m := testManifest()
+	a := feed(t, story())
+	got := flagsOf(a, m)
+	want := map[string]string{
+		"att-ok":                   "failsuccess newcountry newip",
+		"att-f1":                   "failsuccess",
+		"att-f2":                   "failsuccess",
+		"att-f3":                   "failsuccess",
+		"aud-mfa":                  FlagMFA,
+		"aud-consent":              FlagConsent,
+		"aud-cred":                 FlagAppCred,
+		"ual-rule":                 FlagInboxRule,
+		"burst:victim@contoso.com": FlagMailBurst,
+	}
+	for id, w := range want {
+		if g := strings.Join(got[id], " "); g != w {
+			t.Errorf("%s: flags %q, want %q", id, g, w)
+		}
+	}
+	for _, id := range []string{"b-ok", "b-f1", "b-f2", "b-int", "b-first", "home-0", "aud-benign", "ni-1"} {
+		if len(got[id]) != 0 {
+			t.Errorf("%s flagged %v: a false alarm", id, got[id])
+		}
+	}
+	if a.files["signins/noninteractive.jsonl"].Unreadable != 1 {
+		t.Error("the non-JSON line was not counted as unreadable")
+	}
+	// The UAL client IP loses its port; the burst says how many messages.
+	for _, e := range a.timeline(m).events {
+		if e.ID == "ual-rule" && e.IP != "185.220.101.47" {
+			t.Errorf("UAL client IP %q", e.IP)
+		}
+		if e.Note != "" && e.Note != "35" {
+			t.Errorf("burst of %s messages, want 35", e.Note)
+		}
+	}
+}
+
+// TestCatalogues: English and Japanese have the same keys with the same
+// arguments, every key the template or the code uses exists, and a
+// rendered page holds no missing-key marker in either language.
+func TestCatalogues(t *testing.T) {
+	en, err := catalogue("en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ja, err := catalogue("ja")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(en.keys()) != fmt.Sprint(ja.keys()) {
+		t.Fatalf("catalogue keys differ:\nen %v\nja %v", en.keys(), ja.keys())
+	}
+	verbs := regexp.MustCompile(`%\[\d\]s`)
+	for _, k := range en.keys() {
+		a, b := verbs.FindAllString(en.msgs[k], -1), verbs.FindAllString(ja.msgs[k], -1)
+		sort.Strings(a)
+		sort.Strings(b)
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("%s: arguments %v in English, %v in Japanese", k, a, b)
+		}
+		if strings.Contains(strings.ReplaceAll(en.msgs[k], "%[", ""), "%") || strings.Contains(strings.ReplaceAll(ja.msgs[k], "%[", ""), "%") {
+			t.Errorf("%s: a %% that is not an indexed argument", k)
+		}
+		same := map[string]bool{"filter.ip": true, "window.range": true, "window.range.run": true} // the same in both languages
+		if ja.msgs[k] == en.msgs[k] && !same[k] {
+			t.Errorf("%s is not translated: %q", k, ja.msgs[k])
+		}
+	}
+	// Keys the code builds from parts.
+	var dynamic []string
+	for _, f := range flagOrder {
+		dynamic = append(dynamic, "flag."+f, "flagdesc."+f)
+	}
+	for _, s := range []string{manifest.StatusCollected, manifest.StatusClamped, manifest.StatusUnavailable, manifest.StatusFailed} {
+		dynamic = append(dynamic, "status."+s)
+	}
+	for _, c := range []string{ClassSignIn, ClassAudit, ClassUAL, ClassMail} {
+		dynamic = append(dynamic, "class."+c)
+	}
+	for _, r := range []string{ResultSuccess, ResultFailure, ResultInterrupted} {
+		dynamic = append(dynamic, "result."+r)
+	}
+	for _, ad := range Adapters {
+		k, _ := ad.Label("x/y.jsonl")
+		dynamic = append(dynamic, k)
+	}
+	src, _ := os.ReadFile("report.go")
+	used := regexp.MustCompile(`(?:T|S)\("([a-z.]+)"`).FindAllStringSubmatch(string(src)+pageTemplate, -1)
+	for _, u := range regexp.MustCompile(`\{\{-?\s*(?:T|S) "([a-z.]+)"`).FindAllStringSubmatch(pageTemplate, -1) {
+		used = append(used, u)
+	}
+	for _, u := range regexp.MustCompile(`"((?:h|col)\.[a-z]+)"`).FindAllStringSubmatch(pageTemplate, -1) {
+		used = append(used, u)
+	}
+	for _, u := range used {
+		if !strings.HasSuffix(u[1], ".") { // a prefix completed in code, checked above
+			dynamic = append(dynamic, u[1])
+		}
+	}
+	if len(used) < 80 {
+		t.Fatalf("found only %d uses of the catalogue: the scan is broken", len(used))
+	}
+	for _, k := range dynamic {
+		if _, ok := en.msgs[k]; !ok {
+			t.Errorf("key %q is used but not in the catalogue", k)
+		}
+	}
+	m := testManifest()
+	m.Complete = false
+	m.Sources[0].Status = manifest.StatusUnavailable
+	m.Sources[0].Missing = []manifest.Gap{{Window: m.Requested, Status: manifest.StatusClamped, Reason: "older than the tenant's 7-day retention"}}
+	a := feed(t, story())
+	for _, lang := range Languages {
+		page := render(t, m, a, lang)
+		if i := regexp.MustCompile(`\[[a-z]+(\.[a-z]+)+\]`).FindString(page); i != "" {
+			t.Errorf("%s page holds a missing key %s", lang, i)
+		}
+	}
+}
+
+// TestPageIsSelfContained: the page loads nothing: a strict CSP whose
+// hashes match the inline style and script, no src, no link, no url().
+func TestPageIsSelfContained(t *testing.T) {
+	page := render(t, testManifest(), feed(t, story()), "en")
+	csp := regexp.MustCompile(`<meta http-equiv="Content-Security-Policy" content="([^"]+)">`).FindStringSubmatch(page)
+	if csp == nil {
+		t.Fatal("no Content-Security-Policy meta tag")
+	}
+	policy := strings.ReplaceAll(csp[1], "&#39;", "'")
+	if !strings.HasPrefix(policy, "default-src 'none';") || strings.Contains(policy, "unsafe") {
+		t.Errorf("policy %q is not strict", policy)
+	}
+	style := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindStringSubmatch(page)
+	script := regexp.MustCompile(`(?s)<script>(.*?)</script>`).FindStringSubmatch(page)
+	for what, body := range map[string][]string{"style": style, "script": script} {
+		if body == nil {
+			t.Fatalf("no inline %s", what)
+		}
+		h := sha256.Sum256([]byte(body[1]))
+		if !strings.Contains(policy, "sha256-"+base64.StdEncoding.EncodeToString(h[:])) {
+			t.Errorf("the CSP does not allow the page's own %s", what)
+		}
+	}
+	for _, bad := range []string{" src=", "<link", "url(", "@import", "<iframe", "<object", "<embed"} {
+		if strings.Contains(strings.ToLower(page), bad) {
+			t.Errorf("the page contains %q", bad)
+		}
+	}
+	if strings.Count(page, "<script") != 1 {
+		t.Errorf("%d script elements, want the one inline script", strings.Count(page, "<script"))
+	}
+}
+
+// TestLargeInputIsSummarised: beyond the limits the page says what it cut,
+// and stays small; the chart and tables still count every record.
+func TestLargeInputIsSummarised(t *testing.T) {
+	var b bytes.Buffer
+	const n = 30000
+	if err := reporttest.SignIns(&b, n, 300, t0.Add(-30*24*time.Hour), t0, 1); err != nil {
+		t.Fatal(err)
+	}
+	a := NewAnalyzer()
+	if err := a.Feed("signins/interactive.jsonl", &b); err != nil {
+		t.Fatal(err)
+	}
+	m := testManifest()
+	m.Requested = manifest.NewWindow(t0.Add(-30*24*time.Hour), t0)
+	m.Sources[0].Records = n
+	page := render(t, m, a, "en")
+	rows := strings.Count(page, `<tr id="r`)
+	if rows > TimelineOrdinary+TimelineHighlights || rows < TimelineOrdinary {
+		t.Errorf("%d timeline rows", rows)
+	}
+	if !strings.Contains(page, "Summarised: the timeline shows every highlighted event but only the newest") {
+		t.Error("the page does not say the timeline was summarised")
+	}
+	var counted int64
+	for _, g := range a.ips {
+		counted += g.SignIns
+	}
+	if counted != n {
+		t.Errorf("the IP groups count %d sign-ins of %d", counted, n)
+	}
+	if strings.Contains(page, "The record files hold") {
+		t.Error("a record count mismatch was reported where there is none")
+	}
+	t.Logf("%d records: page %d bytes, %d timeline rows", n, len(page), rows)
+}
+
+// BenchmarkAnalyzeAndRender1M reads a million sign-ins (20 files of 50,000,
+// from memory) and renders the page; it reports seconds per million records.
+func BenchmarkAnalyzeAndRender1M(b *testing.B) {
+	var buf bytes.Buffer
+	if err := reporttest.SignIns(&buf, 50000, 2000, t0.Add(-30*24*time.Hour), t0, 7); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	m := testManifest()
+	m.Requested = manifest.NewWindow(t0.Add(-30*24*time.Hour), t0)
+	b.SetBytes(int64(len(data)) * 20)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a := NewAnalyzer()
+		for f := 0; f < 20; f++ {
+			if err := a.Feed(fmt.Sprintf("signins/part%02d.jsonl", f), bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var out bytes.Buffer
+		if err := Render(&out, m, a, Options{Lang: "en"}); err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 {
+			b.ReportMetric(float64(out.Len()), "page-bytes")
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/1M-records")
+}

@@ -1,0 +1,377 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/archive/bundle"
+	"github.com/evidence-dfir/evidence/archive/report"
+	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/spf13/cobra"
+)
+
+// langFlagHelp documents --lang for every command that writes the page.
+var langFlagHelp = "language of report.html: " + strings.Join(report.Languages, " or ") + " (default from LC_ALL, LC_MESSAGES or LANG; English otherwise)"
+
+// reportLang checks --lang and applies the default.
+func reportLang(lang string) (string, error) {
+	if lang == "" {
+		return report.DefaultLang(), nil
+	}
+	if !report.ValidLang(lang) {
+		return "", usageErr("--lang %q: use %s", lang, strings.Join(report.Languages, " or "))
+	}
+	return lang, nil
+}
+
+// writeReport renders report.html into the bundle being written, from the
+// record files the stage holds, before it is sealed (so the page is hashed
+// like every other file). The page is rendered in memory first: a failure
+// never leaves a half-written page, and never costs the evidence; it is
+// recorded as a manifest warning and the bundle is sealed without the page.
+func (a *app) writeReport(stage *bundle.Stage, m *manifest.Manifest, lang string) {
+	err := func() error {
+		if err := stage.Flush(); err != nil {
+			return err
+		}
+		an := report.NewAnalyzer()
+		if err := feedDir(an, stage.Dir(), nil); err != nil {
+			return err
+		}
+		ver, _, _ := buildInfo()
+		rendered, _ := time.Parse(time.RFC3339Nano, m.CollectionEnd)
+		var buf bytes.Buffer
+		if err := report.Render(&buf, m, an, report.Options{
+			Lang: lang, Embedded: true, BundleName: stage.Name(),
+			Signature: report.Signature{State: report.SigUnsigned},
+			Renderer:  "evidence " + ver, Rendered: rendered,
+		}); err != nil {
+			return err
+		}
+		w, err := stage.Create(report.FileName, "", bundle.MediaHTML)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(buf.Bytes())
+		return err
+	}()
+	if err != nil {
+		a.log.Warn("report.html not written", "err", err)
+		m.Warnings = append(m.Warnings, "report.html could not be written: "+oneLine(err.Error())+"; the records are unaffected")
+	}
+}
+
+// feedDir streams every file of dir that the analyzer reads, in path order.
+// seen, when not nil, receives every regular file's bundle-relative path.
+func feedDir(an *report.Analyzer, dir string, seen func(rel string)) error {
+	var rels []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rels = append(rels, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	sort.Strings(rels)
+	for _, rel := range rels {
+		if seen != nil {
+			seen(rel)
+		}
+		if !report.Wants(rel) {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			return err
+		}
+		err = an.Feed(rel, f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *app) reportCmd() *cobra.Command {
+	var out, lang string
+	cmd := &cobra.Command{
+		Use:   "report BUNDLE",
+		Short: "Render report.html again from a bundle (directory or .tar.zst), without changing it",
+		Long: `report verifies a bundle, reads its manifest and record files once (streaming,
+in bounded memory) and writes the handoff page: the case, what is complete
+and what is missing, a timeline of sign-ins, audits, unified audit log
+operations and message traces with the events a responder looks for
+highlighted, sign-ins by IP, country and app, the snapshot's findings, and
+how to verify the bundle. The page loads nothing from the network.
+
+The bundle is only read. The page is written to -o (default
+NAME.report.html in the current directory; "-" for stdout) and its path is
+printed on stdout. A bundle that does not verify still gets a page, with the
+problems at the top, and the exit code is 4.`,
+		Example: `  evidence report evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst
+  evidence report --lang ja -o /cases/42/report-ja.html ./evidence-2026-11-25T01:56:00Z-3f2a9c1d`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lang, err := reportLang(lang)
+			if err != nil {
+				return err
+			}
+			return a.report(args[0], out, lang)
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", `file to write ("-" for stdout); default NAME.report.html in the current directory`)
+	cmd.Flags().StringVar(&lang, "lang", "", langFlagHelp)
+	return cmd
+}
+
+// report renders the page of the bundle at p into out.
+func (a *app) report(p, out, lang string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return usageErr("report: %v", err)
+	}
+	res, err := verifyPath(p)
+	if err != nil {
+		return err
+	}
+	an := report.NewAnalyzer()
+	var (
+		mbytes, sums []byte
+		names        []string
+		name         string
+		o            = report.Options{Lang: lang}
+	)
+	keep := func(r io.Reader) ([]byte, error) {
+		return io.ReadAll(io.LimitReader(r, 64<<20))
+	}
+	if fi.IsDir() {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return failErr(err)
+		}
+		name = filepath.Base(abs)
+		err = feedDir(an, abs, func(rel string) { names = append(names, rel) })
+		if err != nil {
+			return failErr(fmt.Errorf("report %s: %w", p, err))
+		}
+		if mbytes, err = os.ReadFile(filepath.Join(abs, manifest.ManifestName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return failErr(err)
+		}
+		if sums, err = os.ReadFile(filepath.Join(abs, manifest.SumsName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return failErr(err)
+		}
+		o.Signature = signatureState(names, func(n string) []byte {
+			b, _ := os.ReadFile(filepath.Join(abs, n))
+			return b
+		})
+		if out != "-" {
+			if err := refuseInside(out, abs); err != nil {
+				return err
+			}
+			o.LinkPrefix = linkPrefix(out, name, abs)
+		} else {
+			o.LinkPrefix = (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs) + "/"}).String()
+		}
+	} else {
+		name = strings.TrimSuffix(strings.TrimSuffix(filepath.Base(p), ".zst"), ".tar")
+		f, err := os.Open(p)
+		if err != nil {
+			return failErr(err)
+		}
+		defer f.Close()
+		h := sha256.New()
+		tee := io.TeeReader(f, h)
+		sigs := map[string][]byte{}
+		err = archive.Walk(tee, func(rel string, r io.Reader) error {
+			names = append(names, rel)
+			var err error
+			switch {
+			case rel == manifest.ManifestName:
+				mbytes, err = keep(r)
+			case rel == manifest.SumsName:
+				sums, err = keep(r)
+			case strings.HasPrefix(rel, manifest.SumsName+"."):
+				sigs[rel], err = keep(r)
+			case report.Wants(rel):
+				err = an.Feed(rel, r)
+			}
+			return err
+		})
+		if err != nil {
+			return &exitError{code: ExitVerify, err: fmt.Errorf("report %s: %w", p, err)}
+		}
+		if _, err := io.Copy(h, f); err != nil {
+			return failErr(err)
+		}
+		o.ArchiveSHA256 = hex.EncodeToString(h.Sum(nil))
+		o.Signature = signatureState(names, func(n string) []byte { return sigs[n] })
+		o.NoLinks = true
+	}
+	if mbytes == nil {
+		return &exitError{code: ExitVerify, err: fmt.Errorf("report %s: no %s: not a bundle", p, manifest.ManifestName)}
+	}
+	var m manifest.Manifest
+	if err := json.Unmarshal(mbytes, &m); err != nil {
+		return &exitError{code: ExitVerify, err: fmt.Errorf("report %s: %s: %w", p, manifest.ManifestName, err)}
+	}
+	if sums != nil {
+		s := sha256.Sum256(sums)
+		o.SumsSHA256 = hex.EncodeToString(s[:])
+	}
+	o.Integrity = &report.Integrity{OK: res.OK(), Files: res.Files, Bytes: res.Bytes}
+	for _, pr := range res.Problems {
+		o.Integrity.Problems = append(o.Integrity.Problems, pr.String())
+	}
+	ver, _, _ := buildInfo()
+	o.BundleName, o.Renderer, o.Rendered = name, "evidence "+ver, time.Now().UTC()
+
+	var buf bytes.Buffer
+	if err := report.Render(&buf, &m, an, o); err != nil {
+		return failErr(err)
+	}
+	path, err := writeOut(out, name, buf.Bytes(), a.stdout)
+	if err != nil {
+		return failErr(err)
+	}
+	if path != "" {
+		fmt.Fprintln(a.stdout, path)
+	}
+	if !res.OK() {
+		fmt.Fprintf(a.stderr, "evidence: the bundle does not verify: %s (the page says so at the top)\n", describeProblems(res))
+		a.code = ExitVerify
+	}
+	return nil
+}
+
+// refuseInside refuses an output path inside the bundle directory: writing
+// there would change the bundle.
+func refuseInside(out, bundleDir string) error {
+	if out == "" {
+		out = "."
+	}
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return usageErr("-o: %v", err)
+	}
+	if real, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(real, filepath.Base(abs))
+	}
+	bd := bundleDir
+	if real, err := filepath.EvalSymlinks(bundleDir); err == nil {
+		bd = real
+	}
+	if rel, err := filepath.Rel(bd, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return usageErr("-o %s is inside the bundle %s: the bundle is never changed; write the page elsewhere", out, bundleDir)
+	}
+	return nil
+}
+
+// linkPrefix makes the page's links to the bundle's files work from where
+// the page is written.
+func linkPrefix(out, name, bundleDir string) string {
+	target := out
+	if target == "" {
+		target = name + ".report.html"
+	}
+	dir, err := filepath.Abs(filepath.Dir(target))
+	if err != nil {
+		return ""
+	}
+	rel, err := filepath.Rel(dir, bundleDir)
+	if err != nil {
+		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(bundleDir) + "/"}).String()
+	}
+	// "./" keeps a first segment holding ':' (the bundle name's time) from
+	// reading as a URL scheme.
+	return "./" + (&url.URL{Path: filepath.ToSlash(rel) + "/"}).EscapedPath()
+}
+
+// writeOut writes the page to out atomically (or to stdout for "-") and
+// returns the path written, "" for stdout.
+func writeOut(out, name string, b []byte, stdout io.Writer) (string, error) {
+	if out == "-" {
+		_, err := stdout.Write(b)
+		return "", err
+	}
+	if out == "" {
+		out = name + ".report.html"
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.partial")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	return out, os.Rename(tmp.Name(), out)
+}
+
+// Signature files written beside SHA256SUMS by the sealing step.
+var signatureFiles = []string{manifest.SumsName + ".minisig", manifest.SumsName + ".sig"}
+
+// signatureState says whether the bundle carries a signature. It does not
+// check it (evidence verify does): a signature file is reported as present,
+// with the key id a minisign signature names.
+func signatureState(names []string, read func(string) []byte) report.Signature {
+	for _, sf := range signatureFiles {
+		for _, n := range names {
+			if n == sf {
+				return report.Signature{State: report.SigPresent, File: sf, Key: minisignKeyID(read(sf))}
+			}
+		}
+	}
+	return report.Signature{State: report.SigUnsigned}
+}
+
+// minisignKeyID reads the key id from a minisign signature file: the second
+// line is base64 of the 2-byte algorithm, the 8-byte key id (little endian;
+// minisign prints it as upper-case hex of that number) and the signature.
+func minisignKeyID(b []byte) string {
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 2 {
+		return ""
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(lines[1]))
+	if err != nil || len(raw) < 10 {
+		return ""
+	}
+	id := make([]byte, 8)
+	for i := range id {
+		id[i] = raw[9-i]
+	}
+	return strings.ToUpper(hex.EncodeToString(id))
+}
