@@ -113,6 +113,12 @@ type Source struct {
 	Windows  []SubWindow `json:"windows"`
 	Missing  []Gap       `json:"missing,omitempty"`
 	Files    []string    `json:"files,omitempty"`
+
+	// Asynchronous query APIs (the unified audit log).
+	Submissions int64       `json:"submissions,omitempty"` // queries created by this run (they count against a tenant quota)
+	Reused      int64       `json:"reused,omitempty"`      // queries of an interrupted run re-used by --resume
+	Duplicates  int64       `json:"duplicates,omitempty"`  // records dropped because the same record id was already written
+	Superseded  []SubWindow `json:"superseded,omitempty"`  // queries whose result was replaced by smaller ones (record limit reached)
 }
 
 // Gap is an interval of a source that was asked for but is known not to be
@@ -134,6 +140,7 @@ type SubWindow struct {
 	Pages   int64  `json:"pages"`
 	Records int64  `json:"records"`
 	Query   string `json:"query,omitempty"`
+	QueryID string `json:"query_id,omitempty"` // the service's id of an asynchronous query
 }
 
 // File describes one file of the bundle. Every file but SHA256SUMS (and its

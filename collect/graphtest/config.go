@@ -66,6 +66,7 @@ type Config struct {
 	Directory Budget // throttling budget for /users and /organization (per token); zero = unlimited
 	Faults    Faults // applied to /auditLogs/* and /users* requests only
 	MaxTop    int    // largest accepted $top on the log endpoints, and their default page size (default 1000)
+	UAL       UAL    // the audit log query API (/security/auditLog/queries), see ual.go
 
 	// Logger, when set, receives one debug record per request and the HTTP
 	// server's error log. Nil means silence.
