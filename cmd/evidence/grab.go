@@ -17,13 +17,18 @@ import (
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/ual"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 )
 
 // sourceNames maps --sources names to collectors, in collection order.
-var sourceNames = []string{"signins", "audits"}
+var sourceNames = []string{"signins", "audits", "ual"}
+
+// defaultSources are collected without --sources; ual needs its own
+// permission (AuditLogsQuery.Read.All), so it is asked for explicitly.
+var defaultSources = []string{"signins", "audits"}
 
 func newSource(name string) (collect.Source, bool) {
 	switch name {
@@ -31,6 +36,8 @@ func newSource(name string) (collect.Source, bool) {
 		return collect.SignIns{}, true
 	case "audits":
 		return collect.DirectoryAudits{}, true
+	case "ual":
+		return &ual.Source{}, true
 	}
 	return nil, false
 }
@@ -51,6 +58,12 @@ type grabOptions struct {
 	attempts int
 	retryMin time.Duration
 	auth     collect.AuthOptions
+	ual      ualFlags // the unified audit log source (ual.go)
+	resume   string   // --resume DIR
+
+	// set by --resume (resume.go)
+	resumeDir string
+	started   time.Time
 
 	// set programmatically (demo, tests)
 	credential collect.TokenSource
@@ -63,7 +76,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.BoolVar(&o.allUsers, "all-users", false, "collect tenant-wide instead of per user")
 	f.StringVar(&o.since, "since", "30d", "start of the window: a duration back from now (30d, 12h, 2w) or an RFC 3339 time")
 	f.StringVar(&o.until, "until", "", "end of the window (exclusive), same forms as --since; default now")
-	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect: "+strings.Join(sourceNames, ", "))
+	f.StringSliceVar(&o.sources, "sources", defaultSources, "sources to collect: "+strings.Join(sourceNames, ", "))
 	f.StringVar(&o.out, "out", ".", "directory the bundle is written to")
 	f.StringVar(&o.bundle, "bundle", "tar", "bundle form: tar (a .tar.zst archive) or dir (the sealed directory only)")
 	f.StringVar(&o.caseID, "case", "", "case id (a UUID); default a new random UUID")
@@ -78,6 +91,8 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.auth.ClientID, "client-id", "", "app registration client id (or a user-assigned managed identity's client id)")
 	f.StringVar(&o.auth.CertPath, "cert", "", "certificate file (PEM or PFX) for --auth certificate; password from "+collect.EnvCertPassword)
 	f.StringVar(&o.auth.GraphURL, "graph-url", collect.DefaultGraphURL, "Graph endpoint (national clouds, or the simulator)")
+	f.StringVar(&o.resume, "resume", "", "resume the interrupted grab whose output directory (or .evidence-*.resume directory) is DIR")
+	o.ual.register(f)
 }
 
 func (a *app) grabCmd() *cobra.Command {
@@ -162,12 +177,14 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 	seen := map[string]bool{}
 	for _, s := range o.sources {
 		s = strings.TrimSpace(s)
-		src, ok := newSource(s)
-		if !ok {
+		if _, ok := newSource(s); !ok {
 			return nil, usageErr("--sources: unknown source %q (known: %s)", s, strings.Join(sourceNames, ", "))
 		}
-		if !seen[s] {
-			seen[s] = true
+		seen[s] = true
+	}
+	for _, s := range sourceNames { // in collection order: ual reads the sign-ins' status
+		if seen[s] {
+			src, _ := newSource(s)
 			v.sources = append(v.sources, src)
 		}
 	}
@@ -209,7 +226,17 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	if nowf == nil {
 		nowf = time.Now
 	}
+	if o.resume != "" {
+		ro, err := a.resumeOptions(o)
+		if err != nil {
+			return nil, err
+		}
+		o = ro
+	}
 	started := nowf().UTC().Truncate(time.Second)
+	if !o.started.IsZero() {
+		started = o.started
+	}
 	v, err := o.validate(started)
 	if err != nil {
 		return nil, err
@@ -226,6 +253,10 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	}
 
 	name := "evidence-" + started.Format(time.RFC3339) + "-" + v.caseID[:8]
+	stateDir, err := a.prepareState(o, v, name, started)
+	if err != nil {
+		return nil, err
+	}
 	stage, err := bundle.Create(o.out, name)
 	if err != nil {
 		return nil, failErr(err)
@@ -234,6 +265,11 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	defer func() {
 		if !committed {
 			stage.Abort()
+			if stateDir != "" && !stateStarted(stateDir) {
+				os.RemoveAll(stateDir) // failed before any query: nothing to resume
+			} else if stateDir != "" {
+				a.log.Warn("the collection did not finish; its audit log queries are kept: resume with `evidence grab --resume "+o.out+"`", "state", stateDir)
+			}
 		}
 	}()
 	reqLog, err := stage.Create(manifest.RequestsName, "provenance", bundle.MediaJSONL)
@@ -297,7 +333,13 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 
 	job := collect.Job{Window: v.window, Users: users, AllUsers: o.allUsers, Now: started, PageSize: o.pageSize, Progress: prog}
 	for _, src := range v.sources {
+		if p, ok := src.(interface{ SetPrior([]manifest.Source) }); ok {
+			p.SetPrior(m.Sources)
+		}
 		s, err := src.Collect(ctx, client, job, stage)
+		if w, ok := src.(interface{ Warnings() []string }); ok {
+			m.Warnings = append(m.Warnings, w.Warnings()...)
+		}
 		if err != nil {
 			return nil, graphFail(err)
 		}
@@ -329,6 +371,9 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		return nil, failErr(err)
 	}
 	committed = true
+	if stateDir != "" {
+		os.RemoveAll(stateDir) // sealed: nothing left to resume
+	}
 	res := &grabResult{path: dir, dir: dir, manifest: m, code: ExitOK}
 	if !m.Complete {
 		res.code = ExitIncomplete

@@ -97,6 +97,7 @@ type UALStats struct {
 	Failed    int // queries that ended failed
 	Limited   int // queries that hit RecordLimit
 	Pages     int // record pages served
+	MaxActive int // most queries queued or running at once
 }
 
 // ualState is the audit log query API's state inside a Tenant.
@@ -403,6 +404,7 @@ func (t *Tenant) handleUALCreate(rc *reqCtx, version string) ([]byte, bool, *ger
 			q.fate = "stuck"
 		}
 	}
+	s.stats.MaxActive = max(s.stats.MaxActive, active+1)
 	q.id = uuid.NewString()
 	q.created = now
 	s.queries[q.id] = q

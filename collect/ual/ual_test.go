@@ -117,7 +117,9 @@ func sameSet(t testing.TB, got, want []string) {
 	}
 }
 
-func last(d time.Duration) collect.Window { return collect.Window{Start: fixedNow.Add(-d), End: fixedNow} }
+func last(d time.Duration) collect.Window {
+	return collect.Window{Start: fixedNow.Add(-d), End: fixedNow}
+}
 
 // TestStoryAndColumns: the seeded mailbox takeover is in ual/records.jsonl
 // exactly as served (auditData intact), and the CSV shows it.
