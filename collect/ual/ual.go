@@ -193,9 +193,11 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 		s.st.f = *prev
 		for _, t := range s.st.f.Tasks {
 			switch t.State {
-			case taskSubmitted, taskPaging:
+			case taskSubmitted, taskPaging, taskDone:
 				if t.QueryID != "" {
 					t.Reused = true
+					s.Stats.Reused++
+					s.log().Info("ual: re-using the query of the interrupted run", "id", t.QueryID, "window", t.window().String(), "state", t.State)
 				}
 			case taskFailed: // a resumed run tries a failed window again
 				t.State, t.QueryID, t.Body, t.NextLink, t.Offset, t.Pages, t.Records, t.Status, t.Reason = taskPending, "", "", "", 0, 0, 0, "", ""
@@ -351,11 +353,6 @@ func (s *Source) work(ctx context.Context, o Options, f filters, job collect.Job
 			return nil, "", &collect.FatalError{Err: err}
 		}
 		s.log().Debug("ual: query created", "id", id, "window", w.String())
-	} else if t.Reused {
-		s.st.mu.Lock()
-		s.Stats.Reused++
-		s.st.mu.Unlock()
-		s.log().Info("ual: re-using the query of the interrupted run", "id", t.QueryID, "window", w.String(), "state", t.State)
 	}
 
 	if t.State == taskSubmitted {
