@@ -18,6 +18,9 @@ import (
 
 var fixedNow = time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
 
+// lastCollect is how long the last run's Collect took (without sealing).
+var lastCollect time.Duration
+
 const token = "test-token-ual-0123456789abcdef"
 
 func newSim(t testing.TB, cfg graphtest.Config) *graphtest.Server {
@@ -41,12 +44,18 @@ func newSim(t testing.TB, cfg graphtest.Config) *graphtest.Server {
 // returns the manifest source and the bundle directory.
 func run(t testing.TB, srv *graphtest.Server, w collect.Window, src *Source) (manifest.Source, string, error) {
 	t.Helper()
+	return runBudget(t, srv, w, src, collect.Budget{})
+}
+
+// runBudget is run with a client-side budget for polls and record pages.
+func runBudget(t testing.TB, srv *graphtest.Server, w collect.Window, src *Source, read collect.Budget) (manifest.Source, string, error) {
+	t.Helper()
 	out := t.TempDir()
 	stage, err := bundle.Create(out, "b")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := collect.New(collect.Options{GraphURL: srv.URL, Credential: collect.StaticToken(token),
+	c, err := collect.New(collect.Options{GraphURL: srv.URL, Credential: collect.StaticToken(token), Budgets: map[string]collect.Budget{ClassAuditRead: read},
 		Retry: collect.RetryPolicy{MaxAttempts: 6, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxRetryAfter: time.Second}})
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +68,9 @@ func run(t testing.TB, srv *graphtest.Server, w collect.Window, src *Source) (ma
 	}
 	v := srv.Tenant.Victim()
 	job := collect.Job{Window: w, Users: []collect.User{{ID: v.ID, UPN: v.UPN}}, Now: fixedNow}
+	t0 := time.Now()
 	ms, cerr := src.Collect(context.Background(), c, job, stage)
+	lastCollect = time.Since(t0)
 	if cerr != nil {
 		stage.Abort()
 		return ms, "", cerr
