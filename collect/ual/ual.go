@@ -336,6 +336,11 @@ func (s *Source) work(ctx context.Context, o Options, f filters, job collect.Job
 		ff := f
 		ff.service = t.Service
 		id, body, err := s.api.create(ctx, ff, w)
+		if err != nil && notCreated(err) {
+			s.st.mu.Lock()
+			s.Stats.Submitted-- // refused: no query exists
+			s.st.mu.Unlock()
+		}
 		if err != nil {
 			status, reason, fatal := collect.Classify(err)
 			if fatal {
@@ -648,6 +653,21 @@ func isSignIn(rec []byte) bool {
 	switch r.Get("operation").String() {
 	case "UserLoggedIn", "UserLoginFailed":
 		return true
+	}
+	return false
+}
+
+// notCreated reports whether a failed submission certainly created no query:
+// the service answered with an error (4xx) or only ever with 429. After a
+// reset or a 5xx a query may exist, so it stays counted.
+func notCreated(err error) bool {
+	var ge *collect.GraphError
+	var gu *collect.GaveUpError
+	switch {
+	case errors.As(err, &ge):
+		return true
+	case errors.As(err, &gu):
+		return gu.Throttled
 	}
 	return false
 }

@@ -279,3 +279,34 @@ func TestServiceFilterForms(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmissionCap: a run never submits more than --ual-max-queries; the
+// windows left over are failed in the manifest, saying why.
+func TestSubmissionCap(t *testing.T) {
+	srv := newSim(t, graphtest.Config{Seed: 8, UAL: graphtest.UAL{RecordsPerUser: 100}})
+	ms, _, err := run(t, srv, last(8*24*time.Hour), &Source{Opt: Options{Windows: 4, Concurrency: 1, MaxQueries: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := srv.Tenant.UALStats(); st.Created != 2 || ms.Submissions != 2 {
+		t.Fatalf("created %d, submissions %d, want 2", st.Created, ms.Submissions)
+	}
+	if len(ms.Missing) != 2 || !strings.Contains(ms.Missing[0].Reason, "--ual-max-queries") {
+		t.Fatalf("missing %+v", ms.Missing)
+	}
+}
+
+// TestThrottledSubmissions: a 429 on submissions (the tenant's budget) is
+// waited out and retried; nothing is lost.
+func TestThrottledSubmissions(t *testing.T) {
+	srv := newSim(t, graphtest.Config{Seed: 9, UAL: graphtest.UAL{RecordsPerUser: 100, Submissions: graphtest.Budget{Requests: 2, Per: time.Second}}})
+	w := last(8 * 24 * time.Hour)
+	ms, dir, err := run(t, srv, w, &Source{Opt: Options{Windows: 4}})
+	if err != nil || ms.Status != manifest.StatusCollected {
+		t.Fatalf("%v %+v", err, ms)
+	}
+	if srv.Tenant.Stats().Throttled == 0 || ms.Submissions != int64(srv.Tenant.UALStats().Created) {
+		t.Fatalf("throttled %d, submissions %d, created %d", srv.Tenant.Stats().Throttled, ms.Submissions, srv.Tenant.UALStats().Created)
+	}
+	sameSet(t, readIDs(t, filepath.Join(dir, RecordsPath)), srv.Tenant.UALIDs(srv.Tenant.Victim().UPN, w.Start, w.End))
+}
