@@ -93,6 +93,7 @@ func (a *app) resumeOptions(o *grabOptions) (*grabOptions, error) {
 		return nil, usageErr("--resume: the saved command line no longer parses: %v", err)
 	}
 	n.caseID = ri.CaseID
+	n.out = filepath.Dir(dir) // wherever the saved --out was relative to
 	n.credential, n.now = o.credential, o.now
 	n.started = started
 	n.resumeDir = dir

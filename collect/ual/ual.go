@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -362,6 +363,18 @@ func (s *Source) work(ctx context.Context, o Options, f filters, job collect.Job
 
 	if t.State == taskSubmitted {
 		qs, err := s.await(ctx, o, t)
+		var ge *collect.GraphError
+		if err != nil && t.Reused && errors.As(err, &ge) && ge.Status == http.StatusNotFound {
+			// The interrupted run's query is gone from the service: run it again.
+			s.log().Warn("ual: the interrupted run's query no longer exists; submitting it again", "id", t.QueryID, "window", w.String())
+			if err := s.st.update(func() { t.State, t.QueryID, t.Body, t.Reused = taskPending, "", "", false }); err != nil {
+				return nil, "", &collect.FatalError{Err: err}
+			}
+			s.st.mu.Lock()
+			s.Stats.Reused--
+			s.st.mu.Unlock()
+			return s.work(ctx, o, f, job, t, refused)
+		}
 		if err != nil {
 			status, reason, fatal := collect.Classify(err)
 			if fatal {

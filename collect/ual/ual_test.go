@@ -310,3 +310,43 @@ func TestThrottledSubmissions(t *testing.T) {
 	}
 	sameSet(t, readIDs(t, filepath.Join(dir, RecordsPath)), srv.Tenant.UALIDs(srv.Tenant.Victim().UPN, w.Start, w.End))
 }
+
+// TestResumeAfterQueryVanished: a resumed run whose saved query no longer
+// exists on the service (404) submits it again instead of failing.
+func TestResumeAfterQueryVanished(t *testing.T) {
+	w := last(4 * 24 * time.Hour)
+	stuck := newSim(t, graphtest.Config{Seed: 10, UAL: graphtest.UAL{RecordsPerUser: 100, StuckAt: []time.Time{w.Start.Add(time.Hour)}}})
+	dir := filepath.Join(t.TempDir(), "state")
+	c, err := collect.New(collect.Options{GraphURL: stuck.URL, Credential: collect.StaticToken(token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := stuck.Tenant.Victim()
+	job := collect.Job{Window: w, Users: []collect.User{{ID: v.ID, UPN: v.UPN}}, Now: fixedNow}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for stuck.Tenant.UALStats().Created == 0 {
+			time.Sleep(2 * time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond)
+		cancel()
+	}()
+	stage, err := bundle.Create(t.TempDir(), "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Source{Opt: Options{Windows: 1, PollInterval: 5 * time.Millisecond, StateDir: dir}}).Collect(ctx, c, job, stage); err == nil {
+		t.Fatal("the interrupted collection did not report its cancellation")
+	}
+	stage.Abort()
+
+	fresh := newSim(t, graphtest.Config{Seed: 10, UAL: graphtest.UAL{RecordsPerUser: 100}})
+	ms, bdir, err := run(t, fresh, w, &Source{Opt: Options{Windows: 1, StateDir: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms.Status != manifest.StatusCollected || ms.Reused != 0 || ms.Submissions != 1 {
+		t.Fatalf("status %s, reused %d, submissions %d", ms.Status, ms.Reused, ms.Submissions)
+	}
+	sameSet(t, readIDs(t, filepath.Join(bdir, RecordsPath)), fresh.Tenant.UALIDs(v.UPN, w.Start, w.End))
+}
