@@ -60,9 +60,11 @@ type stateFile struct {
 
 // state is the run's task list, saved after every change.
 type state struct {
-	dir string
-	mu  sync.Mutex
-	f   stateFile
+	dir     string
+	mu      sync.Mutex
+	cond    *sync.Cond // on mu: broadcast after every update
+	stopped bool       // the workers are done
+	f       stateFile
 }
 
 const stateName = "ual-state.json"
@@ -107,6 +109,9 @@ func (s *state) update(fn func()) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fn()
+	if s.cond != nil {
+		s.cond.Broadcast()
+	}
 	return s.save()
 }
 

@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -182,6 +181,7 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 
 	// The task list: a resumed run's, or a fresh plan.
 	s.st = &state{dir: o.StateDir}
+	s.st.cond = sync.NewCond(&s.st.mu)
 	prev, err := loadState(o.StateDir)
 	if err != nil {
 		return src, &collect.FatalError{Err: fmt.Errorf("ual: resume state: %w", err)}
@@ -222,10 +222,28 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 	s.log().Info("ual: audit log queries", "api", o.APIVersion, "windows", len(s.st.f.Tasks), "concurrency", o.Concurrency,
 		"page_size", o.PageSize, "poll", o.PollInterval, "timeout", o.QueryTimeout, "state", o.StateDir)
 
-	if err := s.run(ctx, o, f, job); err != nil {
+	sink, signSink, err := s.openOutput(out, &src)
+	if err != nil {
 		return src, err
 	}
-	return s.assemble(o, job, out, src)
+	src.Status = manifest.StatusCollected
+	asm := &assembler{s: s, job: job, sink: sink, signSink: signSink, src: &src, seen: map[[16]byte]struct{}{}}
+	done := make(chan error, 1)
+	go func() { done <- asm.run() }()
+	runErr := s.run(ctx, o, f, job)
+	s.st.mu.Lock()
+	s.st.stopped = true // every task is final now, or the run failed
+	s.st.cond.Broadcast()
+	s.st.mu.Unlock()
+	asmErr := <-done
+	if runErr != nil {
+		return src, runErr
+	}
+	if asmErr != nil {
+		return src, asmErr
+	}
+	s.finish(&src, asm.signIns, signSink)
+	return src, nil
 }
 
 // splitWindow cuts w into n parts at whole seconds (fewer when w is short).
@@ -526,65 +544,116 @@ func (s *Source) page(ctx context.Context, o Options, t *task, prog collect.Prog
 	return err
 }
 
-// assemble writes the spooled records to the bundle in window order,
-// de-duplicated by record id, and accounts for every query.
-func (s *Source) assemble(o Options, job collect.Job, out collect.Output, src manifest.Source) (manifest.Source, error) {
+// assembler writes the spooled records into the bundle while the queries
+// run: windows in order (the initial windows by start, a split window's
+// halves in its place), each as soon as its query is done, de-duplicated by
+// record id; it accounts for every query.
+type assembler struct {
+	s              *Source
+	job            collect.Job
+	sink, signSink collect.Sink
+	src            *manifest.Source
+	seen           map[[16]byte]struct{}
+	signIns        int64
+}
+
+// errStopped ends the assembler when the run stopped on a fatal error.
+var errStopped = errors.New("ual: collection stopped")
+
+func (a *assembler) run() error {
+	var roots []*task
+	a.s.st.mu.Lock()
+	for _, t := range a.s.st.f.Tasks {
+		if t.Parent < 0 {
+			roots = append(roots, t)
+		}
+	}
+	a.s.st.mu.Unlock()
+	for _, t := range roots {
+		if err := a.walk(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func terminal(state string) bool {
+	return state == taskDone || state == taskFailed || state == taskSplit
+}
+
+// walk waits for t to finish, then writes it, or its halves in order.
+func (a *assembler) walk(t *task) error {
+	st := a.s.st
+	st.mu.Lock()
+	for !terminal(t.State) && !st.stopped {
+		st.cond.Wait()
+	}
+	if !terminal(t.State) {
+		st.mu.Unlock()
+		return errStopped
+	}
+	kids := make([]*task, 0, len(t.Children))
+	for _, n := range t.Children {
+		kids = append(kids, st.f.Tasks[n])
+	}
+	st.mu.Unlock()
+	src := a.src
+	sw := manifest.SubWindow{Window: manifest.NewWindow(t.Start, t.End), Scope: scope(a.job, t), Status: manifest.StatusCollected,
+		Pages: t.Pages, Records: t.Records, Query: t.Body, QueryID: t.QueryID}
+	switch t.State {
+	case taskSplit:
+		sw.Status, sw.Reason, sw.Pages, sw.Records = manifest.StatusFailed, "replaced by smaller queries: "+t.Reason, 0, 0
+		src.Superseded = append(src.Superseded, sw)
+		for _, k := range kids {
+			if err := a.walk(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	case taskFailed:
+		sw.Status, sw.Reason = t.Status, t.Reason
+		if sw.Status == "" {
+			sw.Status = manifest.StatusFailed
+		}
+		src.Missing = append(src.Missing, manifest.Gap{Window: sw.Window, Scope: sw.Scope, Status: sw.Status, Reason: sw.Reason})
+		if src.Status == manifest.StatusCollected {
+			src.Status, src.Reason = sw.Status, sw.Reason
+		}
+	}
+	src.Windows = append(src.Windows, sw)
+	src.Pages += t.Pages
+	if t.Records == 0 {
+		return nil
+	}
+	n, dup, si, err := a.s.copySpool(t, a.sink, a.signSink, a.seen)
+	if err != nil {
+		return &collect.FatalError{Err: err}
+	}
+	src.Records += n
+	src.Duplicates += dup
+	a.signIns += si
+	return nil
+}
+
+// openOutput opens the record files.
+func (s *Source) openOutput(out collect.Output, src *manifest.Source) (collect.Sink, collect.Sink, error) {
 	sink, err := out.Open(RecordsPath, Name, Columns)
 	if err != nil {
-		return src, &collect.FatalError{Err: err}
+		return nil, nil, &collect.FatalError{Err: err}
 	}
 	src.Files = []string{RecordsPath, collect.CSVPath(RecordsPath)}
 	var signSink collect.Sink
 	if s.signInsUnavailable() {
 		if signSink, err = out.Open(SignInsFromUALPth, Name, Columns); err != nil {
-			return src, &collect.FatalError{Err: err}
+			return nil, nil, &collect.FatalError{Err: err}
 		}
 		src.Files = append(src.Files, SignInsFromUALPth, collect.CSVPath(SignInsFromUALPth))
 	}
-	leaves := make([]*task, 0, len(s.st.f.Tasks))
-	for _, t := range s.st.f.Tasks {
-		if t.State == taskSplit {
-			src.Superseded = append(src.Superseded, manifest.SubWindow{Window: manifest.NewWindow(t.Start, t.End), Scope: scope(job, t),
-				Status: manifest.StatusFailed, Reason: "replaced by smaller queries: " + t.Reason, Query: t.Body, QueryID: t.QueryID})
-			continue
-		}
-		leaves = append(leaves, t)
-	}
-	sort.SliceStable(leaves, func(i, j int) bool {
-		if !leaves[i].Start.Equal(leaves[j].Start) {
-			return leaves[i].Start.Before(leaves[j].Start)
-		}
-		return leaves[i].Service < leaves[j].Service
-	})
-	seen := map[[16]byte]struct{}{}
-	var signIns int64
-	src.Status = manifest.StatusCollected
-	for _, t := range leaves {
-		sw := manifest.SubWindow{Window: manifest.NewWindow(t.Start, t.End), Scope: scope(job, t), Status: manifest.StatusCollected,
-			Pages: t.Pages, Records: t.Records, Query: t.Body, QueryID: t.QueryID}
-		if t.State != taskDone {
-			sw.Status, sw.Reason = t.Status, t.Reason
-			if sw.Status == "" {
-				sw.Status = manifest.StatusFailed
-			}
-			src.Missing = append(src.Missing, manifest.Gap{Window: sw.Window, Scope: sw.Scope, Status: sw.Status, Reason: sw.Reason})
-			if src.Status == manifest.StatusCollected {
-				src.Status, src.Reason = sw.Status, sw.Reason
-			}
-		}
-		src.Windows = append(src.Windows, sw)
-		src.Pages += t.Pages
-		if t.Records == 0 {
-			continue
-		}
-		n, dup, si, err := s.copySpool(t, sink, signSink, seen)
-		if err != nil {
-			return src, &collect.FatalError{Err: err}
-		}
-		src.Records += n
-		src.Duplicates += dup
-		signIns += si
-	}
+	return sink, signSink, nil
+}
+
+// finish records the run's totals and notes.
+func (s *Source) finish(src *manifest.Source, signIns int64, signSink collect.Sink) {
 	src.Submissions = s.Stats.Submitted
 	src.Reused = s.Stats.Reused
 	s.Stats.Duplicates, s.Stats.Records = src.Duplicates, src.Records
@@ -598,7 +667,6 @@ func (s *Source) assemble(o Options, job collect.Job, out collect.Output, src ma
 	}
 	s.log().Info("ual: done (the tenant allows at least 200 query submissions per 24 h)", "records", src.Records, "duplicates", src.Duplicates,
 		"queries_submitted", s.Stats.Submitted, "queries_reused", s.Stats.Reused, "splits", s.Stats.Split)
-	return src, nil
 }
 
 func scope(job collect.Job, t *task) string {
