@@ -142,6 +142,9 @@ func (a *app) prepareState(o *grabOptions, v *validated, name string, started ti
 		}
 	}
 	if us == nil {
+		if u := o.ual; u.preset != "" || len(u.operations)+len(u.recordTypes)+len(u.services) > 0 || u.keyword != "" {
+			return "", usageErr("--preset and --ual-* filters apply to the unified audit log: add ual to --sources")
+		}
 		return "", nil
 	}
 	dir := o.resumeDir
