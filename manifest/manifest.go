@@ -156,6 +156,11 @@ type Source struct {
 	Counts map[string]int64 `json:"counts,omitempty"`
 
 	Export *SourceExport `json:"export,omitempty"` // set by `evidence export`: watermarks and de-duplication
+
+	// Asynchronous query APIs (the unified audit log).
+	Submissions int64       `json:"submissions,omitempty"` // queries created by this run (they count against a tenant quota)
+	Reused      int64       `json:"reused,omitempty"`      // queries of an interrupted run re-used by --resume
+	Superseded  []SubWindow `json:"superseded,omitempty"`  // queries whose result was replaced by smaller ones (record limit reached)
 }
 
 // Gap is an interval of a source that was asked for but is known not to be
@@ -177,6 +182,7 @@ type SubWindow struct {
 	Pages   int64  `json:"pages"`
 	Records int64  `json:"records"`
 	Query   string `json:"query,omitempty"`
+	QueryID string `json:"query_id,omitempty"` // the service's id of an asynchronous query
 }
 
 // File describes one file of the bundle. Every file but SHA256SUMS (and its

@@ -8,6 +8,7 @@ import (
 
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
+	"github.com/evidence-dfir/evidence/collect/ual"
 	"github.com/spf13/cobra"
 )
 
@@ -49,6 +50,9 @@ are needed.`,
 			o.auth = collect.AuthOptions{Method: "token", GraphURL: srv.URL}
 			o.credential = collect.StaticToken("demo-" + hex.EncodeToString(token))
 			o.examiner = "evidence demo"
+			// --sources ual: the simulated queries finish in milliseconds.
+			o.ual = ualFlags{apiVersion: "beta", concurrency: ual.DefaultConcurrency, poll: 50 * time.Millisecond, timeout: 10 * time.Minute,
+				pageSize: ual.DefaultPageSize, recordLimit: ual.DefaultRecordLimit, maxQueries: ual.DefaultMaxQueries}
 			res, err := a.grab(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -61,8 +65,8 @@ are needed.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.since, "since", "30d", "start of the window")
-	o.sources = sourceNames
-	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect")
+	o.sources = defaultSources
+	f.StringSliceVar(&o.sources, "sources", defaultSources, "sources to collect: "+knownSources())
 	f.StringVar(&o.out, "out", "evidence-demo", "directory the bundle is written to")
 	bundleFlag(f, &o.deliver)
 	blobFlags(f, &o.deliver)

@@ -39,6 +39,7 @@ type exportOptions struct {
 	nowSpec  string
 	deliver  deliverOptions // --bundle, --blob-url, --retain, ...: as grab
 	seal     sealOptions    // --sign-key, --tsa: as grab
+	ual      ualFlags       // --ual-*: as grab
 
 	// set programmatically (tests)
 	credential collect.TokenSource
@@ -108,6 +109,7 @@ systemd, containers, Kubernetes, Azure Container Apps).`,
 	f.StringVar(&o.auth.GraphURL, "graph-url", collect.DefaultGraphURL, "Graph endpoint (national clouds, or the simulator)")
 	bundleFlag(f, &o.deliver)
 	blobFlags(f, &o.deliver)
+	o.ual.register(f)
 	a.sealFlags(f, &o.seal)
 	f.StringVar(&o.nowSpec, "now", "", "plan as if it were this RFC 3339 time (tests against the simulator's clock)")
 	_ = f.MarkHidden("now")
@@ -276,7 +278,10 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 				run.m.Warnings = append(run.m.Warnings, name+": not exported: Entra ID Free has no sign-in logs through Graph (licence)")
 				continue
 			}
-			src, _ := newSource(name)
+			src, ok := run.sources[name] // configured by grab (ual: options, state)
+			if !ok {
+				src, _ = newSource(name)
+			}
 			set, ov := pol.settle, pol.overlap
 			if d, ok := settle[name]; ok {
 				set = d
@@ -400,7 +405,7 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 	}
 
 	g := &grabOptions{
-		allUsers: len(o.users) == 0, users: o.users, since: "1s", sources: names, out: o.out, deliver: o.deliver, seal: o.seal,
+		allUsers: len(o.users) == 0, users: o.users, since: "1s", sources: names, out: o.out, deliver: o.deliver, seal: o.seal, ual: o.ual,
 		examiner: o.examiner, pageSize: o.pageSize, budgets: o.budgets, attempts: o.attempts, retryMin: o.retryMin,
 		auth: o.auth, credential: o.credential, now: o.now,
 		pipe: &pipeline{name: "evidence-export-" + now.Format(time.RFC3339), collect: collectAll},

@@ -16,20 +16,22 @@ import (
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/snapshot"
+	"github.com/evidence-dfir/evidence/collect/ual"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 )
 
-// sourceNames maps --sources names to collectors, in collection order.
-var sourceNames = []string{"signins", "audits"}
+// sourceNames lists every --sources name, in collection order: ual comes
+// after signins because it reads the sign-ins' status (the Free-tier trail).
+var sourceNames = []string{"signins", "audits", "ual", "messagetrace", "snapshot"}
 
-// optionalSources are known to --sources but not collected by default.
-var optionalSources = []string{"messagetrace", "snapshot"}
+// defaultSources are collected without --sources; ual needs its own
+// permission (AuditLogsQuery.Read.All), so it is asked for explicitly.
+var defaultSources = []string{"signins", "audits"}
 
-func knownSources() string {
-	return strings.Join(append(append([]string{}, sourceNames...), optionalSources...), ", ")
-}
+// knownSources lists the --sources names for help and error messages.
+func knownSources() string { return strings.Join(sourceNames, ", ") }
 
 func newSource(name string) (collect.Source, bool) {
 	switch name {
@@ -42,6 +44,8 @@ func newSource(name string) (collect.Source, bool) {
 
 	case "snapshot":
 		return &snapshot.Source{}, true
+	case "ual":
+		return &ual.Source{}, true
 	}
 	return nil, false
 }
@@ -63,6 +67,12 @@ type grabOptions struct {
 	retryMin time.Duration
 	auth     collect.AuthOptions
 	seal     sealOptions
+	ual      ualFlags // the unified audit log source (ual.go)
+	resume   string   // --resume DIR
+
+	// set by --resume (resume.go)
+	resumeDir string
+	started   time.Time
 
 	lang string // report.html's language
 
@@ -97,6 +107,9 @@ type pipelineRun struct {
 	stage   *bundle.Stage // records go through stage.Open; Rename names the bundle
 	prog    collect.Progress
 	m       *manifest.Manifest
+	// sources are grab's configured collectors by --sources name (the ual
+	// source carries its query options and resume state).
+	sources map[string]collect.Source
 }
 
 func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
@@ -105,7 +118,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.BoolVar(&o.allUsers, "all-users", false, "collect tenant-wide instead of per user")
 	f.StringVar(&o.since, "since", "30d", "start of the window: a duration back from now (30d, 12h, 2w) or an RFC 3339 time")
 	f.StringVar(&o.until, "until", "", "end of the window (exclusive), same forms as --since; default now")
-	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect: "+knownSources())
+	f.StringSliceVar(&o.sources, "sources", defaultSources, "sources to collect: "+knownSources())
 	messageTraceFlags(cmd, o)
 	f.StringArrayVar(&o.attach, "attach", nil, "file to copy into the bundle's attachments/ with its SHA-256, name, size and mtime (repeatable)")
 	f.StringVar(&o.messageID, "message-id", "", "internet message id of a message to fetch from the users' mailboxes as .eml (needs Mail.Read)")
@@ -128,6 +141,8 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	a.sealFlags(f, &o.seal)
 
 	f.StringVar(&o.lang, "lang", "", langFlagHelp)
+	f.StringVar(&o.resume, "resume", "", "resume the interrupted grab whose output directory (or .evidence-*.resume directory) is DIR")
+	o.ual.register(f)
 }
 
 func (a *app) grabCmd() *cobra.Command {
@@ -176,6 +191,7 @@ type grabResult struct {
 type validated struct {
 	window  collect.Window
 	sources []collect.Source
+	byName  map[string]collect.Source // the same collectors by --sources name
 	attach  []attachment
 	message *snapshot.Message
 	caseID  string
@@ -184,7 +200,7 @@ type validated struct {
 }
 
 func (o *grabOptions) validate(now time.Time) (*validated, error) {
-	v := &validated{budgets: map[string]collect.Budget{}}
+	v := &validated{budgets: map[string]collect.Budget{}, byName: map[string]collect.Source{}}
 	if len(o.users) == 0 && !o.allUsers {
 		return nil, usageErr("no --user given: name at least one user (--user alice@contoso.com, repeatable) or use --all-users")
 	}
@@ -216,13 +232,16 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 	seen := map[string]bool{}
 	for _, s := range o.sources {
 		s = strings.TrimSpace(s)
-		src, ok := newSource(s)
-		if !ok {
+		if _, ok := newSource(s); !ok {
 			return nil, usageErr("--sources: unknown source %q (known: %s)", s, knownSources())
 		}
-		if !seen[s] {
-			seen[s] = true
+		seen[s] = true
+	}
+	for _, s := range sourceNames { // in collection order: ual reads the sign-ins' status
+		if seen[s] {
+			src, _ := newSource(s)
 			v.sources = append(v.sources, src)
+			v.byName[s] = src
 		}
 	}
 	if err := o.configureMessageTrace(v); err != nil {
@@ -272,7 +291,17 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	if nowf == nil {
 		nowf = time.Now
 	}
+	if o.resume != "" {
+		ro, err := a.resumeOptions(o)
+		if err != nil {
+			return nil, err
+		}
+		o = ro
+	}
 	started := nowf().UTC().Truncate(time.Second)
+	if !o.started.IsZero() {
+		started = o.started
+	}
 	v, err := o.validate(started)
 	if err != nil {
 		return nil, err
@@ -301,6 +330,10 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	if o.pipe != nil && o.pipe.name != "" {
 		name = o.pipe.name
 	}
+	stateDir, err := a.prepareState(o, v, name, started)
+	if err != nil {
+		return nil, err
+	}
 	stage, err := bundle.Create(o.out, name)
 	if err != nil {
 		return nil, failErr(err)
@@ -309,6 +342,11 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	defer func() {
 		if !committed {
 			stage.Abort()
+			if stateDir != "" && !stateStarted(stateDir) {
+				os.RemoveAll(stateDir) // failed before any query: nothing to resume
+			} else if stateDir != "" {
+				a.log.Warn("the collection did not finish; its audit log queries are kept: resume with `evidence grab --resume "+o.out+"`", "state", stateDir)
+			}
 		}
 	}()
 	reqLog, err := stage.Create(manifest.RequestsName, "provenance", bundle.MediaJSONL)
@@ -374,7 +412,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 
 	job := collect.Job{Window: v.window, Users: users, AllUsers: o.allUsers, Now: started, PageSize: o.pageSize, Progress: prog}
 	if o.pipe != nil && o.pipe.collect != nil {
-		srcs, err := o.pipe.collect(ctx, client, pipelineRun{tenant: tenant, users: users, started: started, stage: stage, prog: prog, m: m})
+		srcs, err := o.pipe.collect(ctx, client, pipelineRun{tenant: tenant, users: users, started: started, stage: stage, prog: prog, m: m, sources: v.byName})
 		if err != nil {
 			return nil, err
 		}
@@ -382,7 +420,13 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		v.sources = nil // collected above
 	}
 	for _, src := range v.sources {
+		if p, ok := src.(interface{ SetPrior([]manifest.Source) }); ok {
+			p.SetPrior(m.Sources)
+		}
 		s, err := src.Collect(ctx, client, job, stage)
+		if w, ok := src.(interface{ Warnings() []string }); ok {
+			m.Warnings = append(m.Warnings, w.Warnings()...)
+		}
 		if err != nil {
 			return nil, graphFail(err)
 		}
@@ -426,6 +470,9 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	}
 	committed = true
 	name = stage.Name() // the collection step may have renamed it
+	if stateDir != "" {
+		os.RemoveAll(stateDir) // sealed: nothing left to resume
+	}
 	res := &grabResult{path: dir, dir: dir, manifest: m, code: ExitOK}
 	if !m.Complete {
 		res.code = ExitIncomplete

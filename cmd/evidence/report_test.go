@@ -57,7 +57,8 @@ func storyBundle(t *testing.T, lang string) (string, graphtest.Story) {
 	args := []string{"grab", "--graph-url", proxy.URL, "--auth", "token", "--out", out,
 		"--since", fixedNow.Add(-30 * 24 * time.Hour).Format(time.RFC3339), "--until", fixedNow.Format(time.RFC3339),
 		"--budget", "reports=5/20ms", "--retry-base", "1ms", "--max-attempts", "2",
-		"--user", st.Victim.UPN, "--user", st.Admin.UPN, "--bundle", "dir", "--lang", lang}
+		"--user", st.Victim.UPN, "--user", st.Admin.UPN, "--bundle", "dir", "--lang", lang,
+		"--sources", "signins,audits,ual", "--ual-poll", "5ms"}
 	code, stdout, stderr := invoke(t, tokenEnv, args...)
 	if code != ExitIncomplete {
 		t.Fatalf("grab exit %d, want %d (sealed but incomplete)\n%s", code, ExitIncomplete, stderr)

@@ -22,8 +22,9 @@ func (a *app) simCmd() *cobra.Command {
 interrupted. It prints its base URL on stdout; point grab at it with
 --graph-url and --auth token (the token in EVIDENCE_GRAPH_TOKEN).
 
-It answers /v1.0/organization, /v1.0/users/{id}, /v1.0/auditLogs/signIns and
-/v1.0/auditLogs/directoryAudits like Graph: OData paging with opaque
+It answers /v1.0/organization, /v1.0/users/{id}, /v1.0/auditLogs/signIns,
+/v1.0/auditLogs/directoryAudits and the audit log query API
+(/beta and /v1.0 security/auditLog/queries) like Graph: OData paging with opaque
 $skiptoken nextLinks, the documented $filter forms (others get Graph's 400),
 bearer-token checks, throttling budgets with 429 and Retry-After, licence
 behaviour and optional fault injection.`,
@@ -81,6 +82,10 @@ behaviour and optional fault injection.`,
 	f.Float64Var(&cfg.Faults.Storm429, "fault-429-storm", 0, "share of requests that start a 429 storm")
 	f.DurationVar(&cfg.Faults.Latency, "latency", 0, "latency added to every request")
 	f.Int64Var(&cfg.Faults.Seed, "fault-seed", 1, "seed of the fault generator")
+	f.IntVar(&cfg.UAL.RecordsPerUser, "ual-records-per-user", 300, "unified audit log records per user per 30 days (kept 180 days)")
+	f.DurationVar(&cfg.UAL.QueryDelay, "ual-query-delay", 2*time.Second, "how long a simulated audit log query takes to succeed")
+	f.IntVar(&cfg.UAL.RecordLimit, "ual-record-limit", 1000000, "per-query record limit (isRecordCountLimitExceeded above it)")
+	f.Float64Var(&cfg.UAL.FailRate, "ual-fail-rate", 0, "share of audit log queries that end failed")
 	f.StringVar(&now, "now", "", "the tenant's clock, RFC 3339 (default: the real time at start)")
 	_ = f.MarkHidden("now")
 	return cmd

@@ -84,6 +84,7 @@ type Config struct {
 	// Arrival delays records as Entra ID and the unified audit log do (see
 	// Arrival); the zero value serves every record at its event time.
 	Arrival Arrival
+	UAL     UAL // the audit log query API (/security/auditLog/queries), see ual.go
 
 	// Logger, when set, receives one debug record per request and the HTTP
 	// server's error log. Nil means silence.

@@ -74,6 +74,13 @@
 // becomes visible only some time after its event time, as Entra ID and the
 // unified audit log do; paging, Count and IDs follow the tenant's clock.
 //
+// # The audit log query API
+//
+// POST /{v1.0|beta}/security/auditLog/queries, GET .../queries/{id} and
+// GET .../queries/{id}/records simulate Purview's asynchronous audit log
+// search: see UAL for the lifecycle, limits and faults, and
+// Tenant.UALIDs for the ground truth.
+//
 // # Data
 //
 // Users: victim@contoso.com (Megan Bowen), alice@contoso.com (Alice
@@ -102,14 +109,15 @@
 // (Amsterdam, NL): three failed sign-ins, a successful OfficeHome sign-in,
 // MFA registration, consent to the "Mail Sync Pro" application with
 // Mail.Send and Mail.ReadWrite, an app role assignment, an inbox rule "."
-// forwarding to attacker@protonmail.example (not served by any endpoint
-// yet), and a day later the administrator resets the victim's password. One
+// forwarding to attacker@protonmail.example (in the unified audit log, with
+// its update, mail read and sent from the attacker's address), and a day later the administrator resets the victim's password. One
 // victim sign-in and one victim audit sit exactly on UTC midnights for
 // window-edge tests. See Story for the exact offsets.
 //
 // # Limits
 //
-// Only GET, only v1.0 (/beta answers 404 until added), only the properties
+// Only GET (and POST for audit log queries, see UAL), only v1.0 (/beta serves
+// only the audit log query API), only the properties
 // and filters above. Group ids in targetResources are not filterable. The
 // tenant's clock (Date headers, retention) stands still unless SetNow moves
 // it; throttling and latency use real time. Resets and truncation hijack

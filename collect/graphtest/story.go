@@ -23,8 +23,8 @@ type App struct {
 	Permissions        []string // delegated scopes granted: Mail.Send, Mail.ReadWrite, offline_access, User.Read
 }
 
-// InboxRule is the mailbox rule the attacker creates. No endpoint serves it
-// yet; it is part of the story for later collectors.
+// InboxRule is the mailbox rule the attacker creates; the unified audit log
+// serves its New-InboxRule and Set-InboxRule records (Tenant.UALStory).
 type InboxRule struct {
 	ID        string
 	Name      string // "."
@@ -42,7 +42,7 @@ type InboxRule struct {
 //	T0+4m10.1234567s    audit "User registered security info" (Authentication Methods), by the victim from AttackerIP
 //	T0+6m3s             audit "Consent to application" to "Mail Sync Pro" (Mail.Send, Mail.ReadWrite, ...)
 //	T0+6m3.25s          audit "Add app role assignment grant to user"
-//	T0+12m              inbox rule "." forwarding to attacker@protonmail.example (not served yet)
+//	T0+12m              inbox rule "." forwarding to attacker@protonmail.example (unified audit log)
 //	T0+1d3h17m29s       audit "Reset user password" of the victim, initiated by the admin (alice)
 //	D-2d 00:00:00       a benign victim sign-in exactly at UTC midnight
 //	D-3d 00:00:00       a benign victim-initiated "Update user" audit exactly at UTC midnight

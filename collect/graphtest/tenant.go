@@ -36,6 +36,7 @@ type Tenant struct {
 	mt         mtData // message traces, generated on first use
 
 	snap snapState // the persistence snapshot, built on first use
+	ual  *ualState // the audit log query API (ual.go)
 
 	mu        sync.Mutex
 	now       time.Time
@@ -64,6 +65,7 @@ func New(cfg Config) (*Tenant, error) {
 		windows:  map[string][]time.Time{},
 		faultRNG: rand.New(rand.NewPCG(uint64(cfg.Faults.Seed), 0x67726170687465)),
 		stats:    Stats{ByStatus: map[int]int{}},
+		ual:      &ualState{},
 	}
 	keySum := uuid.NewSHA1(ns, []byte("skiptoken-key"))
 	t.key = append(keySum[:], []byte(itoa(cfg.Seed))...)
@@ -323,6 +325,7 @@ type endpoint struct {
 	class  string // throttling budget: "reports" or "directory"
 	faults bool   // subject to fault injection
 	handle func(rc *reqCtx, arg string) (body []byte, page bool, err *gerr)
+	post   bool // accepts POST (answered 201 Created) as well as GET
 }
 
 // route maps a request path to an endpoint. Paths are routed by version
@@ -348,7 +351,12 @@ func (t *Tenant) route(r *http.Request) (*endpoint, string, *gerr) {
 	}
 	switch segs[0] {
 	case "v1.0":
+		if len(segs) > 1 && strings.EqualFold(segs[1], "security") {
+			return t.routeUAL("v1.0", segs[1:], notFound)
+		}
 		return t.routeV1(segs[1:], notFound)
+	case "beta":
+		return t.routeUAL("beta", segs[1:], notFound)
 	default:
 		return nil, "", &gerr{http.StatusNotFound, "BadRequest", "Invalid version: " + segs[0]}
 	}
@@ -425,7 +433,7 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.writeError(rc, e, nil)
 		return
 	}
-	if r.Method != http.MethodGet {
+	if r.Method != http.MethodGet && !(ep.post && r.Method == http.MethodPost) {
 		t.writeError(rc, &gerr{http.StatusMethodNotAllowed, "Request_BadRequest",
 			"The requested resource does not support http method '" + r.Method + "'."}, nil)
 		return
@@ -454,7 +462,11 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.writeTruncated(rc, body)
 		return
 	}
-	t.write(rc, http.StatusOK, body, nil)
+	status := http.StatusOK
+	if ep.post && r.Method == http.MethodPost {
+		status = http.StatusCreated
+	}
+	t.write(rc, status, body, nil)
 	if page {
 		t.mu.Lock()
 		t.stats.Pages++
@@ -481,10 +493,14 @@ func (t *Tenant) authorize(r *http.Request) (string, *gerr) {
 // window itself is shorter than a second.
 func (t *Tenant) admit(class, token string) (int, bool) {
 	b := t.cfg.Directory
-	if class == "reports" {
+	switch class {
+	case "reports":
 		b = t.cfg.Reports
-	}
-	if class == "messagetrace" {
+	case "auditquery":
+		b = t.cfg.UAL.Submissions
+	case "auditread":
+		b = t.cfg.UAL.Reads
+	case "messagetrace":
 		b = t.cfg.MessageTrace
 	}
 	if b.unlimited() {
