@@ -66,6 +66,16 @@ type Story struct {
 	MidnightSignIn    Event
 	MidnightAudit     Event
 	InboxRule         InboxRule
+
+	// Beta sign-in kinds: the attacker's app using the victim's refresh
+	// token (non-interactive) and signing in as itself (service principal),
+	// and one record of each kind exactly at a UTC midnight (D-4d
+	// non-interactive, D-1d service principal, D-2d managed identity).
+	NonInteractiveSignIns    []Event // oldest first
+	ServicePrincipalSignIns  []Event // oldest first
+	MidnightNonInteractive   Event
+	MidnightServicePrincipal Event
+	MidnightManagedIdentity  Event
 }
 
 func (s Story) clone() Story {
@@ -73,6 +83,8 @@ func (s Story) clone() Story {
 	s.Admin = s.Admin.clone()
 	s.App.Permissions = append([]string(nil), s.App.Permissions...)
 	s.FailedSignIns = append([]Event(nil), s.FailedSignIns...)
+	s.NonInteractiveSignIns = append([]Event(nil), s.NonInteractiveSignIns...)
+	s.ServicePrincipalSignIns = append([]Event(nil), s.ServicePrincipalSignIns...)
 	return s
 }
 
