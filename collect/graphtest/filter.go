@@ -324,7 +324,7 @@ type logQuery struct {
 	kind        string // signIns: signInEventTypes/any(t: t eq kind); "" = interactive
 	appID, spID strEq  // signIns of service principals and managed identities
 	userID, upn strEq  // signIns
-	initID      strEq // directoryAudits
+	initID      strEq  // directoryAudits
 	initUPN     strEq
 	targetID    strEq
 }

@@ -296,7 +296,7 @@ func (t *Tenant) buildKindStory(st *Story) (nonInt, sp, mi []record) {
 
 	mim := &signInRec{id: sid("signin/managedidentity/midnight"), tk: toTicks(day.Add(-2 * 24 * time.Hour)), kind: kindMI, sp: mid,
 		app: &appInfo{name: mid.name, id: mid.appID, resName: "Azure Key Vault", resID: "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"},
-		ip: mid.ip, at: mid.at, dev: &device{}, corr: corr("signin/managedidentity/midnight"), caStatus: "notApplied"}
+		ip:  mid.ip, at: mid.at, dev: &device{}, corr: corr("signin/managedidentity/midnight"), caStatus: "notApplied"}
 	mi = append(mi, mim)
 	st.MidnightManagedIdentity = ev(mim, "Managed identity sign-in", mid.ip)
 	return nonInt, sp, mi

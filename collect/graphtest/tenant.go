@@ -2,10 +2,10 @@ package graphtest
 
 import (
 	"log/slog"
-	"sort"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
