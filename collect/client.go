@@ -265,6 +265,7 @@ type GraphError struct {
 	RequestID string
 	Method    string
 	URL       string
+	Date      string // the answer's Date header: the service's clock
 }
 
 // Error renders the error on one line.
@@ -483,7 +484,7 @@ func method(m string) abs.HttpMethod {
 
 // parseGraphError reads Graph's {"error":{"code","message"}} shape.
 func parseGraphError(resp *http.Response, body []byte, req Request) *GraphError {
-	ge := &GraphError{Status: resp.StatusCode, RequestID: resp.Header.Get("request-id"), Method: req.Method, URL: RedactURL(req.URL)}
+	ge := &GraphError{Status: resp.StatusCode, RequestID: resp.Header.Get("request-id"), Method: req.Method, URL: RedactURL(req.URL), Date: resp.Header.Get("Date")}
 	var e struct {
 		Error struct {
 			Code    string `json:"code"`

@@ -66,6 +66,7 @@ type Tenant struct {
 	Domain      string `json:"domain,omitempty"`
 	DisplayName string `json:"display_name,omitempty"`
 	GraphURL    string `json:"graph_url"`
+	License     string `json:"license,omitempty"` // Entra ID tier as probed: free, premium or unknown
 }
 
 // Auth records how the tool signed in: the method and the identity (an app id

@@ -154,6 +154,7 @@ type recordSink struct {
 	csv   *csv.Writer
 	cols  []collect.Column
 	row   []string
+	idx   collect.RecordIndex
 }
 
 func newRecordSink(jsonl, csvf io.Writer, cols []collect.Column) (*recordSink, error) {
@@ -174,7 +175,11 @@ func newRecordSink(jsonl, csvf io.Writer, cols []collect.Column) (*recordSink, e
 }
 
 // Write implements collect.Sink.
-func (r *recordSink) Write(rec []byte) error {
+func (r *recordSink) Write(rec []byte) error { return r.WriteNoted(rec, nil) }
+
+// WriteNoted implements collect.NotedSink: notes fill the CSV's note
+// columns; the JSON Lines record is written as given.
+func (r *recordSink) WriteNoted(rec []byte, notes map[string]string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(rec) == 0 || rec[len(rec)-1] == '\n' {
@@ -187,8 +192,9 @@ func (r *recordSink) Write(rec []byte) error {
 		return err
 	}
 	parsed := gjson.ParseBytes(rec)
+	r.idx.Reset(parsed)
 	for i, c := range r.cols {
-		r.row[i] = Neutralize(c.Value(parsed))
+		r.row[i] = Neutralize(c.Cell(parsed, &r.idx, notes))
 	}
 	if err := r.csv.Write(r.row); err != nil {
 		return err

@@ -66,6 +66,11 @@ are needed.`,
 	f.StringVar(&o.out, "out", "evidence-demo", "directory the bundle is written to")
 	f.StringVar(&o.bundle, "bundle", "tar", "bundle form: tar or dir")
 	f.Int64Var(&seed, "seed", 1, "seed of the simulated tenant's data")
+	f.StringSliceVar(&o.kinds, "signin-kinds", collect.SignInKindNames(), "sign-in kinds to collect")
+	// One sub-window per query keeps the demo to a handful of requests
+	// under the documented 5-per-10-seconds reports budget.
+	f.StringVar(&o.split, "split", "0", "initial sub-window length (0: one window)")
+	o.maxPages = collect.DefaultSplitting.MaxPages
 	o.attempts = collect.DefaultRetry.MaxAttempts
 	o.retryMin = 200 * time.Millisecond
 	return cmd

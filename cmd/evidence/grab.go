@@ -35,6 +35,20 @@ func newSource(name string) (collect.Source, bool) {
 	return nil, false
 }
 
+// expandSource turns one --sources name into its collectors: "signins" is
+// one collector per --signin-kinds kind, sharing the user-app lookup.
+func expandSource(name string, src collect.Source, kinds []collect.SignInKind) []collect.Source {
+	if _, ok := src.(collect.SignIns); !ok || name != "signins" {
+		return []collect.Source{src}
+	}
+	apps := &collect.AppCache{}
+	var out []collect.Source
+	for _, k := range kinds {
+		out = append(out, collect.SignIns{Kind: k, Apps: apps})
+	}
+	return out
+}
+
 // grabOptions are grab's flags.
 type grabOptions struct {
 	users    []string
@@ -51,6 +65,9 @@ type grabOptions struct {
 	attempts int
 	retryMin time.Duration
 	auth     collect.AuthOptions
+	kinds    []string // --signin-kinds
+	split    string   // --split
+	maxPages int      // --max-pages
 
 	// set programmatically (demo, tests)
 	credential collect.TokenSource
@@ -64,6 +81,9 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.since, "since", "30d", "start of the window: a duration back from now (30d, 12h, 2w) or an RFC 3339 time")
 	f.StringVar(&o.until, "until", "", "end of the window (exclusive), same forms as --since; default now")
 	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect: "+strings.Join(sourceNames, ", "))
+	f.StringSliceVar(&o.kinds, "signin-kinds", collect.SignInKindNames(), "sign-in kinds (Entra admin center tabs) to collect: "+strings.Join(collect.SignInKindNames(), ", ")+", or all")
+	f.StringVar(&o.split, "split", "7d", "initial sub-window length (7d, 24h, ...; 0: one window); sub-windows are the unit of accounting in the manifest")
+	f.IntVar(&o.maxPages, "max-pages", collect.DefaultSplitting.MaxPages, "pages per sub-window before it is split further (0: no limit)")
 	f.StringVar(&o.out, "out", ".", "directory the bundle is written to")
 	f.StringVar(&o.bundle, "bundle", "tar", "bundle form: tar (a .tar.zst archive) or dir (the sealed directory only)")
 	f.StringVar(&o.caseID, "case", "", "case id (a UUID); default a new random UUID")
@@ -125,6 +145,7 @@ type grabResult struct {
 type validated struct {
 	window  collect.Window
 	sources []collect.Source
+	split   collect.Splitting
 	caseID  string
 	budgets map[string]collect.Budget
 }
@@ -159,6 +180,24 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 		return nil, usageErr("--until (%s) is in the future; the latest possible end is now (%s)", collect.FormatTime(end), collect.FormatTime(now))
 	}
 	v.window = collect.Window{Start: start, End: end}
+	if len(o.kinds) == 0 {
+		o.kinds = []string{"all"}
+	}
+	kinds, err := collect.ParseSignInKinds(o.kinds)
+	if err != nil {
+		return nil, usageErr("--signin-kinds: %v", err)
+	}
+	if o.split == "" {
+		o.split = "7d"
+	}
+	every, err := collect.ParseSpan(o.split)
+	if err != nil {
+		return nil, usageErr("--split: %v", err)
+	}
+	if o.maxPages < 0 {
+		return nil, usageErr("--max-pages must be 0 (no limit) or more")
+	}
+	v.split = collect.Splitting{Every: every, MaxPages: o.maxPages}
 	seen := map[string]bool{}
 	for _, s := range o.sources {
 		s = strings.TrimSpace(s)
@@ -168,7 +207,7 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 		}
 		if !seen[s] {
 			seen[s] = true
-			v.sources = append(v.sources, src)
+			v.sources = append(v.sources, expandSource(s, src, kinds)...)
 		}
 	}
 	if len(v.sources) == 0 {
@@ -295,7 +334,25 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	}
 	a.log.Info("collecting", "case", v.caseID, "tenant", tenant.Domain, "window", v.window.String(), "users", len(users))
 
-	job := collect.Job{Window: v.window, Users: users, AllUsers: o.allUsers, Now: started, PageSize: o.pageSize, Progress: prog}
+	job := collect.Job{Window: v.window, Users: users, AllUsers: o.allUsers, Now: started, PageSize: o.pageSize, Progress: prog, Split: &v.split}
+	if needsLicence(v.sources) {
+		facts, err := collect.Probe(ctx, client, started)
+		if err != nil {
+			return nil, graphFail(err)
+		}
+		job.Facts = facts
+		m.Tenant.License = facts.Licence
+		m.Warnings = append(m.Warnings, "licence: "+facts.Reason)
+		a.log.Info("licence", "tier", facts.Licence, "retention", facts.Retention, "service_clock", collect.FormatTime(facts.Now))
+		if kept, lost, why := facts.Clamp(v.window); !lost.Empty() {
+			a.log.Warn("window clamped to the tenant's retention", "lost", lost.String(), "kept", kept.String(), "reason", why)
+			m.Warnings = append(m.Warnings, "clamped: "+lost.String()+" is "+why+" and cannot be collected")
+		}
+		if facts.Licence == collect.LicenceFree {
+			fmt.Fprintln(a.stderr, "evidence: sign-in logs unavailable: "+collect.HintNoPremium)
+			m.Warnings = append(m.Warnings, "sign-in logs unavailable: "+collect.HintNoPremium)
+		}
+	}
 	for _, src := range v.sources {
 		s, err := src.Collect(ctx, client, job, stage)
 		if err != nil {
@@ -473,4 +530,16 @@ func redactArgs(args []string) []string {
 		}
 	}
 	return out
+}
+
+// needsLicence reports whether a source depends on the licence probe (the
+// Entra sign-in and audit logs).
+func needsLicence(srcs []collect.Source) bool {
+	for _, s := range srcs {
+		switch s.(type) {
+		case collect.SignIns, collect.DirectoryAudits:
+			return true
+		}
+	}
+	return false
 }
