@@ -50,6 +50,27 @@ type Manifest struct {
 	Warnings        []string  `json:"warnings,omitempty"`
 	Files           []File    `json:"files"`
 	Requests        *Requests `json:"requests,omitempty"`
+	Imports         []Import  `json:"imports,omitempty"`
+}
+
+// Import describes a file a person downloaded (e.g. from the Entra admin
+// center) and `evidence import` sealed into the bundle as it was.
+type Import struct {
+	Path         string   `json:"path"`          // in the bundle
+	OriginalName string   `json:"original_name"` // the file's name when imported
+	OriginalPath string   `json:"original_path"` // where it was read from, on the importing machine
+	Modified     string   `json:"modified,omitempty"`
+	Size         int64    `json:"size"`
+	SHA256       string   `json:"sha256"` // of the bytes read at import time
+	ImportedBy   string   `json:"imported_by"`
+	ImportedAt   string   `json:"imported_at"` // UTC
+	Kind         string   `json:"kind"`        // signins.interactive, ..., audits, unknown
+	Format       string   `json:"format,omitempty"`
+	Records      *int64   `json:"records,omitempty"`
+	First        string   `json:"first,omitempty"` // earliest record time, UTC
+	Last         string   `json:"last,omitempty"`  // latest record time, UTC
+	TimeColumn   string   `json:"time_column,omitempty"`
+	Warnings     []string `json:"warnings,omitempty"`
 }
 
 // Tool identifies the program that wrote the bundle.

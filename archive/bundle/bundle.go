@@ -133,6 +133,18 @@ func (s *Stage) create(rel, source, media string) (*file, error) {
 	return f, nil
 }
 
+// Flush writes out what was written to rel so far, so it can be read back
+// from Dir (e.g. to summarise an imported file from the sealed copy).
+func (s *Stage) Flush(rel string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.files[rel]
+	if f == nil || f.closed {
+		return fmt.Errorf("bundle path %q is not open", rel)
+	}
+	return f.buf.Flush()
+}
+
 // Open implements collect.Output: a JSON Lines file at rel and its CSV view
 // beside it.
 func (s *Stage) Open(rel, source string, columns []collect.Column) (collect.Sink, error) {
