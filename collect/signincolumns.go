@@ -12,20 +12,22 @@ import (
 // but Graph does not return stay empty; columns the portal lacks come last.
 
 func locationCol() Column {
-	return Func("Location", func(r gjson.Result) string {
-		return joinNonEmpty(", ", r.Get("location.city").String(), r.Get("location.state").String(), r.Get("location.countryOrRegion").String())
+	return pathColumn("Location", "location", func(v gjson.Result) string {
+		return joinNonEmpty(", ", v.Get("city").String(), v.Get("state").String(), v.Get("countryOrRegion").String())
 	})
 }
 
 func statusCol() Column {
-	return Func("Status", func(r gjson.Result) string {
-		if !r.Get("status.errorCode").Exists() {
+	return pathColumn("Status", "status", func(v gjson.Result) string {
+		code := v.Get("errorCode")
+		switch {
+		case !code.Exists():
 			return ""
-		}
-		if r.Get("status.errorCode").Int() == 0 {
+		case code.Int() == 0:
 			return "Success"
+		default:
+			return "Failure"
 		}
-		return "Failure"
 	})
 }
 

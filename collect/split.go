@@ -111,7 +111,10 @@ func collectSplit(ctx context.Context, c *Client, spec mergeSpec, w Window, spli
 	return out, nil
 }
 
-// pager reads one query page by page, on demand.
+// pager reads one query page by page. While the records of one page are
+// written, the next page is already being fetched (at most one page ahead,
+// and never past MaxPages), so the network and the service's latency
+// overlap the work on the page before.
 type pager struct {
 	c                    *Client
 	class, source, label string
@@ -121,17 +124,18 @@ type pager struct {
 	pages                int
 	lastTick             int64
 	started              bool
+	pending              chan fetched
 }
 
-// fill fetches the next page.
-func (p *pager) fill(ctx context.Context) error {
-	key := sha256.Sum256([]byte(p.next))
-	if p.seen[key] {
-		return fmt.Errorf("%s page %d: nextLink repeats an earlier page (paging loop): %s", p.source, p.pages+1, RedactURL(p.next))
-	}
-	p.seen[key] = true
+type fetched struct {
+	page *Page
+	err  error
+}
+
+// fetch GETs one page.
+func (p *pager) fetch(ctx context.Context, u string, n int) (*Page, error) {
 	var page *Page
-	_, err := p.c.Do(ctx, Request{Class: p.class, Source: p.source, URL: p.next}, func(body []byte) (int, error) {
+	_, err := p.c.Do(ctx, Request{Class: p.class, Source: p.source, URL: u}, func(body []byte) (int, error) {
 		pg, err := ParsePage(body)
 		if err != nil {
 			return 0, err
@@ -140,12 +144,65 @@ func (p *pager) fill(ctx context.Context) error {
 		return len(pg.Records), nil
 	})
 	if err != nil {
-		return fmt.Errorf("%s page %d: %w", p.source, p.pages+1, err)
+		return nil, fmt.Errorf("%s page %d: %w", p.source, n, err)
+	}
+	return page, nil
+}
+
+// mark records u as asked for; false means a paging loop.
+func (p *pager) mark(u string) bool {
+	key := sha256.Sum256([]byte(u))
+	if p.seen[key] {
+		return false
+	}
+	p.seen[key] = true
+	return true
+}
+
+// fill takes the next page: the prefetched one, or fetched now.
+func (p *pager) fill(ctx context.Context) error {
+	var pg *Page
+	if p.pending != nil {
+		f := <-p.pending
+		p.pending = nil
+		if f.err != nil {
+			return f.err
+		}
+		pg = f.page
+	} else {
+		if !p.mark(p.next) {
+			return fmt.Errorf("%s page %d: nextLink repeats an earlier page (paging loop): %s", p.source, p.pages+1, RedactURL(p.next))
+		}
+		var err error
+		if pg, err = p.fetch(ctx, p.next, p.pages+1); err != nil {
+			return err
+		}
 	}
 	p.pages++
-	p.buf = page.Records
-	p.next = page.NextLink
+	p.buf = pg.Records
+	p.next = pg.NextLink
 	return nil
+}
+
+// prefetch starts fetching the next page in the background.
+func (p *pager) prefetch(ctx context.Context) {
+	if p.next == "" || p.pending != nil || !p.mark(p.next) {
+		return // a repeated link is reported by fill
+	}
+	ch := make(chan fetched, 1)
+	p.pending = ch
+	go func(u string, n int) {
+		pg, err := p.fetch(ctx, u, n)
+		ch <- fetched{pg, err}
+	}(p.next, p.pages+1)
+}
+
+// stop abandons a prefetch (the sub-window was cut or failed).
+func (p *pager) stop() {
+	if p.pending != nil {
+		<-p.pending
+		p.pending = nil
+	}
 }
 
 // recordTick reads a record's time (100 ns ticks since the epoch) and id.
@@ -167,7 +224,9 @@ type item struct {
 // runWindow collects one sub-window. It returns the sub-windows accounted
 // (one, or two when it failed part way), and the remainder to query anew
 // when the sub-window was cut at MaxPages.
-func runWindow(ctx context.Context, c *Client, spec mergeSpec, w Window, maxPages int, sink Sink, prog Progress) ([]manifest.SubWindow, *Window, error) {
+func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxPages int, sink Sink, prog Progress) ([]manifest.SubWindow, *Window, error) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
 	var filters []string
 	pagers := make([]*pager, len(spec.streams))
 	for i, st := range spec.streams {
@@ -178,6 +237,12 @@ func runWindow(ctx context.Context, c *Client, spec mergeSpec, w Window, maxPage
 		filters = append(filters, f)
 		pagers[i] = &pager{c: c, class: spec.class, source: spec.source, label: st.side, next: u, seen: map[[32]byte]bool{}}
 	}
+	defer func() {
+		cancel()
+		for _, p := range pagers {
+			p.stop()
+		}
+	}()
 	sw := manifest.SubWindow{Window: manifest.NewWindow(w.Start, w.End), Scope: spec.scope, Query: strings.Join(filters, " | "), Status: manifest.StatusCollected}
 	pages := func() int64 {
 		var n int64
@@ -235,6 +300,9 @@ func runWindow(ctx context.Context, c *Client, spec mergeSpec, w Window, maxPage
 			}
 			if prog != nil {
 				prog.Add(spec.source, 0, 1)
+			}
+			if maxPages <= 0 || p.pages < maxPages || noCut {
+				p.prefetch(ctx)
 			}
 		}
 		return false, nil
