@@ -18,15 +18,17 @@ type App struct {
 }
 
 // UserApps finds the apps of a user: the clients of the user's delegated
-// permission grants (/users/{id}/oauth2PermissionGrants, each client
-// resolved through /servicePrincipals/{id}) and the applications and
-// service principals the user owns (/users/{id}/ownedObjects). Sorted by
-// appId.
+// permission grants (/oauth2PermissionGrants?$filter=principalId eq '{id}',
+// which, unlike /users/{id}/oauth2PermissionGrants, also works with
+// application permissions; each client resolved through
+// /servicePrincipals/{id}) and the applications and service principals the
+// user owns (/users/{id}/ownedObjects). Sorted by appId.
 func (c *Client) UserApps(ctx context.Context, userID string) ([]App, error) {
 	base := c.BaseURL("v1.0") + "/users/" + url.PathEscape(userID)
 	byID := map[string]App{}
 	var clients []string
-	_, err := c.Pages(ctx, ClassDirectory, "users", base+"/oauth2PermissionGrants", func(_ int, p *Page) error {
+	grants := c.BaseURL("v1.0") + "/oauth2PermissionGrants?" + odataQuery("$filter", "principalId eq "+odataString(userID))
+	_, err := c.Pages(ctx, ClassDirectory, "users", grants, func(_ int, p *Page) error {
 		for _, r := range p.Records {
 			var g struct {
 				ClientID string `json:"clientId"`

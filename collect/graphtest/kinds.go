@@ -302,6 +302,44 @@ func (t *Tenant) buildKindStory(st *Story) (nonInt, sp, mi []record) {
 	return nonInt, sp, mi
 }
 
+// handleGrantList serves /oauth2PermissionGrants with a $filter of eq
+// comparisons on principalId and clientId (Graph documents eq on both).
+func (t *Tenant) handleGrantList(rc *reqCtx, _ string) ([]byte, bool, *gerr) {
+	p, e := parseParams(rc.r.URL.RawQuery, "$select", "$top", "$filter")
+	if e != nil {
+		return nil, false, e
+	}
+	var principal, client strEq
+	if f, ok := p.get("$filter"); ok {
+		clauses, e := parseFilter(f)
+		if e != nil {
+			return nil, false, e
+		}
+		for _, c := range clauses {
+			var dst *strEq
+			switch c.prop {
+			case "principalId":
+				dst = &principal
+			case "clientId":
+				dst = &client
+			default:
+				return nil, false, unsupported("Unsupported or invalid query filter clause specified for property '%s' of resource 'OAuth2PermissionGrant'.", c.prop)
+			}
+			if c.op != "eq" {
+				return nil, false, unsupported("Unsupported query: the operator '%s' is not supported for property '%s'; use eq.", c.op, c.prop)
+			}
+			v, e := stringValue(c.prop, c.val)
+			if e != nil {
+				return nil, false, e
+			}
+			if !dst.add(v) {
+				return t.grants(rc, nil, &client, true), true, nil
+			}
+		}
+	}
+	return t.grants(rc, func(p *person) bool { return principal.match(p.ID) }, &client, false), true, nil
+}
+
 // handleGrants serves /users/{id}/oauth2PermissionGrants: the delegated
 // permission grants the user gave.
 func (t *Tenant) handleGrants(rc *reqCtx, key string) ([]byte, bool, *gerr) {
@@ -312,6 +350,12 @@ func (t *Tenant) handleGrants(rc *reqCtx, key string) ([]byte, bool, *gerr) {
 	if u == nil {
 		return nil, false, notFoundUser(key)
 	}
+	return t.grants(rc, func(p *person) bool { return p == u }, &strEq{}, false), true, nil
+}
+
+// grants renders the delegated permission grants of the users who pass
+// who, for clients passing client.
+func (t *Tenant) grants(rc *reqCtx, who func(*person) bool, client *strEq, none bool) []byte {
 	graphSP := uuid.NewSHA1(t.ns, []byte("sp/Microsoft Graph")).String()
 	w := jw{}
 	w.open()
@@ -321,7 +365,7 @@ func (t *Tenant) handleGrants(rc *reqCtx, key string) ([]byte, bool, *gerr) {
 	w.openA()
 	for _, a := range t.apps {
 		for _, p := range a.consentedBy {
-			if p != u {
+			if none || !who(p) || !client.match(a.spID) {
 				continue
 			}
 			w.open()
@@ -330,9 +374,9 @@ func (t *Tenant) handleGrants(rc *reqCtx, key string) ([]byte, bool, *gerr) {
 			w.key("consentType")
 			w.str("Principal")
 			w.key("id")
-			w.str(uuid.NewSHA1(t.ns, []byte("grant/"+a.spID+"/"+u.ID)).String())
+			w.str(uuid.NewSHA1(t.ns, []byte("grant/"+a.spID+"/"+p.ID)).String())
 			w.key("principalId")
-			w.str(u.ID)
+			w.str(p.ID)
 			w.key("resourceId")
 			w.str(graphSP)
 			w.key("scope")
@@ -342,7 +386,7 @@ func (t *Tenant) handleGrants(rc *reqCtx, key string) ([]byte, bool, *gerr) {
 	}
 	w.closeA()
 	w.close()
-	return w.b, true, nil
+	return w.b
 }
 
 // handleOwnedObjects serves /users/{id}/ownedObjects: the application

@@ -112,8 +112,17 @@ func TestUserApps(t *testing.T) {
 			Scope       string `json:"scope"`
 		} `json:"value"`
 	}
-	if err := json.Unmarshal(mustGet(t, c, s.URL+"/v1.0/users/"+v.ID+"/oauth2PermissionGrants", 200), &grants); err != nil {
+	if err := json.Unmarshal(mustGet(t, c, logURL(s.URL, "/v1.0/oauth2PermissionGrants", "$filter", "principalId eq '"+v.ID+"'"), 200), &grants); err != nil {
 		t.Fatal(err)
+	}
+	var viaUser struct {
+		Value []json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal(mustGet(t, c, s.URL+"/v1.0/users/"+v.ID+"/oauth2PermissionGrants", 200), &viaUser); err != nil || len(viaUser.Value) != 1 {
+		t.Fatalf("grants via /users: %v %d", err, len(viaUser.Value))
+	}
+	if b := mustGet(t, c, logURL(s.URL, "/v1.0/oauth2PermissionGrants", "$filter", "principalId eq '"+admin.ID+"'"), 200); strings.Contains(string(b), "clientId") {
+		t.Errorf("the administrator has no grants: %s", b)
 	}
 	if len(grants.Value) != 1 || grants.Value[0].PrincipalID != v.ID || !strings.Contains(grants.Value[0].Scope, "Mail.Send") {
 		t.Fatalf("grants %+v", grants)

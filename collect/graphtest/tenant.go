@@ -454,6 +454,8 @@ func (t *Tenant) routeV1(segs []string, notFound func(string) *gerr) (*endpoint,
 		return &endpoint{class: "directory", faults: true, handle: t.handleGrants}, segs[1], nil
 	case len(segs) == 3 && is(0, "users") && is(2, "ownedObjects"):
 		return &endpoint{class: "directory", faults: true, handle: t.handleOwnedObjects}, segs[1], nil
+	case len(segs) == 1 && is(0, "oauth2PermissionGrants"):
+		return &endpoint{class: "directory", faults: true, handle: t.handleGrantList}, "", nil
 	case len(segs) == 2 && is(0, "servicePrincipals"):
 		return &endpoint{class: "directory", faults: true, handle: t.handleServicePrincipal}, segs[1], nil
 	}
