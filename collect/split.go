@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -125,6 +126,7 @@ type pager struct {
 	lastTick             int64
 	started              bool
 	pending              chan fetched
+	refused              string // why the service refused this query (the others go on)
 }
 
 type fetched struct {
@@ -296,6 +298,14 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 				note = fmt.Sprintf("more than %d pages share one instant; not cut", maxPages)
 			}
 			if err := p.fill(ctx); err != nil {
+				// One side of a merged collection refused outright (400 on
+				// its first page): record it and go on with the others.
+				var ge *GraphError
+				if len(pagers) > 1 && p.pages == 0 && errors.As(err, &ge) && ge.Status == 400 {
+					_, reason, _ := Classify(err)
+					p.refused, p.next = reason, ""
+					return false, nil
+				}
 				return false, err
 			}
 			if prog != nil {
@@ -374,6 +384,12 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 	sw.Pages = pages()
 	if note != "" {
 		sw.Reason = note
+	}
+	for _, p := range pagers {
+		if p.refused != "" {
+			sw.Status = manifest.StatusFailed
+			sw.Reason = "the " + p.label + " side's query was refused (" + p.refused + "); the other side's records are collected"
+		}
 	}
 	return []manifest.SubWindow{sw}, nil, nil
 }

@@ -364,3 +364,30 @@ func TestGrabAllUsersAppKinds(t *testing.T) {
 		sameIDs(t, k.file, ids, truth)
 	}
 }
+
+// TestAuditTargetSideRefused: when the service refuses the target side's
+// filter, the initiated side is still collected and every sub-window says
+// the target side is missing (exit 3).
+func TestAuditTargetSideRefused(t *testing.T) {
+	srv := newSim(t, graphtest.Config{Seed: 12, AuditsPerUser: 200, RefuseTargetFilter: true})
+	ten := srv.Tenant
+	victim := ten.Victim()
+	out := t.TempDir()
+	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(srv, out, "--user", victim.UPN, "--bundle", "dir", "--sources", "audits")...)
+	if code != ExitIncomplete {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	dir := lastLine(stdout)
+	start, end := fixedNow.Add(-30*24*time.Hour), fixedNow
+	ids, _ := readRecords(t, filepath.Join(dir, "audits", "directory.jsonl"), "activityDateTime")
+	sameSet(t, "initiated side", ids, ten.IDs(graphtest.StreamAuditsInitiated, victim.ID, start, end))
+	a := source(t, readManifest(t, dir), "audits")
+	if a.Status != manifest.StatusFailed || len(a.Windows) == 0 {
+		t.Fatalf("audits %+v", a)
+	}
+	for _, w := range a.Windows {
+		if w.Status != manifest.StatusFailed || !strings.Contains(w.Reason, "target side's query was refused") {
+			t.Fatalf("sub-window %+v", w)
+		}
+	}
+}

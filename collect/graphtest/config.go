@@ -74,6 +74,11 @@ type Config struct {
 	Faults    Faults // applied to /auditLogs/* and /users* requests only
 	MaxTop    int    // largest accepted $top on the log endpoints, and their default page size (default 1000)
 
+	// RefuseTargetFilter makes the tenant answer the audit filter
+	// targetResources/any(...) with 400 Request_UnsupportedQuery, as a
+	// service that does not support that documented filter would.
+	RefuseTargetFilter bool
+
 	// Logger, when set, receives one debug record per request and the HTTP
 	// server's error log. Nil means silence.
 	Logger *slog.Logger

@@ -178,6 +178,9 @@ func (t *Tenant) handleLog(rc *reqCtx, api logAPI, beta bool) ([]byte, bool, *ge
 	if e != nil {
 		return nil, false, e
 	}
+	if t.cfg.RefuseTargetFilter && q.targetID.set {
+		return nil, false, unsupported("Unsupported or invalid query filter clause specified for property 'targetResources' of resource 'directoryAudit'.")
+	}
 	top := t.cfg.MaxTop
 	if s, ok := p.get("$top"); ok {
 		n, err := strconv.Atoi(s)
