@@ -70,6 +70,12 @@ func (f *TenantFacts) Clamp(w Window) (kept, lost Window, reason string) {
 // without Entra ID P1/P2 with 403 CodeNoPremium, which is the documented,
 // practical test of the licence. It costs one request of the reports
 // budget. Only fatal errors (credentials, cancellation) are returned.
+//
+// Retention is measured from the collection start (localNow). When the
+// answer's Date header (the service's clock, whole seconds) differs from the
+// local clock by more than clockTolerance, the service's clock is used
+// instead, so a local clock that is off cannot make the tool claim records
+// the tenant no longer keeps.
 func Probe(ctx context.Context, c *Client, localNow time.Time) (*TenantFacts, error) {
 	f := &TenantFacts{Licence: LicenceUnknown, Retention: RetentionPremium, Now: localNow.UTC()}
 	resp, err := c.Do(ctx, Request{Class: ClassReports, Source: "licence-probe", URL: c.BaseURL("v1.0") + "/auditLogs/signIns?$top=1"},
@@ -84,9 +90,7 @@ func Probe(ctx context.Context, c *Client, localNow time.Time) (*TenantFacts, er
 	switch {
 	case err == nil:
 		f.Licence, f.Reason = LicencePremium, "sign-in logs readable, so Entra ID P1 or P2 (30-day retention)"
-		if d, perr := http.ParseTime(resp.Header.Get("Date")); perr == nil {
-			f.Now = d.UTC()
-		}
+		f.useServiceClock(resp.Header.Get("Date"))
 	case errors.As(err, &ge) && ge.Status == http.StatusForbidden && ge.Code == CodeNoPremium:
 		f.Licence, f.Retention = LicenceFree, RetentionFree
 		f.Reason = "sign-in logs refused with 403 " + CodeNoPremium + ", so Entra ID Free (7-day retention)"
@@ -102,9 +106,22 @@ func Probe(ctx context.Context, c *Client, localNow time.Time) (*TenantFacts, er
 		}
 	}
 	if ge != nil {
-		if d, perr := http.ParseTime(ge.Date); perr == nil {
-			f.Now = d.UTC()
-		}
+		f.useServiceClock(ge.Date)
 	}
 	return f, nil
+}
+
+// clockTolerance is how far the local clock may be from the service's
+// (whose Date header has whole seconds) before the service's is used.
+const clockTolerance = 2 * time.Second
+
+func (f *TenantFacts) useServiceClock(date string) {
+	d, err := http.ParseTime(date)
+	if err != nil {
+		return
+	}
+	if skew := d.Sub(time.Now()); skew > clockTolerance || skew < -clockTolerance {
+		f.Now = d.UTC()
+		f.Reason += "; the local clock is " + (-skew).Round(time.Second).String() + " off the service's, so retention is measured on the service's clock"
+	}
 }

@@ -17,8 +17,10 @@ import (
 // of accounting in the manifest.
 //
 // The window is first cut at multiples of Every counted from the Unix epoch
-// (with 24h: at UTC midnights), and the sub-windows are collected newest
-// first, the order Graph returns records in. A sub-window that needs more
+// (with 24h: at UTC midnights), and the sub-windows are collected oldest
+// first, so the records closest to leaving the tenant's retention are read
+// before they can age out; within a sub-window records stay in Graph's
+// order (newest first). A sub-window that needs more
 // than MaxPages pages (of any of its queries) is cut where it stands: the
 // part already read, [t, end) with t the oldest instant read completely, is
 // recorded as a sub-window of its own, and [start, t) is queried anew, and
@@ -34,7 +36,7 @@ type Splitting struct {
 // pages (50,000 records at the maximum page size).
 var DefaultSplitting = Splitting{Every: 7 * 24 * time.Hour, MaxPages: 50}
 
-// windows cuts w at multiples of s.Every, newest first.
+// windows cuts w at multiples of s.Every, oldest first.
 func (s Splitting) windows(w Window) []Window {
 	if w.Empty() {
 		return nil
@@ -59,6 +61,9 @@ func (s Splitting) windows(w Window) []Window {
 		out = append(out, Window{Start: start, End: end})
 		end = start
 	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
 	return out
 }
 
@@ -81,7 +86,8 @@ type mergeSpec struct {
 // record matched ("initiated", "target" or "both").
 const SideNote = "side"
 
-// collectSplit collects w for spec, sub-window by sub-window, newest first.
+// collectSplit collects w for spec, sub-window by sub-window, oldest first
+// (the older part of a cut sub-window comes next).
 // It returns one manifest entry per sub-window; only fatal errors are
 // returned as errors. A licence or permission refusal ends the collection:
 // the rest of the window is recorded with that status.
@@ -102,7 +108,7 @@ func collectSplit(ctx context.Context, c *Client, spec mergeSpec, w Window, spli
 		}
 		if last := sws[len(sws)-1]; last.Status == manifest.StatusUnavailable {
 			if len(queue) > 0 {
-				rest := Window{Start: w.Start, End: sub.Start}
+				rest := Window{Start: sub.End, End: w.End}
 				out = append(out, manifest.SubWindow{Window: manifest.NewWindow(rest.Start, rest.End), Scope: spec.scope,
 					Status: last.Status, Reason: last.Reason + " (not asked again for the older sub-windows)"})
 			}

@@ -54,6 +54,28 @@ func sameSet(t *testing.T, what string, got, want []string) {
 	}
 }
 
+// blockOrder is the order a source's file must have: its sub-windows in
+// the manifest's order (oldest first; the older part of a cut sub-window
+// after the newer), each holding the ground truth of its window newest
+// first. It also checks each sub-window's record count.
+func blockOrder(t *testing.T, s manifest.Source, truth func(start, end time.Time) []string) []string {
+	t.Helper()
+	var out []string
+	for _, w := range s.Windows {
+		start, err1 := time.Parse(time.RFC3339Nano, w.Start)
+		end, err2 := time.Parse(time.RFC3339Nano, w.End)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("sub-window %+v", w)
+		}
+		ids := truth(start, end)
+		if int64(len(ids)) != w.Records {
+			t.Fatalf("%s sub-window %s..%s: %d records, ground truth %d", s.Name, w.Start, w.End, w.Records, len(ids))
+		}
+		out = append(out, ids...)
+	}
+	return out
+}
+
 // readRecords reads a JSON Lines file's id and time property per line.
 func readRecords(t *testing.T, path, timeProp string) (ids []string, times []time.Time) {
 	t.Helper()
@@ -166,10 +188,22 @@ func TestGrabAllKindsAndSides(t *testing.T) {
 		{"signins/serviceprincipal.jsonl", "signins.serviceprincipal", ten.IDs(graphtest.StreamSignInsServicePrincipal, st.App.AppID, start, end), st.MidnightServicePrincipal},
 		{"signins/managedidentity.jsonl", "signins.managedidentity", nil, graphtest.Event{}},
 	}
+	streams := map[string]func(start, end time.Time) []string{
+		"signins.interactive": func(a, b time.Time) []string { return ten.IDs(graphtest.StreamSignIns, victim.ID, a, b) },
+		"signins.noninteractive": func(a, b time.Time) []string {
+			return ten.IDs(graphtest.StreamSignInsNonInteractive, victim.ID, a, b)
+		},
+		"signins.serviceprincipal": func(a, b time.Time) []string {
+			return ten.IDs(graphtest.StreamSignInsServicePrincipal, st.App.AppID, a, b)
+		},
+		"signins.managedidentity": func(a, b time.Time) []string { return nil },
+	}
 	for _, k := range kinds {
 		ids, times := readRecords(t, filepath.Join(dir, k.file), "createdDateTime")
-		sameIDs(t, k.source, ids, k.truth) // order too: newest first
 		s := source(t, m, k.source)
+		sameSet(t, k.source, ids, k.truth)
+		// Order: sub-windows oldest first, each newest first as Graph sends.
+		sameIDs(t, k.source+" order", ids, blockOrder(t, s, streams[k.source]))
 		if s.Status != manifest.StatusCollected || s.Records != int64(len(k.truth)) {
 			t.Errorf("%s: status %s, %d records", k.source, s.Status, s.Records)
 		}
@@ -214,16 +248,24 @@ func TestGrabAllKindsAndSides(t *testing.T) {
 	}
 	t.Logf("non-interactive sub-windows cut at --max-pages: %d", cuts)
 
-	// Both sides of the audit trail, once each, newest first, side noted.
+	// Both sides of the audit trail, once each, newest first within each
+	// sub-window, side noted.
 	ids, times := readRecords(t, filepath.Join(dir, "audits", "directory.jsonl"), "activityDateTime")
 	sameSet(t, "audits", ids, auditTruth(ten, victim.ID, start, end))
+	at := 0
+	for _, w := range source(t, m, "audits").Windows {
+		ws, _ := time.Parse(time.RFC3339Nano, w.Start)
+		we, _ := time.Parse(time.RFC3339Nano, w.End)
+		block := times[at : at+int(w.Records)]
+		for i, ts := range block {
+			if ts.Before(ws) || !ts.Before(we) || i > 0 && ts.After(block[i-1]) {
+				t.Fatalf("audit sub-window %s..%s: record %d at %s out of place", w.Start, w.End, i, ts)
+			}
+		}
+		at += int(w.Records)
+	}
 	t.Logf("audits: %d records (initiated %d, target %d)", len(ids), ten.Count(graphtest.StreamAuditsInitiated, victim.ID, start, end),
 		ten.Count(graphtest.StreamAuditsTarget, victim.ID, start, end))
-	for i := 1; i < len(times); i++ {
-		if times[i].After(times[i-1]) {
-			t.Fatalf("audits out of order at line %d", i+1)
-		}
-	}
 	rows := readCSV(t, filepath.Join(dir, "audits", "directory.csv"))
 	col := map[string]int{}
 	for i, h := range rows[0] {
@@ -361,7 +403,11 @@ func TestGrabAllUsersAppKinds(t *testing.T) {
 		if len(truth) < 250 {
 			t.Fatalf("%s: ground truth only %d", k.file, len(truth))
 		}
-		sameIDs(t, k.file, ids, truth)
+		sameSet(t, k.file, ids, truth)
+		stream := k.stream
+		sameIDs(t, k.file+" order", ids, blockOrder(t, source(t, readManifest(t, dir), strings.ReplaceAll(strings.TrimSuffix(k.file, ".jsonl"), "/", ".")), func(a, b time.Time) []string {
+			return ten.IDs(stream, "", a, b)
+		}))
 	}
 }
 
@@ -389,5 +435,34 @@ func TestAuditTargetSideRefused(t *testing.T) {
 		if w.Status != manifest.StatusFailed || !strings.Contains(w.Reason, "target side's query was refused") {
 			t.Fatalf("sub-window %+v", w)
 		}
+	}
+}
+
+// TestGrabClampsToPremiumRetention: on P1/P2, a --since beyond 30 days is
+// clamped; the lost interval is recorded for every source and the run is
+// incomplete (exit 3), not silently shorter.
+func TestGrabClampsToPremiumRetention(t *testing.T) {
+	srv := newSim(t, graphtest.Config{Seed: 13, License: graphtest.LicenseP1, SignInsPerUser: 50, NonInteractivePerUser: 50, AuditsPerUser: 30})
+	out := t.TempDir()
+	since := fixedNow.Add(-45 * 24 * time.Hour)
+	args := grabArgs(srv, out, "--user", srv.Tenant.Victim().UPN, "--bundle", "dir", "--since", since.Format(time.RFC3339))
+	code, stdout, stderr := invoke(t, tokenEnv, args...)
+	if code != ExitIncomplete {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	m := readManifest(t, lastLine(stdout))
+	edge := fixedNow.Add(-30 * 24 * time.Hour)
+	if m.Tenant.License != "premium" || m.Requested != manifest.NewWindow(since, fixedNow) {
+		t.Fatalf("licence %q, requested %+v", m.Tenant.License, m.Requested)
+	}
+	for _, s := range m.Sources {
+		if len(s.Missing) != 1 || s.Missing[0].Window != manifest.NewWindow(since, edge) || s.Missing[0].Status != manifest.StatusClamped ||
+			!strings.Contains(s.Missing[0].Reason, "30-day retention") || s.Status != manifest.StatusClamped {
+			t.Errorf("%s: status %s, missing %+v", s.Name, s.Status, s.Missing)
+		}
+		checkCoverage(t, s, manifest.NewWindow(edge, fixedNow))
+	}
+	if !strings.Contains(strings.Join(m.Warnings, "\n"), "clamped: ["+manifest.FormatTime(since)) {
+		t.Errorf("no clamp warning: %v", m.Warnings)
 	}
 }
