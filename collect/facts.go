@@ -21,8 +21,11 @@ const (
 	RetentionPremium = 30 * 24 * time.Hour
 )
 
-// HintNoPremium tells a responder what to do when a tenant has no Entra ID
-// P1/P2 and its sign-in logs cannot be read through Graph.
+// ReasonNoPremium is the manifest reason of sign-in sources on a tenant
+// without Entra ID P1/P2.
+const ReasonNoPremium = "licence: tenant has no Entra ID P1/P2: sign-in logs cannot be read through Graph (" + CodeNoPremium + ")"
+
+// HintNoPremium tells a responder what to do instead (printed once).
 const HintNoPremium = "tenant has no Entra ID P1/P2: sign-in logs cannot be read through Graph. " +
 	"Instead, download every tab of Entra admin center > Sign-in logs (Download, CSV or JSON) before the 7-day retention " +
 	"ends and seal the files with `evidence import`, or collect the unified audit log's Entra sign-in events"
@@ -94,7 +97,7 @@ func Probe(ctx context.Context, c *Client, localNow time.Time) (*TenantFacts, er
 	case errors.As(err, &ge) && ge.Status == http.StatusForbidden && ge.Code == CodeNoPremium:
 		f.Licence, f.Retention = LicenceFree, RetentionFree
 		f.Reason = "sign-in logs refused with 403 " + CodeNoPremium + ", so Entra ID Free (7-day retention)"
-		f.SignInsRefused, f.SignInsStatus = "licence: "+HintNoPremium+" ("+CodeNoPremium+")", "unavailable"
+		f.SignInsRefused, f.SignInsStatus = ReasonNoPremium, "unavailable"
 	default:
 		status, reason, fatal := Classify(err)
 		if fatal {
