@@ -8,7 +8,11 @@ import (
 )
 
 // DirectoryAudits collects Entra directory audit records from v1.0
-// /auditLogs/directoryAudits: for each user, what the user initiated.
+// /auditLogs/directoryAudits. For a user it asks both sides of the trail,
+// what the user did (initiatedBy/user/id eq) and what was done to the user
+// (targetResources/any(t: t/id eq)), merges them newest first into one
+// file, writes a record matched by both once, and notes in the CSV which
+// side matched. With --all-users it asks for every audit.
 type DirectoryAudits struct{}
 
 // Name implements Source.
@@ -16,6 +20,12 @@ func (DirectoryAudits) Name() string { return "audits" }
 
 // AuditsPath is where the records go in the bundle.
 const AuditsPath = "audits/directory.jsonl"
+
+// Audit trail sides, as the CSV's Matched column shows them.
+const (
+	SideInitiated = "initiated" // the user initiated the activity
+	SideTarget    = "target"    // the user is one of its targets
+)
 
 // Collect implements Source.
 func (a DirectoryAudits) Collect(ctx context.Context, c *Client, job Job, out Output) (manifest.Source, error) {
@@ -25,68 +35,56 @@ func (a DirectoryAudits) Collect(ctx context.Context, c *Client, job Job, out Ou
 		return src, &FatalError{Err: err}
 	}
 	src.Files = []string{AuditsPath, csvPath(AuditsPath)}
+	window, lost, lostReason := job.Facts.Clamp(job.Window)
+	if !lost.Empty() {
+		src.Missing = append(src.Missing, manifest.Gap{Window: manifest.NewWindow(lost.Start, lost.End), Status: manifest.StatusClamped, Reason: lostReason})
+	}
 	top := int32(pageSize(job.PageSize, 1000))
+	query := func(side string) func(w Window) (string, string, error) {
+		return func(w Window) (string, string, error) {
+			filter := RangeFilter("activityDateTime", w)
+			if side != "" {
+				filter = side + " and " + filter
+			}
+			rb := auditlogs.NewDirectoryAuditsRequestBuilderInternal(map[string]string{"baseurl": c.BaseURL("v1.0")}, c.Adapter())
+			ri, err := rb.ToGetRequestInformation(ctx, &auditlogs.DirectoryAuditsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &auditlogs.DirectoryAuditsRequestBuilderGetQueryParameters{Filter: &filter, Top: &top, Orderby: []string{"activityDateTime desc"}},
+			})
+			if err != nil {
+				return "", "", err
+			}
+			u, err := ri.GetUri()
+			if err != nil {
+				return "", "", err
+			}
+			return u.String(), filter, nil
+		}
+	}
 	for _, scope := range scopes(job) {
-		filter := RangeFilter("activityDateTime", job.Window)
-		if scope.ID != "" {
-			filter = "initiatedBy/user/id eq " + odataString(scope.ID) + " and " + filter
+		spec := mergeSpec{class: ClassReports, source: a.Name(), scope: scope.ID, timeProp: "activityDateTime"}
+		if scope.ID == "" {
+			spec.streams = []stream{{url: query("")}}
+		} else {
+			id := odataString(scope.ID)
+			spec.streams = []stream{
+				{side: SideInitiated, url: query("initiatedBy/user/id eq " + id)},
+				{side: SideTarget, url: query("targetResources/any(t: t/id eq " + id + ")")},
+			}
 		}
-		rb := auditlogs.NewDirectoryAuditsRequestBuilderInternal(map[string]string{"baseurl": c.BaseURL("v1.0")}, c.Adapter())
-		ri, err := rb.ToGetRequestInformation(ctx, &auditlogs.DirectoryAuditsRequestBuilderGetRequestConfiguration{
-			QueryParameters: &auditlogs.DirectoryAuditsRequestBuilderGetQueryParameters{Filter: &filter, Top: &top},
-		})
-		if err != nil {
-			return src, &FatalError{Err: err}
-		}
-		u, err := ri.GetUri()
-		if err != nil {
-			return src, &FatalError{Err: err}
-		}
-		sw, err := query{class: ClassReports, source: a.Name(), url: u.String(), window: job.Window, scope: scope.ID, filter: filter}.run(ctx, c, sink, job.Progress)
-		src.Windows = append(src.Windows, sw)
+		sws, err := collectSplit(ctx, c, spec, window, job.splitting(), sink, job.Progress)
+		src.Windows = append(src.Windows, sws...)
 		if err != nil {
 			return src, err
 		}
-		if sw.Status == manifest.StatusUnavailable {
+		if len(sws) > 0 && sws[len(sws)-1].Status == manifest.StatusUnavailable {
 			break
 		}
 	}
-	src.Query = "$filter=initiatedBy/user/id eq '<user id>' and activityDateTime ge <start> and activityDateTime le <end - 100ns>"
+	src.Query = "$filter=initiatedBy/user/id eq '<user id>' and activityDateTime ge <start> and activityDateTime le <end - 100ns> | " +
+		"$filter=targetResources/any(t: t/id eq '<user id>') and activityDateTime ge <start> and activityDateTime le <end - 100ns>; $orderby=activityDateTime desc"
 	summarize(&src)
+	if src.Status == manifest.StatusCollected && len(src.Missing) > 0 {
+		src.Status, src.Reason = src.Missing[0].Status, src.Missing[0].Reason
+	}
 	return src, nil
-}
-
-// AuditColumns follow the Entra admin center's audit log download.
-var AuditColumns = []Column{
-	Time("Date (UTC)", "activityDateTime"),
-	Str("Id", "id"),
-	Str("CorrelationId", "correlationId"),
-	Str("Service", "loggedByService"),
-	Str("Category", "category"),
-	Str("Activity", "activityDisplayName"),
-	Str("Result", "result"),
-	Str("ResultReason", "resultReason"),
-	Func("ActorType", func(r gjsonResult) string {
-		if r.Get("initiatedBy.user.id").String() != "" {
-			return "User"
-		}
-		if r.Get("initiatedBy.app.appId").String() != "" || r.Get("initiatedBy.app.servicePrincipalId").String() != "" {
-			return "Application"
-		}
-		return ""
-	}),
-	Func("ActorDisplayName", func(r gjsonResult) string {
-		return firstNonEmpty(r.Get("initiatedBy.user.displayName").String(), r.Get("initiatedBy.app.displayName").String())
-	}),
-	Func("ActorObjectId", func(r gjsonResult) string {
-		return firstNonEmpty(r.Get("initiatedBy.user.id").String(), r.Get("initiatedBy.app.servicePrincipalId").String())
-	}),
-	Str("ActorUserPrincipalName", "initiatedBy.user.userPrincipalName"),
-	Str("IPAddress", "initiatedBy.user.ipAddress"),
-	Str("Target1Type", "targetResources.0.type"),
-	Str("Target1DisplayName", "targetResources.0.displayName"),
-	Str("Target1ObjectId", "targetResources.0.id"),
-	Str("Target1UserPrincipalName", "targetResources.0.userPrincipalName"),
-	Raw("TargetResources", "targetResources"),
-	Raw("AdditionalDetails", "additionalDetails"),
 }

@@ -2,59 +2,223 @@ package collect
 
 import (
 	"context"
+	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
-	"github.com/tidwall/gjson"
 )
 
-// SignIns collects interactive user sign-ins from v1.0 /auditLogs/signIns,
-// which returns interactive (and federated) sign-ins only.
-type SignIns struct{}
+// SignInKind is one tab of the Entra admin center's sign-in logs.
+type SignInKind struct {
+	Name      string   // --signin-kinds name and file base name
+	EventType string   // signInEventTypes value
+	Beta      bool     // only /beta serves it
+	Path      string   // the JSON Lines file in the bundle
+	Columns   []Column // its CSV view
+}
+
+// The four sign-in kinds, in collection order.
+var (
+	KindInteractive      = SignInKind{"interactive", "interactiveUser", false, "signins/interactive.jsonl", UserSignInColumns}
+	KindNonInteractive   = SignInKind{"noninteractive", "nonInteractiveUser", true, "signins/noninteractive.jsonl", UserSignInColumns}
+	KindServicePrincipal = SignInKind{"serviceprincipal", "servicePrincipal", true, "signins/serviceprincipal.jsonl", ServicePrincipalSignInColumns}
+	KindManagedIdentity  = SignInKind{"managedidentity", "managedIdentity", true, "signins/managedidentity.jsonl", ManagedIdentitySignInColumns}
+	SignInKinds          = []SignInKind{KindInteractive, KindNonInteractive, KindServicePrincipal, KindManagedIdentity}
+)
+
+// SignInKindNames are the --signin-kinds values.
+func SignInKindNames() []string {
+	out := make([]string, len(SignInKinds))
+	for i, k := range SignInKinds {
+		out[i] = k.Name
+	}
+	return out
+}
+
+// ParseSignInKinds reads --signin-kinds: names (interactive,
+// noninteractive, serviceprincipal, managedidentity), Graph's event type
+// names, or "all". Order follows SignInKinds.
+func ParseSignInKinds(list []string) ([]SignInKind, error) {
+	want := map[string]bool{}
+	for _, s := range list {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if s == "all" {
+			return SignInKinds, nil
+		}
+		found := false
+		for _, k := range SignInKinds {
+			if s == k.Name || s == strings.ToLower(k.EventType) {
+				want[k.Name], found = true, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown sign-in kind %q (known: %s, or all)", s, strings.Join(SignInKindNames(), ", "))
+		}
+	}
+	var out []SignInKind
+	for _, k := range SignInKinds {
+		if want[k.Name] {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no sign-in kind selected (known: %s, or all)", strings.Join(SignInKindNames(), ", "))
+	}
+	return out, nil
+}
+
+// SignInsPath is where interactive sign-ins go in the bundle.
+const SignInsPath = "signins/interactive.jsonl"
+
+// SignIns collects one kind of Entra sign-ins (the zero value: interactive).
+// Interactive sign-ins come from v1.0 /auditLogs/signIns, which returns
+// only those; the other kinds from /beta/auditLogs/signIns with
+// $filter=signInEventTypes/any(t: t eq '<kind>'). User kinds are filtered
+// by userId; service principal and managed identity sign-ins, which carry
+// no user, by the appId of each app the user owns or consented to (Apps),
+// or tenant-wide with --all-users.
+type SignIns struct {
+	Kind SignInKind
+	Apps *AppCache // shared by the service principal and managed identity kinds
+}
+
+func (s SignIns) kind() SignInKind {
+	if s.Kind.Name == "" {
+		return KindInteractive
+	}
+	return s.Kind
+}
 
 // Name implements Source.
-func (SignIns) Name() string { return "signins.interactive" }
-
-// SignInsPath is where the records go in the bundle.
-const SignInsPath = "signins/interactive.jsonl"
+func (s SignIns) Name() string { return "signins." + s.kind().Name }
 
 // Collect implements Source.
 func (s SignIns) Collect(ctx context.Context, c *Client, job Job, out Output) (manifest.Source, error) {
-	src := manifest.Source{Name: s.Name(), Endpoint: "GET " + c.BaseURL("v1.0") + "/auditLogs/signIns"}
-	sink, err := out.Open(SignInsPath, s.Name(), SignInColumns)
+	k := s.kind()
+	version := "v1.0"
+	if k.Beta {
+		version = "beta"
+	}
+	src := manifest.Source{Name: s.Name(), Endpoint: "GET " + c.BaseURL(version) + "/auditLogs/signIns"}
+	sink, err := out.Open(k.Path, s.Name(), k.Columns)
 	if err != nil {
 		return src, &FatalError{Err: err}
 	}
-	src.Files = []string{SignInsPath, csvPath(SignInsPath)}
-	top := int32(pageSize(job.PageSize, 1000))
-	for _, scope := range scopes(job) {
-		filter := RangeFilter("createdDateTime", job.Window)
-		if scope.ID != "" {
-			filter = "userId eq " + odataString(scope.ID) + " and " + filter
+	src.Files = []string{k.Path, csvPath(k.Path)}
+	byApp := k.Name == KindServicePrincipal.Name || k.Name == KindManagedIdentity.Name
+	switch {
+	case byApp:
+		src.Query = "$filter=appId eq '<app id>' and signInEventTypes/any(t: t eq '" + k.EventType + "') and createdDateTime ge <start> and createdDateTime le <end - 100ns>&$orderby=createdDateTime desc"
+	case k.Beta:
+		src.Query = "$filter=userId eq '<user id>' and signInEventTypes/any(t: t eq '" + k.EventType + "') and createdDateTime ge <start> and createdDateTime le <end - 100ns>&$orderby=createdDateTime desc"
+	default:
+		src.Query = "$filter=userId eq '<user id>' and createdDateTime ge <start> and createdDateTime le <end - 100ns>&$orderby=createdDateTime desc"
+	}
+
+	window, lost, lostReason := job.Facts.Clamp(job.Window)
+	if f := job.Facts; f != nil && f.SignInsRefused != "" {
+		// The probe was refused: asking again per user would only repeat it.
+		src.Windows = append(src.Windows, manifest.SubWindow{Window: manifest.NewWindow(job.Window.Start, job.Window.End),
+			Status: f.SignInsStatus, Reason: f.SignInsRefused})
+		src.Missing = append(src.Missing, manifest.Gap{Window: manifest.NewWindow(job.Window.Start, job.Window.End),
+			Status: f.SignInsStatus, Reason: f.SignInsRefused})
+		summarize(&src)
+		return src, nil
+	}
+	if !lost.Empty() {
+		src.Missing = append(src.Missing, manifest.Gap{Window: manifest.NewWindow(lost.Start, lost.End), Status: manifest.StatusClamped, Reason: lostReason})
+	}
+	top := pageSize(job.PageSize, 1000)
+	type scope struct{ label, userID, appID string }
+	var todo []scope
+	for _, u := range scopes(job) {
+		if !byApp {
+			todo = append(todo, scope{label: u.ID, userID: u.ID})
+			continue
 		}
-		rb := auditlogs.NewSignInsRequestBuilderInternal(map[string]string{"baseurl": c.BaseURL("v1.0")}, c.Adapter())
-		ri, err := rb.ToGetRequestInformation(ctx, &auditlogs.SignInsRequestBuilderGetRequestConfiguration{
-			QueryParameters: &auditlogs.SignInsRequestBuilderGetQueryParameters{Filter: &filter, Top: &top},
-		})
+		if u.ID == "" {
+			todo = append(todo, scope{})
+			continue
+		}
+		cache := s.Apps
+		if cache == nil {
+			cache = &AppCache{}
+		}
+		apps, err := cache.Get(ctx, c, u.ID)
 		if err != nil {
-			return src, &FatalError{Err: err}
+			status, reason, fatal := Classify(err)
+			if fatal {
+				return src, &FatalError{Err: err}
+			}
+			reason = "cannot list the apps of user " + u.ID + ": " + reason
+			src.Windows = append(src.Windows, manifest.SubWindow{Window: manifest.NewWindow(window.Start, window.End), Scope: "user:" + u.ID, Status: status, Reason: reason})
+			continue
 		}
-		u, err := ri.GetUri()
-		if err != nil {
-			return src, &FatalError{Err: err}
+		if len(apps) == 0 {
+			src.Windows = append(src.Windows, manifest.SubWindow{Window: manifest.NewWindow(window.Start, window.End), Scope: "user:" + u.ID,
+				Status: manifest.StatusCollected, Reason: "the user owns and consented to no apps: nothing to ask for"})
 		}
-		sw, err := query{class: ClassReports, source: s.Name(), url: u.String(), window: job.Window, scope: scope.ID, filter: filter}.run(ctx, c, sink, job.Progress)
-		src.Windows = append(src.Windows, sw)
+		for _, a := range apps {
+			todo = append(todo, scope{label: "user:" + u.ID + " app:" + a.AppID + " (" + a.Name + ", " + a.Via + ")", appID: a.AppID})
+		}
+	}
+	for _, sc := range todo {
+		sc := sc
+		build := func(w Window) (string, string, error) {
+			filter := RangeFilter("createdDateTime", w)
+			if k.Beta {
+				filter = "signInEventTypes/any(t: t eq '" + k.EventType + "') and " + filter
+			}
+			switch {
+			case sc.userID != "":
+				filter = "userId eq " + odataString(sc.userID) + " and " + filter
+			case sc.appID != "":
+				filter = "appId eq " + odataString(sc.appID) + " and " + filter
+			}
+			if k.Beta {
+				return c.BaseURL("beta") + "/auditLogs/signIns?" + odataQuery("$filter", filter, "$top", fmt.Sprint(top), "$orderby", "createdDateTime desc"), filter, nil
+			}
+			t32 := int32(top)
+			rb := auditlogs.NewSignInsRequestBuilderInternal(map[string]string{"baseurl": c.BaseURL("v1.0")}, c.Adapter())
+			ri, err := rb.ToGetRequestInformation(ctx, &auditlogs.SignInsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &auditlogs.SignInsRequestBuilderGetQueryParameters{Filter: &filter, Top: &t32, Orderby: []string{"createdDateTime desc"}},
+			})
+			if err != nil {
+				return "", "", err
+			}
+			u, err := ri.GetUri()
+			if err != nil {
+				return "", "", err
+			}
+			return u.String(), filter, nil
+		}
+		spec := mergeSpec{class: ClassReports, source: s.Name(), scope: sc.label, timeProp: "createdDateTime", streams: []stream{{url: build}}}
+		sws, err := collectSplit(ctx, c, spec, window, job.splitting(), sink, job.Progress)
+		src.Windows = append(src.Windows, sws...)
 		if err != nil {
 			return src, err
 		}
-		if sw.Status == manifest.StatusUnavailable {
-			break // a licence or permission refusal holds for every user
+		if len(sws) > 0 && sws[len(sws)-1].Status == manifest.StatusUnavailable {
+			break // a licence or permission refusal holds for every scope
 		}
 	}
-	src.Query = "$filter=userId eq '<user id>' and createdDateTime ge <start> and createdDateTime le <end - 100ns>"
 	summarize(&src)
+	if src.Status == manifest.StatusCollected && len(src.Missing) > 0 {
+		src.Status, src.Reason = src.Missing[0].Status, src.Missing[0].Reason
+	}
 	return src, nil
+}
+
+// odataQuery encodes OData options the way Graph's own links do: option
+// names with their "$", values percent-encoded (spaces as %20).
+func odataQuery(kv ...string) string {
+	var parts []string
+	for i := 0; i+1 < len(kv); i += 2 {
+		parts = append(parts, kv[i]+"="+strings.ReplaceAll(url.QueryEscape(kv[i+1]), "+", "%20"))
+	}
+	return strings.Join(parts, "&")
 }
 
 // scopes is one entry per user, or a single tenant-wide entry.
@@ -70,45 +234,4 @@ func pageSize(asked, max int) int {
 		return max
 	}
 	return asked
-}
-
-// SignInColumns follow the Entra admin center's sign-in download (see
-// docs/format.md), flattened; multi-valued fields stay JSON in one cell.
-var SignInColumns = []Column{
-	Time("Date (UTC)", "createdDateTime"),
-	Str("Request ID", "id"),
-	Str("Correlation ID", "correlationId"),
-	Str("User ID", "userId"),
-	Str("User", "userDisplayName"),
-	Str("Username", "userPrincipalName"),
-	Str("Application", "appDisplayName"),
-	Str("Application ID", "appId"),
-	Str("Resource", "resourceDisplayName"),
-	Str("Resource ID", "resourceId"),
-	Str("IP address", "ipAddress"),
-	Func("Location", func(r gjson.Result) string {
-		return joinNonEmpty(", ", r.Get("location.city").String(), r.Get("location.state").String(), r.Get("location.countryOrRegion").String())
-	}),
-	Func("Status", func(r gjson.Result) string {
-		if !r.Get("status.errorCode").Exists() {
-			return ""
-		}
-		if r.Get("status.errorCode").Int() == 0 {
-			return "Success"
-		}
-		return "Failure"
-	}),
-	Str("Sign-in error code", "status.errorCode"),
-	Str("Failure reason", "status.failureReason"),
-	Str("Client app", "clientAppUsed"),
-	Str("Device ID", "deviceDetail.deviceId"),
-	Str("Browser", "deviceDetail.browser"),
-	Str("Operating System", "deviceDetail.operatingSystem"),
-	Str("Compliant", "deviceDetail.isCompliant"),
-	Str("Managed", "deviceDetail.isManaged"),
-	Str("Join Type", "deviceDetail.trustType"),
-	Str("Conditional Access", "conditionalAccessStatus"),
-	Str("Risk state", "riskState"),
-	Str("Risk level during sign-in", "riskLevelDuringSignIn"),
-	Raw("Applied conditional access policies", "appliedConditionalAccessPolicies"),
 }

@@ -27,6 +27,19 @@ type Job struct {
 	Now      time.Time // collection start
 	PageSize int       // $top; 0 -> the source's documented maximum
 	Progress Progress  // nil -> none
+
+	// Split cuts the window into sub-windows; nil -> DefaultSplitting.
+	Split *Splitting
+	// Facts is what the licence probe learned (licence, retention, service
+	// clock); nil when no probe ran: nothing is clamped.
+	Facts *TenantFacts
+}
+
+func (j Job) splitting() Splitting {
+	if j.Split == nil {
+		return DefaultSplitting
+	}
+	return *j.Split
 }
 
 // Progress receives running counts, for the terminal progress line.

@@ -95,3 +95,20 @@ func parseAgo(s string) (time.Duration, bool) {
 	}
 	return time.Duration(n) * unit, true
 }
+
+// ParseSpan reads a duration as --since takes it ("7d", "12h", "90m",
+// "2w") or as Go writes it ("36h0m"); "0" means none.
+func ParseSpan(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" {
+		return 0, nil
+	}
+	if d, ok := parseAgo(s); ok {
+		return d, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration like 7d, 24h or 90m", s)
+	}
+	return d, nil
+}

@@ -58,7 +58,8 @@ type Manifest struct {
 	// Attachments describes what the examiner added (--attach) and messages
 	// fetched by internet message id (--message-id), under attachments/.
 	Attachments []Attachment `json:"attachments,omitempty"`
-	Export      *Export      `json:"export,omitempty"` // set by `evidence export`: the bundle's place in its series
+	Export      *Export      `json:"export,omitempty"`  // set by `evidence export`: the bundle's place in its series
+	Imports     []Import     `json:"imports,omitempty"` // files sealed by `evidence import`
 }
 
 // Attachment kinds.
@@ -85,6 +86,26 @@ type Attachment struct {
 	Received          string `json:"received,omitempty"`
 }
 
+// Import describes a file a person downloaded (e.g. from the Entra admin
+// center) and `evidence import` sealed into the bundle as it was.
+type Import struct {
+	Path         string   `json:"path"`          // in the bundle
+	OriginalName string   `json:"original_name"` // the file's name when imported
+	OriginalPath string   `json:"original_path"` // where it was read from, on the importing machine
+	Modified     string   `json:"modified,omitempty"`
+	Size         int64    `json:"size"`
+	SHA256       string   `json:"sha256"` // of the bytes read at import time
+	ImportedBy   string   `json:"imported_by"`
+	ImportedAt   string   `json:"imported_at"` // UTC
+	Kind         string   `json:"kind"`        // signins.interactive, ..., audits, unknown
+	Format       string   `json:"format,omitempty"`
+	Records      *int64   `json:"records,omitempty"`
+	First        string   `json:"first,omitempty"` // earliest record time, UTC
+	Last         string   `json:"last,omitempty"`  // latest record time, UTC
+	TimeColumn   string   `json:"time_column,omitempty"`
+	Warnings     []string `json:"warnings,omitempty"`
+}
+
 // Tool identifies the program that wrote the bundle.
 type Tool struct {
 	Name      string `json:"name"`
@@ -99,6 +120,7 @@ type Tenant struct {
 	Domain      string `json:"domain,omitempty"`
 	DisplayName string `json:"display_name,omitempty"`
 	GraphURL    string `json:"graph_url"`
+	License     string `json:"license,omitempty"` // Entra ID tier as probed: free, premium or unknown
 }
 
 // Auth records how the tool signed in: the method and the identity (an app id

@@ -148,6 +148,36 @@ func (s *Stage) create(rel, source, media string) (*file, error) {
 	return f, nil
 }
 
+// Flush writes out what was written so far, so it can be read back from Dir
+// before sealing: the named files (each must be open), or every open file
+// when none is named (the report page reads the records this way). Files
+// stay open; hashes are unaffected.
+func (s *Stage) Flush(rels ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(rels) == 0 {
+		for p, f := range s.files {
+			if f.closed {
+				continue
+			}
+			if err := f.buf.Flush(); err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+		}
+		return nil
+	}
+	for _, rel := range rels {
+		f := s.files[rel]
+		if f == nil || f.closed {
+			return fmt.Errorf("bundle path %q is not open", rel)
+		}
+		if err := f.buf.Flush(); err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
+	}
+	return nil
+}
+
 // Open implements collect.Output: a JSON Lines file at rel and its CSV view
 // beside it.
 func (s *Stage) Open(rel, source string, columns []collect.Column) (collect.Sink, error) {
@@ -169,6 +199,7 @@ type recordSink struct {
 	csv   *csv.Writer
 	cols  []collect.Column
 	row   []string
+	idx   collect.RecordIndex
 }
 
 func newRecordSink(jsonl, csvf io.Writer, cols []collect.Column) (*recordSink, error) {
@@ -189,7 +220,11 @@ func newRecordSink(jsonl, csvf io.Writer, cols []collect.Column) (*recordSink, e
 }
 
 // Write implements collect.Sink.
-func (r *recordSink) Write(rec []byte) error {
+func (r *recordSink) Write(rec []byte) error { return r.WriteNoted(rec, nil) }
+
+// WriteNoted implements collect.NotedSink: notes fill the CSV's note
+// columns; the JSON Lines record is written as given.
+func (r *recordSink) WriteNoted(rec []byte, notes map[string]string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(rec) == 0 || rec[len(rec)-1] == '\n' {
@@ -202,8 +237,9 @@ func (r *recordSink) Write(rec []byte) error {
 		return err
 	}
 	parsed := gjson.ParseBytes(rec)
+	r.idx.Reset(parsed)
 	for i, c := range r.cols {
-		r.row[i] = Neutralize(c.Value(parsed))
+		r.row[i] = Neutralize(c.Cell(parsed, &r.idx, notes))
 	}
 	if err := r.csv.Write(r.row); err != nil {
 		return err

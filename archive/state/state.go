@@ -41,7 +41,7 @@ type State struct {
 	Format  string             `json:"format"`
 	Tenant  Tenant             `json:"tenant"`
 	Tier    string             `json:"tier,omitempty"` // licence tier seen by the last run: free, p1p2
-	Sources map[string]*Source `json:"sources"`        // by --sources name
+	Sources map[string]*Source `json:"sources"`        // by collector: the --sources name, or signins.<kind>
 	Index   []Entry            `json:"index"`          // sealed bundles, oldest first, hash-chained
 	Updated string             `json:"updated"`        // RFC 3339 UTC, when the state was last written
 }

@@ -74,6 +74,11 @@ are needed.`,
 	a.sealFlags(f, &o.seal)
 
 	f.StringVar(&o.lang, "lang", "", langFlagHelp)
+	f.StringSliceVar(&o.kinds, "signin-kinds", collect.SignInKindNames(), "sign-in kinds to collect")
+	// One sub-window per query keeps the demo to a handful of requests
+	// under the documented 5-per-10-seconds reports budget.
+	f.StringVar(&o.split, "split", "0", "initial sub-window length (0: one window)")
+	o.maxPages = collect.DefaultSplitting.MaxPages
 	o.attempts = collect.DefaultRetry.MaxAttempts
 	o.retryMin = 200 * time.Millisecond
 	return cmd

@@ -278,9 +278,10 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 				run.m.Warnings = append(run.m.Warnings, name+": not exported: Entra ID Free has no sign-in logs through Graph (licence)")
 				continue
 			}
-			src, ok := run.sources[name] // configured by grab (ual: options, state)
-			if !ok {
-				src, _ = newSource(name)
+			srcs := run.sources[name] // configured by grab (ual: options and state; signins: one per kind)
+			if len(srcs) == 0 {
+				s, _ := newSource(name)
+				srcs = []collect.Source{s}
 			}
 			set, ov := pol.settle, pol.overlap
 			if d, ok := settle[name]; ok {
@@ -289,107 +290,110 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 			if d, ok := overlap[name]; ok {
 				ov = d
 			}
-			merged := manifest.Source{Export: &manifest.SourceExport{}}
-			ran := false
-			scopes := []*collect.User{nil}
-			if len(run.users) > 0 {
-				scopes = scopes[:0]
-				for i := range run.users {
-					scopes = append(scopes, &run.users[i])
+			for _, src := range srcs {
+				key := src.Name() // state and accounting per collector (e.g. signins.interactive)
+				merged := manifest.Source{Export: &manifest.SourceExport{}}
+				ran := false
+				scopes := []*collect.User{nil}
+				if len(run.users) > 0 {
+					scopes = scopes[:0]
+					for i := range run.users {
+						scopes = append(scopes, &run.users[i])
+					}
 				}
-			}
-			for _, u := range scopes {
-				scope := state.ScopeTenant
-				if u != nil {
-					scope = u.ID
-				}
-				prev := st.Scope(name, scope)
-				p, err := planScope(name, scope, pol, tier, prev, now, first, o.backfill, set, ov)
-				if err != nil {
-					return nil, err
-				}
-				p.user = u
-				if p.gap != nil {
-					merged.Missing = append(merged.Missing, *p.gap)
-					lost = append(lost, lostInterval{name, *p.gap})
-				}
-				newFrom := p.from
-				if p.gap != nil {
-					newFrom, _ = time.Parse(time.RFC3339Nano, p.gap.Start)
-				}
-				if start.IsZero() || newFrom.Before(start) {
-					start = newFrom
-				}
-				if p.to.After(end) {
-					end = p.to
-				}
-				sr := &scopeRun{plan: p}
-				runs = append(runs, sr)
-				var prevMark time.Time
-				if prev != nil && prev.Watermark != "" {
-					prevMark, _ = time.Parse(time.RFC3339Nano, prev.Watermark)
-				}
-				sr.filter = newScopeFilter(prev, prevMark)
-				es := manifest.ExportScope{Scope: scope, ReadFrom: manifest.FormatTime(p.readFrom), Watermark: manifest.FormatTime(p.to)}
-				if prev != nil {
-					es.Previous = prev.Watermark
-				}
-				if p.empty() {
-					es.Watermark = es.Previous
+				for _, u := range scopes {
+					scope := state.ScopeTenant
+					if u != nil {
+						scope = u.ID
+					}
+					prev := st.Scope(key, scope)
+					p, err := planScope(key, scope, pol, tier, prev, now, first, o.backfill, set, ov)
+					if err != nil {
+						return nil, err
+					}
+					p.user = u
+					if p.gap != nil {
+						merged.Missing = append(merged.Missing, *p.gap)
+						lost = append(lost, lostInterval{key, *p.gap})
+					}
+					newFrom := p.from
+					if p.gap != nil {
+						newFrom, _ = time.Parse(time.RFC3339Nano, p.gap.Start)
+					}
+					if start.IsZero() || newFrom.Before(start) {
+						start = newFrom
+					}
+					if p.to.After(end) {
+						end = p.to
+					}
+					sr := &scopeRun{plan: p}
+					runs = append(runs, sr)
+					var prevMark time.Time
+					if prev != nil && prev.Watermark != "" {
+						prevMark, _ = time.Parse(time.RFC3339Nano, prev.Watermark)
+					}
+					sr.filter = newScopeFilter(prev, prevMark)
+					es := manifest.ExportScope{Scope: scope, ReadFrom: manifest.FormatTime(p.readFrom), Watermark: manifest.FormatTime(p.to)}
+					if prev != nil {
+						es.Previous = prev.Watermark
+					}
+					if p.empty() {
+						es.Watermark = es.Previous
+						merged.Export.Scopes = append(merged.Export.Scopes, es)
+						continue
+					}
+					job := collect.Job{Window: collect.Window{Start: p.readFrom, End: p.to}, AllUsers: u == nil, Now: run.started, PageSize: o.pageSize, Progress: run.prog}
+					if u != nil {
+						job.Users = []collect.User{*u}
+					}
+					fo.use(sr.filter)
+					s, err := src.Collect(ctx, c, job, fo)
+					fo.use(nil)
+					if err != nil {
+						return nil, graphFail(err)
+					}
+					ran = true
+					sr.windows = s.Windows
+					sr.advanced = len(s.Windows) > 0
+					for _, w := range s.Windows {
+						if w.Status != manifest.StatusCollected {
+							sr.advanced = false
+						}
+					}
+					es.Advanced = sr.advanced
+					if !sr.advanced {
+						es.Watermark = es.Previous
+						if p.gap != nil {
+							es.Watermark = p.gap.End // the lost interval is accounted for
+						}
+					}
+					merged.Name, merged.Endpoint, merged.Query, merged.Files = s.Name, s.Endpoint, s.Query, s.Files
+					merged.Windows = append(merged.Windows, s.Windows...)
+					merged.Missing = append(merged.Missing, s.Missing...)
+					// Records the overlap re-read dropped, and those the source
+					// dropped itself, are duplicates in the manifest's accounting:
+					// records = windows' records - duplicates = lines written.
+					merged.Duplicates += s.Duplicates + sr.filter.dropped
+					for k, v := range s.Counts {
+						if merged.Counts == nil {
+							merged.Counts = map[string]int64{}
+						}
+						merged.Counts[k] += v
+					}
+					merged.Export.Deduplicated += sr.filter.dropped
+					merged.Export.Late += sr.filter.late
+					merged.Export.Revised += sr.filter.revised
 					merged.Export.Scopes = append(merged.Export.Scopes, es)
+				}
+				if !ran && len(merged.Missing) == 0 {
 					continue
 				}
-				job := collect.Job{Window: collect.Window{Start: p.readFrom, End: p.to}, AllUsers: u == nil, Now: run.started, PageSize: o.pageSize, Progress: run.prog}
-				if u != nil {
-					job.Users = []collect.User{*u}
+				if merged.Name == "" {
+					merged.Name, merged.Status = key, manifest.StatusCollected
 				}
-				fo.use(sr.filter)
-				s, err := src.Collect(ctx, c, job, fo)
-				fo.use(nil)
-				if err != nil {
-					return nil, graphFail(err)
-				}
-				ran = true
-				sr.windows = s.Windows
-				sr.advanced = len(s.Windows) > 0
-				for _, w := range s.Windows {
-					if w.Status != manifest.StatusCollected {
-						sr.advanced = false
-					}
-				}
-				es.Advanced = sr.advanced
-				if !sr.advanced {
-					es.Watermark = es.Previous
-					if p.gap != nil {
-						es.Watermark = p.gap.End // the lost interval is accounted for
-					}
-				}
-				merged.Name, merged.Endpoint, merged.Query, merged.Files = s.Name, s.Endpoint, s.Query, s.Files
-				merged.Windows = append(merged.Windows, s.Windows...)
-				merged.Missing = append(merged.Missing, s.Missing...)
-				// Records the overlap re-read dropped, and those the source
-				// dropped itself, are duplicates in the manifest's accounting:
-				// records = windows' records - duplicates = lines written.
-				merged.Duplicates += s.Duplicates + sr.filter.dropped
-				for k, v := range s.Counts {
-					if merged.Counts == nil {
-						merged.Counts = map[string]int64{}
-					}
-					merged.Counts[k] += v
-				}
-				merged.Export.Deduplicated += sr.filter.dropped
-				merged.Export.Late += sr.filter.late
-				merged.Export.Revised += sr.filter.revised
-				merged.Export.Scopes = append(merged.Export.Scopes, es)
+				summarizeSource(&merged)
+				sources = append(sources, merged)
 			}
-			if !ran && len(merged.Missing) == 0 {
-				continue
-			}
-			if merged.Name == "" {
-				merged.Name, merged.Status = name, manifest.StatusCollected
-			}
-			summarizeSource(&merged)
-			sources = append(sources, merged)
 		}
 		if len(sources) == 0 {
 			return nil, errNothingNew

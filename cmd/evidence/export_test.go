@@ -248,9 +248,14 @@ func TestExportTenDays(t *testing.T) {
 		t.Fatalf("late records recovered %d, re-read duplicates dropped %d: the overlap was not exercised", late, dedup)
 	}
 	clean.Tenant.SetNow(now)
+	// State is kept per collector: sign-ins per kind (signins.interactive).
 	for file, stream := range map[string]graphtest.Stream{"signins/interactive.jsonl": graphtest.StreamSignIns, "audits/directory.jsonl": graphtest.StreamAuditsInitiated} {
-		source := strings.SplitN(file, "/", 2)[0]
-		wm, err := time.Parse(time.RFC3339, st.Scope(source, state.ScopeTenant).Watermark)
+		source := map[string]string{"signins/interactive.jsonl": "signins.interactive", "audits/directory.jsonl": "audits"}[file]
+		sc := st.Scope(source, state.ScopeTenant)
+		if sc == nil {
+			t.Fatalf("no state for %s", source)
+		}
+		wm, err := time.Parse(time.RFC3339, sc.Watermark)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,8 +297,13 @@ func TestExportFreeSkippedNineDays(t *testing.T) {
 		t.Fatalf("first run: exit %d\n%s", code, stderr)
 	}
 	st := loadState(t, stateDir)
-	if st.Tier != tierFree || st.Scope("signins", state.ScopeTenant) != nil {
-		t.Fatalf("Free tenant: tier %q, sign-ins scope %v", st.Tier, st.Scope("signins", state.ScopeTenant))
+	if st.Tier != tierFree {
+		t.Fatalf("Free tenant: tier %q", st.Tier)
+	}
+	for name := range st.Sources { // state is per collector: signins.<kind>
+		if strings.HasPrefix(name, "signins") {
+			t.Fatalf("Free tenant: sign-ins were exported (%s)", name)
+		}
 	}
 	wm0 := st.Scope("audits", state.ScopeTenant).Watermark
 	if wm0 != "2026-11-10T05:30:00Z" {
@@ -395,7 +405,7 @@ func TestExportStatus(t *testing.T) {
 		"tenant contoso.com",
 		"Entra ID P1/P2",
 		"audits: last exported 2026-11-23T06:00Z (1d2h ago); data older than 2026-10-25T08:00Z is already gone on Entra ID P1/P2; the oldest data not yet exported expires 2026-12-23T06:00Z (in 28d22h)",
-		"signins: last exported 2026-11-23T05:30Z (1d2h30m ago)",
+		"signins.interactive: last exported 2026-11-23T05:30Z (1d2h30m ago)",
 		"Index: 1 bundles (0 incomplete), chain intact",
 		"Bundles: 1 kept locally, all present",
 	} {

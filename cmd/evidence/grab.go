@@ -50,6 +50,20 @@ func newSource(name string) (collect.Source, bool) {
 	return nil, false
 }
 
+// expandSource turns one --sources name into its collectors: "signins" is
+// one collector per --signin-kinds kind, sharing the user-app lookup.
+func expandSource(name string, src collect.Source, kinds []collect.SignInKind) []collect.Source {
+	if _, ok := src.(collect.SignIns); !ok || name != "signins" {
+		return []collect.Source{src}
+	}
+	apps := &collect.AppCache{}
+	var out []collect.Source
+	for _, k := range kinds {
+		out = append(out, collect.SignIns{Kind: k, Apps: apps})
+	}
+	return out
+}
+
 // grabOptions are grab's flags.
 type grabOptions struct {
 	users    []string
@@ -69,6 +83,9 @@ type grabOptions struct {
 	seal     sealOptions
 	ual      ualFlags // the unified audit log source (ual.go)
 	resume   string   // --resume DIR
+	kinds    []string // --signin-kinds
+	split    string   // --split
+	maxPages int      // --max-pages
 
 	// set by --resume (resume.go)
 	resumeDir string
@@ -109,7 +126,7 @@ type pipelineRun struct {
 	m       *manifest.Manifest
 	// sources are grab's configured collectors by --sources name (the ual
 	// source carries its query options and resume state).
-	sources map[string]collect.Source
+	sources map[string][]collect.Source
 }
 
 func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
@@ -123,6 +140,9 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringArrayVar(&o.attach, "attach", nil, "file to copy into the bundle's attachments/ with its SHA-256, name, size and mtime (repeatable)")
 	f.StringVar(&o.messageID, "message-id", "", "internet message id of a message to fetch from the users' mailboxes as .eml (needs Mail.Read)")
 	f.BoolVar(&o.tenantObjects, "tenant-objects", false, "with --sources snapshot: also guests, app registrations, service principals and consents tenant-wide")
+	f.StringSliceVar(&o.kinds, "signin-kinds", collect.SignInKindNames(), "sign-in kinds (Entra admin center tabs) to collect: "+strings.Join(collect.SignInKindNames(), ", ")+", or all")
+	f.StringVar(&o.split, "split", "7d", "initial sub-window length (7d, 24h, ...; 0: one window); sub-windows are the unit of accounting in the manifest")
+	f.IntVar(&o.maxPages, "max-pages", collect.DefaultSplitting.MaxPages, "pages per sub-window before it is split further (0: no limit)")
 	f.StringVar(&o.out, "out", ".", "directory the bundle is written to")
 	bundleFlag(f, &o.deliver)
 	blobFlags(f, &o.deliver)
@@ -191,16 +211,17 @@ type grabResult struct {
 type validated struct {
 	window  collect.Window
 	sources []collect.Source
-	byName  map[string]collect.Source // the same collectors by --sources name
+	byName  map[string][]collect.Source // the same collectors by --sources name
 	attach  []attachment
 	message *snapshot.Message
+	split   collect.Splitting
 	caseID  string
 	budgets map[string]collect.Budget
 	deliver *deliverPlan
 }
 
 func (o *grabOptions) validate(now time.Time) (*validated, error) {
-	v := &validated{budgets: map[string]collect.Budget{}, byName: map[string]collect.Source{}}
+	v := &validated{budgets: map[string]collect.Budget{}, byName: map[string][]collect.Source{}}
 	if len(o.users) == 0 && !o.allUsers {
 		return nil, usageErr("no --user given: name at least one user (--user alice@contoso.com, repeatable) or use --all-users")
 	}
@@ -229,6 +250,24 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 		return nil, usageErr("--until (%s) is in the future; the latest possible end is now (%s)", collect.FormatTime(end), collect.FormatTime(now))
 	}
 	v.window = collect.Window{Start: start, End: end}
+	if len(o.kinds) == 0 {
+		o.kinds = []string{"all"}
+	}
+	kinds, err := collect.ParseSignInKinds(o.kinds)
+	if err != nil {
+		return nil, usageErr("--signin-kinds: %v", err)
+	}
+	if o.split == "" {
+		o.split = "7d"
+	}
+	every, err := collect.ParseSpan(o.split)
+	if err != nil {
+		return nil, usageErr("--split: %v", err)
+	}
+	if o.maxPages < 0 {
+		return nil, usageErr("--max-pages must be 0 (no limit) or more")
+	}
+	v.split = collect.Splitting{Every: every, MaxPages: o.maxPages}
 	seen := map[string]bool{}
 	for _, s := range o.sources {
 		s = strings.TrimSpace(s)
@@ -240,8 +279,9 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 	for _, s := range sourceNames { // in collection order: ual reads the sign-ins' status
 		if seen[s] {
 			src, _ := newSource(s)
-			v.sources = append(v.sources, src)
-			v.byName[s] = src
+			exp := expandSource(s, src, kinds)
+			v.sources = append(v.sources, exp...)
+			v.byName[s] = exp
 		}
 	}
 	if err := o.configureMessageTrace(v); err != nil {
@@ -410,7 +450,25 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		a.log.Info("collecting", "case", v.caseID, "tenant", tenant.Domain, "window", v.window.String(), "users", len(users))
 	}
 
-	job := collect.Job{Window: v.window, Users: users, AllUsers: o.allUsers, Now: started, PageSize: o.pageSize, Progress: prog}
+	job := collect.Job{Window: v.window, Users: users, AllUsers: o.allUsers, Now: started, PageSize: o.pageSize, Progress: prog, Split: &v.split}
+	if needsLicence(v.sources) {
+		facts, err := collect.Probe(ctx, client, started)
+		if err != nil {
+			return nil, graphFail(err)
+		}
+		job.Facts = facts
+		m.Tenant.License = facts.Licence
+		m.Warnings = append(m.Warnings, "licence: "+facts.Reason)
+		a.log.Info("licence", "tier", facts.Licence, "retention", facts.Retention, "service_clock", collect.FormatTime(facts.Now))
+		if kept, lost, why := facts.Clamp(v.window); !lost.Empty() {
+			a.log.Warn("window clamped to the tenant's retention", "lost", lost.String(), "kept", kept.String(), "reason", why)
+			m.Warnings = append(m.Warnings, "clamped: "+lost.String()+" is "+why+" and cannot be collected")
+		}
+		if facts.Licence == collect.LicenceFree {
+			fmt.Fprintln(a.stderr, "evidence: sign-in logs unavailable: "+collect.HintNoPremium)
+			m.Warnings = append(m.Warnings, "sign-in logs unavailable: "+collect.HintNoPremium)
+		}
+	}
 	if o.pipe != nil && o.pipe.collect != nil {
 		srcs, err := o.pipe.collect(ctx, client, pipelineRun{tenant: tenant, users: users, started: started, stage: stage, prog: prog, m: m, sources: v.byName})
 		if err != nil {
@@ -606,4 +664,16 @@ func redactArgs(args []string) []string {
 		}
 	}
 	return out
+}
+
+// needsLicence reports whether a source depends on the licence probe (the
+// Entra sign-in and audit logs).
+func needsLicence(srcs []collect.Source) bool {
+	for _, s := range srcs {
+		switch s.(type) {
+		case collect.SignIns, collect.DirectoryAudits:
+			return true
+		}
+	}
+	return false
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -93,19 +92,6 @@ func mtArgs(srv *graphtest.Server, out string, since time.Time, extra ...string)
 		"--since", since.Format(time.RFC3339), "--until", fixedNow.Format(time.RFC3339),
 		"--sources", "messagetrace", "--budget", "messagetrace=20/100ms", "--retry-base", "1ms"}
 	return append(args, extra...)
-}
-
-func readCSV(t *testing.T, path string) [][]string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(b), "\ufeff"))).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rows
 }
 
 // TestMessageTrace90Days: a 90-day grab for the victim collects exactly the

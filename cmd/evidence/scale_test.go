@@ -67,7 +67,8 @@ func TestScale200kFlatMemory(t *testing.T) {
 	out := t.TempDir()
 	grab := exec.Command(bin, "grab", "--graph-url", url, "--auth", "token", "--user", victim.UPN,
 		"--since", start.Format(time.RFC3339), "--until", end.Format(time.RFC3339),
-		"--budget", "reports=5/250ms", "--retry-base", "1ms", "--bundle", "dir", "--out", out, "--sources", "signins")
+		"--budget", "reports=5/250ms", "--retry-base", "1ms", "--bundle", "dir", "--out", out, "--sources", "signins",
+		"--signin-kinds", "interactive", "--split", "0") // one window: the file is then newest first throughout
 	grab.Env = append(os.Environ(), "EVIDENCE_GRAPH_TOKEN="+testToken)
 	var errb strings.Builder
 	grab.Stderr = &errb

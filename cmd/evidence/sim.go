@@ -23,8 +23,10 @@ interrupted. It prints its base URL on stdout; point grab at it with
 --graph-url and --auth token (the token in EVIDENCE_GRAPH_TOKEN).
 
 It answers /v1.0/organization, /v1.0/users/{id}, /v1.0/auditLogs/signIns,
-/v1.0/auditLogs/directoryAudits and the audit log query API
-(/beta and /v1.0 security/auditLog/queries) like Graph: OData paging with opaque
+/v1.0/auditLogs/directoryAudits, /beta/auditLogs/signIns (all four sign-in
+kinds), /v1.0/oauth2PermissionGrants, /v1.0/users/{id}/ownedObjects,
+/v1.0/servicePrincipals/{id} and the audit log query API (/beta and /v1.0
+security/auditLog/queries) like Graph: OData paging with opaque
 $skiptoken nextLinks, the documented $filter forms (others get Graph's 400),
 bearer-token checks, throttling budgets with 429 and Retry-After, licence
 behaviour and optional fault injection.`,
@@ -75,6 +77,8 @@ behaviour and optional fault injection.`,
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed of the generated data")
 	f.IntVar(&cfg.SignInsPerUser, "signins-per-user", 300, "background interactive sign-ins per user over 30 days")
 	f.IntVar(&cfg.AuditsPerUser, "audits-per-user", 60, "background directory audits per user over 30 days")
+	f.IntVar(&cfg.NonInteractivePerUser, "noninteractive-per-user", 600, "background non-interactive sign-ins per user over 30 days")
+	f.IntVar(&cfg.AppSignIns, "app-signins", 200, "background service principal / managed identity sign-ins per app over 30 days")
 	f.StringVar(&reports, "reports-budget", collect.ReportsBudget.String(), "throttling budget of /auditLogs, REQUESTS/DURATION, or unlimited")
 	f.Float64Var(&cfg.Faults.Rate5xx, "fault-5xx", 0, "share of requests answered 5xx")
 	f.Float64Var(&cfg.Faults.RateReset, "fault-reset", 0, "share of connections reset")

@@ -59,6 +59,13 @@ type Config struct {
 	// The administrator (alice) additionally initiates AuditsPerUser/5
 	// audits targeting each other user.
 	AuditsPerUser int
+	// NonInteractivePerUser is the number of background non-interactive
+	// sign-ins per user in each 30-day period (default 600; negative: none).
+	NonInteractivePerUser int
+	// AppSignIns is the number of background service principal or managed
+	// identity sign-ins per app in each 30-day period (default 200; negative:
+	// none). The attacker's app signs in only in the story.
+	AppSignIns int
 	// ExtraUsers adds generated benign users user0001@contoso.com, ...
 	ExtraUsers int
 
@@ -86,6 +93,11 @@ type Config struct {
 	Arrival Arrival
 	UAL     UAL // the audit log query API (/security/auditLog/queries), see ual.go
 
+	// RefuseTargetFilter makes the tenant answer the audit filter
+	// targetResources/any(...) with 400 Request_UnsupportedQuery, as a
+	// service that does not support that documented filter would.
+	RefuseTargetFilter bool
+
 	// Logger, when set, receives one debug record per request and the HTTP
 	// server's error log. Nil means silence.
 	Logger *slog.Logger
@@ -94,6 +106,8 @@ type Config struct {
 const (
 	defaultSignIns     = 300
 	defaultAudits      = 60
+	defaultNonInter    = 600
+	defaultAppSignIns  = 200
 	defaultStormLength = 5
 	defaultMaxTop      = 1000
 	defaultMail        = 30
@@ -133,10 +147,23 @@ func (cfg Config) normalize() (Config, error) {
 	case cfg.MailPerUser < 0:
 		cfg.MailPerUser = 0
 	}
+	switch {
+	case cfg.NonInteractivePerUser == 0:
+		cfg.NonInteractivePerUser = defaultNonInter
+	case cfg.NonInteractivePerUser < 0:
+		cfg.NonInteractivePerUser = 0
+	}
+	switch {
+	case cfg.AppSignIns == 0:
+		cfg.AppSignIns = defaultAppSignIns
+	case cfg.AppSignIns < 0:
+		cfg.AppSignIns = 0
+	}
 	if cfg.ExtraUsers < 0 || cfg.ExtraUsers > 9999 {
 		return cfg, fmt.Errorf("graphtest: ExtraUsers %d out of range 0..9999", cfg.ExtraUsers)
 	}
-	if limit := spanTicks / minSpacing; int64(cfg.SignInsPerUser) > limit || int64(cfg.AuditsPerUser) > limit {
+	if limit := spanTicks / minSpacing; int64(cfg.SignInsPerUser) > limit || int64(cfg.AuditsPerUser) > limit ||
+		int64(cfg.NonInteractivePerUser) > limit || int64(cfg.AppSignIns) > limit {
 		return cfg, fmt.Errorf("graphtest: at most %d records per user and stream", limit)
 	}
 	if cfg.MaxTop <= 0 {

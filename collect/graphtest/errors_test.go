@@ -231,7 +231,7 @@ func TestRouting(t *testing.T) {
 	s := newTestServer(t, Config{SignInsPerUser: 5})
 	c := newClient(t)
 	for _, p := range []string{"/v1.0/nothing", "/v1.0/auditLogs/provisioning", "/v1.0/auditLogs", "/v1.0/users/victim@contoso.com/calendars",
-		"/beta/auditLogs/signIns", "/v2.0/organization", "/", "/v1.0"} {
+		"/beta/auditLogs/directoryAudits", "/v2.0/organization", "/", "/v1.0"} {
 		expectError(t, c, s.URL+p, 404, "BadRequest", "Request_ResourceNotFound")
 	}
 	// Segment names are case-insensitive, as in Graph.

@@ -320,16 +320,34 @@ type logQuery struct {
 	lo, hi int64
 	none   bool // contradictory constraints: nothing matches
 
-	userID, upn strEq // signIns
-	initID      strEq // directoryAudits
+	beta        bool   // served by /beta
+	kind        string // signIns: signInEventTypes/any(t: t eq kind); "" = interactive
+	appID, spID strEq  // signIns of service principals and managed identities
+	userID, upn strEq  // signIns
+	initID      strEq  // directoryAudits
 	initUPN     strEq
 	targetID    strEq
 }
 
 // canon is the canonical form of the query, bound into skip tokens.
 func (q *logQuery) canon() string {
-	return fmt.Sprintf("%s|%d|%d|%t|%s|%s|%s|%s|%s", q.api, q.lo, q.hi, q.none,
-		q.userID.canon(), q.upn.canon(), q.initID.canon(), q.initUPN.canon(), q.targetID.canon())
+	return fmt.Sprintf("%s|%t|%s|%d|%d|%t|%s|%s|%s|%s|%s|%s|%s", q.api, q.beta, q.kindOrDefault(), q.lo, q.hi, q.none,
+		q.userID.canon(), q.upn.canon(), q.initID.canon(), q.initUPN.canon(), q.targetID.canon(), q.appID.canon(), q.spID.canon())
+}
+
+// kindOrDefault is the sign-in kind a query selects: Graph returns
+// interactive sign-ins unless signInEventTypes is filtered explicitly.
+func (q *logQuery) kindOrDefault() string {
+	if q.kind == "" {
+		return kindInteractive
+	}
+	return q.kind
+}
+
+// appMatch reports whether an app passes the query's appId and
+// servicePrincipalId constraints.
+func (q *logQuery) appMatch(a *spApp) bool {
+	return a != nil && q.appID.match(a.appID) && q.spID.match(a.spID)
 }
 
 func (q *logQuery) timeClause(prop, op string, v token) *gerr {
@@ -365,8 +383,8 @@ func (q *logQuery) eqClause(c *strEq, prop, op string, v token) *gerr {
 }
 
 // newLogQuery validates a $filter for a log endpoint.
-func newLogQuery(api logAPI, filter string, present bool) (*logQuery, *gerr) {
-	q := &logQuery{api: api, lo: tickMin, hi: tickMax}
+func newLogQuery(api logAPI, beta bool, filter string, present bool) (*logQuery, *gerr) {
+	q := &logQuery{api: api, beta: beta, lo: tickMin, hi: tickMax}
 	if !present {
 		return q, nil
 	}
@@ -387,6 +405,12 @@ func newLogQuery(api logAPI, filter string, present bool) (*logQuery, *gerr) {
 			err = q.eqClause(&q.userID, c.prop, c.op, c.val)
 		case api == apiSignIns && c.prop == "userPrincipalName":
 			err = q.eqClause(&q.upn, c.prop, c.op, c.val)
+		case api == apiSignIns && c.prop == "appId":
+			err = q.eqClause(&q.appID, c.prop, c.op, c.val)
+		case api == apiSignIns && beta && c.prop == "servicePrincipalId":
+			err = q.eqClause(&q.spID, c.prop, c.op, c.val)
+		case api == apiSignIns && beta && c.prop == "signInEventTypes/any":
+			err = q.kindClause(c.op, c.val)
 		case api == apiAudits && c.prop == "initiatedBy/user/id":
 			err = q.eqClause(&q.initID, c.prop, c.op, c.val)
 		case api == apiAudits && c.prop == "initiatedBy/user/userPrincipalName":
@@ -401,5 +425,31 @@ func newLogQuery(api logAPI, filter string, present bool) (*logQuery, *gerr) {
 			return nil, err
 		}
 	}
+	if k := q.kindOrDefault(); (q.appID.set || q.spID.set) && (k == kindInteractive || k == kindNonInteractive) {
+		return nil, unsupported("Unsupported query: the simulator filters appId and servicePrincipalId only on servicePrincipal and managedIdentity sign-ins.")
+	}
 	return q, nil
+}
+
+// kindClause reads signInEventTypes/any(t: t eq '<kind>').
+func (q *logQuery) kindClause(op string, v token) *gerr {
+	if op != "eq" {
+		return unsupported("Unsupported query: the operator '%s' is not supported for property 'signInEventTypes'; use eq inside any().", op)
+	}
+	s, err := stringValue("signInEventTypes", v)
+	if err != nil {
+		return err
+	}
+	known := false
+	for _, k := range signInKinds {
+		known = known || k == s
+	}
+	if !known {
+		return badRequest("Invalid filter clause: '%s' is not a valid value of signInEventType (interactiveUser, nonInteractiveUser, servicePrincipal, managedIdentity).", s)
+	}
+	if q.kind != "" && q.kind != s {
+		q.none = true
+	}
+	q.kind = s
+	return nil
 }

@@ -158,8 +158,13 @@ func (t *Tenant) decodeToken(tok, scope, canon string, version byte, n int) ([]i
 	return out, nil
 }
 
-// handleLog serves /auditLogs/signIns and /auditLogs/directoryAudits.
-func (t *Tenant) handleLog(rc *reqCtx, api logAPI) ([]byte, bool, *gerr) {
+// handleLog serves /auditLogs/signIns and /auditLogs/directoryAudits of
+// v1.0, and /beta/auditLogs/signIns (all four sign-in kinds).
+func (t *Tenant) handleLog(rc *reqCtx, api logAPI, beta bool) ([]byte, bool, *gerr) {
+	version := "v1.0"
+	if beta {
+		version = "beta"
+	}
 	if api == apiSignIns && t.cfg.License == LicenseFree {
 		return nil, false, &gerr{http.StatusForbidden, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
 			"Neither tenant is B2C or tenant doesn't have premium license"}
@@ -169,9 +174,12 @@ func (t *Tenant) handleLog(rc *reqCtx, api logAPI) ([]byte, bool, *gerr) {
 		return nil, false, e
 	}
 	filter, hasFilter := p.get("$filter")
-	q, e := newLogQuery(api, filter, hasFilter)
+	q, e := newLogQuery(api, beta, filter, hasFilter)
 	if e != nil {
 		return nil, false, e
+	}
+	if t.cfg.RefuseTargetFilter && q.targetID.set {
+		return nil, false, unsupported("Unsupported or invalid query filter clause specified for property 'targetResources' of resource 'directoryAudit'.")
 	}
 	top := t.cfg.MaxTop
 	if s, ok := p.get("$top"); ok {
@@ -183,6 +191,9 @@ func (t *Tenant) handleLog(rc *reqCtx, api logAPI) ([]byte, bool, *gerr) {
 		top = n
 	}
 	fields, entity, timeProp := signInFields, "signIn", "createdDateTime"
+	if beta {
+		fields = betaSignInFields
+	}
 	if api == apiAudits {
 		fields, entity, timeProp = auditFields, "directoryAudit", "activityDateTime"
 	}
@@ -196,7 +207,7 @@ func (t *Tenant) handleLog(rc *reqCtx, api logAPI) ([]byte, bool, *gerr) {
 	canon := q.canon()
 	var cur *cursor
 	if tok, ok := p.get("$skiptoken"); ok {
-		v, e := t.decodeToken(tok, "v1.0/"+api.String(), canon, 1, 2)
+		v, e := t.decodeToken(tok, version+"/"+api.String(), canon, 1, 2)
 		if e != nil {
 			return nil, false, e
 		}
@@ -207,7 +218,7 @@ func (t *Tenant) handleLog(rc *reqCtx, api logAPI) ([]byte, bool, *gerr) {
 	lo, hi := t.window(q, now)
 	runs, total := plan(t.sources(q), lo, hi, cur)
 	m := newMerger(runs)
-	rctx := &renderCtx{sel: sel, hideRisk: t.cfg.License == LicenseP1, tenantID: t.tenantID}
+	rctx := &renderCtx{sel: sel, hideRisk: t.cfg.License == LicenseP1, tenantID: t.tenantID, beta: beta}
 	vals := jw{b: make([]byte, 0, min(total, int64(top))*1400+16)}
 	vals.openA()
 	var last cursor
@@ -223,14 +234,14 @@ func (t *Tenant) handleLog(rc *reqCtx, api logAPI) ([]byte, bool, *gerr) {
 	}
 	vals.closeA()
 
-	path := "/v1.0/auditLogs/" + api.String()
+	path := "/" + version + "/auditLogs/" + api.String()
 	out := jw{b: make([]byte, 0, len(vals.b)+512)}
 	out.open()
 	out.key("@odata.context")
-	out.str(rc.base + "/v1.0/$metadata#auditLogs/" + api.String() + selCtx)
+	out.str(rc.base + "/" + version + "/$metadata#auditLogs/" + api.String() + selCtx)
 	if t.moreArrived(m, served, total, now) {
 		out.key("@odata.nextLink")
-		out.str(nextLink(rc, path, p, t.encodeToken("v1.0/"+api.String(), canon, 1, last.tick, last.ord)))
+		out.str(nextLink(rc, path, p, t.encodeToken(version+"/"+api.String(), canon, 1, last.tick, last.ord)))
 	}
 	out.key("value")
 	out.b = append(out.b, vals.b...)

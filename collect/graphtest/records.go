@@ -86,11 +86,15 @@ type risk struct {
 
 var noRisk = risk{"none", "none", "none", "none", nil}
 
-// signInRec is one interactive sign-in (microsoft.graph.signIn).
+// signInRec is one sign-in (microsoft.graph.signIn) of any kind. User
+// sign-ins have u; service principal and managed identity sign-ins have sp
+// instead, and no user.
 type signInRec struct {
 	id        string
 	tk        int64
+	kind      string // interactiveUser, nonInteractiveUser, servicePrincipal, managedIdentity
 	u         *person
+	sp        *spApp
 	app       *appInfo
 	ip        string
 	at        *place
@@ -123,14 +127,26 @@ func (r *signInRec) appendJSON(w *jw, rc *renderCtx) {
 	if w.f(s, "createdDateTime") {
 		w.ts(r.tk)
 	}
-	if w.f(s, "userDisplayName") {
-		w.str(r.u.DisplayName)
-	}
-	if w.f(s, "userPrincipalName") {
-		w.str(r.u.UPN)
-	}
-	if w.f(s, "userId") {
-		w.str(r.u.ID)
+	if r.u != nil {
+		if w.f(s, "userDisplayName") {
+			w.str(r.u.DisplayName)
+		}
+		if w.f(s, "userPrincipalName") {
+			w.str(r.u.UPN)
+		}
+		if w.f(s, "userId") {
+			w.str(r.u.ID)
+		}
+	} else {
+		if w.f(s, "userDisplayName") {
+			w.null()
+		}
+		if w.f(s, "userPrincipalName") {
+			w.null()
+		}
+		if w.f(s, "userId") {
+			w.str("")
+		}
 	}
 	if w.f(s, "appId") {
 		w.str(r.app.id)
@@ -151,7 +167,7 @@ func (r *signInRec) appendJSON(w *jw, rc *renderCtx) {
 		w.str(r.caStatus)
 	}
 	if w.f(s, "isInteractive") {
-		w.boolean(true)
+		w.boolean(r.kind == kindInteractive || r.kind == "")
 	}
 	rk := r.risk
 	if rk == nil {
@@ -254,6 +270,9 @@ func (r *signInRec) appendJSON(w *jw, rc *renderCtx) {
 			w.close()
 		}
 		w.closeA()
+	}
+	if rc.beta {
+		r.appendBeta(w, rc)
 	}
 	w.close()
 }
@@ -424,23 +443,30 @@ func (t *Tenant) recordID(stream string, p *person, g int64) string {
 	return uuid.NewSHA1(t.ns, b).String()
 }
 
-// bgSignIns is the background interactive sign-in stream of one user.
+// bgSignIns is the background user sign-in stream of one user and kind
+// (interactive or non-interactive).
 type bgSignIns struct {
-	t  *Tenant
-	u  *person
-	tl timeline
-	o  int64
+	t    *Tenant
+	u    *person
+	kind string // kindInteractive or kindNonInteractive
+	tl   timeline
+	o    int64
 }
 
 func (s *bgSignIns) ord() int64           { return s.o }
 func (s *bgSignIns) pos(t int64) int64    { return s.tl.pos(t) }
 func (s *bgSignIns) tickAt(p int64) int64 { return s.tl.at(p) }
-func (s *bgSignIns) id(g int64) string    { return s.t.recordID("signins", s.u, g) }
+func (s *bgSignIns) id(g int64) string {
+	if s.kind == kindNonInteractive {
+		return s.t.recordID("signins.noninteractive", s.u, g)
+	}
+	return s.t.recordID("signins", s.u, g)
+}
 
 func (s *bgSignIns) rec(g int64) record {
 	u := s.u
 	r := rng{s: mix64(s.tl.key ^ uint64(g)*0x9e3779b97f4a7c15 ^ 0x5157)}
-	rec := &signInRec{id: s.id(g), tk: s.tl.at(g), u: u}
+	rec := &signInRec{id: s.id(g), tk: s.tl.at(g), u: u, kind: s.kind}
 	switch x := r.intn(100); {
 	case x < 55:
 		rec.ip, rec.at, rec.dev = u.officeIP, u.officeAt, &u.laptop

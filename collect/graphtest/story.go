@@ -67,6 +67,16 @@ type Story struct {
 	MidnightAudit     Event
 	InboxRule         InboxRule
 	Mail              MailBurst // the attacker's mail, as message trace shows it
+
+	// Beta sign-in kinds: the attacker's app using the victim's refresh
+	// token (non-interactive) and signing in as itself (service principal),
+	// and one record of each kind exactly at a UTC midnight (D-4d
+	// non-interactive, D-1d service principal, D-2d managed identity).
+	NonInteractiveSignIns    []Event // oldest first
+	ServicePrincipalSignIns  []Event // oldest first
+	MidnightNonInteractive   Event
+	MidnightServicePrincipal Event
+	MidnightManagedIdentity  Event
 }
 
 func (s Story) clone() Story {
@@ -75,6 +85,8 @@ func (s Story) clone() Story {
 	s.App.Permissions = append([]string(nil), s.App.Permissions...)
 	s.FailedSignIns = append([]Event(nil), s.FailedSignIns...)
 	s.Mail = s.Mail.clone()
+	s.NonInteractiveSignIns = append([]Event(nil), s.NonInteractiveSignIns...)
+	s.ServicePrincipalSignIns = append([]Event(nil), s.ServicePrincipalSignIns...)
 	return s
 }
 

@@ -111,6 +111,7 @@ type renderCtx struct {
 	sel      fieldSet // top-level properties to render; nil = all
 	hideRisk bool     // P1 tenants see "hidden" risk details
 	tenantID string   // homeTenantId of audit initiators
+	beta     bool     // render the beta property set
 }
 
 // source is one strictly ordered stream of records: positions p map to

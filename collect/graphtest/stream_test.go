@@ -65,7 +65,7 @@ func TestJSONString(t *testing.T) {
 }
 
 func TestFilterParser(t *testing.T) {
-	q, err := newLogQuery(apiAudits, "activityDateTime ge 2026-11-20T00:00:00Z and activityDateTime le 2026-11-21T00:00:00.5Z and "+
+	q, err := newLogQuery(apiAudits, false, "activityDateTime ge 2026-11-20T00:00:00Z and activityDateTime le 2026-11-21T00:00:00.5Z and "+
 		"targetResources/any(r:r/id eq 'ABC') and initiatedBy/user/userPrincipalName eq 'O''Brien@contoso.com'", true)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +75,7 @@ func TestFilterParser(t *testing.T) {
 	if q.lo != lo || q.hi != hi || q.targetID.v != "ABC" || q.initUPN.v != "O'Brien@contoso.com" {
 		t.Errorf("query %+v", q)
 	}
-	q, err = newLogQuery(apiSignIns, "userId eq 'a' and userId eq 'b'", true)
+	q, err = newLogQuery(apiSignIns, false, "userId eq 'a' and userId eq 'b'", true)
 	if err != nil || !q.none {
 		t.Errorf("contradiction: %+v %v", q, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -27,7 +28,13 @@ type Tenant struct {
 	groups   []group
 	key      []byte // HMAC key of skip tokens
 
+	apps       []*spApp
 	signInSrc  []source // per user index; nil when the user has no background sign-ins
+	nonIntSrc  []source // per user index: background non-interactive sign-ins
+	appSrc     []source // per app index: background service principal / managed identity sign-ins
+	storyNonIn []record
+	storySP    []record
+	storyMI    []record
 	selfSrc    []source // per user index: audits the user initiates on their own account
 	adminSrc   []source // per user index: audits the administrator initiates on the user
 	storySign  []record
@@ -78,6 +85,7 @@ func New(cfg Config) (*Tenant, error) {
 		adminN = 1
 	}
 	t.signInSrc = make([]source, len(t.users))
+	t.nonIntSrc = make([]source, len(t.users))
 	t.selfSrc = make([]source, len(t.users))
 	t.adminSrc = make([]source, len(t.users))
 	for _, u := range t.users {
@@ -87,6 +95,9 @@ func New(cfg Config) (*Tenant, error) {
 		if n := int64(cfg.SignInsPerUser); n > 0 {
 			t.signInSrc[u.idx] = &bgSignIns{t: t, u: u, tl: newTimeline(mix64(u.key^0x51), n, origin), o: i}
 		}
+		if n := int64(cfg.NonInteractivePerUser); n > 0 {
+			t.nonIntSrc[u.idx] = &bgSignIns{t: t, u: u, kind: kindNonInteractive, tl: newTimeline(mix64(u.key^0x52), n, origin), o: i}
+		}
 		if n := int64(cfg.AuditsPerUser); n > 0 {
 			t.selfSrc[u.idx] = &bgAudits{t: t, init: u, subject: u, tl: newTimeline(mix64(u.key^0xa1), n, origin), o: 2 * i}
 		}
@@ -95,8 +106,22 @@ func New(cfg Config) (*Tenant, error) {
 				tl: newTimeline(mix64(u.key^0xa2), adminN, origin), o: 2*i + 1}
 		}
 	}
+	t.buildApps()
+	t.appSrc = make([]source, len(t.apps))
+	for _, a := range t.apps {
+		if n := int64(cfg.AppSignIns); n > 0 && !a.story {
+			t.appSrc[a.idx] = &bgAppSignIns{t: t, a: a, tl: newTimeline(mix64(hashString(a.spID)^uint64(cfg.Seed)), n, origin), o: int64(a.idx)}
+		}
+	}
 	t.storySign, t.storyAudit, t.story = t.buildStory()
 	_, t.story.Mail = t.mailStory()
+	t.storyNonIn, t.storySP, t.storyMI = t.buildKindStory(&t.story)
+	byTick := func(rs []record) {
+		sort.Slice(rs, func(i, j int) bool { return rs[i].tick() < rs[j].tick() })
+	}
+	byTick(t.storyNonIn)
+	byTick(t.storySP)
+	byTick(t.storyMI)
 	return t, nil
 }
 
@@ -179,6 +204,13 @@ const (
 	StreamSignIns         Stream = "signins"          // interactive sign-ins of the user (userId eq)
 	StreamAuditsInitiated Stream = "audits.initiated" // audits whose initiatedBy/user/id is the user
 	StreamAuditsTarget    Stream = "audits.target"    // audits with a targetResources entry whose id is the user
+
+	// Beta sign-in kinds. For the non-interactive stream the key is a user
+	// id; for the service principal and managed identity streams it is an
+	// appId ("" for every app).
+	StreamSignInsNonInteractive   Stream = "signins.noninteractive"
+	StreamSignInsServicePrincipal Stream = "signins.serviceprincipal"
+	StreamSignInsManagedIdentity  Stream = "signins.managedidentity"
 )
 
 // groundQuery is the Graph query equivalent to a ground-truth stream; nil
@@ -193,6 +225,25 @@ func (t *Tenant) groundQuery(s Stream, userID string, start, end time.Time) *log
 		q.api = apiSignIns
 		if userID != "" {
 			q.userID.add(userID)
+		}
+	case StreamSignInsNonInteractive, StreamSignInsServicePrincipal, StreamSignInsManagedIdentity:
+		if t.cfg.License == LicenseFree {
+			return nil
+		}
+		q.api, q.beta = apiSignIns, true
+		switch s {
+		case StreamSignInsNonInteractive:
+			q.kind = kindNonInteractive
+			if userID != "" {
+				q.userID.add(userID)
+			}
+		case StreamSignInsServicePrincipal:
+			q.kind = kindSP
+		default:
+			q.kind = kindMI
+		}
+		if s != StreamSignInsNonInteractive && userID != "" {
+			q.appID.add(userID)
 		}
 	case StreamAuditsInitiated:
 		q.api = apiAudits
@@ -271,14 +322,41 @@ func (t *Tenant) sources(q *logQuery) []source {
 	story := &storySource{o: -1}
 	switch q.api {
 	case apiSignIns:
+		userSrc, storyRecs := t.signInSrc, t.storySign
+		switch q.kindOrDefault() {
+		case kindNonInteractive:
+			userSrc, storyRecs = t.nonIntSrc, t.storyNonIn
+		case kindSP, kindMI:
+			userSrc = nil
+			storyRecs = t.storySP
+			if q.kindOrDefault() == kindMI {
+				storyRecs = t.storyMI
+			}
+			want := "Application"
+			if q.kindOrDefault() == kindMI {
+				want = "ManagedIdentity"
+			}
+			for _, a := range t.apps {
+				if s := t.appSrc[a.idx]; s != nil && a.typ == want && q.appMatch(a) && !q.userID.set && !q.upn.set {
+					out = append(out, s)
+				}
+			}
+		}
 		for _, u := range t.users {
-			if s := t.signInSrc[u.idx]; s != nil && q.userID.match(u.ID) && q.upn.match(u.UPN) {
+			if userSrc == nil {
+				break
+			}
+			if s := userSrc[u.idx]; s != nil && q.userID.match(u.ID) && q.upn.match(u.UPN) {
 				out = append(out, s)
 			}
 		}
-		for _, r := range t.storySign {
-			u := r.(*signInRec).u
-			if q.userID.match(u.ID) && q.upn.match(u.UPN) {
+		for _, r := range storyRecs {
+			sr := r.(*signInRec)
+			if sr.u != nil {
+				if q.userID.match(sr.u.ID) && q.upn.match(sr.u.UPN) {
+					story.recs = append(story.recs, r)
+				}
+			} else if !q.userID.set && !q.upn.set && q.appMatch(sr.sp) {
 				story.recs = append(story.recs, r)
 			}
 		}
@@ -356,6 +434,12 @@ func (t *Tenant) route(r *http.Request) (*endpoint, string, *gerr) {
 		}
 		return t.routeV1(segs[1:], notFound)
 	case "beta":
+		b := segs[1:]
+		if len(b) == 2 && strings.EqualFold(b[0], "auditLogs") && strings.EqualFold(b[1], "signIns") {
+			return &endpoint{class: "reports", faults: true, handle: func(rc *reqCtx, _ string) ([]byte, bool, *gerr) {
+				return t.handleLog(rc, apiSignIns, true)
+			}}, "", nil
+		}
 		return t.routeUAL("beta", segs[1:], notFound)
 	default:
 		return nil, "", &gerr{http.StatusNotFound, "BadRequest", "Invalid version: " + segs[0]}
@@ -378,17 +462,21 @@ func (t *Tenant) routeV1(segs []string, notFound func(string) *gerr) (*endpoint,
 		return t.routeMessageTrace(segs, notFound)
 	case len(segs) == 2 && is(0, "auditLogs") && is(1, "signIns"):
 		return &endpoint{class: "reports", faults: true, handle: func(rc *reqCtx, _ string) ([]byte, bool, *gerr) {
-			return t.handleLog(rc, apiSignIns)
+			return t.handleLog(rc, apiSignIns, false)
 		}}, "", nil
 	case len(segs) == 2 && is(0, "auditLogs") && is(1, "directoryAudits"):
 		return &endpoint{class: "reports", faults: true, handle: func(rc *reqCtx, _ string) ([]byte, bool, *gerr) {
-			return t.handleLog(rc, apiAudits)
+			return t.handleLog(rc, apiAudits, false)
 		}}, "", nil
+	case len(segs) == 3 && is(0, "users") && is(2, "ownedObjects"):
+		return &endpoint{class: "directory", faults: true, handle: t.handleOwnedObjects}, segs[1], nil
+	case len(segs) == 2 && is(0, "servicePrincipals"):
+		return &endpoint{class: "directory", faults: true, handle: t.handleServicePrincipal}, segs[1], nil
 	}
 	if len(segs) == 0 {
 		return nil, "", notFound("")
 	}
-	depth, ok := map[string]int{"organization": 1, "users": 2, "auditlogs": 2}[strings.ToLower(segs[0])]
+	depth, ok := map[string]int{"organization": 1, "users": 2, "auditlogs": 2, "serviceprincipals": 2}[strings.ToLower(segs[0])]
 	switch {
 	case !ok:
 		return nil, "", notFound(segs[0])

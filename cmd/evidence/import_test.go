@@ -1,0 +1,136 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evidence-dfir/evidence/manifest"
+)
+
+// TestImportPortalDownloads: portal-style CSV and JSON downloads are sealed
+// byte for byte, with their SHA-256 at import time, who and when, kind,
+// record count and time range; the bundle verifies with evidence and
+// sha256sum; a re-saved file without UTC times is flagged.
+func TestImportPortalDownloads(t *testing.T) {
+	files := []string{
+		"testdata/InteractiveSignIns_2026-11-13_2026-11-20.csv",
+		"testdata/NonInteractiveSignIns_2026-11-13_2026-11-20.json",
+		"testdata/AuditLogs_2026-11-20.csv",
+		"testdata/SignIns_resaved_local_time.csv",
+	}
+	out := t.TempDir()
+	args := append([]string{"import", "--out", out, "--examiner", "J. Doe", "--note", "downloaded by the tenant admin"}, files...)
+	code, stdout, stderr := invoke(t, nil, args...)
+	if code != ExitOK {
+		t.Fatalf("import exit %d\n%s", code, stderr)
+	}
+	path := lastLine(stdout)
+	if !strings.HasSuffix(path, ".tar.zst") {
+		t.Fatalf("last stdout line %q", path)
+	}
+	if c, o, _ := invoke(t, nil, "verify", path); c != ExitOK {
+		t.Fatalf("verify exit %d: %s", c, o)
+	}
+	dir := t.TempDir()
+	extract(t, path, dir)
+	cmd := exec.Command("sha256sum", "-c", "--strict", manifest.SumsName)
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sha256sum -c: %v\n%s", err, b)
+	}
+	m := readManifest(t, dir)
+	if !m.Complete || len(m.Imports) != 4 || m.Examiner != "J. Doe" {
+		t.Fatalf("manifest: complete %v, %d imports, examiner %q", m.Complete, len(m.Imports), m.Examiner)
+	}
+	want := []struct {
+		kind        string
+		records     int64
+		first, last string
+		warn        string
+	}{
+		{"signins.interactive", 4, "2026-11-13T23:59:59.1234567Z", "2026-11-15T06:01:32Z", ""},
+		{"signins.noninteractive", 3, "2026-11-15T06:06:30.5Z", "2026-11-17T08:06:30Z", ""},
+		{"audits", 3, "2026-11-15T06:04:10.1234567Z", "2026-11-16T09:17:29Z", ""},
+		{"signins.user", 2, "", "", "no time zone"},
+	}
+	for i, f := range files {
+		imp := m.Imports[i]
+		orig, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealed, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(imp.Path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(orig)
+		if string(sealed) != string(orig) || imp.SHA256 != hex.EncodeToString(sum[:]) || imp.Size != int64(len(orig)) {
+			t.Errorf("%s: sealed bytes or hash differ from the original", f)
+		}
+		if imp.OriginalName != filepath.Base(f) || !strings.HasPrefix(imp.ImportedBy, "J. Doe") || imp.ImportedAt != m.CollectionStart {
+			t.Errorf("%s: provenance %+v", f, imp)
+		}
+		w := want[i]
+		if imp.Kind != w.kind || imp.Records == nil || *imp.Records != w.records || imp.First != w.first || imp.Last != w.last {
+			t.Errorf("%s: kind %s, records %v, range %s .. %s; want %+v", f, imp.Kind, imp.Records, imp.First, imp.Last, w)
+		}
+		warned := strings.Contains(strings.Join(imp.Warnings, "; "), "no time zone")
+		if warned != (w.warn != "") {
+			t.Errorf("%s: warnings %v", f, imp.Warnings)
+		}
+		var listed bool
+		for _, mf := range m.Files {
+			listed = listed || mf.Path == imp.Path && mf.SHA256 == imp.SHA256
+		}
+		if !listed {
+			t.Errorf("%s: not in manifest files with its hash", imp.Path)
+		}
+	}
+	if m.Requested != manifest.NewWindow(mustTime(t, "2026-11-13T23:59:59.1234567Z"), mustTime(t, "2026-11-17T08:06:30.0000001Z")) {
+		t.Errorf("covered window %+v", m.Requested)
+	}
+	if !strings.Contains(stderr, "no time zone") {
+		t.Errorf("the non-UTC warning is not shown:\n%s", stderr)
+	}
+}
+
+// TestImportUnreadable: a file that is not a download is still sealed as
+// it is, but the bundle says its records could not be read (exit 3); a
+// missing file is a usage error and writes nothing.
+func TestImportUnreadable(t *testing.T) {
+	out := t.TempDir()
+	junk := filepath.Join(t.TempDir(), "notes.json")
+	if err := os.WriteFile(junk, []byte("{\"hello\": 1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := invoke(t, nil, "import", "--out", out, "--bundle", "dir", junk)
+	if code != ExitIncomplete {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	m := readManifest(t, lastLine(stdout))
+	if m.Complete || len(m.Imports) != 1 || m.Imports[0].Kind != "unknown" || m.Imports[0].Records != nil {
+		t.Fatalf("manifest %+v", m.Imports)
+	}
+	empty := t.TempDir()
+	if code, _, _ := invoke(t, nil, "import", "--out", empty, filepath.Join(empty, "missing.csv")); code != ExitUsage {
+		t.Fatalf("missing file: exit %d", code)
+	}
+	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+		t.Fatalf("a failed import left %d entries", len(entries))
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

@@ -1,0 +1,126 @@
+package collect
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tidwall/gjson"
+)
+
+// parsePageFast is ParsePage in two passes over the body instead of four:
+// gjson validates the whole body and walks it, and each record is sliced
+// out of the body as sent and passed through compact, which elides
+// insignificant whitespace exactly as json.Compact does (and copies nothing
+// when there is none). Records must be objects; the body must be one JSON
+// object with a value array.
+func parsePageFast(body []byte) (*Page, error) {
+	if !gjson.ValidBytes(body) {
+		// Let encoding/json say precisely what is wrong.
+		return parsePageStd(body)
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return nil, errors.New("page: not a JSON object")
+	}
+	p := &Page{}
+	sawValue := false
+	var ferr error
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.String() {
+		case "value":
+			sawValue = true
+			if !v.IsArray() {
+				ferr = errors.New("page: value is not an array")
+				return false
+			}
+			v.ForEach(func(_, r gjson.Result) bool {
+				raw := sliceOf(body, r)
+				if len(raw) == 0 || raw[0] != '{' {
+					ferr = fmt.Errorf("page record %d: not an object", len(p.Records)+1)
+					return false
+				}
+				p.Records = append(p.Records, compact(raw))
+				return true
+			})
+			return ferr == nil
+		case "@odata.nextLink":
+			if v.Type != gjson.String {
+				ferr = errors.New("page nextLink: not a string")
+				return false
+			}
+			p.NextLink = v.String()
+		}
+		return true
+	})
+	if ferr != nil {
+		return nil, ferr
+	}
+	if !sawValue {
+		return nil, errors.New("page: no value array")
+	}
+	return p, nil
+}
+
+// sliceOf returns r's bytes inside body (gjson's Raw is a copy as string).
+func sliceOf(body []byte, r gjson.Result) []byte {
+	if r.Index > 0 && r.Index+len(r.Raw) <= len(body) {
+		return body[r.Index : r.Index+len(r.Raw) : r.Index+len(r.Raw)]
+	}
+	return []byte(r.Raw)
+}
+
+// compact removes whitespace outside strings from valid JSON, as
+// json.Compact does; it returns raw itself when there is none.
+func compact(raw []byte) []byte {
+	in, esc := false, false
+	first := -1
+	for i, c := range raw {
+		if in {
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				in = false
+			}
+			continue
+		}
+		if c == '"' {
+			in = true
+			continue
+		}
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return raw
+	}
+	out := make([]byte, 0, len(raw))
+	out = append(out, raw[:first]...)
+	in, esc = false, false
+	for _, c := range raw[first:] {
+		if in {
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				in = false
+			}
+			out = append(out, c)
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '"':
+			in = true
+		}
+		out = append(out, c)
+	}
+	return out
+}

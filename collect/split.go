@@ -1,0 +1,440 @@
+package collect
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/tidwall/gjson"
+)
+
+// Splitting says how a requested window is cut into sub-windows, the unit
+// of accounting in the manifest.
+//
+// The window is first cut at multiples of Every counted from the Unix epoch
+// (with 24h: at UTC midnights), and the sub-windows are collected oldest
+// first, so the records closest to leaving the tenant's retention are read
+// before they can age out; within a sub-window records stay in Graph's
+// order (newest first). A sub-window that needs more
+// than MaxPages pages (of any of its queries) is cut where it stands: the
+// part already read, [t, end) with t the oldest instant read completely, is
+// recorded as a sub-window of its own, and [start, t) is queried anew, and
+// cut again if it is still too large. Records at t that were read before
+// the cut are discarded and read again with the rest, so nothing is counted
+// twice or missed at a boundary (every sub-window is half-open).
+type Splitting struct {
+	Every    time.Duration // initial sub-window length; 0 = the whole window
+	MaxPages int           // pages per sub-window before it is cut; 0 = no limit
+}
+
+// DefaultSplitting is grab's default: weekly sub-windows, cut after 50
+// pages (50,000 records at the maximum page size).
+var DefaultSplitting = Splitting{Every: 7 * 24 * time.Hour, MaxPages: 50}
+
+// windows cuts w at multiples of s.Every, oldest first.
+func (s Splitting) windows(w Window) []Window {
+	if w.Empty() {
+		return nil
+	}
+	if s.Every <= 0 {
+		return []Window{w}
+	}
+	var out []Window
+	end := w.End
+	for end.After(w.Start) {
+		// The largest multiple of Every strictly before end.
+		ns := end.UnixNano()
+		step := s.Every.Nanoseconds()
+		b := ns - ((ns%step)+step)%step
+		if b == ns {
+			b -= step
+		}
+		start := time.Unix(0, b).UTC()
+		if start.Before(w.Start) {
+			start = w.Start
+		}
+		out = append(out, Window{Start: start, End: end})
+		end = start
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// stream is one paged query of a merged collection: one side of a user's
+// audit trail, or the only query of a sign-in kind.
+type stream struct {
+	side string                                       // CSV "Matched" value for audits; "" otherwise
+	url  func(w Window) (u, filter string, err error) // the first page's URL for a sub-window
+}
+
+// mergeSpec is one collection over a window: its queries' records are
+// merged newest first and de-duplicated by record id.
+type mergeSpec struct {
+	class, source, scope string
+	timeProp             string // createdDateTime or activityDateTime
+	streams              []stream
+}
+
+// SideNote is the note key carrying which side of a user's audit trail a
+// record matched ("initiated", "target" or "both").
+const SideNote = "side"
+
+// collectSplit collects w for spec, sub-window by sub-window, oldest first
+// (the older part of a cut sub-window comes next).
+// It returns one manifest entry per sub-window; only fatal errors are
+// returned as errors. A licence or permission refusal ends the collection:
+// the rest of the window is recorded with that status.
+func collectSplit(ctx context.Context, c *Client, spec mergeSpec, w Window, split Splitting, sink Sink, prog Progress) ([]manifest.SubWindow, error) {
+	queue := split.windows(w)
+	var out []manifest.SubWindow
+	for len(queue) > 0 {
+		sub := queue[0]
+		queue = queue[1:]
+		sws, rest, err := runWindow(ctx, c, spec, sub, split.MaxPages, sink, prog)
+		out = append(out, sws...)
+		if err != nil {
+			return out, err
+		}
+		if rest != nil {
+			queue = append([]Window{*rest}, queue...)
+			continue
+		}
+		if last := sws[len(sws)-1]; last.Status == manifest.StatusUnavailable {
+			if len(queue) > 0 {
+				rest := Window{Start: sub.End, End: w.End}
+				out = append(out, manifest.SubWindow{Window: manifest.NewWindow(rest.Start, rest.End), Scope: spec.scope,
+					Status: last.Status, Reason: last.Reason + " (not asked again for the older sub-windows)"})
+			}
+			break
+		}
+	}
+	return out, nil
+}
+
+// pager reads one query page by page. While the records of one page are
+// written, the next page is already being fetched (at most one page ahead,
+// and never past MaxPages), so the network and the service's latency
+// overlap the work on the page before.
+type pager struct {
+	c                    *Client
+	class, source, label string
+	next                 string
+	seen                 map[[32]byte]bool
+	buf                  []json.RawMessage
+	pages                int
+	lastTick             int64
+	started              bool
+	pending              chan fetched
+	refused              string // why the service refused this query (the others go on)
+}
+
+type fetched struct {
+	page *Page
+	err  error
+}
+
+// fetch GETs one page.
+func (p *pager) fetch(ctx context.Context, u string, n int) (*Page, error) {
+	var page *Page
+	_, err := p.c.Do(ctx, Request{Class: p.class, Source: p.source, URL: u}, func(body []byte) (int, error) {
+		pg, err := ParsePage(body)
+		if err != nil {
+			return 0, err
+		}
+		page = pg
+		return len(pg.Records), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s page %d: %w", p.source, n, err)
+	}
+	return page, nil
+}
+
+// mark records u as asked for; false means a paging loop.
+func (p *pager) mark(u string) bool {
+	key := sha256.Sum256([]byte(u))
+	if p.seen[key] {
+		return false
+	}
+	p.seen[key] = true
+	return true
+}
+
+// fill takes the next page: the prefetched one, or fetched now.
+func (p *pager) fill(ctx context.Context) error {
+	var pg *Page
+	if p.pending != nil {
+		f := <-p.pending
+		p.pending = nil
+		if f.err != nil {
+			return f.err
+		}
+		pg = f.page
+	} else {
+		if !p.mark(p.next) {
+			return fmt.Errorf("%s page %d: nextLink repeats an earlier page (paging loop): %s", p.source, p.pages+1, RedactURL(p.next))
+		}
+		var err error
+		if pg, err = p.fetch(ctx, p.next, p.pages+1); err != nil {
+			return err
+		}
+	}
+	p.pages++
+	p.buf = pg.Records
+	p.next = pg.NextLink
+	return nil
+}
+
+// prefetch starts fetching the next page in the background.
+func (p *pager) prefetch(ctx context.Context) {
+	if p.next == "" || p.pending != nil || !p.mark(p.next) {
+		return // a repeated link is reported by fill
+	}
+	ch := make(chan fetched, 1)
+	p.pending = ch
+	go func(u string, n int) {
+		pg, err := p.fetch(ctx, u, n)
+		ch <- fetched{pg, err}
+	}(p.next, p.pages+1)
+}
+
+// stop abandons a prefetch (the sub-window was cut or failed).
+func (p *pager) stop() {
+	if p.pending != nil {
+		<-p.pending
+		p.pending = nil
+	}
+}
+
+// recordTick reads a record's time (100 ns ticks since the epoch) and id.
+func recordTick(rec []byte, prop string) (int64, string, bool) {
+	r := gjson.GetManyBytes(rec, prop, "id")
+	t, err := time.Parse(time.RFC3339Nano, r[0].String())
+	if err != nil {
+		return 0, r[1].String(), false
+	}
+	return t.UnixNano() / int64(Tick), r[1].String(), true
+}
+
+type item struct {
+	rec  []byte
+	id   string
+	side string
+}
+
+// runWindow collects one sub-window. It returns the sub-windows accounted
+// (one, or two when it failed part way), and the remainder to query anew
+// when the sub-window was cut at MaxPages.
+func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxPages int, sink Sink, prog Progress) ([]manifest.SubWindow, *Window, error) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	var filters []string
+	pagers := make([]*pager, len(spec.streams))
+	for i, st := range spec.streams {
+		u, f, err := st.url(w)
+		if err != nil {
+			return nil, nil, &FatalError{Err: err}
+		}
+		filters = append(filters, f)
+		pagers[i] = &pager{c: c, class: spec.class, source: spec.source, label: st.side, next: u, seen: map[[32]byte]bool{}}
+	}
+	defer func() {
+		cancel()
+		for _, p := range pagers {
+			p.stop()
+		}
+	}()
+	sw := manifest.SubWindow{Window: manifest.NewWindow(w.Start, w.End), Scope: spec.scope, Query: strings.Join(filters, " | "), Status: manifest.StatusCollected}
+	pages := func() int64 {
+		var n int64
+		for _, p := range pagers {
+			n += int64(p.pages)
+		}
+		return n
+	}
+	noted, _ := sink.(NotedSink)
+	var (
+		emitted   bool
+		lastGroup int64 // tick of the oldest group written: every record at or after it is written
+		noCut     bool
+		note      string
+	)
+	// cutAt ends the sub-window at the last complete instant.
+	cutAt := func() ([]manifest.SubWindow, *Window, error) {
+		t := fromTick(lastGroup)
+		sw.Window = manifest.NewWindow(t, w.End)
+		sw.Pages = pages()
+		sw.Reason = fmt.Sprintf("cut after %d pages at %s; the older part is its own sub-window", maxPages, FormatTime(t))
+		return []manifest.SubWindow{sw}, &Window{Start: w.Start, End: t}, nil
+	}
+	// fail accounts a failure: what was written stands as collected, the
+	// rest of the sub-window is recorded with the failure.
+	fail := func(err error) ([]manifest.SubWindow, *Window, error) {
+		status, reason, fatal := Classify(err)
+		sw.Pages = pages()
+		if fatal {
+			return []manifest.SubWindow{sw}, nil, &FatalError{Err: err}
+		}
+		if !emitted {
+			sw.Status, sw.Reason = status, reason
+			return []manifest.SubWindow{sw}, nil, nil
+		}
+		t := fromTick(lastGroup)
+		done := sw
+		done.Window = manifest.NewWindow(t, w.End)
+		failed := manifest.SubWindow{Window: manifest.NewWindow(w.Start, t), Scope: spec.scope, Query: sw.Query, Status: status, Reason: reason}
+		return []manifest.SubWindow{done, failed}, nil, nil
+	}
+	// ensure makes sure p has a record buffered unless its query is done.
+	// cut is true when the sub-window must be cut first.
+	ensure := func(p *pager) (cut bool, err error) {
+		for len(p.buf) == 0 && p.next != "" {
+			if maxPages > 0 && p.pages >= maxPages && !noCut {
+				if emitted {
+					return true, nil
+				}
+				noCut = true // one instant holds more than MaxPages pages: read on
+				note = fmt.Sprintf("more than %d pages share one instant; not cut", maxPages)
+			}
+			if err := p.fill(ctx); err != nil {
+				// One side of a merged collection refused outright (400 on
+				// its first page): record it and go on with the others.
+				var ge *GraphError
+				if len(pagers) > 1 && p.pages == 0 && errors.As(err, &ge) && ge.Status == 400 {
+					_, reason, _ := Classify(err)
+					p.refused, p.next = reason, ""
+					return false, nil
+				}
+				return false, err
+			}
+			if prog != nil {
+				prog.Add(spec.source, 0, 1)
+			}
+			if maxPages <= 0 || p.pages < maxPages || noCut {
+				p.prefetch(ctx)
+			}
+		}
+		return false, nil
+	}
+	for {
+		// The newest head among the queries.
+		head, have := int64(0), false
+		for _, p := range pagers {
+			cut, err := ensure(p)
+			if cut {
+				return cutAt()
+			}
+			if err != nil {
+				return fail(err)
+			}
+			if len(p.buf) == 0 {
+				continue
+			}
+			t, _, ok := recordTick(p.buf[0], spec.timeProp)
+			if !ok {
+				t, noCut, note = p.lastTick, true, "a record without a readable "+spec.timeProp+"; not cut"
+			}
+			if !have || t > head {
+				head, have = t, true
+			}
+		}
+		if !have {
+			break
+		}
+		// Every record at that instant, from every query.
+		var group []item
+		for _, p := range pagers {
+			for {
+				cut, err := ensure(p)
+				if cut {
+					return cutAt()
+				}
+				if err != nil {
+					return fail(err)
+				}
+				if len(p.buf) == 0 {
+					break
+				}
+				t, id, ok := recordTick(p.buf[0], spec.timeProp)
+				if !ok {
+					t = head
+				}
+				if p.started && t > p.lastTick {
+					noCut, note = true, "Graph returned records out of time order; not cut"
+				}
+				if t < head {
+					break
+				}
+				p.started, p.lastTick = true, t
+				group = append(group, item{rec: p.buf[0], id: id, side: p.label})
+				p.buf = p.buf[1:]
+			}
+		}
+		n, err := writeGroup(group, sink, noted)
+		if err != nil {
+			return nil, nil, &FatalError{Err: fmt.Errorf("%s: writing record: %w", spec.source, err)}
+		}
+		sw.Records += int64(n)
+		if prog != nil {
+			prog.Add(spec.source, n, 0)
+		}
+		emitted, lastGroup = true, head
+	}
+	sw.Pages = pages()
+	if note != "" {
+		sw.Reason = note
+	}
+	for _, p := range pagers {
+		if p.refused != "" {
+			sw.Status = manifest.StatusFailed
+			sw.Reason = "the " + p.label + " side's query was refused (" + p.refused + "); the other side's records are collected"
+		}
+	}
+	return []manifest.SubWindow{sw}, nil, nil
+}
+
+// writeGroup writes the records of one instant, each id once, noting which
+// sides matched it.
+func writeGroup(group []item, sink Sink, noted NotedSink) (int, error) {
+	sides := map[string]string{}
+	var order []item
+	for _, it := range group {
+		s, seen := sides[it.id]
+		switch {
+		case !seen || it.id == "":
+			order = append(order, it)
+			sides[it.id] = it.side
+		case s != it.side:
+			sides[it.id] = "both"
+		}
+	}
+	for _, it := range order {
+		var err error
+		if noted != nil && it.side != "" {
+			err = noted.WriteNoted(it.rec, map[string]string{SideNote: sides[it.id]})
+		} else {
+			err = sink.Write(it.rec)
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(order), nil
+}
+
+func fromTick(t int64) time.Time { return time.Unix(0, t*int64(Tick)).UTC() }
+
+// NotedSink is a Sink that also takes notes for a record's CSV row (e.g.
+// which side of the audit trail matched); the JSON Lines record stays as
+// Graph sent it.
+type NotedSink interface {
+	Sink
+	WriteNoted(record []byte, notes map[string]string) error
+}
