@@ -30,16 +30,11 @@ type exportOptions struct {
 	overlap  []string
 	tier     string
 	out      string
-	examiner string
-	pageSize int
-	budgets  []string
-	attempts int
-	retryMin time.Duration
-	auth     collect.AuthOptions
-	nowSpec  string
-	deliver  deliverOptions // --bundle, --blob-url, --retain, ...: as grab
-	seal     sealOptions    // --sign-key, --tsa: as grab
-	ual      ualFlags       // --ual-*: as grab
+	connOptions
+	nowSpec string
+	deliver deliverOptions // --bundle, --blob-url, --retain, ...: as grab
+	seal    sealOptions    // --sign-key, --tsa: as grab
+	ual     ualFlags       // --ual-*: as grab
 
 	// set programmatically (tests)
 	credential collect.TokenSource
@@ -96,17 +91,7 @@ systemd, containers, Kubernetes, Azure Container Apps).`,
 	f.StringArrayVar(&o.overlap, "overlap", nil, "override a source's overlap re-read, SOURCE=DURATION (e.g. ual=96h)")
 	f.StringVar(&o.tier, "tier", "auto", "licence tier for retention: auto (ask Graph), free, premium (P1/P2)")
 	f.StringVar(&o.out, "out", ".", "directory the bundles are written to")
-	f.StringVar(&o.examiner, "examiner", "", "who collects, for the manifest; default the OS user")
-	f.IntVar(&o.pageSize, "page-size", 0, "records per page ($top); default each API's documented maximum")
-	f.StringArrayVar(&o.budgets, "budget", nil, "override a throttling budget, CLASS=REQUESTS/DURATION, e.g. reports=5/10s")
-	f.IntVar(&o.attempts, "max-attempts", collect.DefaultRetry.MaxAttempts, "attempts per request before a window is marked failed")
-	f.DurationVar(&o.retryMin, "retry-base", collect.DefaultRetry.BaseDelay, "first backoff step between retries")
-	_ = f.MarkHidden("retry-base")
-	f.StringVar(&o.auth.Method, "auth", "", "sign-in method: "+strings.Join(collect.AuthMethods, ", "))
-	f.StringVar(&o.auth.Tenant, "tenant", "", "tenant id or domain")
-	f.StringVar(&o.auth.ClientID, "client-id", "", "app registration (or user-assigned managed identity) client id")
-	f.StringVar(&o.auth.CertPath, "cert", "", "certificate file (PEM or PFX) for --auth certificate; password from "+collect.EnvCertPassword)
-	f.StringVar(&o.auth.GraphURL, "graph-url", collect.DefaultGraphURL, "Graph endpoint (national clouds, or the simulator)")
+	connFlags(f, &o.connOptions)
 	bundleFlag(f, &o.deliver)
 	blobFlags(f, &o.deliver)
 	o.ual.register(f)
@@ -410,8 +395,7 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 
 	g := &grabOptions{
 		allUsers: len(o.users) == 0, users: o.users, since: "1s", sources: names, out: o.out, deliver: o.deliver, seal: o.seal, ual: o.ual,
-		examiner: o.examiner, pageSize: o.pageSize, budgets: o.budgets, attempts: o.attempts, retryMin: o.retryMin,
-		auth: o.auth, credential: o.credential, now: o.now,
+		connOptions: o.connOptions, credential: o.credential, now: o.now,
 		pipe: &pipeline{name: "evidence-export-" + now.Format(time.RFC3339), collect: collectAll},
 	}
 	res, err := a.grab(ctx, g)

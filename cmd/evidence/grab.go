@@ -20,6 +20,7 @@ import (
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // sourceNames lists every --sources name, in collection order: ual comes
@@ -64,6 +65,32 @@ func expandSource(name string, src collect.Source, kinds []collect.SignInKind) [
 	return out
 }
 
+// connOptions are the flags grab and export share: how to sign in to Graph,
+// how hard to try, and who collects.
+type connOptions struct {
+	examiner string
+	pageSize int
+	budgets  []string
+	attempts int
+	retryMin time.Duration
+	auth     collect.AuthOptions
+}
+
+// connFlags registers the shared flags.
+func connFlags(f *pflag.FlagSet, o *connOptions) {
+	f.StringVar(&o.examiner, "examiner", "", "who collects, for the manifest; default the OS user")
+	f.IntVar(&o.pageSize, "page-size", 0, "records per page ($top); default each API's documented maximum")
+	f.StringArrayVar(&o.budgets, "budget", nil, "override a throttling budget, CLASS=REQUESTS/DURATION (classes: reports, directory, messagetrace, auditquery, auditread), e.g. reports=5/10s")
+	f.IntVar(&o.attempts, "max-attempts", collect.DefaultRetry.MaxAttempts, "attempts per request before a window is marked failed")
+	f.DurationVar(&o.retryMin, "retry-base", collect.DefaultRetry.BaseDelay, "first backoff step between retries")
+	_ = f.MarkHidden("retry-base")
+	f.StringVar(&o.auth.Method, "auth", "", "sign-in method: "+strings.Join(collect.AuthMethods, ", "))
+	f.StringVar(&o.auth.Tenant, "tenant", "", "tenant id or domain (device, secret, certificate, azcli)")
+	f.StringVar(&o.auth.ClientID, "client-id", "", "app registration client id (or a user-assigned managed identity's client id)")
+	f.StringVar(&o.auth.CertPath, "cert", "", "certificate file (PEM or PFX) for --auth certificate; password from "+collect.EnvCertPassword)
+	f.StringVar(&o.auth.GraphURL, "graph-url", collect.DefaultGraphURL, "Graph endpoint (national clouds, or the simulator)")
+}
+
 // grabOptions are grab's flags.
 type grabOptions struct {
 	users    []string
@@ -74,12 +101,7 @@ type grabOptions struct {
 	out      string
 	deliver  deliverOptions
 	caseID   string
-	examiner string
-	pageSize int
-	budgets  []string
-	attempts int
-	retryMin time.Duration
-	auth     collect.AuthOptions
+	connOptions
 	seal     sealOptions
 	ual      ualFlags // the unified audit log source (ual.go)
 	resume   string   // --resume DIR
@@ -147,17 +169,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	bundleFlag(f, &o.deliver)
 	blobFlags(f, &o.deliver)
 	f.StringVar(&o.caseID, "case", "", "case id (a UUID); default a new random UUID")
-	f.StringVar(&o.examiner, "examiner", "", "who collects, for the manifest; default the OS user")
-	f.IntVar(&o.pageSize, "page-size", 0, "records per page ($top); default each API's documented maximum")
-	f.StringArrayVar(&o.budgets, "budget", nil, "override a throttling budget, CLASS=REQUESTS/DURATION (classes: reports, directory, messagetrace, auditquery), e.g. reports=5/10s")
-	f.IntVar(&o.attempts, "max-attempts", collect.DefaultRetry.MaxAttempts, "attempts per request before a window is marked failed")
-	f.DurationVar(&o.retryMin, "retry-base", collect.DefaultRetry.BaseDelay, "first backoff step between retries")
-	_ = f.MarkHidden("retry-base")
-	f.StringVar(&o.auth.Method, "auth", "", "sign-in method: "+strings.Join(collect.AuthMethods, ", "))
-	f.StringVar(&o.auth.Tenant, "tenant", "", "tenant id or domain (device, secret, certificate, azcli)")
-	f.StringVar(&o.auth.ClientID, "client-id", "", "app registration client id (or a user-assigned managed identity's client id)")
-	f.StringVar(&o.auth.CertPath, "cert", "", "certificate file (PEM or PFX) for --auth certificate; password from "+collect.EnvCertPassword)
-	f.StringVar(&o.auth.GraphURL, "graph-url", collect.DefaultGraphURL, "Graph endpoint (national clouds, or the simulator)")
+	connFlags(f, &o.connOptions)
 	a.sealFlags(f, &o.seal)
 
 	f.StringVar(&o.lang, "lang", "", langFlagHelp)

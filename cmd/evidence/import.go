@@ -14,8 +14,8 @@ import (
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/collect"
-	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/evidence-dfir/evidence/collect/portal"
+	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 )
