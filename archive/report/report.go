@@ -478,10 +478,19 @@ func sigClass(s Signature) string {
 	return ""
 }
 
-// collectedWindows merges the sub-windows every source collected.
+// stateSources read current state (the persistence snapshot, a message
+// fetched by id): their windows are when each read ran, not time windows of
+// log data, so the case header leaves them out; the completeness table
+// lists them.
+var stateSources = map[string]bool{"snapshot": true, "message": true}
+
+// collectedWindows merges the log sub-windows every source collected.
 func collectedWindows(m *manifest.Manifest) [][2]time.Time {
 	var ws [][2]time.Time
 	for _, s := range m.Sources {
+		if stateSources[s.Name] {
+			continue
+		}
 		for _, w := range s.Windows {
 			if w.Status != manifest.StatusCollected {
 				continue

@@ -19,13 +19,16 @@ func (a *app) demoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Run everything end to end against the built-in simulated tenant (no credentials)",
 		Long: `demo starts the simulated Microsoft 365 tenant in-process on a loopback port,
-runs a real grab for victim@contoso.com over the last 30 days through real
-HTTP (with Graph's documented throttling budgets), seals, bundles and
+runs a real grab of every source (all sign-in kinds, directory audits, the
+unified audit log, message traces and the persistence snapshot) for
+victim@contoso.com over the last 30 days through real HTTP, with Graph's
+documented throttling budgets, writes report.html, seals, bundles and
 verifies the result, and prints where the bundle is.
 
 The simulated tenant holds a seeded compromise: sign-ins from 185.220.101.47
-(three failures, then a success), an MFA method registered and a consent to
-an unknown app, among benign activity. No network access and no credentials
+(three failures, then a success), an authenticator registered, a consent to
+an unverified app with Mail.Send, an inbox rule "." forwarding to an outside
+address and an outbound phishing burst, among benign activity. No network access and no credentials
 are needed.`,
 		Example: `  evidence demo
   evidence demo --out /tmp/cases --bundle dir`,
@@ -65,8 +68,9 @@ are needed.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.since, "since", "30d", "start of the window")
-	o.sources = defaultSources
-	f.StringSliceVar(&o.sources, "sources", defaultSources, "sources to collect: "+knownSources())
+	// The demo shows everything: every source the tool has.
+	o.sources = sourceNames
+	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect: "+knownSources())
 	f.StringVar(&o.out, "out", "evidence-demo", "directory the bundle is written to")
 	bundleFlag(f, &o.deliver)
 	blobFlags(f, &o.deliver)
