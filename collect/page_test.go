@@ -56,3 +56,37 @@ func TestParsePageFastMatchesStd(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParsePageFastMatchesStd: on any input, the fast parser accepts exactly
+// what encoding/json accepts and yields the same record bytes and nextLink.
+// Run longer with: go test ./collect -run '^$' -fuzz FuzzParsePageFastMatchesStd
+func FuzzParsePageFastMatchesStd(f *testing.F) {
+	for _, seed := range []string{
+		`{"value":[]}`,
+		`{"@odata.nextLink":"https://x/y?$skiptoken=a","value":[{"id":"1","a":[1, 2]}]}`,
+		`{"value":[{"s":"a \"b\" \\ c\n","n":1.50e3}, {"u":"\u00e9\ud83d\ude00"}]}`,
+		"{ \"value\" : [ { \"id\" : \"1\" } ] , \"x\" : { } }",
+		`{"value":[{"id":1}],"value":[{"id":2}]}`,
+		`{"value":[1]}`, `[]`, `{"value":[{"a":1}]} trailing`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		want, err1 := parsePageStd(body)
+		got, err2 := parsePageFast(body)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("std err %v, fast err %v on %q", err1, err2, body)
+		}
+		if err1 != nil {
+			return
+		}
+		if want.NextLink != got.NextLink || len(want.Records) != len(got.Records) {
+			t.Fatalf("std %q %d records, fast %q %d records on %q", want.NextLink, len(want.Records), got.NextLink, len(got.Records), body)
+		}
+		for i := range want.Records {
+			if string(want.Records[i]) != string(got.Records[i]) {
+				t.Fatalf("record %d: std %q fast %q", i, want.Records[i], got.Records[i])
+			}
+		}
+	})
+}
