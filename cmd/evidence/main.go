@@ -96,10 +96,14 @@ func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "evidence",
 		Short: "Preserve Microsoft 365 / Entra ID compromise evidence before it expires",
-		Long: `evidence collects Entra ID sign-in and audit logs (and, as they are added,
-the unified audit log, message traces and a persistence snapshot) through
-Microsoft Graph, in UTC, writes every record exactly as Graph returned it,
-seals the result with SHA-256 hashes into a bundle and verifies it.
+		Long: `evidence preserves the evidence of a Microsoft 365 / Entra ID account
+compromise before it expires. It collects Entra ID sign-ins (all four kinds)
+and directory audits, the Purview unified audit log, Exchange message traces
+and a snapshot of the account's persistence through Microsoft Graph, in UTC;
+writes every record exactly as Graph returned it; seals the result (SHA-256,
+signature, time-stamp, chain of custody) into a bundle with a report for
+people; delivers it as a .tar.zst and/or an immutable Azure blob; and
+verifies it.
 
 Exit codes: 0 complete and verified, 1 bad usage or input, 2 failed (no
 sealed bundle), 3 sealed but incomplete, 4 verification failed.`,
@@ -117,8 +121,7 @@ sealed bundle), 3 sealed but incomplete, 4 verification failed.`,
 		},
 	}
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log every retry and wait (debug level)")
-	root.AddCommand(a.grabCmd(), a.exportCmd(), a.packCmd(), a.verifyCmd(), a.reportCmd(), a.keygenCmd(), a.custodyCmd(), a.demoCmd(), a.simCmd(), a.versionCmd())
-	root.AddCommand(a.importCmd())
+	root.AddCommand(a.grabCmd(), a.exportCmd(), a.importCmd(), a.packCmd(), a.verifyCmd(), a.reportCmd(), a.keygenCmd(), a.custodyCmd(), a.demoCmd(), a.simCmd(), a.versionCmd())
 	return root
 }
 
