@@ -6,6 +6,11 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -299,4 +304,35 @@ func readCSV(t *testing.T, path string) [][]string {
 		t.Fatal(err)
 	}
 	return rows
+}
+
+// TestOrganizationRefusedStillCollects: an app without Organization.Read.All
+// gets 403 on /organization; the evidence is still collected and sealed,
+// with the missing tenant identity in the manifest's warnings.
+func TestOrganizationRefusedStillCollects(t *testing.T) {
+	srv := newSim(t, graphtest.Config{Seed: 3})
+	u, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	ps := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/organization") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}`)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer ps.Close()
+	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(&graphtest.Server{URL: ps.URL, Tenant: srv.Tenant}, t.TempDir(),
+		"--user", "victim@contoso.com", "--bundle", "dir", "--sources", "audits")...)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "Organization.Read.All") {
+		t.Fatalf("no warning on stderr:\n%s", stderr)
+	}
+	m := readManifest(t, lastLine(stdout))
+	if m.Tenant.ID != "" || len(m.Sources) != 1 || m.Sources[0].Records == 0 || !strings.Contains(strings.Join(m.Warnings, "\n"), "/organization was refused") {
+		t.Fatalf("manifest tenant %+v, sources %d, warnings %q", m.Tenant, len(m.Sources), m.Warnings)
+	}
 }

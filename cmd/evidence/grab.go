@@ -423,7 +423,13 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	prog.client = client
 
 	tenant, err := client.Organization(ctx)
-	if err != nil {
+	var tenantWarning string
+	if ge := (*collect.GraphError)(nil); errors.As(err, &ge) && ge.Status == 403 {
+		// The tenant's id and domain are metadata, not evidence: an app
+		// granted only the log permissions still collects, and says so.
+		tenantWarning = "tenant: /organization was refused (" + ge.Error() + "); the tenant's id and domain are not recorded (grant Organization.Read.All)"
+		fmt.Fprintln(a.stderr, "evidence: warning: "+tenantWarning)
+	} else if err != nil {
 		return nil, graphFail(err)
 	}
 	var users []collect.User
@@ -454,6 +460,9 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	}
 	if m.Examiner == "" {
 		m.Examiner = m.OSUser
+	}
+	if tenantWarning != "" {
+		m.Warnings = append(m.Warnings, tenantWarning)
 	}
 	for _, u := range users {
 		m.Users = append(m.Users, manifest.User{Requested: u.Requested, ID: u.ID, UPN: u.UPN, Mail: u.Mail})
