@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -139,9 +140,23 @@ func (b *Blob) Lock(ctx context.Context, h Holder) (func() error, error) {
 
 // holderMeta is the lock blob's metadata: who holds the lease, and the time
 // it runs to unless renewed.
+// Values are HTTP header values: empty ones are left out and anything but
+// printable ASCII becomes '?'.
 func holderMeta(h Holder, until time.Time) map[string]string {
-	return map[string]string{"pid": strconv.Itoa(h.PID), "host": h.Host, "since": h.Since,
-		"until": until.UTC().Truncate(time.Second).Format(time.RFC3339)}
+	m := map[string]string{}
+	for k, v := range map[string]string{"pid": strconv.Itoa(h.PID), "host": h.Host, "since": h.Since,
+		"until": until.UTC().Truncate(time.Second).Format(time.RFC3339)} {
+		v = strings.Map(func(r rune) rune {
+			if r < 0x20 || r > 0x7e {
+				return '?'
+			}
+			return r
+		}, strings.TrimSpace(v))
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 func lockedFromMeta(store string, le *blob.LeasedError) *LockedError {

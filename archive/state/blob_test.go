@@ -294,3 +294,14 @@ func mustTarget(t *testing.T, u string) blob.Target {
 	}
 	return tg
 }
+
+// TestHolderMeta: the lock blob's metadata are valid header values.
+func TestHolderMeta(t *testing.T) {
+	m := holderMeta(Holder{PID: 12, Host: "hôte\n1"}, time.Date(2026, 11, 24, 1, 16, 0, 5, time.UTC))
+	if m["pid"] != "12" || m["host"] != "h?te?1" || m["until"] != "2026-11-24T01:16:00Z" {
+		t.Fatalf("metadata %v", m)
+	}
+	if _, ok := m["since"]; ok {
+		t.Fatalf("empty since kept: %v", m)
+	}
+}
