@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/evidence-dfir/evidence/archive/blob"
 	"github.com/gofrs/flock"
 )
 
@@ -27,16 +28,48 @@ type Dir struct {
 	Path string
 }
 
-// Open returns the Store for a --state value: a local directory, or an
-// https:// blob container URL (not built yet in this version).
-func Open(spec string) (Store, error) {
-	if strings.HasPrefix(spec, "https://") || strings.HasPrefix(spec, "http://") {
-		return nil, errors.New("--state: a blob container URL needs the blob store, which this build does not have yet; use a local directory")
+// BlobOpener builds the blob store for a --state URL: it chooses the
+// credential (archive/blob.Credentials).
+type BlobOpener func(blob.Target) (*blob.Store, error)
+
+// IsURL says whether a --state value is a blob URL rather than a directory.
+func IsURL(spec string) bool {
+	return strings.HasPrefix(spec, "https://") || strings.HasPrefix(spec, "http://")
+}
+
+// Open returns the Store for a --state value: a local directory, or a blob
+// URL https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX (path-style
+// http://127.0.0.1:PORT/ACCOUNT/CONTAINER/PREFIX for an emulator), reached
+// through open; a nil open uses the credential in the environment
+// (blob.EnvCredentials).
+func Open(spec string, open BlobOpener) (Store, error) {
+	if IsURL(spec) {
+		t, err := blob.ParseURL(spec)
+		if err != nil {
+			return nil, fmt.Errorf("--state: %w", err)
+		}
+		if open == nil {
+			open = envStore
+		}
+		s, err := open(t)
+		if err != nil {
+			return nil, err
+		}
+		return NewBlob(s), nil
 	}
 	if strings.TrimSpace(spec) == "" {
 		return nil, errors.New("--state is empty")
 	}
 	return &Dir{Path: spec}, nil
+}
+
+// envStore opens the blob store with the environment's credential.
+func envStore(t blob.Target) (*blob.Store, error) {
+	c, err := blob.EnvCredentials()
+	if err != nil {
+		return nil, err
+	}
+	return blob.NewStore(t, c)
 }
 
 // String implements Store.

@@ -7,11 +7,12 @@
 //
 // The state is one canonical JSON document behind a Store, which also gives
 // the run its exclusive lock. Dir is the local Store (a directory, flock);
-// a blob Store (lease + conditional upload) plugs in behind the same
-// interface.
+// Blob keeps it in Azure Blob Storage (a renewed lease, conditional
+// uploads), through archive/blob.
 //
 // It lives under archive because it describes a series of sealed archives;
-// it depends only on manifest (for canonical JSON and the time format).
+// it depends on manifest (canonical JSON, the time format) and, for Blob,
+// on archive/blob.
 package state
 
 import (
@@ -245,13 +246,21 @@ var ErrLocked = errors.New("another export holds the state")
 type LockedError struct {
 	Store  string
 	Holder Holder // zero when unknown
+	Lease  string // blob state: the URL of the leased lock blob
+	Until  string // blob state: when the holder's lease ends unless renewed (RFC 3339 UTC)
 }
 
 // Error implements error.
 func (e *LockedError) Error() string {
 	s := "another export is running on state " + e.Store
+	if e.Lease != "" {
+		s = "another export holds the lease on " + e.Lease
+	}
 	if e.Holder.PID != 0 || e.Holder.Host != "" {
 		s += fmt.Sprintf(" (pid %d on %s since %s)", e.Holder.PID, e.Holder.Host, e.Holder.Since)
+	}
+	if e.Until != "" {
+		s += " until " + e.Until + ", renewed while it runs"
 	}
 	return s + "; this run changed nothing"
 }

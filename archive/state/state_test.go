@@ -121,9 +121,3 @@ func TestEdgePrune(t *testing.T) {
 		t.Fatalf("pruned edge %+v", e)
 	}
 }
-
-func TestOpenRefusesBlobForNow(t *testing.T) {
-	if _, err := Open("https://acct.blob.core.windows.net/c/p"); err == nil {
-		t.Fatal("blob state accepted without a blob store")
-	}
-}

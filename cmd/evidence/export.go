@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evidence-dfir/evidence/archive/blob"
 	"github.com/evidence-dfir/evidence/archive/state"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
@@ -82,7 +83,7 @@ systemd, containers, Kubernetes, Azure Container Apps).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.state, "state", "", "where the export's state is kept: a directory (or, with the blob store, https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX)")
+	f.StringVar(&o.state, "state", "", "where the export's state is kept: a directory, or https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX (credential: "+blob.EnvSAS+" or "+blob.EnvConnectionString+" from the environment, or the Entra ID --auth)")
 	f.StringSliceVar(&o.sources, "sources", nil, "sources to export (default: "+strings.Join(exportDefaultSources, ", ")+", those this build has; sign-ins only where licensed)")
 	f.StringArrayVar(&o.users, "user", nil, "export only these users, by UPN or object id (repeatable); default the whole tenant")
 	f.BoolVar(&o.backfill, "backfill", false, "a source never exported starts from the oldest data the tenant still keeps")
@@ -204,9 +205,13 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 	default:
 		return nil, usageErr("--tier %q: use auto, free or premium", o.tier)
 	}
-	store, err := state.Open(o.state)
+	cred, credID, err := stateCredential(o.state, o.credential, o.auth)
 	if err != nil {
-		return nil, usageErr("%v", err)
+		return nil, err
+	}
+	store, err := openState(o.state, cred, credID, o.auth.Method)
+	if err != nil {
+		return nil, err
 	}
 
 	unlock, err := store.Lock(ctx, state.Holder{PID: os.Getpid(), Host: hostname(), Since: manifest.FormatTime(now)})
@@ -395,7 +400,7 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 
 	g := &grabOptions{
 		allUsers: len(o.users) == 0, users: o.users, since: "1s", sources: names, out: o.out, deliver: o.deliver, seal: o.seal, ual: o.ual,
-		connOptions: o.connOptions, credential: o.credential, now: o.now,
+		connOptions: o.connOptions, credential: cred, credentialID: credID, now: o.now,
 		pipe: &pipeline{name: "evidence-export-" + now.Format(time.RFC3339), collect: collectAll},
 	}
 	res, err := a.grab(ctx, g)

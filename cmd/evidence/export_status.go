@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive/state"
+	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/spf13/cobra"
 )
@@ -20,6 +21,7 @@ func (a *app) exportStatusCmd() *cobra.Command {
 	var (
 		stateSpec, nowSpec string
 		skipBundles        bool
+		auth               collect.AuthOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -34,8 +36,9 @@ Exit codes: 0 all well; 3 some source's watermark is already older than
 what the tenant keeps (the next run will record a loss); 4 the index chain
 is broken or a bundle is missing or changed. status takes no lock and
 changes nothing.`,
-		Example: `  evidence export status --state /var/lib/evidence/contoso`,
-		Args:    cobra.NoArgs,
+		Example: `  evidence export status --state /var/lib/evidence/contoso
+  EVIDENCE_BLOB_SAS=... evidence export status --state https://ACCOUNT.blob.core.windows.net/evidence-state/contoso.com`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now().UTC().Truncate(time.Second)
 			if nowSpec != "" {
@@ -45,9 +48,13 @@ changes nothing.`,
 				}
 				now = t.UTC()
 			}
-			store, err := state.Open(stateSpec)
+			cred, credID, err := stateCredential(stateSpec, nil, auth)
 			if err != nil {
-				return usageErr("%v", err)
+				return err
+			}
+			store, err := openState(stateSpec, cred, credID, auth.Method)
+			if err != nil {
+				return err
 			}
 			st, err := state.Load(cmd.Context(), store)
 			if err != nil {
@@ -61,7 +68,8 @@ changes nothing.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&stateSpec, "state", "", "the export's state (directory)")
+	f.StringVar(&stateSpec, "state", "", "the export's state: a directory, or https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX")
+	authFlags(f, &auth)
 	f.BoolVar(&skipBundles, "skip-bundles", false, "do not re-hash the bundles, only check the index chain")
 	f.StringVar(&nowSpec, "now", "", "evaluate ages at this RFC 3339 time instead of now")
 	_ = f.MarkHidden("now")

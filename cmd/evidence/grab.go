@@ -125,6 +125,8 @@ type grabOptions struct {
 	credential collect.TokenSource
 	now        func() time.Time
 	pipe       *pipeline // nil: grab's own naming and collection
+
+	credentialID string // describes credential when set (export passes the one it made)
 }
 
 // pipeline lets export run grab's collect -> write -> seal -> bundle ->
@@ -361,14 +363,14 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	if err := a.loadSigner(&o.seal); err != nil {
 		return nil, err
 	}
-	cred, identity := o.credential, ""
+	cred, identity := o.credential, o.credentialID
 	if cred == nil {
 		c, id, err := collect.Credential(o.auth)
 		if err != nil {
 			return nil, usageErr("%v", err)
 		}
 		cred, identity = c, id
-	} else {
+	} else if identity == "" {
 		identity = "in-process simulator token"
 	}
 	var store *blob.Store
