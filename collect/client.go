@@ -566,9 +566,26 @@ func (c *Client) writeRecord(r RequestRecord) {
 	}
 }
 
-// secretParams are query parameters that can carry credentials (SAS
-// signatures, OAuth codes and tokens); they are never logged.
-var secretParams = []string{"sig", "code", "access_token", "client_secret", "token", "password", "assertion", "client_assertion", "refresh_token"}
+// credentialWords mark a query parameter that can carry a credential (a SAS
+// signature, an OAuth code, token, secret or assertion, a password or key)
+// when they are one of the words of its name (split at _ - .): access and
+// refresh tokens, client secrets and assertions, api keys alike. OData's
+// $skiptoken is one word, an opaque paging cursor, and stays readable: the
+// provenance log needs it.
+var credentialWords = []string{"sig", "code", "token", "secret", "password", "assertion", "key"}
+
+// secretParam reports whether a query parameter name can carry a credential.
+func secretParam(name string) bool {
+	words := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '_' || r == '-' || r == '.' })
+	for _, w := range words {
+		for _, c := range credentialWords {
+			if w == c {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // RedactURL removes credential-bearing query parameters and user info from
 // a URL before it is logged or written anywhere.
@@ -589,10 +606,8 @@ func RedactURL(raw string) string {
 		if dk, err := url.QueryUnescape(k); err == nil {
 			k = dk
 		}
-		for _, s := range secretParams {
-			if strings.EqualFold(k, s) {
-				parts[i] = k + "=REDACTED"
-			}
+		if secretParam(k) {
+			parts[i] = k + "=REDACTED"
 		}
 	}
 	u.RawQuery = strings.Join(parts, "&")

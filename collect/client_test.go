@@ -94,6 +94,17 @@ func TestRedactURL(t *testing.T) {
 	if !strings.Contains(got, "sv=2024") {
 		t.Fatalf("non-secret parameter lost: %s", got)
 	}
+	// Credential words in any parameter name are redacted; OData's paging
+	// cursor is kept, since provenance needs it.
+	got = RedactURL("https://login.example/t?refresh_token=RT1&api-key=AK2&Code=C3&$skiptoken=PAGE7&%24top=10")
+	for _, secret := range []string{"RT1", "AK2", "C3"} {
+		if strings.Contains(got, secret) {
+			t.Fatalf("%s left in %s", secret, got)
+		}
+	}
+	if !strings.Contains(got, "$skiptoken=PAGE7") || !strings.Contains(got, "%24top=10") {
+		t.Fatalf("paging parameters lost: %s", got)
+	}
 	if s := scrub(`failed: Authorization: Bearer eyJabc.def.ghi rest`); strings.Contains(s, "eyJ") {
 		t.Fatalf("token left in %q", s)
 	}
