@@ -33,7 +33,7 @@ func statusCol() Column {
 
 // UserSignInColumns are the interactive and non-interactive user sign-in
 // tabs' download columns (InteractiveSignIns_*.csv, NonInteractiveSignIns_*.csv).
-var UserSignInColumns = []Column{
+var UserSignInColumns = concatColumns([]Column{
 	Time("Date (UTC)", "createdDateTime"),
 	Str("Request ID", "id"),
 	Str("User agent", "userAgent"),
@@ -50,20 +50,7 @@ var UserSignInColumns = []Column{
 	Str("Client credential type", "clientCredentialType"),
 	Str("Token Protection - Sign In Session", "tokenProtectionStatusDetails.signInSessionStatus"),
 	Str("Token Protection - Sign In Session StatusCode", "tokenProtectionStatusDetails.signInSessionStatusCode"),
-	Str("Application", "appDisplayName"),
-	Str("Application ID", "appId"),
-	Str("App owner tenant ID", "appOwnerTenantId"),
-	Str("Resource", "resourceDisplayName"),
-	Str("Resource ID", "resourceId"),
-	Str("Resource tenant ID", "resourceTenantId"),
-	Str("Resource owner tenant ID", "resourceOwnerTenantId"),
-	Str("Home tenant ID", "homeTenantId"),
-	Str("Home tenant name", "homeTenantName"),
-	Str("IP address", "ipAddress"),
-	locationCol(),
-	statusCol(),
-	Str("Sign-in error code", "status.errorCode"),
-	Str("Failure reason", "status.failureReason"),
+}, appResourceStatusColumns(), []Column{
 	Str("Client app", "clientAppUsed"),
 	Str("Device ID", "deviceDetail.deviceId"),
 	Str("Browser", "deviceDetail.browser"),
@@ -98,23 +85,13 @@ var UserSignInColumns = []Column{
 	Raw("Risk event types", "riskEventTypes_v2"),
 	Raw("Applied conditional access policies", "appliedConditionalAccessPolicies"),
 	Raw("Authentication details", "authenticationDetails"),
-}
+})
 
-// SignInColumns is the interactive sign-in CSV view (kept for callers of
-// the first release).
-var SignInColumns = UserSignInColumns
-
-// appSignInHead are the service principal tab's download columns
-// (ApplicationSignIns_*.csv).
-func appSignInHead() []Column {
+// appResourceStatusColumns are the columns every sign-in tab of the portal
+// download shares, in its order: application, resource, tenants, IP
+// address, location and status.
+func appResourceStatusColumns() []Column {
 	return []Column{
-		Time("Date (UTC)", "createdDateTime"),
-		Str("Request ID", "id"),
-		Str("Correlation ID", "correlationId"),
-		Str("Service principal ID", "servicePrincipalId"),
-		Str("Service principal name", "servicePrincipalName"),
-		Str("Credential key ID", "servicePrincipalCredentialKeyId"),
-		Str("Credential thumbprint", "servicePrincipalCredentialThumbprint"),
 		Str("Application", "appDisplayName"),
 		Str("Application ID", "appId"),
 		Str("App owner tenant ID", "appOwnerTenantId"),
@@ -129,8 +106,32 @@ func appSignInHead() []Column {
 		statusCol(),
 		Str("Sign-in error code", "status.errorCode"),
 		Str("Failure reason", "status.failureReason"),
-		Str("Conditional Access", "conditionalAccessStatus"),
 	}
+}
+
+// concatColumns joins column lists into a new one.
+func concatColumns(parts ...[]Column) []Column {
+	var out []Column
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// appSignInHead are the service principal tab's download columns
+// (ApplicationSignIns_*.csv).
+func appSignInHead() []Column {
+	return concatColumns([]Column{
+		Time("Date (UTC)", "createdDateTime"),
+		Str("Request ID", "id"),
+		Str("Correlation ID", "correlationId"),
+		Str("Service principal ID", "servicePrincipalId"),
+		Str("Service principal name", "servicePrincipalName"),
+		Str("Credential key ID", "servicePrincipalCredentialKeyId"),
+		Str("Credential thumbprint", "servicePrincipalCredentialThumbprint"),
+	}, appResourceStatusColumns(), []Column{
+		Str("Conditional Access", "conditionalAccessStatus"),
+	})
 }
 
 // ServicePrincipalSignInColumns: the service principal tab, then what the
