@@ -120,7 +120,7 @@ func (m MessageTrace) Collect(ctx context.Context, c *Client, job Job, out Outpu
 		return src, &FatalError{Err: err}
 	}
 	r.sink = sink
-	src.Files = []string{MessageTracePath, csvPath(MessageTracePath)}
+	src.Files = []string{MessageTracePath, CSVPath(MessageTracePath)}
 
 	if ok, err := r.preflight(ctx); err != nil || !ok {
 		return src, err
@@ -439,7 +439,7 @@ func (r *mtRun) details(ctx context.Context, out Output) error {
 	if err != nil {
 		return &FatalError{Err: err}
 	}
-	r.src.Files = append(r.src.Files, MessageTraceDetailsPath, csvPath(MessageTraceDetailsPath))
+	r.src.Files = append(r.src.Files, MessageTraceDetailsPath, CSVPath(MessageTraceDetailsPath))
 	limit := len(r.wanted)
 	if l := r.c.limiters[ClassMessageTrace]; l != nil && !l.budget.Unlimited() {
 		limit = min(limit, l.budget.Requests)

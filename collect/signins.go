@@ -106,7 +106,7 @@ func (s SignIns) Collect(ctx context.Context, c *Client, job Job, out Output) (m
 	if err != nil {
 		return src, &FatalError{Err: err}
 	}
-	src.Files = []string{k.Path, csvPath(k.Path)}
+	src.Files = []string{k.Path, CSVPath(k.Path)}
 	byApp := k.Name == KindServicePrincipal.Name || k.Name == KindManagedIdentity.Name
 	switch {
 	case byApp:
