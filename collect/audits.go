@@ -65,7 +65,7 @@ func (a DirectoryAudits) Collect(ctx context.Context, c *Client, job Job, out Ou
 		if scope.ID == "" {
 			spec.streams = []stream{{url: query("")}}
 		} else {
-			id := odataString(scope.ID)
+			id := ODataString(scope.ID)
 			spec.streams = []stream{
 				{side: SideInitiated, url: query("initiatedBy/user/id eq " + id)},
 				{side: SideTarget, url: query("targetResources/any(t: t/id eq " + id + ")")},

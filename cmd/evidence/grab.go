@@ -274,7 +274,7 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 	if o.split == "" {
 		o.split = "7d"
 	}
-	every, err := collect.ParseSpan(o.split)
+	every, err := collect.ParseDuration(o.split)
 	if err != nil {
 		return nil, usageErr("--split: %v", err)
 	}
@@ -474,20 +474,20 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	}
 
 	job := collect.Job{Window: v.window, Users: users, AllUsers: o.allUsers, Now: started, PageSize: o.pageSize, Progress: prog, Split: &v.split}
-	if needsLicence(v.sources) {
+	if needsLicense(v.sources) {
 		facts, err := collect.Probe(ctx, client, started)
 		if err != nil {
 			return nil, graphFail(err)
 		}
 		job.Facts = facts
-		m.Tenant.License = facts.Licence
+		m.Tenant.License = facts.License
 		m.Warnings = append(m.Warnings, "licence: "+facts.Reason)
-		a.log.Info("licence", "tier", facts.Licence, "retention", facts.Retention, "service_clock", collect.FormatTime(facts.Now))
+		a.log.Info("licence", "tier", facts.License, "retention", facts.Retention, "service_clock", collect.FormatTime(facts.Now))
 		if kept, lost, why := facts.Clamp(v.window); !lost.Empty() {
 			a.log.Warn("window clamped to the tenant's retention", "lost", lost.String(), "kept", kept.String(), "reason", why)
 			m.Warnings = append(m.Warnings, "clamped: "+lost.String()+" is "+why+" and cannot be collected")
 		}
-		if facts.Licence == collect.LicenceFree {
+		if facts.License == collect.LicenseFree {
 			fmt.Fprintln(a.stderr, "evidence: sign-in logs unavailable: "+collect.HintNoPremium)
 			m.Warnings = append(m.Warnings, "sign-in logs unavailable: "+collect.HintNoPremium)
 		}
@@ -689,9 +689,9 @@ func redactArgs(args []string) []string {
 	return out
 }
 
-// needsLicence reports whether a source depends on the licence probe (the
+// needsLicense reports whether a source depends on the licence probe (the
 // Entra sign-in and audit logs).
-func needsLicence(srcs []collect.Source) bool {
+func needsLicense(srcs []collect.Source) bool {
 	for _, s := range srcs {
 		switch s.(type) {
 		case collect.SignIns, collect.DirectoryAudits:
