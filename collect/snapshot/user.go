@@ -163,7 +163,7 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 		{"pim-active-roles", "roleAssignmentScheduleInstances"},
 	} {
 		sw, err := r.fetch(ctx, part{name: pim.name, scope: u.ID, file: file(pim.name), cols: PIMColumns,
-			url: r.base + "/roleManagement/directory/" + pim.rel + "?$filter=" + queryEscape("principalId eq "+odataString(u.ID))})
+			url: r.base + "/roleManagement/directory/" + pim.rel + "?$filter=" + collect.QueryEscape("principalId eq "+collect.ODataString(u.ID))})
 		if err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 	}
 	r.add(sw)
 	sw, err = r.fetch(ctx, part{name: "risk-detections", scope: u.ID, file: file("risk-detections"), cols: RiskDetectionColumns,
-		url: r.base + "/identityProtection/riskDetections?$filter=" + queryEscape("userId eq "+odataString(u.ID))})
+		url: r.base + "/identityProtection/riskDetections?$filter=" + collect.QueryEscape("userId eq "+collect.ODataString(u.ID))})
 	if err != nil {
 		return err
 	}
