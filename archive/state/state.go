@@ -44,7 +44,25 @@ type State struct {
 	Tier    string             `json:"tier,omitempty"` // licence tier seen by the last run: free, p1p2
 	Sources map[string]*Source `json:"sources"`        // by collector: the --sources name, or signins.<kind>
 	Index   []Entry            `json:"index"`          // sealed bundles, oldest first, hash-chained
-	Updated string             `json:"updated"`        // RFC 3339 UTC, when the state was last written
+	// Pending is the bundle of a cycle that was sealed but not yet
+	// committed: written before the bundle is published, cleared when the
+	// index records it. A run that finds it adopts the bundle if it is
+	// published (same content hash) or discards it.
+	Pending *Pending `json:"pending,omitempty"`
+	Updated string   `json:"updated"` // RFC 3339 UTC, when the state was last written
+}
+
+// Pending is a sealed bundle on its way to being published and recorded:
+// what the index and the sources become once it is.
+type Pending struct {
+	Bundle string `json:"bundle"` // the bundle's name (without .tar.zst)
+	// Content is the SHA-256 of the bundle's SHA256SUMS: the same for the
+	// directory, its archive and the blob, so a published copy is
+	// recognised by what it holds.
+	Content string             `json:"content"`
+	Entry   Entry              `json:"entry"`   // the index entry, without location and SHA-256
+	Tier    string             `json:"tier"`    // the tier the cycle planned with
+	Sources map[string]*Source `json:"sources"` // every source's scopes after the cycle
 }
 
 // Tenant identifies the tenant a state belongs to; one state never mixes

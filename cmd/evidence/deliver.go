@@ -1,20 +1,12 @@
 package main
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/blob"
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/spf13/pflag"
 )
@@ -144,124 +136,23 @@ func openStore(t blob.Target, token collect.TokenSource, identity, method string
 	return s, nil
 }
 
-// uploadResult is what a delivery to blob storage produced.
-type uploadResult struct {
-	receipt     *blob.Receipt
-	receiptPath string
-	code        int // ExitOK, or ExitIncomplete when immutability was not confirmed
-}
-
-// upload sends the archive at path to the store, writes the receipt beside
-// the archive as NAME.tar.zst.upload.json, prints it to stderr, and maps
-// the outcome to an exit code. The receipt is the custody record of the
-// upload (blob.Receipt).
-func (a *app) upload(ctx context.Context, s *blob.Store, path, sum string, opts blob.Options) (*uploadResult, error) {
-	opts.Logger = a.log
-	fmt.Fprintf(a.stderr, "Uploading %s to %s ...\n", filepath.Base(path), s.Target())
-	rc, err := s.Upload(ctx, path, sum, opts)
-	res := &uploadResult{receipt: rc}
-	if rc != nil {
-		res.receiptPath = path + ".upload.json"
-		if werr := rc.WriteFile(res.receiptPath); werr != nil {
-			return res, failErr(fmt.Errorf("the blob was created, but its receipt could not be written: %w", werr))
-		}
-		fmt.Fprintf(a.stderr, "\nUpload receipt (%s):\n", res.receiptPath)
-		rc.Print(a.stderr)
-	}
-	var mm *blob.MismatchError
+// outputs turns the checked delivery flags into the pipeline's outputs:
+// tar, dir, blob (an archive uploaded, then removed) or tar,blob.
+func (a *app) outputs(p *deliverPlan, cred collect.TokenSource, identity, method string) ([]pipeline.Deliverer, error) {
+	var out []pipeline.Deliverer
 	switch {
-	case errors.As(err, &mm):
-		return res, &exitError{code: ExitVerify, err: fmt.Errorf("the blob read back is not the archive: %w", err)}
-	case err != nil:
-		return res, failErr(fmt.Errorf("the bundle is sealed and archived at %s, but the upload failed: %w", path, err))
+	case p.dir:
+		out = append(out, pipeline.Dir{})
+	case p.tar || p.blob:
+		out = append(out, pipeline.Tar{Intermediate: !p.tar})
 	}
-	if !rc.Immutable {
-		if opts.AllowMutable {
-			a.log.Warn("blob is NOT immutable; accepted with --allow-mutable", "url", rc.URL)
-		} else {
-			a.log.Warn("blob is NOT immutable (exit code 3); see the receipt", "url", rc.URL)
-			res.code = ExitIncomplete
+	if p.blob {
+		store, err := openStore(p.target, cred, identity, method)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, pipeline.Blob{Store: store, Options: p.upload, KeepArchive: p.tar,
+			Open: func(t blob.Target) (*blob.Store, error) { return openStore(t, cred, identity, method) }})
 	}
-	return res, nil
-}
-
-// packArchive writes dir as the deterministic archive final (refusing to
-// replace a file), atomically through a temporary name, hashing the archive
-// bytes as they are written: each bundle file is read once, and the archive
-// is never read back to be hashed.
-func packArchive(dir, prefix, final string, mtime time.Time) (string, error) {
-	if _, err := os.Lstat(final); err == nil {
-		return "", fmt.Errorf("%s already exists", final)
-	}
-	tmp := filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+".partial")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return "", err
-	}
-	fail := func(err error) (string, error) {
-		f.Close()
-		os.Remove(tmp)
-		return "", err
-	}
-	h := sha256.New()
-	if err := archive.WriteTarZstOptions(io.MultiWriter(f, h), dir, prefix, mtime, archiveOptions); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return "", err
-	}
-	if err := publish(tmp, final); err != nil {
-		os.Remove(tmp)
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// publish moves tmp to final without replacing an existing file: a hard
-// link fails if final exists; where links are not supported (FAT, exFAT
-// drives), it falls back to a rename after checking.
-func publish(tmp, final string) error {
-	err := os.Link(tmp, final)
-	switch {
-	case err == nil:
-		return os.Remove(tmp)
-	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("%s already exists", final)
-	}
-	if _, err := os.Lstat(final); err == nil {
-		return fmt.Errorf("%s already exists", final)
-	}
-	return os.Rename(tmp, final)
-}
-
-// archiveOptions are the zstd settings of every archive: archive's fixed
-// defaults (DefaultLevel, DefaultConcurrency), so that the same bundle gives
-// the same bytes on any machine.
-var archiveOptions = archive.Options{}
-
-// deliverBlob uploads grab's archive. With --bundle blob alone, the local
-// archive is removed once the blob is read back intact and its protection
-// confirmed (or accepted with --allow-mutable), and the bundle's path
-// becomes the blob's URL; otherwise the archive stays.
-func (a *app) deliverBlob(ctx context.Context, s *blob.Store, p *deliverPlan, res *grabResult) error {
-	up, err := a.upload(ctx, s, res.path, res.sha256, p.upload)
-	if err != nil {
-		return err
-	}
-	res.receipt = up.receipt
-	res.code = max(res.code, up.code)
-	if !p.tar && up.code == ExitOK {
-		if err := os.Remove(res.path); err != nil {
-			return failErr(err)
-		}
-		res.path = up.receipt.URL
-	} else if !p.tar {
-		fmt.Fprintf(a.stderr, "  the local archive is kept, since the blob's immutability is not confirmed: %s\n", res.path)
-	}
-	return nil
+	return out, nil
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 )
 
 // Exit codes, documented in docs/cli.md. Scripts rely on them: keep them.
@@ -37,6 +39,15 @@ func exitCode(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
+	}
+	var pe *pipeline.Error
+	if errors.As(err, &pe) {
+		switch pe.Kind {
+		case pipeline.Usage:
+			return ExitUsage
+		case pipeline.Verify:
+			return ExitVerify
+		}
 	}
 	return ExitFailed
 }

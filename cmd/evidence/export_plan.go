@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evidence-dfir/evidence/archive/export"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/spf13/cobra"
 )
@@ -56,7 +57,7 @@ func schedule(tenants []planTenant, start time.Duration) (shards []planShard, pe
 	if total := time.Duration(len(shards)) * slot; total > 24*time.Hour {
 		perDay := perShard * int(24*time.Hour/slot)
 		return nil, perShard, slot, fmt.Errorf("one app registration cannot keep up: %d tenants need %d shards of %s (%s a day); at %d requests per run one app keeps up with %d tenants a day: split the tenants across %d app registrations",
-			len(tenants), len(shards), human(slot), human(total), maxReq, perDay, (len(tenants)+perDay-1)/perDay)
+			len(tenants), len(shards), export.Human(slot), export.Human(total), maxReq, perDay, (len(tenants)+perDay-1)/perDay)
 	}
 	return shards, perShard, slot, nil
 }
@@ -144,7 +145,7 @@ how many app registrations are needed (exit 1).`,
 				}
 			}
 			w := a.stdout
-			fmt.Fprintf(w, "# evidence export plan: %d tenants, %d shards of at most %d tenants, one every %s from %s UTC\n", len(tenants), len(shards), perShard, human(slot), startAt)
+			fmt.Fprintf(w, "# evidence export plan: %d tenants, %d shards of at most %d tenants, one every %s from %s UTC\n", len(tenants), len(shards), perShard, export.Human(slot), startAt)
 			fmt.Fprintf(w, "# budget: %s per app across tenants, %s per tenant; this slot length fits %d tenants a day per app registration\n",
 				appBudget, collect.ReportsBudget, perShard*int(24*time.Hour/slot))
 			switch format {

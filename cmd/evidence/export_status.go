@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evidence-dfir/evidence/archive/export"
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/archive/state"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
@@ -82,17 +84,17 @@ func printStatus(_ context.Context, w io.Writer, store state.Store, st *state.St
 	code := ExitOK
 	tier := st.Tier
 	if tier == "" {
-		tier = tierFree
+		tier = export.TierFree
 	}
-	tierName := map[string]string{tierFree: "Entra ID Free", tierPremium: "Entra ID P1/P2"}[tier]
+	tierName := map[string]string{export.TierFree: "Entra ID Free", export.TierPremium: "Entra ID P1/P2"}[tier]
 	fmt.Fprintf(w, "State %s: tenant %s (%s), %s, updated %s\n", store, st.Tenant.Domain, st.Tenant.ID, tierName, st.Updated)
 	names := make([]string, 0, len(st.Sources))
 	for n := range st.Sources {
 		names = append(names, n)
 	}
-	names = sortedSources(names)
+	names = export.SortedSources(names)
 	for _, name := range names {
-		pol, known := exportPolicies[name]
+		pol, known := export.Policies[name]
 		scopes := make([]string, 0, len(st.Sources[name].Scopes))
 		for sc := range st.Sources[name].Scopes {
 			scopes = append(scopes, sc)
@@ -114,26 +116,26 @@ func printStatus(_ context.Context, w io.Writer, store state.Store, st *state.St
 				code = max(code, ExitVerify)
 				continue
 			}
-			line := fmt.Sprintf("  %s: last exported %s (%s ago)", label, shortTime(wm), human(now.Sub(wm)))
+			line := fmt.Sprintf("  %s: last exported %s (%s ago)", label, shortTime(wm), export.Human(now.Sub(wm)))
 			if known {
-				ret := pol.retention(tier)
+				ret := pol.Retention(tier)
 				gone := now.Add(-ret)
 				expires := wm.Add(ret)
-				line += fmt.Sprintf("; data older than %s is already gone%s", shortTime(gone), tierNote(pol, tier))
+				line += fmt.Sprintf("; data older than %s is already gone%s", shortTime(gone), export.TierNote(pol, tier))
 				if wm.Before(gone) {
 					line += fmt.Sprintf("; LOST: [%s, %s) is no longer kept: the next run records it as lost", shortTime(wm), shortTime(gone))
 					code = max(code, ExitIncomplete)
 				} else {
-					line += fmt.Sprintf("; the oldest data not yet exported expires %s (in %s)", shortTime(expires), human(expires.Sub(now)))
+					line += fmt.Sprintf("; the oldest data not yet exported expires %s (in %s)", shortTime(expires), export.Human(expires.Sub(now)))
 				}
 			}
 			fmt.Fprintln(w, line)
 			var lostTotal time.Duration
 			for _, g := range sc.Gaps {
-				lostTotal += mustSpan(g.Window)
+				lostTotal += export.Span(g.Window)
 			}
 			if len(sc.Gaps) > 0 {
-				fmt.Fprintf(w, "    %d lost interval(s) recorded, %s in all; the latest [%s, %s) in %s\n", len(sc.Gaps), human(lostTotal),
+				fmt.Fprintf(w, "    %d lost interval(s) recorded, %s in all; the latest [%s, %s) in %s\n", len(sc.Gaps), export.Human(lostTotal),
 					sc.Gaps[len(sc.Gaps)-1].Start, sc.Gaps[len(sc.Gaps)-1].End, sc.Gaps[len(sc.Gaps)-1].Bundle)
 			}
 		}
@@ -143,6 +145,9 @@ func printStatus(_ context.Context, w io.Writer, store state.Store, st *state.St
 		if !e.Complete {
 			incomplete++
 		}
+	}
+	if p := st.Pending; p != nil {
+		fmt.Fprintf(w, "Pending: %s was sealed by a run that stopped before recording it; the next run adopts it if it was published (content %s), or removes it and exports its interval again\n", p.Bundle, p.Content[:16])
 	}
 	fmt.Fprintf(w, "Index: %d bundles (%d incomplete)", len(st.Index), incomplete)
 	if p := st.VerifyChain(); len(p) > 0 {
@@ -188,6 +193,17 @@ func checkBundle(e state.Entry) string {
 	}
 	if err != nil {
 		return err.Error()
+	}
+	if fi, err := f.Stat(); err == nil && fi.IsDir() { // --bundle dir: the SHA-256 of its SHA256SUMS
+		f.Close()
+		got, err := pipeline.DirSHA256(e.Location)
+		switch {
+		case err != nil:
+			return err.Error()
+		case got != e.SHA256:
+			return "CHANGED: SHA256SUMS has SHA-256 " + got + ", the index records " + e.SHA256
+		}
+		return ""
 	}
 	defer f.Close()
 	h := sha256.New()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/archive/export"
 	"github.com/evidence-dfir/evidence/archive/state"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
 	"github.com/evidence-dfir/evidence/manifest"
@@ -297,7 +298,7 @@ func TestExportFreeSkippedNineDays(t *testing.T) {
 		t.Fatalf("first run: exit %d\n%s", code, stderr)
 	}
 	st := loadState(t, stateDir)
-	if st.Tier != tierFree {
+	if st.Tier != export.TierFree {
 		t.Fatalf("Free tenant: tier %q", st.Tier)
 	}
 	for name := range st.Sources { // state is per collector: signins.<kind>

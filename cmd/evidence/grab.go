@@ -2,18 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/user"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/blob"
-	"github.com/evidence-dfir/evidence/archive/bundle"
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/snapshot"
 	"github.com/evidence-dfir/evidence/collect/ual"
@@ -124,33 +120,8 @@ type grabOptions struct {
 	// set programmatically (demo, export, tests)
 	credential collect.TokenSource
 	now        func() time.Time
-	pipe       *pipeline // nil: grab's own naming and collection
 
 	credentialID string // describes credential when set (export passes the one it made)
-}
-
-// pipeline lets export run grab's collect -> write -> seal -> bundle ->
-// verify with its own bundle name and collection step (per-source windows,
-// de-duplication). Nil fields keep grab's behaviour.
-type pipeline struct {
-	name string // bundle name
-	// collect replaces grab's loop over the sources: it collects into out
-	// and returns each source's accounting; it may complete m (warnings,
-	// requested window, export fields).
-	collect func(ctx context.Context, c *collect.Client, run pipelineRun) ([]manifest.Source, error)
-}
-
-// pipelineRun is what the collection step gets from the pipeline.
-type pipelineRun struct {
-	tenant  collect.Tenant
-	users   []collect.User
-	started time.Time
-	stage   *bundle.Stage // records go through stage.Open; Rename names the bundle
-	prog    collect.Progress
-	m       *manifest.Manifest
-	// sources are grab's configured collectors by --sources name (the ual
-	// source carries its query options and resume state).
-	sources map[string][]collect.Source
 }
 
 func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
@@ -218,6 +189,7 @@ type grabResult struct {
 	manifest *manifest.Manifest
 	verified *manifest.Result
 	receipt  *blob.Receipt // the upload's, with --bundle blob
+	name     string
 	code     int
 }
 
@@ -316,16 +288,8 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 	} else if _, err := uuid.Parse(v.caseID); err != nil {
 		return nil, usageErr("--case %q is not a UUID", o.caseID)
 	}
-	for _, b := range o.budgets {
-		class, spec, ok := strings.Cut(b, "=")
-		if !ok {
-			return nil, usageErr("--budget %q: want CLASS=REQUESTS/DURATION, e.g. reports=5/10s", b)
-		}
-		bud, err := collect.ParseBudget(spec)
-		if err != nil {
-			return nil, usageErr("--budget: %v", err)
-		}
-		v.budgets[class] = bud
+	if v.budgets, err = parseBudgets(o.budgets); err != nil {
+		return nil, err
 	}
 	if o.pageSize < 0 {
 		return nil, usageErr("--page-size must be positive")
@@ -339,7 +303,7 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 	return v, nil
 }
 
-// grab runs collect -> write -> seal -> bundle -> verify.
+// grab builds the Plan of one grab (or demo, or resume) and runs it.
 func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	nowf := o.now
 	if nowf == nil {
@@ -373,247 +337,108 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	} else if identity == "" {
 		identity = "in-process simulator token"
 	}
-	var store *blob.Store
-	if v.deliver.blob {
-		if store, err = openStore(v.deliver.target, cred, identity, o.auth.Method); err != nil {
-			return nil, err
-		}
+	outputs, err := a.outputs(v.deliver, cred, identity, o.auth.Method)
+	if err != nil {
+		return nil, err
 	}
 
 	name := "evidence-" + started.Format(time.RFC3339) + "-" + v.caseID[:8]
-	if o.pipe != nil && o.pipe.name != "" {
-		name = o.pipe.name
-	}
 	stateDir, err := a.prepareState(o, v, name, started)
 	if err != nil {
 		return nil, err
 	}
-	stage, err := bundle.Create(o.out, name)
-	if err != nil {
-		return nil, failErr(err)
+	m := a.header(v.caseID, o.examiner, started)
+	m.Auth = manifest.Auth{Method: o.auth.Method, Identity: identity}
+	m.Requested = manifest.NewWindow(v.window.Start, v.window.End)
+	a.log.Info("collecting", "case", v.caseID, "window", v.window.String(), "users", len(o.users))
+	prog := newProgress(a.stderr, a.log)
+	defer prog.stop()
+	plan := pipeline.Plan{
+		Out: o.out, Name: name, Manifest: m, Started: started, Now: nowf,
+		Graph: &pipeline.Graph{
+			Options: a.clientOptions(o.connOptions, v.budgets, cred),
+			Users:   o.users, AllUsers: o.allUsers, Window: v.window, Sources: v.sources,
+			PageSize: o.pageSize, Split: &v.split,
+		},
+		Collectors: []pipeline.Collector{pipeline.CollectorFunc(func(_ context.Context, s *pipeline.Session) error {
+			prog.stop()
+			var err error
+			s.Manifest.Attachments, err = attachAll(s.Stage, v)
+			return err
+		})},
+		Seal: a.sealPlan(&o.seal, o.sources), Lang: o.lang, Outputs: outputs,
+		Log: a.log, Stderr: a.stderr, Progress: prog,
+		Hook: func(step string) {
+			if step == pipeline.StepCommitted && stateDir != "" {
+				os.RemoveAll(stateDir) // sealed: nothing left to resume
+			}
+		},
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			stage.Abort()
-			if stateDir != "" && !stateStarted(stateDir) {
-				os.RemoveAll(stateDir) // failed before any query: nothing to resume
-			} else if stateDir != "" {
+	pres, err := pipeline.Run(ctx, plan)
+	if err != nil {
+		if stateDir != "" && !stateStarted(stateDir) {
+			os.RemoveAll(stateDir) // failed before any query: nothing to resume
+		} else if stateDir != "" {
+			if _, serr := os.Stat(stateDir); serr == nil {
 				a.log.Warn("the collection did not finish; its audit log queries are kept: resume with `evidence grab --resume "+o.out+"`", "state", stateDir)
 			}
 		}
-	}()
-	reqLog, err := stage.Create(manifest.RequestsName, "provenance", bundle.MediaJSONL)
-	if err != nil {
-		return nil, failErr(err)
+		return nil, err
 	}
-	prog := newProgress(a.stderr, a.log)
-	defer prog.stop()
+	res := a.grabResult(pres)
+	a.summary(res)
+	return res, nil
+}
+
+// header is the manifest header every bundle starts with.
+func (a *app) header(caseID, examiner string, started time.Time) *manifest.Manifest {
 	ver, commit, gover := buildInfo()
-	client, err := collect.New(collect.Options{
-		GraphURL:   o.auth.GraphURL,
-		Credential: cred,
-		Budgets:    v.budgets,
-		Retry:      collect.RetryPolicy{MaxAttempts: o.attempts, BaseDelay: o.retryMin, MaxDelay: max(60*time.Second, o.retryMin), MaxRetryAfter: collect.DefaultRetry.MaxRetryAfter},
-		RequestLog: reqLog,
-		Logger:     a.log,
-		UserAgent:  "evidence/" + ver,
-	})
-	if err != nil {
-		return nil, usageErr("%v", err)
-	}
-	prog.client = client
-
-	tenant, err := client.Organization(ctx)
-	var tenantWarning string
-	if ge := (*collect.GraphError)(nil); errors.As(err, &ge) && ge.Status == 403 {
-		// The tenant's id and domain are metadata, not evidence: an app
-		// granted only the log permissions still collects, and says so.
-		tenantWarning = "tenant: /organization was refused (" + ge.Error() + "); the tenant's id and domain are not recorded (grant Organization.Read.All)"
-		fmt.Fprintln(a.stderr, "evidence: warning: "+tenantWarning)
-	} else if err != nil {
-		return nil, graphFail(err)
-	}
-	var users []collect.User
-	for _, who := range o.users {
-		u, err := client.ResolveUser(ctx, strings.TrimSpace(who))
-		if err != nil {
-			var nf *collect.UserNotFoundError
-			if errors.As(err, &nf) {
-				return nil, usageErr("%v", err)
-			}
-			return nil, graphFail(err)
-		}
-		users = append(users, u)
-	}
-
 	m := &manifest.Manifest{
 		Format:          manifest.Format,
-		CaseID:          v.caseID,
+		CaseID:          caseID,
 		Tool:            manifest.Tool{Name: "evidence", Version: ver, Commit: commit, GoVersion: gover},
-		Examiner:        o.examiner,
+		Examiner:        examiner,
 		Host:            hostname(),
 		OSUser:          osUser(),
-		Tenant:          manifest.Tenant{ID: tenant.ID, Domain: tenant.Domain, DisplayName: tenant.DisplayName, GraphURL: client.GraphURL()},
-		Auth:            manifest.Auth{Method: o.auth.Method, Identity: identity},
 		CommandLine:     redactArgs(a.args),
 		CollectionStart: manifest.FormatTime(started),
-		Requested:       manifest.NewWindow(v.window.Start, v.window.End),
 	}
 	if m.Examiner == "" {
 		m.Examiner = m.OSUser
 	}
-	if tenantWarning != "" {
-		m.Warnings = append(m.Warnings, tenantWarning)
-	}
-	for _, u := range users {
-		m.Users = append(m.Users, manifest.User{Requested: u.Requested, ID: u.ID, UPN: u.UPN, Mail: u.Mail})
-	}
-	if o.pipe == nil { // export logs its own per-source windows
-		a.log.Info("collecting", "case", v.caseID, "tenant", tenant.Domain, "window", v.window.String(), "users", len(users))
-	}
+	return m
+}
 
-	job := collect.Job{Window: v.window, Users: users, AllUsers: o.allUsers, Now: started, PageSize: o.pageSize, Progress: prog, Split: &v.split}
-	if needsLicense(v.sources) {
-		facts, err := collect.Probe(ctx, client, started)
-		if err != nil {
-			return nil, graphFail(err)
-		}
-		job.Facts = facts
-		m.Tenant.License = facts.License
-		m.Warnings = append(m.Warnings, "licence: "+facts.Reason)
-		a.log.Info("licence", "tier", facts.License, "retention", facts.Retention, "service_clock", collect.FormatTime(facts.Now))
-		if kept, lost, why := facts.Clamp(v.window); !lost.Empty() {
-			a.log.Warn("window clamped to the tenant's retention", "lost", lost.String(), "kept", kept.String(), "reason", why)
-			m.Warnings = append(m.Warnings, "clamped: "+lost.String()+" is "+why+" and cannot be collected")
-		}
-		if facts.License == collect.LicenseFree {
-			fmt.Fprintln(a.stderr, "evidence: sign-in logs unavailable: "+collect.HintNoPremium)
-			m.Warnings = append(m.Warnings, "sign-in logs unavailable: "+collect.HintNoPremium)
-		}
+// clientOptions configures the Graph client from the shared flags.
+func (a *app) clientOptions(o connOptions, budgets map[string]collect.Budget, cred collect.TokenSource) collect.Options {
+	ver, _, _ := buildInfo()
+	return collect.Options{
+		GraphURL:   o.auth.GraphURL,
+		Credential: cred,
+		Budgets:    budgets,
+		Retry:      collect.RetryPolicy{MaxAttempts: o.attempts, BaseDelay: o.retryMin, MaxDelay: max(60*time.Second, o.retryMin), MaxRetryAfter: collect.DefaultRetry.MaxRetryAfter},
+		Logger:     a.log,
+		UserAgent:  "evidence/" + ver,
 	}
-	if o.pipe != nil && o.pipe.collect != nil {
-		srcs, err := o.pipe.collect(ctx, client, pipelineRun{tenant: tenant, users: users, started: started, stage: stage, prog: prog, m: m, sources: v.byName})
-		if err != nil {
-			return nil, err
-		}
-		m.Sources = srcs
-		v.sources = nil // collected above
-	}
-	for _, src := range v.sources {
-		if p, ok := src.(interface{ SetPrior([]manifest.Source) }); ok {
-			p.SetPrior(m.Sources)
-		}
-		s, err := src.Collect(ctx, client, job, stage)
-		if w, ok := src.(interface{ Warnings() []string }); ok {
-			m.Warnings = append(m.Warnings, w.Warnings()...)
-		}
-		if err != nil {
-			return nil, graphFail(err)
-		}
-		prog.flush()
-		a.log.Info("source done", "source", s.Name, "status", s.Status, "records", s.Records, "pages", s.Pages)
-		if s.Status != manifest.StatusCollected {
-			a.log.Warn("source incomplete", "source", s.Name, "status", s.Status, "reason", s.Reason)
-		}
-		m.Sources = append(m.Sources, s)
-	}
-	prog.stop()
-	if m.Attachments, err = attachAll(stage, v); err != nil {
-		return nil, failErr(err)
-	}
+}
 
-	st := client.Stats()
-	wait, _ := client.ThrottleWait()
-	m.Requests = &manifest.Requests{Total: st.Requests.Load(), Retries: st.Retries.Load(), Throttled: st.Throttled.Load(), ThrottleWaitS: wait.Seconds()}
-	m.Complete = !m.Incomplete()
-	if !m.Complete {
-		m.Warnings = append(m.Warnings, "incomplete: at least one source or window could not be collected; see sources[].windows[].reason")
+// grabResult turns the pipeline's result into what grab prints.
+func (a *app) grabResult(p *pipeline.Result) *grabResult {
+	res := &grabResult{path: p.Path, manifest: p.Manifest, verified: p.Verified, code: ExitOK, name: p.Name}
+	for _, d := range p.Deliveries {
+		switch d.Form {
+		case pipeline.FormTar:
+			res.sha256 = d.SHA256
+		case pipeline.FormDir:
+			res.dir = d.Location
+		case pipeline.FormBlob:
+			res.receipt = d.Receipt
+		}
 	}
-	m.CollectionEnd = manifest.FormatTime(nowf())
-	if err := prepareSeal(stage, m, &o.seal, sourceList(o)); err != nil {
-		return nil, failErr(err)
-	}
-
-	a.writeReport(stage, m, o.lang)
-	if err := writeReadme(stage, m); err != nil {
-		return nil, failErr(err)
-	}
-	if err := stage.Seal(m); err != nil {
-		return nil, failErr(err)
-	}
-	if err := a.applySeal(ctx, stage.Dir(), m, &o.seal); err != nil {
-		return nil, failErr(fmt.Errorf("sealing: %w", err))
-	}
-	dir, err := stage.Commit()
-	if err != nil {
-		return nil, failErr(err)
-	}
-	committed = true
-	name = stage.Name() // the collection step may have renamed it
-	if stateDir != "" {
-		os.RemoveAll(stateDir) // sealed: nothing left to resume
-	}
-	res := &grabResult{path: dir, dir: dir, manifest: m, code: ExitOK}
-	if !m.Complete {
+	if p.Incomplete() {
 		res.code = ExitIncomplete
 	}
-
-	if !v.deliver.dir {
-		path, sum, err := packTar(dir, name, started)
-		if err != nil {
-			return nil, failErr(fmt.Errorf("bundle sealed in %s, but archiving failed: %w", dir, err))
-		}
-		res.path, res.sha256 = path, sum
-		if err := custodyArchived(dir, path, sum, m, &o.seal); err != nil {
-			return nil, failErr(fmt.Errorf("bundle archived as %s, but its custody log could not be written: %w", path, err))
-		}
-		res.verified, err = archive.VerifyTarZst(path)
-		if err != nil {
-			return nil, &exitError{code: ExitVerify, err: err}
-		}
-		if res.verified.OK() {
-			if err := os.RemoveAll(dir); err != nil {
-				return nil, failErr(err)
-			}
-			res.dir = ""
-		}
-	} else {
-		res.verified, err = manifest.VerifyDir(dir)
-		if err != nil {
-			return nil, &exitError{code: ExitVerify, err: err}
-		}
-	}
-	if _, err := checkOwnSeal(res.verified, res.path, &o.seal); err != nil {
-		return nil, &exitError{code: ExitVerify, err: err}
-	}
-	if !res.verified.OK() {
-		return nil, &exitError{code: ExitVerify, err: fmt.Errorf("the bundle just written does not verify: %s", describeProblems(res.verified))}
-	}
-	a.summary(res)
-	if store != nil {
-		if err := a.deliverBlob(ctx, store, v.deliver, res); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
-}
-
-// graphFail turns a collection error into exit 2 with one clear line.
-func graphFail(err error) error {
-	var ge *collect.GraphError
-	if errors.As(err, &ge) && (ge.Status == 401 || ge.Code == "credential") {
-		return failErr(fmt.Errorf("Graph refused the credentials: %v (check --auth, --tenant, --client-id and the token's audience and expiry)", err))
-	}
-	return failErr(err)
-}
-
-// packTar writes NAME.tar.zst beside dir, atomically, and returns its path
-// and SHA-256.
-func packTar(dir, name string, mtime time.Time) (string, string, error) {
-	final := filepath.Join(filepath.Dir(dir), name+".tar.zst")
-	sum, err := packArchive(dir, name, final, mtime)
-	return final, sum, err
+	return res
 }
 
 // summary prints what was collected to stderr.
@@ -646,14 +471,7 @@ func (a *app) summary(r *grabResult) {
 	}
 }
 
-func describeProblems(r *manifest.Result) string {
-	var parts []string
-	for _, p := range r.Problems {
-		parts = append(parts, p.Kind+" "+p.Path)
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ", ")
-}
+func describeProblems(r *manifest.Result) string { return pipeline.DescribeProblems(r) }
 
 func hostname() string {
 	h, err := os.Hostname()
@@ -689,14 +507,19 @@ func redactArgs(args []string) []string {
 	return out
 }
 
-// needsLicense reports whether a source depends on the licence probe (the
-// Entra sign-in and audit logs).
-func needsLicense(srcs []collect.Source) bool {
-	for _, s := range srcs {
-		switch s.(type) {
-		case collect.SignIns, collect.DirectoryAudits:
-			return true
+// parseBudgets reads the --budget overrides, CLASS=REQUESTS/DURATION.
+func parseBudgets(specs []string) (map[string]collect.Budget, error) {
+	out := map[string]collect.Budget{}
+	for _, b := range specs {
+		class, spec, ok := strings.Cut(b, "=")
+		if !ok {
+			return nil, usageErr("--budget %q: want CLASS=REQUESTS/DURATION, e.g. reports=5/10s", b)
 		}
+		bud, err := collect.ParseBudget(spec)
+		if err != nil {
+			return nil, usageErr("--budget: %v", err)
+		}
+		out[class] = bud
 	}
-	return false
+	return out, nil
 }

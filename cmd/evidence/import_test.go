@@ -134,3 +134,46 @@ func mustTime(t *testing.T, s string) time.Time {
 	}
 	return v
 }
+
+// TestImportSigned: `import --sign-key` seals an imported portal download
+// exactly like a grab: SHA256SUMS signed by the key, custody.json and a
+// custody log whose entries are signed and list the imported file, the
+// archive's custody log beside it, and report.html; `verify --pubkey`
+// trusts it, and `custody append` extends it.
+func TestImportSigned(t *testing.T) {
+	prefix := testKey(t)
+	env := map[string]string{EnvKeyPassword: testPassphrase}
+	out := t.TempDir()
+	code, stdout, stderr := invoke(t, env, "import", "--out", out, "--sign-key", prefix+".key",
+		"testdata/InteractiveSignIns_2026-11-13_2026-11-20.csv")
+	if code != ExitOK {
+		t.Fatalf("import exit %d\n%s", code, stderr)
+	}
+	path := lastLine(stdout)
+	code, vout, verr := invoke(t, env, "verify", "--require-signature", "--pubkey", prefix+".pub", path)
+	if code != ExitOK || !strings.Contains(vout+verr, "custody") {
+		t.Fatalf("verify --pubkey: exit %d\n%s\n%s", code, vout, verr)
+	}
+	dir := t.TempDir()
+	extract(t, path, dir)
+	m := readManifest(t, dir)
+	if m.Seal == nil || m.Seal.KeyFingerprint == "" || m.Seal.CustodyLog != manifest.CustodyLogName {
+		t.Fatalf("manifest seal: %+v", m.Seal)
+	}
+	for _, name := range []string{manifest.SigName, manifest.CustodyName, manifest.CustodyLogName, "report.html"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Fatalf("the import bundle lacks %s: %v", name, err)
+		}
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, manifest.CustodyLogName))
+	if !strings.Contains(string(log), "InteractiveSignIns_2026-11-13_2026-11-20.csv") || !strings.Contains(string(log), `"sig":`) {
+		t.Fatalf("custody log does not list the signed import:\n%s", log)
+	}
+	if _, err := os.Stat(manifest.CustodyPathFor(path)); err != nil {
+		t.Fatalf("no custody log beside the archive: %v", err)
+	}
+	code, _, stderr = invoke(t, env, "custody", "append", "--actor", "J. Doe", "--action", "transferred", "--sign-key", prefix+".key", path)
+	if code != ExitOK {
+		t.Fatalf("custody append: exit %d\n%s", code, stderr)
+	}
+}

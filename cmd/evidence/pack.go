@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/blob"
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/spf13/cobra"
@@ -89,28 +89,22 @@ last line on stdout.`,
 			if err != nil {
 				return &exitError{code: ExitVerify, err: fmt.Errorf("pack: manifest collection_start %q is not an RFC 3339 time", m.CollectionStart)}
 			}
-			sum, err := packArchive(dir, name, out, mtime)
-			if err != nil {
-				return failErr(fmt.Errorf("pack: %w", err))
-			}
-			vres, err := archive.VerifyTarZst(out)
-			if err != nil {
-				return &exitError{code: ExitVerify, err: err}
-			}
-			if !vres.OK() {
-				return &exitError{code: ExitVerify, err: fmt.Errorf("the archive just written does not verify: %s", describeProblems(vres))}
-			}
-			fmt.Fprintf(a.stderr, "Packed %s: %d files, %d bytes, verified\n  archive SHA-256: %s\n", dir, vres.Files, vres.Bytes, sum)
-			if !m.Complete {
-				fmt.Fprintln(a.stderr, "  note: the manifest records INCOMPLETE collection (exit code 3)")
-				a.code = ExitIncomplete
-			}
+			outputs := []pipeline.Deliverer{pipeline.Tar{Path: out, KeepDir: true}}
 			if store != nil {
-				up, err := a.upload(cmd.Context(), store, out, sum, plan.upload)
-				if err != nil {
-					return err
+				outputs = append(outputs, pipeline.Blob{Store: store, Options: plan.upload, KeepArchive: true})
+			}
+			sealed := &pipeline.Sealed{Dir: dir, Name: name, Manifest: m, Started: mtime}
+			pres, err := pipeline.Deliver(cmd.Context(), pipeline.Plan{Outputs: outputs, Log: a.log, Stderr: a.stderr}, sealed)
+			if err != nil {
+				return err
+			}
+			tar := pres.Deliveries[0]
+			fmt.Fprintf(a.stderr, "Packed %s: %d files, %d bytes, verified\n  archive SHA-256: %s\n", dir, tar.Verified.Files, tar.Verified.Bytes, tar.SHA256)
+			if pres.Incomplete() {
+				if !m.Complete {
+					fmt.Fprintln(a.stderr, "  note: the manifest records INCOMPLETE collection (exit code 3)")
 				}
-				a.code = max(a.code, up.code)
+				a.code = ExitIncomplete
 			}
 			fmt.Fprintln(a.stdout, out)
 			return nil

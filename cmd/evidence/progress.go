@@ -86,8 +86,15 @@ func (p *progress) loop() {
 	}
 }
 
-// flush ends the current terminal line so log lines start clean.
-func (p *progress) flush() {
+// SetClient lets the line show the client's throttle waits and retries.
+func (p *progress) SetClient(c *collect.Client) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.client = c
+}
+
+// Flush ends the current terminal line so log lines start clean.
+func (p *progress) Flush() {
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K")
 	}
@@ -96,6 +103,6 @@ func (p *progress) flush() {
 func (p *progress) stop() {
 	p.once.Do(func() {
 		close(p.done)
-		p.flush()
+		p.Flush()
 	})
 }

@@ -13,12 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive"
-	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/archive/report"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/evidence-dfir/evidence/manifest/seal"
@@ -37,85 +35,6 @@ func reportLang(lang string) (string, error) {
 		return "", usageErr("--lang %q: use %s", lang, strings.Join(report.Languages, " or "))
 	}
 	return lang, nil
-}
-
-// writeReport renders report.html into the bundle being written, from the
-// record files the stage holds, before it is sealed (so the page is hashed
-// like every other file). The page is rendered in memory first: a failure
-// never leaves a half-written page, and never costs the evidence; it is
-// recorded as a manifest warning and the bundle is sealed without the page.
-func (a *app) writeReport(stage *bundle.Stage, m *manifest.Manifest, lang string) {
-	err := func() error {
-		if err := stage.Flush(); err != nil {
-			return err
-		}
-		an := report.NewAnalyzer()
-		if err := feedDir(an, stage.Dir(), nil); err != nil {
-			return err
-		}
-		ver, _, _ := buildInfo()
-		rendered, _ := time.Parse(time.RFC3339Nano, m.CollectionEnd)
-		var buf bytes.Buffer
-		if err := report.Render(&buf, m, an, report.Options{
-			Lang: lang, Embedded: true, BundleName: stage.Name(),
-			Signature: report.Signature{State: report.SigUnsigned},
-			Renderer:  "evidence " + ver, Rendered: rendered,
-		}); err != nil {
-			return err
-		}
-		w, err := stage.Create(report.FileName, "", bundle.MediaHTML)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(buf.Bytes())
-		return err
-	}()
-	if err != nil {
-		a.log.Warn("report.html not written", "err", err)
-		m.Warnings = append(m.Warnings, "report.html could not be written: "+oneLine(err.Error())+"; the records are unaffected")
-	}
-}
-
-// feedDir streams every file of dir that the analyzer reads, in path order.
-// seen, when not nil, receives every regular file's bundle-relative path.
-func feedDir(an *report.Analyzer, dir string, seen func(rel string)) error {
-	var rels []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		rels = append(rels, filepath.ToSlash(rel))
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	sort.Strings(rels)
-	for _, rel := range rels {
-		if seen != nil {
-			seen(rel)
-		}
-		if !report.Wants(rel) {
-			continue
-		}
-		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
-		if err != nil {
-			return err
-		}
-		err = an.Feed(rel, f)
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (a *app) reportCmd() *cobra.Command {
@@ -176,7 +95,7 @@ func (a *app) report(p, out, lang string) error {
 			return failErr(err)
 		}
 		name = filepath.Base(abs)
-		err = feedDir(an, abs, func(rel string) { names = append(names, rel) })
+		err = report.FeedDir(an, abs, func(rel string) { names = append(names, rel) })
 		if err != nil {
 			return failErr(fmt.Errorf("report %s: %w", p, err))
 		}

@@ -1,19 +1,11 @@
 package main
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"net/http"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/evidence-dfir/evidence/archive/bundle"
-	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -77,136 +69,8 @@ func readPassphrase(a *app, keyPath string) func() ([]byte, error) {
 	}
 }
 
-// prepareSeal records in the manifest what will seal the bundle and writes
-// custody.json; both are sealed with the rest.
-func prepareSeal(stage *bundle.Stage, m *manifest.Manifest, o *sealOptions, sources []string) error {
-	m.Seal = &manifest.SealInfo{Custody: manifest.CustodyName, CustodyLog: manifest.CustodyLogName}
-	c := manifest.Custody{
-		Format: manifest.CustodyFormat, CaseID: m.CaseID, Examiner: m.Examiner, Host: m.Host, OSUser: m.OSUser,
-		Tool: m.Tool, Tenant: m.Tenant, Auth: m.Auth, CommandLine: m.CommandLine, Requested: m.Requested,
-		Users: m.Users, Sources: sources, Started: m.CollectionStart, Ended: m.CollectionEnd,
-		CustodyLog: manifest.CustodyLogName,
-	}
-	if o.signer != nil {
-		pub := o.signer.PublicKey()
-		m.Seal.Signature, m.Seal.SignatureFormat, m.Seal.Namespace = manifest.SigName, "sshsig", seal.SignatureNamespace
-		m.Seal.KeyFingerprint, m.Seal.PublicKey = seal.Fingerprint(pub), seal.AuthorizedKey(pub)
-		c.Signer = m.Seal.KeyFingerprint
-	}
-	if o.tsa != "" {
-		m.Seal.Timestamp, m.Seal.TSA = manifest.TimestampName, o.tsa
-	}
-	b, err := manifest.Canonical(c)
-	if err != nil {
-		return err
-	}
-	w, err := stage.Create(manifest.CustodyName, "custody", bundle.MediaJSON)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
+// sealPlan is how the pipeline seals a bundle: the loaded key, the
+// time-stamp authority, and the sources asked for (for custody.json).
+func (a *app) sealPlan(o *sealOptions, sources []string) pipeline.Seal {
+	return pipeline.Seal{Signer: o.signer, TSA: o.tsa, Sources: append([]string(nil), sources...)}
 }
-
-// applySeal signs and time-stamps SHA256SUMS in the sealed directory dir
-// and starts its custody log (collected, sealed), bound to SHA256SUMS.
-func (a *app) applySeal(ctx context.Context, dir string, m *manifest.Manifest, o *sealOptions) error {
-	sums, err := os.ReadFile(filepath.Join(dir, manifest.SumsName))
-	if err != nil {
-		return err
-	}
-	sealed := map[string]string{
-		"sha256sums_sha256": sha256Hex(sums),
-		"signature":         "none (unsigned)",
-		"timestamp":         "none",
-	}
-	if mb, err := os.ReadFile(filepath.Join(dir, manifest.ManifestName)); err == nil {
-		sealed["manifest_sha256"] = sha256Hex(mb)
-	}
-	sealed["files"] = strconv.Itoa(len(m.Files) + 1)
-	if o.signer != nil {
-		if err := seal.SignSums(dir, o.signer); err != nil {
-			return err
-		}
-		sealed["signature"] = manifest.SigName + " by " + seal.Fingerprint(o.signer.PublicKey())
-	}
-	if o.tsa != "" {
-		tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		tsr, err := seal.RequestTimestamp(tctx, &http.Client{Timeout: 60 * time.Second}, o.tsa, sums)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, manifest.TimestampName), tsr, 0o644); err != nil {
-			return err
-		}
-		c := seal.VerifyTimestamp(tsr, sums, nil)
-		sealed["timestamp"] = manifest.TimestampName + " " + c.Time + " by " + c.Authority
-		fmt.Fprintf(a.stderr, "Time-stamped by %s at %s\n", c.Authority, c.Time)
-	}
-	var records int64
-	var srcs []string
-	for _, s := range m.Sources {
-		records += s.Records
-		srcs = append(srcs, fmt.Sprintf("%s %s %d records", s.Name, s.Status, s.Records))
-	}
-	var upns []string
-	for _, u := range m.Users {
-		upns = append(upns, u.UPN)
-	}
-	end, _ := time.Parse(time.RFC3339Nano, m.CollectionEnd)
-	host := m.Host
-	collected := manifest.CustodyEvent{Time: end, Actor: m.Examiner, Host: host, Action: manifest.ActionCollected, Details: map[string]string{
-		"case_id": m.CaseID, "tenant": m.Tenant.Domain + " (" + m.Tenant.ID + ")", "window": m.Requested.Start + " to " + m.Requested.End,
-		"users": strings.Join(upns, ", "), "sources": strings.Join(srcs, "; "), "records": strconv.FormatInt(records, 10),
-		"complete": strconv.FormatBool(m.Complete),
-	}}
-	sealEv := manifest.CustodyEvent{Actor: m.Examiner, Host: host, Action: manifest.ActionSealed, Details: sealed}
-	return seal.StartCustody(filepath.Join(dir, manifest.CustodyLogName), sums, o.signer, collected, sealEv)
-}
-
-// custodyArchived starts the custody log beside the archive (a copy of the
-// one sealed inside) and records the archive's name, size and SHA-256.
-func custodyArchived(dir, archivePath, archiveSHA string, m *manifest.Manifest, o *sealOptions) error {
-	inner, err := os.ReadFile(filepath.Join(dir, manifest.CustodyLogName))
-	if err != nil {
-		return err
-	}
-	ext := manifest.CustodyPathFor(archivePath)
-	if err := seal.ContinueCustody(ext, inner); err != nil {
-		return err
-	}
-	fi, err := os.Stat(archivePath)
-	if err != nil {
-		return err
-	}
-	_, err = seal.AppendCustody(ext, manifest.CustodyEvent{Actor: m.Examiner, Host: m.Host, Action: manifest.ActionArchived, Details: map[string]string{
-		"archive": filepath.Base(archivePath), "sha256": archiveSHA, "size": strconv.FormatInt(fi.Size(), 10),
-	}}, o.signer)
-	return err
-}
-
-// checkOwnSeal verifies the seal of the bundle just written against the key
-// that signed it.
-func checkOwnSeal(res *manifest.Result, bundlePath string, o *sealOptions) (*seal.Report, error) {
-	opts := seal.Options{RequireSignature: o.signer != nil}
-	if o.signer != nil {
-		opts.Trusted = append(opts.Trusted, o.signer.PublicKey())
-	}
-	if strings.HasSuffix(bundlePath, manifest.ArchiveSuffix) {
-		b, err := os.ReadFile(manifest.CustodyPathFor(bundlePath))
-		if err != nil {
-			return nil, err
-		}
-		opts.CustodyLog, opts.CustodyLogName = b, filepath.Base(manifest.CustodyPathFor(bundlePath))
-	}
-	return seal.Check(res, opts), nil
-}
-
-func sha256Hex(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
-// sourceList names the sources asked for, for custody.json.
-func sourceList(o *grabOptions) []string { return append([]string(nil), o.sources...) }

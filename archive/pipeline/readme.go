@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"github.com/evidence-dfir/evidence/manifest"
 )
 
-// writeReadme writes README.txt: what the bundle is and how to check it,
+// writeReadme writes README.txt of a bundle collected from Graph: what the bundle is and how to check it,
 // with this tool or with stock tools only.
 func writeReadme(stage *bundle.Stage, m *manifest.Manifest) error {
 	w, err := stage.Create(manifest.ReadmeName, "", bundle.MediaText)
@@ -139,4 +139,37 @@ docs/verify.md for doing that with ssh-keygen.
 `)
 	}
 	return b.String()
+}
+
+// writeImportReadme explains an import bundle in plain words.
+func writeImportReadme(stage *bundle.Stage, m *manifest.Manifest) error {
+	w, err := stage.Create(manifest.ReadmeName, "", bundle.MediaText)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Evidence bundle (imported files)\n================================\n\nCase:      %s\nImported:  %s by %s on %s\nTool:      %s %s\n\n",
+		m.CaseID, m.CollectionStart, m.Examiner, m.Host, m.Tool.Name, m.Tool.Version)
+	b.WriteString("These files were downloaded by a person (e.g. from the Microsoft Entra admin\ncenter) and sealed here byte for byte, under imported/. manifest.json\n(\"imports\") records each file's original name, its SHA-256 when it was\nimported, who imported it and when, and what it holds:\n\n")
+	for _, i := range m.Imports {
+		recs := "unknown"
+		if i.Records != nil {
+			recs = fmt.Sprint(*i.Records)
+		}
+		fmt.Fprintf(&b, "  %s\n    %s, %s records, %s .. %s (UTC)\n", i.Path, i.Kind, recs, orDash(i.First), orDash(i.Last))
+		for _, w := range i.Warnings {
+			fmt.Fprintf(&b, "    WARNING: %s\n", w)
+		}
+	}
+	b.WriteString("\nHow to check it has not changed\n-------------------------------\nInside this folder:   sha256sum -c SHA256SUMS\nOr:                   evidence verify <this folder or the .tar.zst archive>\n\nThe hashes prove the files have not changed since they were imported; they\ncannot prove what happened to them before.\n\n")
+	b.WriteString(sealSteps(m))
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -1,8 +1,6 @@
-package main
+package export
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -16,22 +14,22 @@ import (
 // Licence tiers as export sees them: what matters is which logs Graph serves
 // and how long they are kept.
 const (
-	tierFree    = "free"    // Entra ID Free: no sign-in logs through Graph, 7 days of audits
-	tierPremium = "premium" // Entra ID P1 or P2: sign-ins and audits, 30 days
+	TierFree    = "free"    // Entra ID Free: no sign-in logs through Graph, 7 days of audits
+	TierPremium = "premium" // Entra ID P1 or P2: sign-ins and audits, 30 days
 )
 
-// exportPolicy is what export needs to know about a source: how long to wait
+// Policy is what export needs to know about a source: how long to wait
 // before a window is considered settled, how far back to re-read for late
 // records, and how long the tenant keeps it. Defaults and their sources are
 // in docs/schedule.md.
-type exportPolicy struct {
-	settle, overlap time.Duration
-	premiumOnly     bool                            // only licensed tenants have it (sign-ins)
-	retention       func(tier string) time.Duration // how long the service keeps records
+type Policy struct {
+	Settle, Overlap time.Duration
+	PremiumOnly     bool                            // only licensed tenants have it (sign-ins)
+	Retention       func(tier string) time.Duration // how long the service keeps records
 }
 
 func entraRetention(tier string) time.Duration {
-	if tier == tierPremium {
+	if tier == TierPremium {
 		return 30 * 24 * time.Hour
 	}
 	return 7 * 24 * time.Hour
@@ -41,19 +39,17 @@ func fixedRetention(d time.Duration) func(string) time.Duration {
 	return func(string) time.Duration { return d }
 }
 
-// exportPolicies by --sources name. Sources not in grab's registry yet
-// (ual, messagetrace) are listed so that they are exported, with the right
-// defaults, as soon as their collectors are registered in newSource.
-var exportPolicies = map[string]exportPolicy{
-	"audits":       {settle: 30 * time.Minute, overlap: 12 * time.Hour, retention: entraRetention},
-	"signins":      {settle: 30 * time.Minute, overlap: 12 * time.Hour, retention: entraRetention, premiumOnly: true},
-	"ual":          {settle: 2 * time.Hour, overlap: 72 * time.Hour, retention: fixedRetention(180 * 24 * time.Hour)},
-	"messagetrace": {settle: time.Hour, overlap: 24 * time.Hour, retention: fixedRetention(90 * 24 * time.Hour)},
+// Policies by --sources name.
+var Policies = map[string]Policy{
+	"audits":       {Settle: 30 * time.Minute, Overlap: 12 * time.Hour, Retention: entraRetention},
+	"signins":      {Settle: 30 * time.Minute, Overlap: 12 * time.Hour, Retention: entraRetention, PremiumOnly: true},
+	"ual":          {Settle: 2 * time.Hour, Overlap: 72 * time.Hour, Retention: fixedRetention(180 * 24 * time.Hour)},
+	"messagetrace": {Settle: time.Hour, Overlap: 24 * time.Hour, Retention: fixedRetention(90 * 24 * time.Hour)},
 }
 
-// exportDefaultSources is the default order: audits, sign-ins where
+// DefaultSources is the default order: audits, sign-ins where
 // licensed, the unified audit log, message trace.
-var exportDefaultSources = []string{"audits", "signins", "ual", "messagetrace"}
+var DefaultSources = []string{"audits", "signins", "ual", "messagetrace"}
 
 // retentionMargin keeps the oldest hour out of a run: records at the very
 // edge of retention may expire while the run is still paging.
@@ -75,8 +71,8 @@ type scopePlan struct {
 // planScope decides the window of one source and scope. first is the
 // requested start of a first run (--since or --backfill), zero when neither
 // was given.
-func planScope(source, scope string, pol exportPolicy, tier string, prev *state.Scope, now, first time.Time, backfill bool, settle, overlap time.Duration) (*scopePlan, error) {
-	ret := pol.retention(tier)
+func planScope(source, scope string, pol Policy, tier string, prev *state.Scope, now, first time.Time, backfill bool, settle, overlap time.Duration) (*scopePlan, error) {
+	ret := pol.Retention(tier)
 	keptFrom := now.Add(-ret + retentionMargin).Truncate(time.Second)
 	p := &scopePlan{source: source, scope: scope, prev: prev, retention: ret, overlap: overlap,
 		to: now.Add(-settle).Truncate(time.Second)}
@@ -100,7 +96,7 @@ func planScope(source, scope string, pol exportPolicy, tier string, prev *state.
 	case !first.IsZero():
 		p.from, p.readFrom = first, first
 	default:
-		return nil, usageErr("%s has never been exported to this state: give --backfill (from the oldest data the tenant still keeps) or --since", source)
+		return nil, &UsageError{fmt.Errorf("%s has never been exported to this state: give --backfill (from the oldest data the tenant still keeps) or --since", source)}
 	}
 	if prev != nil && prev.Edge.Start != "" {
 		if es, err := time.Parse(time.RFC3339Nano, prev.Edge.Start); err == nil && p.readFrom.Before(es) {
@@ -110,7 +106,7 @@ func planScope(source, scope string, pol exportPolicy, tier string, prev *state.
 	if p.from.Before(keptFrom) {
 		p.gap = &manifest.Gap{Window: manifest.NewWindow(p.from, keptFrom), Scope: scope, Status: manifest.StatusClamped,
 			Reason: fmt.Sprintf("older than the tenant's %s retention for %s%s: these records were deleted before this export reached them",
-				days(ret), source, tierNote(pol, tier))}
+				days(ret), source, TierNote(pol, tier))}
 		p.from = keptFrom
 	}
 	if p.readFrom.Before(keptFrom) {
@@ -119,13 +115,15 @@ func planScope(source, scope string, pol exportPolicy, tier string, prev *state.
 	return p, nil
 }
 
-func (p *scopePlan) empty() bool { return !p.readFrom.Before(p.to) }
+// empty reports a scope with nothing new to read: the watermark (or the
+// re-read start) is already at the settled end.
+func (p *scopePlan) empty() bool { return !p.readFrom.Before(p.to) || !p.from.Before(p.to) }
 
-func tierNote(pol exportPolicy, tier string) string {
-	if pol.retention(tierFree) == pol.retention(tierPremium) {
+func TierNote(pol Policy, tier string) string {
+	if pol.Retention(TierFree) == pol.Retention(TierPremium) {
 		return ""
 	}
-	if tier == tierFree {
+	if tier == TierFree {
 		return " on Entra ID Free"
 	}
 	return " on Entra ID P1/P2"
@@ -138,8 +136,8 @@ func days(d time.Duration) string {
 	return d.String()
 }
 
-// human renders a duration for people: 2d1h30m.
-func human(d time.Duration) string {
+// Human renders a duration for people: 2d1h30m.
+func Human(d time.Duration) string {
 	neg := d < 0
 	if neg {
 		d = -d
@@ -163,54 +161,30 @@ func human(d time.Duration) string {
 	return b.String()
 }
 
-// parseDurations reads SOURCE=DURATION overrides (--settle, --overlap).
-func parseDurations(flag string, vals []string) (map[string]time.Duration, error) {
+// ParseDurations reads SOURCE=DURATION overrides (--settle, --overlap).
+func ParseDurations(flag string, vals []string) (map[string]time.Duration, error) {
 	out := map[string]time.Duration{}
 	for _, v := range vals {
 		name, d, ok := strings.Cut(v, "=")
 		if !ok {
-			return nil, usageErr("%s %q: want SOURCE=DURATION, e.g. audits=2h", flag, v)
+			return nil, &UsageError{fmt.Errorf("%s %q: want SOURCE=DURATION, e.g. audits=2h", flag, v)}
 		}
-		if _, known := exportPolicies[name]; !known {
-			return nil, usageErr("%s %q: unknown source %q", flag, v, name)
+		if _, known := Policies[name]; !known {
+			return nil, &UsageError{fmt.Errorf("%s %q: unknown source %q", flag, v, name)}
 		}
 		dur, err := collect.ParseDuration(d)
 		if err != nil {
-			return nil, usageErr("%s %q: %v", flag, v, err)
+			return nil, &UsageError{fmt.Errorf("%s %q: %w", flag, v, err)}
 		}
 		out[name] = dur
 	}
 	return out, nil
 }
 
-// errProbeDone stops the licence probe after its first page.
-var errProbeDone = errors.New("probe done")
-
-// probeTier asks Graph for one sign-in: Entra ID Free answers 403
-// Authentication_RequestFromNonPremiumTenantOrB2CTenant, P1/P2 answer 200.
-// Anything else leaves the tier unknown ("").
-func probeTier(ctx context.Context, c *collect.Client) (string, error) {
-	_, err := c.Pages(ctx, collect.ClassReports, "licence-probe", c.BaseURL("v1.0")+"/auditLogs/signIns?$top=1", func(int, *collect.Page) error {
-		return errProbeDone
-	})
-	var ge *collect.GraphError
-	switch {
-	case errors.Is(err, errProbeDone):
-		return tierPremium, nil
-	case errors.As(err, &ge) && ge.Status == 403 && ge.Code == collect.CodeNoPremium:
-		return tierFree, nil
-	case errors.As(err, &ge) && (ge.Status == 401 || ge.Code == "credential"):
-		return "", graphFail(err)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return "", failErr(err)
-	}
-	return "", nil
-}
-
-// sortedSources returns the names in exportDefaultSources order, then the rest.
-func sortedSources(names []string) []string {
+// SortedSources returns the names in DefaultSources order, then the rest.
+func SortedSources(names []string) []string {
 	rank := map[string]int{}
-	for i, n := range exportDefaultSources {
+	for i, n := range DefaultSources {
 		rank[n] = i + 1
 	}
 	out := append([]string(nil), names...)

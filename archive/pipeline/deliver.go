@@ -1,0 +1,404 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/archive/blob"
+	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
+)
+
+// Sealed is a sealed bundle directory, ready to deliver.
+type Sealed struct {
+	Dir      string // the sealed directory
+	Name     string // the bundle's name (the directory's and archive's base name)
+	Manifest *manifest.Manifest
+	Started  time.Time   // collection start: the archive entries' time
+	Signer   seal.Signer // what signed it (nil: unsigned), trusted when reading back
+	// Custody says whether the bundle starts a custody log that an archive
+	// continues beside itself (NAME.custody.jsonl): true for every bundle
+	// Build writes; pack keeps the directory's log as it is.
+	Custody bool
+	// Content is the SHA-256 of its SHA256SUMS (DirSHA256): the same for
+	// the directory, its archive and the blob.
+	Content string
+
+	// Archive and ArchiveSHA256 are set by Tar for the outputs after it.
+	Archive       string
+	ArchiveSHA256 string
+}
+
+// Output forms.
+const (
+	FormTar  = "tar"
+	FormDir  = "dir"
+	FormBlob = "blob"
+)
+
+// Delivery is what one output wrote and read back.
+type Delivery struct {
+	Form     string // FormTar, FormDir or FormBlob
+	Location string // absolute path or blob URL
+	// SHA256 is the archive's (tar, blob) or, for a directory, the SHA-256
+	// of its SHA256SUMS, which names every file's SHA-256 (DirSHA256).
+	SHA256 string
+	// Content is the SHA-256 of the bundle's SHA256SUMS, as read back.
+	Content string
+	// Kept is false for an intermediate output (the local archive a blob
+	// upload removes).
+	Kept bool
+	// Verified is the verification of what was read back (tar, dir).
+	Verified *manifest.Result
+	Seal     *seal.Report
+	// Receipt is the blob upload's, with its read-back immutability.
+	Receipt     *blob.Receipt
+	ReceiptPath string
+	// NotImmutable: the blob's protection could not be read back and was
+	// not accepted.
+	NotImmutable bool
+}
+
+// Deliverer writes a sealed bundle where it is kept, reads it back, checks
+// it, and says where it is and its SHA-256. Find looks for the bundle
+// name where Deliver would have put it (an earlier, interrupted run), and
+// reads it back: nil when it is not there.
+type Deliverer interface {
+	Deliver(ctx context.Context, b *Sealed, p *Plan) (*Delivery, error)
+	Find(ctx context.Context, name string, p *Plan) (*Delivery, error)
+}
+
+// Find asks every output of the plan for the bundle name; the result has
+// one Delivery per output, nil where it is not found.
+func Find(ctx context.Context, p Plan, name string) ([]*Delivery, error) {
+	out := make([]*Delivery, len(p.Outputs))
+	for i, o := range p.Outputs {
+		d, err := o.Find(ctx, name, &p)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// contentOf is the SHA-256 of the SHA256SUMS a verification read.
+func contentOf(res *manifest.Result) string {
+	if b, ok := res.Seal[manifest.SumsName]; ok {
+		return sha256Hex(b)
+	}
+	return ""
+}
+
+// Dir keeps the sealed directory where Build committed it, and verifies it
+// in place (every hash, the signature and the custody log).
+type Dir struct{}
+
+// Deliver implements Deliverer.
+func (Dir) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
+	res, err := manifest.VerifyDir(b.Dir)
+	if err != nil {
+		return nil, verifyErr(err)
+	}
+	rep, err := CheckOwnSeal(res, b.Dir, b.Signer)
+	if err != nil {
+		return nil, verifyErr(err)
+	}
+	if !res.OK() {
+		return nil, verifyErr(fmt.Errorf("the bundle just written does not verify: %s", DescribeProblems(res)))
+	}
+	sum, err := DirSHA256(b.Dir)
+	if err != nil {
+		return nil, verifyErr(err)
+	}
+	abs, err := filepath.Abs(b.Dir)
+	if err != nil {
+		return nil, failErr(err)
+	}
+	return &Delivery{Form: FormDir, Location: abs, SHA256: sum, Content: sum, Kept: true, Verified: res, Seal: rep}, nil
+}
+
+// Find implements Deliverer: the directory NAME in Plan.Out.
+func (d Dir) Find(ctx context.Context, name string, p *Plan) (*Delivery, error) {
+	dir := filepath.Join(p.Out, name)
+	if _, err := os.Stat(filepath.Join(dir, manifest.SumsName)); os.IsNotExist(err) {
+		return nil, nil
+	}
+	return d.Deliver(ctx, &Sealed{Dir: dir, Name: name}, p)
+}
+
+// DirSHA256 is the content hash of a bundle directory: the SHA-256 of its
+// SHA256SUMS, which lists the SHA-256 of every sealed file.
+func DirSHA256(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, manifest.SumsName))
+	if err != nil {
+		return "", err
+	}
+	return sha256Hex(b), nil
+}
+
+// Tar packs the sealed directory into the deterministic NAME.tar.zst
+// beside it (or Path), continues the custody log beside the archive with
+// an "archived" entry, and verifies the archive read back. The directory is
+// removed once the archive verifies, unless KeepDir.
+type Tar struct {
+	Path    string // the archive; "" is NAME.tar.zst beside the directory
+	KeepDir bool
+	// Intermediate marks an archive that a later output (Blob) removes.
+	Intermediate bool
+}
+
+// Deliver implements Deliverer.
+func (t Tar) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
+	path := t.Path
+	if path == "" {
+		path = filepath.Join(filepath.Dir(b.Dir), b.Name+manifest.ArchiveSuffix)
+	}
+	sum, err := PackArchive(b.Dir, b.Name, path, b.Started)
+	if err != nil {
+		return nil, failErr(fmt.Errorf("bundle sealed in %s, but archiving failed: %w", b.Dir, err))
+	}
+	if b.Custody {
+		if err := custodyArchived(b.Dir, path, sum, b.Manifest, b.Signer); err != nil {
+			return nil, failErr(fmt.Errorf("bundle archived as %s, but its custody log could not be written: %w", path, err))
+		}
+	}
+	res, got, err := readBackArchive(path)
+	if err != nil {
+		return nil, verifyErr(err)
+	}
+	if got != sum {
+		return nil, verifyErr(fmt.Errorf("%s reads back with SHA-256 %s, not the %s written", path, got, sum))
+	}
+	rep, err := CheckOwnSeal(res, path, b.Signer)
+	if err != nil {
+		return nil, verifyErr(err)
+	}
+	if !res.OK() {
+		return nil, verifyErr(fmt.Errorf("the archive just written does not verify: %s", DescribeProblems(res)))
+	}
+	if !t.KeepDir {
+		if err := os.RemoveAll(b.Dir); err != nil {
+			return nil, failErr(err)
+		}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, failErr(err)
+	}
+	b.Archive, b.ArchiveSHA256 = abs, sum
+	return &Delivery{Form: FormTar, Location: abs, SHA256: sum, Content: contentOf(res), Kept: !t.Intermediate, Verified: res, Seal: rep}, nil
+}
+
+// Find implements Deliverer: the archive NAME.tar.zst in Plan.Out (or Path).
+func (t Tar) Find(_ context.Context, name string, p *Plan) (*Delivery, error) {
+	path := t.Path
+	if path == "" {
+		path = filepath.Join(p.Out, name+manifest.ArchiveSuffix)
+	}
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		return nil, nil
+	}
+	res, sum, err := readBackArchive(path)
+	if err != nil {
+		return nil, verifyErr(err)
+	}
+	if !res.OK() {
+		return nil, verifyErr(fmt.Errorf("%s does not verify: %s", path, DescribeProblems(res)))
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, failErr(err)
+	}
+	return &Delivery{Form: FormTar, Location: abs, SHA256: sum, Content: contentOf(res), Kept: !t.Intermediate, Verified: res}, nil
+}
+
+// readBackArchive reads the archive at path once: it verifies the bundle
+// it holds and hashes its bytes.
+func readBackArchive(path string) (*manifest.Result, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	res, err := archive.VerifyReader(io.TeeReader(f, h))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := io.Copy(h, f); err != nil { // anything after the archive, too
+		return nil, "", err
+	}
+	return res, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Blob uploads the archive a Tar wrote as an immutable blob under Store's
+// target, reads it back and compares its SHA-256, writes the receipt beside
+// the archive (NAME.tar.zst.upload.json) and prints it. Unless KeepArchive,
+// the local archive is removed once the blob is confirmed (intact and
+// protected, or accepted with AllowMutable).
+type Blob struct {
+	Store       *blob.Store
+	Options     blob.Options
+	KeepArchive bool
+	// Open opens a store for one blob of the same account and credential,
+	// for Find; nil: Find finds nothing.
+	Open func(blob.Target) (*blob.Store, error)
+}
+
+// Deliver implements Deliverer.
+func (u Blob) Deliver(ctx context.Context, b *Sealed, p *Plan) (*Delivery, error) {
+	if b.Archive == "" {
+		return nil, failErr(errors.New("pipeline: a blob output needs a tar output before it"))
+	}
+	opts := u.Options
+	opts.Logger = p.logger()
+	w := p.stderr()
+	fmt.Fprintf(w, "Uploading %s to %s ...\n", filepath.Base(b.Archive), u.Store.Target())
+	rc, err := u.Store.Upload(ctx, b.Archive, b.ArchiveSHA256, opts)
+	d := &Delivery{Form: FormBlob, SHA256: b.ArchiveSHA256, Content: b.Content, Receipt: rc, Kept: true}
+	if rc != nil {
+		d.Location = rc.URL
+		d.ReceiptPath = b.Archive + ".upload.json"
+		if werr := rc.WriteFile(d.ReceiptPath); werr != nil {
+			return nil, failErr(fmt.Errorf("the blob was created, but its receipt could not be written: %w", werr))
+		}
+		fmt.Fprintf(w, "\nUpload receipt (%s):\n", d.ReceiptPath)
+		rc.Print(w)
+	}
+	var mm *blob.MismatchError
+	switch {
+	case errors.As(err, &mm):
+		return nil, verifyErr(fmt.Errorf("the blob read back is not the archive: %w", err))
+	case err != nil:
+		return nil, failErr(fmt.Errorf("the bundle is sealed and archived at %s, but the upload failed: %w", b.Archive, err))
+	}
+	if !rc.Immutable {
+		if opts.AllowMutable {
+			opts.Logger.Warn("blob is NOT immutable; accepted with --allow-mutable", "url", rc.URL)
+		} else {
+			opts.Logger.Warn("blob is NOT immutable (exit code 3); see the receipt", "url", rc.URL)
+			d.NotImmutable = true
+		}
+	}
+	if !u.KeepArchive {
+		if d.NotImmutable {
+			fmt.Fprintf(w, "  the local archive is kept, since the blob's immutability is not confirmed: %s\n", b.Archive)
+		} else if err := os.Remove(b.Archive); err != nil {
+			return nil, failErr(err)
+		}
+	}
+	return d, nil
+}
+
+// Find implements Deliverer: the blob NAME.tar.zst under the store's
+// target, streamed once to verify the bundle it holds and hash it.
+func (u Blob) Find(ctx context.Context, name string, _ *Plan) (*Delivery, error) {
+	if u.Open == nil {
+		return nil, nil
+	}
+	t := u.Store.Target()
+	t.Path = t.Join(name + manifest.ArchiveSuffix)
+	s, err := u.Open(t)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.Stat(ctx)
+	var se *blob.ServiceError
+	if errors.As(err, &se) && se.Status == 404 {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, failErr(err)
+	}
+	r, err := s.Open(ctx, st.ETag)
+	if err != nil {
+		return nil, failErr(err)
+	}
+	defer r.Close()
+	h := sha256.New()
+	res, err := archive.VerifyReader(io.TeeReader(r, h))
+	if err != nil {
+		return nil, verifyErr(fmt.Errorf("%s: %w", st.URL, err))
+	}
+	if _, err := io.Copy(h, r); err != nil {
+		return nil, failErr(err)
+	}
+	if !res.OK() {
+		return nil, verifyErr(fmt.Errorf("%s does not verify: %s", st.URL, DescribeProblems(res)))
+	}
+	return &Delivery{Form: FormBlob, Location: st.URL, SHA256: hex.EncodeToString(h.Sum(nil)), Content: contentOf(res), Kept: true, Verified: res}, nil
+}
+
+// PackArchive writes dir as the deterministic archive final (refusing to
+// replace a file), atomically through a temporary name, hashing the archive
+// bytes as they are written: each bundle file is read once, and the archive
+// is never read back to be hashed. It returns the archive's SHA-256.
+func PackArchive(dir, prefix, final string, mtime time.Time) (string, error) {
+	if _, err := os.Lstat(final); err == nil {
+		return "", fmt.Errorf("%s already exists", final)
+	}
+	tmp := filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+".partial")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", err
+	}
+	fail := func(err error) (string, error) {
+		f.Close()
+		os.Remove(tmp)
+		return "", err
+	}
+	h := sha256.New()
+	// archive's fixed defaults (level, concurrency): the same bundle gives
+	// the same bytes on any machine.
+	if err := archive.WriteTarZstOptions(io.MultiWriter(f, h), dir, prefix, mtime, archive.Options{}); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	if err := publish(tmp, final); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// publish moves tmp to final without replacing an existing file: a hard
+// link fails if final exists; where links are not supported (FAT, exFAT
+// drives), it falls back to a rename after checking.
+func publish(tmp, final string) error {
+	err := os.Link(tmp, final)
+	switch {
+	case err == nil:
+		return os.Remove(tmp)
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("%s already exists", final)
+	}
+	if _, err := os.Lstat(final); err == nil {
+		return fmt.Errorf("%s already exists", final)
+	}
+	return os.Rename(tmp, final)
+}
+
+// DescribeProblems lists a verification's problems as "kind path, ...".
+func DescribeProblems(r *manifest.Result) string {
+	var parts []string
+	for _, p := range r.Problems {
+		parts = append(parts, p.Kind+" "+p.Path)
+	}
+	return joinSorted(parts)
+}

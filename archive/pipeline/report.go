@@ -1,0 +1,47 @@
+package pipeline
+
+import (
+	"bytes"
+	"log/slog"
+	"time"
+
+	"github.com/evidence-dfir/evidence/archive/bundle"
+	"github.com/evidence-dfir/evidence/archive/report"
+	"github.com/evidence-dfir/evidence/manifest"
+)
+
+// writeReport renders report.html into the bundle being written, from the
+// record files the stage holds, before it is sealed (so the page is hashed
+// like every other file). The page is rendered in memory first: a failure
+// never leaves a half-written page, and never costs the evidence; it is
+// recorded as a manifest warning and the bundle is sealed without the page.
+func writeReport(stage *bundle.Stage, m *manifest.Manifest, lang string, log *slog.Logger) {
+	err := func() error {
+		if err := stage.Flush(); err != nil {
+			return err
+		}
+		an := report.NewAnalyzer()
+		if err := report.FeedDir(an, stage.Dir(), nil); err != nil {
+			return err
+		}
+		rendered, _ := time.Parse(time.RFC3339Nano, m.CollectionEnd)
+		var buf bytes.Buffer
+		if err := report.Render(&buf, m, an, report.Options{
+			Lang: lang, Embedded: true, BundleName: stage.Name(),
+			Signature: report.Signature{State: report.SigUnsigned},
+			Renderer:  m.Tool.Name + " " + m.Tool.Version, Rendered: rendered,
+		}); err != nil {
+			return err
+		}
+		w, err := stage.Create(report.FileName, "", bundle.MediaHTML)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(buf.Bytes())
+		return err
+	}()
+	if err != nil {
+		log.Warn("report.html not written", "err", err)
+		m.Warnings = append(m.Warnings, "report.html could not be written: "+oneLine(err.Error())+"; the records are unaffected")
+	}
+}
