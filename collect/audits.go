@@ -53,11 +53,11 @@ func (a DirectoryAudits) Collect(ctx context.Context, c *Client, job Job, out Ou
 			if err != nil {
 				return "", "", err
 			}
-			u, err := ri.GetUri()
+			u, err := builderURL(ri)
 			if err != nil {
 				return "", "", err
 			}
-			return u.String(), filter, nil
+			return u, filter, nil
 		}
 	}
 	for _, scope := range scopes(job) {

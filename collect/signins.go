@@ -184,11 +184,11 @@ func (s SignIns) Collect(ctx context.Context, c *Client, job Job, out Output) (m
 			if err != nil {
 				return "", "", err
 			}
-			u, err := ri.GetUri()
+			u, err := builderURL(ri)
 			if err != nil {
 				return "", "", err
 			}
-			return u.String(), filter, nil
+			return u, filter, nil
 		}
 		spec := mergeSpec{class: ClassReports, source: s.Name(), scope: sc.label, timeProp: "createdDateTime", streams: []stream{{url: build}}}
 		sws, err := collectSplit(ctx, c, spec, window, job.splitting(), sink, job.Progress)

@@ -30,6 +30,36 @@ const (
 	ProblemUnreadable = "unreadable"
 )
 
+// Names of the files that seal a bundle beside SHA256SUMS without being
+// listed in it (see the unsealed set of the Verifier).
+const (
+	// SigName is the OpenSSH signature (SSHSIG, armored) of SHA256SUMS.
+	SigName = SumsName + ".sig"
+	// TimestampName is the RFC 3161 time-stamp response for SHA256SUMS.
+	TimestampName = SumsName + ".tsr"
+	// CustodyLogName is the hash-chained custody log inside a bundle
+	// directory. It grows after sealing, so it is not in SHA256SUMS.
+	CustodyLogName = "custody.log.jsonl"
+	// CustodyName is custody.json, the sealed statement of who collected
+	// what, where, when and how; it is listed in SHA256SUMS.
+	CustodyName = "custody.json"
+)
+
+// Problem kinds of the seal (beside those of the files), found by package
+// manifest/seal.
+const (
+	// ProblemSignature: SHA256SUMS.sig does not verify, is by a key that is
+	// not trusted, or is required and absent.
+	ProblemSignature = "signature"
+	// ProblemTimestamp: SHA256SUMS.tsr does not stamp this SHA256SUMS, is
+	// not validly signed, or its authority is not trusted when roots were given.
+	ProblemTimestamp = "timestamp"
+)
+
+// ProblemCustody: the custody log is broken (an entry edited, removed,
+// reordered or badly signed, or the log does not bind to the seal).
+const ProblemCustody = "custody"
+
 // maxMetaSize bounds the bytes of SHA256SUMS and manifest.json kept in memory.
 const maxMetaSize = 64 << 20
 
@@ -79,6 +109,18 @@ type Result struct {
 
 // OK reports whether the bundle verified without any problem.
 func (r *Result) OK() bool { return len(r.Problems) == 0 }
+
+// AddProblem records a finding about path, joined with any finding of the
+// same path and kind, keeping Problems sorted. Package manifest/seal adds
+// what it finds about the signature, the time-stamp and the custody log.
+func (r *Result) AddProblem(path, kind, detail string) {
+	ps := problemSet{}
+	for _, p := range r.Problems {
+		ps.add(p.Path, p.Kind, p.Detail)
+	}
+	ps.add(path, kind, detail)
+	r.Problems = ps.sorted()
+}
 
 type seenFile struct {
 	sha256 string

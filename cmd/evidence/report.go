@@ -21,6 +21,7 @@ import (
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/archive/report"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
 )
 
@@ -347,7 +348,7 @@ func signatureState(names []string, read func(string) []byte) report.Signature {
 	if !slices.Contains(names, manifest.SigName) {
 		return report.Signature{State: report.SigUnsigned}
 	}
-	fp, err := manifest.SignatureKey(read(manifest.SigName))
+	fp, err := seal.SignatureKey(read(manifest.SigName))
 	if err != nil {
 		return report.Signature{State: report.SigInvalid, File: manifest.SigName}
 	}

@@ -15,7 +15,8 @@ import (
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
 	"github.com/evidence-dfir/evidence/manifest"
-	"github.com/evidence-dfir/evidence/manifest/tsatest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
+	"github.com/evidence-dfir/evidence/manifest/seal/tsatest"
 )
 
 const testPassphrase = "test passphrase, not a secret"
@@ -24,7 +25,7 @@ const testPassphrase = "test passphrase, not a secret"
 func testKey(t *testing.T) string {
 	t.Helper()
 	prefix := filepath.Join(t.TempDir(), "signer")
-	if _, err := manifest.GenerateKey(prefix, []byte(testPassphrase), "test signer"); err != nil {
+	if _, err := seal.GenerateKey(prefix, []byte(testPassphrase), "test signer"); err != nil {
 		t.Fatal(err)
 	}
 	return prefix
@@ -209,12 +210,12 @@ func TestVerifyTamperMatrix(t *testing.T) {
 			}
 		}, []string{"signature", manifest.SigName, "does not verify"}},
 		tc{"signed by another key", func(t *testing.T, dir string) {
-			s, err := manifest.LoadSigningKey(other+".key", func() ([]byte, error) { return []byte(testPassphrase), nil })
+			s, err := seal.LoadSigningKey(other+".key", func() ([]byte, error) { return []byte(testPassphrase), nil })
 			if err != nil {
 				t.Fatal(err)
 			}
 			os.Remove(filepath.Join(dir, manifest.SigName))
-			if err := manifest.SignSums(dir, s); err != nil {
+			if err := seal.SignSums(dir, s); err != nil {
 				t.Fatal(err)
 			}
 		}, []string{"signature", manifest.SigName, "not one of the trusted keys"}},
@@ -453,7 +454,7 @@ ssh-keygen -Y verify -f ../entry_signers -I actor -n evidence-custody -s ../entr
 		t.Fatalf("verify after custody: exit %d\n%s", code, out)
 	}
 	var js struct {
-		Seal manifest.SealReport `json:"seal"`
+		Seal seal.Report `json:"seal"`
 	}
 	_, jout, _ := invoke(t, nil, "verify", "--json", arch)
 	if err := json.Unmarshal([]byte(jout), &js); err != nil || js.Seal.Custody == nil || len(js.Seal.Custody.Entries) != 5 {
