@@ -14,13 +14,14 @@ import (
 
 	"github.com/evidence-dfir/evidence/collect/graphtest"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
 )
 
 // The bundle format's reference vectors (testdata/bundles/v1, described in
 // its README.md and in docs/format.md): small bundles made from the
 // simulator, and copies of the signed one tampered with in one way each.
 // TestBundleVectors checks that `evidence verify` gives each the result
-// recorded in vectors.json; manifest's TestVectors checks the library.
+// recorded in vectors.json; manifest/seal's TestVectors checks the library.
 //
 // Regenerate them (a fresh signing key is made, used and discarded; only its
 // public key is kept) with:
@@ -115,14 +116,14 @@ var tampers = []tamper{
 		Pubkey: true, Exit: ExitVerify, Problems: []vectorProblem{{"SHA256SUMS.sig", manifest.ProblemSignature}}},
 		func(t *testing.T, dir string, g *vectorGen) {
 			prefix := filepath.Join(g.tmp, "other-signer")
-			if _, err := manifest.GenerateKey(prefix, []byte(testPassphrase), "another signer"); err != nil {
+			if _, err := seal.GenerateKey(prefix, []byte(testPassphrase), "another signer"); err != nil {
 				t.Fatal(err)
 			}
-			s, err := manifest.LoadSigningKey(prefix+".key", func() ([]byte, error) { return []byte(testPassphrase), nil })
+			s, err := seal.LoadSigningKey(prefix+".key", func() ([]byte, error) { return []byte(testPassphrase), nil })
 			if err != nil {
 				t.Fatal(err)
 			}
-			sig, err := manifest.SignBytes(mustRead(t, filepath.Join(dir, manifest.SumsName)), s, manifest.SignatureNamespace)
+			sig, err := seal.SignBytes(mustRead(t, filepath.Join(dir, manifest.SumsName)), s, seal.SignatureNamespace)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,7 +224,7 @@ func generateVectors(t *testing.T) {
 	// one day of interactive sign-ins, the day of the compromise.
 	srv := newSim(t, graphtest.Config{Seed: 1, SignInsPerUser: -1, AuditsPerUser: -1, NonInteractivePerUser: -1, AppSignIns: -1, MailPerUser: -1})
 	prefix := filepath.Join(g.tmp, "signer")
-	if _, err := manifest.GenerateKey(prefix, []byte(testPassphrase), "reference vectors"); err != nil {
+	if _, err := seal.GenerateKey(prefix, []byte(testPassphrase), "reference vectors"); err != nil {
 		t.Fatal(err)
 	}
 	grab := func(extra ...string) string {
@@ -297,7 +298,7 @@ func vectorsReadme(vf *vectorFile) string {
 Small bundles of format ` + "`" + manifest.Format + "`" + ` (docs/format.md) and the result
 ` + "`evidence verify`" + ` must give for each. Every future version of the tool must read them
 and give the same results: ` + "`go test ./cmd/evidence -run TestBundleVectors`" + ` (the CLI) and
-` + "`go test ./manifest -run TestVectors`" + ` (the library) check it.
+` + "`go test ./manifest/seal -run TestVectors`" + ` (the library) check it.
 
 They were made from the simulated tenant (collect/graphtest) by
 

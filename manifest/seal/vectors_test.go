@@ -1,20 +1,23 @@
-package manifest
+package seal
 
 import (
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/evidence-dfir/evidence/manifest"
 )
 
 // TestVectors verifies the bundle format's reference vectors
 // (testdata/bundles/v1, see its README.md) with the library, as `evidence
-// verify` does: VerifyDir, then CheckSeal trusting signing-key.pub for the
+// verify` does: manifest.VerifyDir, then Check trusting signing-key.pub for the
 // signed vectors. Each must give exactly the problems vectors.json records;
 // the valid ones none. cmd/evidence's TestBundleVectors checks the CLI.
 func TestVectors(t *testing.T) {
-	const dir = "../testdata/bundles/v1"
+	const dir = "../../testdata/bundles/v1"
 	b, err := os.ReadFile(filepath.Join(dir, "vectors.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -40,15 +43,15 @@ func TestVectors(t *testing.T) {
 	}
 	for _, v := range vf.Vectors {
 		t.Run(v.Name, func(t *testing.T) {
-			res, err := VerifyDir(filepath.Join(dir, v.Name))
+			res, err := manifest.VerifyDir(filepath.Join(dir, v.Name))
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := SealOptions{}
+			opts := Options{}
 			if v.Pubkey {
 				opts.Trusted, opts.RequireSignature = trusted, true
 			}
-			CheckSeal(res, opts)
+			Check(res, opts)
 			var got, want []string
 			for _, p := range res.Problems {
 				got = append(got, p.Kind+" "+p.Path)
@@ -57,14 +60,22 @@ func TestVectors(t *testing.T) {
 				want = append(want, p.Kind+" "+p.Path)
 			}
 			if !slices.Equal(got, want) {
-				t.Errorf("problems %q, want %q\n%s", got, want, problemList(res))
+				t.Errorf("problems %q, want %q\n%s", got, want, problemText(res))
 			}
 			if res.OK() != (v.Exit == 0) {
 				t.Errorf("OK %v, exit %d in vectors.json", res.OK(), v.Exit)
 			}
-			if v.Exit == 0 && (res.Manifest == nil || res.Manifest.Format != Format) {
-				t.Errorf("a valid vector without a manifest of format %s", Format)
+			if v.Exit == 0 && (res.Manifest == nil || res.Manifest.Format != manifest.Format) {
+				t.Errorf("a valid vector without a manifest of format %s", manifest.Format)
 			}
 		})
 	}
+}
+
+func problemText(res *manifest.Result) string {
+	var b strings.Builder
+	for _, p := range res.Problems {
+		b.WriteString("  " + p.String() + "\n")
+	}
+	return b.String()
 }
