@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/blob"
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/manifest/durable"
 	"github.com/spf13/pflag"
 )
 
@@ -194,49 +194,14 @@ func packArchive(dir, prefix, final string, mtime time.Time) (string, error) {
 	if _, err := os.Lstat(final); err == nil {
 		return "", fmt.Errorf("%s already exists", final)
 	}
-	tmp := filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+".partial")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	h := sha256.New()
+	err := durable.Write(final, 0o644, durable.Create, func(w io.Writer) error {
+		return archive.WriteTarZstOptions(io.MultiWriter(w, h), dir, prefix, mtime, archiveOptions)
+	})
 	if err != nil {
 		return "", err
 	}
-	fail := func(err error) (string, error) {
-		f.Close()
-		os.Remove(tmp)
-		return "", err
-	}
-	h := sha256.New()
-	if err := archive.WriteTarZstOptions(io.MultiWriter(f, h), dir, prefix, mtime, archiveOptions); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return "", err
-	}
-	if err := publish(tmp, final); err != nil {
-		os.Remove(tmp)
-		return "", err
-	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// publish moves tmp to final without replacing an existing file: a hard
-// link fails if final exists; where links are not supported (FAT, exFAT
-// drives), it falls back to a rename after checking.
-func publish(tmp, final string) error {
-	err := os.Link(tmp, final)
-	switch {
-	case err == nil:
-		return os.Remove(tmp)
-	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("%s already exists", final)
-	}
-	if _, err := os.Lstat(final); err == nil {
-		return fmt.Errorf("%s already exists", final)
-	}
-	return os.Rename(tmp, final)
 }
 
 // archiveOptions are the zstd settings of every archive: archive's fixed
