@@ -13,11 +13,11 @@ import (
 	"github.com/evidence-dfir/evidence/manifest"
 )
 
-// Licence tiers as export sees them: what matters is which logs Graph serves
-// and how long they are kept.
+// Licence tiers as export sees them, in the licence probe's vocabulary:
+// what matters is which logs Graph serves and how long they are kept.
 const (
-	tierFree    = "free"    // Entra ID Free: no sign-in logs through Graph, 7 days of audits
-	tierPremium = "premium" // Entra ID P1 or P2: sign-ins and audits, 30 days
+	tierFree    = collect.LicenseFree    // Entra ID Free: no sign-in logs through Graph, 7 days of audits
+	tierPremium = collect.LicensePremium // Entra ID P1 or P2: sign-ins and audits, 30 days
 )
 
 // exportPolicy is what export needs to know about a source: how long to wait
@@ -30,25 +30,19 @@ type exportPolicy struct {
 	retention       func(tier string) time.Duration // how long the service keeps records
 }
 
-func entraRetention(tier string) time.Duration {
-	if tier == tierPremium {
-		return 30 * 24 * time.Hour
-	}
-	return 7 * 24 * time.Hour
-}
-
-func fixedRetention(d time.Duration) func(string) time.Duration {
-	return func(string) time.Duration { return d }
+// retentionOf reads source's row of collect's retention table.
+func retentionOf(source string) func(tier string) time.Duration {
+	return func(tier string) time.Duration { return collect.Retention(source, tier) }
 }
 
 // exportPolicies by --sources name. Sources not in grab's registry yet
 // (ual, messagetrace) are listed so that they are exported, with the right
 // defaults, as soon as their collectors are registered in newSource.
 var exportPolicies = map[string]exportPolicy{
-	"audits":       {settle: 30 * time.Minute, overlap: 12 * time.Hour, retention: entraRetention},
-	"signins":      {settle: 30 * time.Minute, overlap: 12 * time.Hour, retention: entraRetention, premiumOnly: true},
-	"ual":          {settle: 2 * time.Hour, overlap: 72 * time.Hour, retention: fixedRetention(180 * 24 * time.Hour)},
-	"messagetrace": {settle: time.Hour, overlap: 24 * time.Hour, retention: fixedRetention(90 * 24 * time.Hour)},
+	"audits":       {settle: 30 * time.Minute, overlap: 12 * time.Hour, retention: retentionOf("audits")},
+	"signins":      {settle: 30 * time.Minute, overlap: 12 * time.Hour, retention: retentionOf("signins"), premiumOnly: true},
+	"ual":          {settle: 2 * time.Hour, overlap: 72 * time.Hour, retention: retentionOf("ual")},
+	"messagetrace": {settle: time.Hour, overlap: 24 * time.Hour, retention: retentionOf("messagetrace")},
 }
 
 // exportDefaultSources is the default order: audits, sign-ins where
