@@ -185,6 +185,27 @@ type Source struct {
 	Superseded  []SubWindow `json:"superseded,omitempty"`  // queries whose result was replaced by smaller ones (record limit reached)
 }
 
+// Summarize sets the source's totals and status from its windows and gaps,
+// by the rules verify checks: Pages is the sum of the windows' pages,
+// Records the sum of their records less Duplicates; Status and Reason are
+// those of the first window not collected, else of the first gap, else
+// collected. Every collector and export use it, so the totals are computed
+// in one place.
+func (s *Source) Summarize() {
+	s.Status, s.Reason = StatusCollected, ""
+	s.Records, s.Pages = -s.Duplicates, 0
+	for _, w := range s.Windows {
+		s.Records += w.Records
+		s.Pages += w.Pages
+		if w.Status != StatusCollected && s.Status == StatusCollected {
+			s.Status, s.Reason = w.Status, w.Reason
+		}
+	}
+	if s.Status == StatusCollected && len(s.Missing) > 0 {
+		s.Status, s.Reason = s.Missing[0].Status, s.Missing[0].Reason
+	}
+}
+
 // Gap is an interval of a source that was asked for but is known not to be
 // in the bundle, and why: outside the tenant's retention, clamped by an API
 // limit, refused, or lost to a failure. A gap makes the bundle incomplete.
