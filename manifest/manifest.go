@@ -267,13 +267,9 @@ func (m *Manifest) Incomplete() bool {
 // a finding rather than an unsigned bundle. The key named here is
 // informational: a verifier trusts only the keys it is given.
 type SealInfo struct {
-	Signature       string `json:"signature,omitempty"`        // "SHA256SUMS.sig"
-	SignatureFormat string `json:"signature_format,omitempty"` // "sshsig"
-	Namespace       string `json:"namespace,omitempty"`        // "evidence"
-	KeyFingerprint  string `json:"key_fingerprint,omitempty"`  // "SHA256:..."
-	PublicKey       string `json:"public_key,omitempty"`       // OpenSSH public key line
-	Timestamp       string `json:"timestamp,omitempty"`        // "SHA256SUMS.tsr"
-	TSA             string `json:"tsa,omitempty"`              // the time-stamp authority's URL
-	Custody         string `json:"custody,omitempty"`          // "custody.json"
-	CustodyLog      string `json:"custody_log,omitempty"`      // "custody.log.jsonl"
+	Signature      string `json:"signature,omitempty"`       // "SHA256SUMS.sig"
+	KeyFingerprint string `json:"key_fingerprint,omitempty"` // "SHA256:..."
+	Timestamp      string `json:"timestamp,omitempty"`       // "SHA256SUMS.tsr"
+	TSA            string `json:"tsa,omitempty"`             // the time-stamp authority's URL (README.txt names it)
+	CustodyLog     string `json:"custody_log,omitempty"`     // "custody.log.jsonl"
 }

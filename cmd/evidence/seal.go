@@ -80,7 +80,7 @@ func readPassphrase(a *app, keyPath string) func() ([]byte, error) {
 // prepareSeal records in the manifest what will seal the bundle and writes
 // custody.json; both are sealed with the rest.
 func prepareSeal(stage *bundle.Stage, m *manifest.Manifest, o *sealOptions, sources []string) error {
-	m.Seal = &manifest.SealInfo{Custody: manifest.CustodyName, CustodyLog: manifest.CustodyLogName}
+	m.Seal = &manifest.SealInfo{CustodyLog: manifest.CustodyLogName}
 	c := manifest.Custody{
 		Format: manifest.CustodyFormat, CaseID: m.CaseID, Examiner: m.Examiner, Host: m.Host, OSUser: m.OSUser,
 		Tool: m.Tool, Tenant: m.Tenant, Auth: m.Auth, CommandLine: m.CommandLine, Requested: m.Requested,
@@ -89,8 +89,7 @@ func prepareSeal(stage *bundle.Stage, m *manifest.Manifest, o *sealOptions, sour
 	}
 	if o.signer != nil {
 		pub := o.signer.PublicKey()
-		m.Seal.Signature, m.Seal.SignatureFormat, m.Seal.Namespace = manifest.SigName, "sshsig", seal.SignatureNamespace
-		m.Seal.KeyFingerprint, m.Seal.PublicKey = seal.Fingerprint(pub), seal.AuthorizedKey(pub)
+		m.Seal.Signature, m.Seal.KeyFingerprint = manifest.SigName, seal.Fingerprint(pub)
 		c.Signer = m.Seal.KeyFingerprint
 	}
 	if o.tsa != "" {
