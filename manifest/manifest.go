@@ -189,8 +189,8 @@ type Source struct {
 // by the rules verify checks: Pages is the sum of the windows' pages,
 // Records the sum of their records less Duplicates; Status and Reason are
 // those of the first window not collected, else of the first gap, else
-// collected. Every collector and export use it, so the totals are computed
-// in one place.
+// collected. The collectors and export use it (the unified audit log
+// counts as it copies its spooled pages).
 func (s *Source) Summarize() {
 	s.Status, s.Reason = StatusCollected, ""
 	s.Records, s.Pages = -s.Duplicates, 0
