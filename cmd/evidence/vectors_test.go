@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/evidence-dfir/evidence/manifest/seal"
@@ -21,7 +22,8 @@ import (
 // its README.md and in docs/format.md): small bundles made from the
 // simulator, and copies of the signed one tampered with in one way each.
 // TestBundleVectors checks that `evidence verify` gives each the result
-// recorded in vectors.json; manifest/seal's TestVectors checks the library.
+// recorded in vectors.json, as a directory and packed as NAME.tar.zst;
+// manifest/seal's TestVectors checks the library.
 //
 // Regenerate them (a fresh signing key is made, used and discarded; only its
 // public key is kept) with:
@@ -192,6 +194,27 @@ func TestBundleVectors(t *testing.T) {
 				if !strings.Contains(text, fmt.Sprintf("%-12s %s", p.Kind, p.Path)) {
 					t.Errorf("verify's output does not name %s %s:\n%s", p.Kind, p.Path, text)
 				}
+			}
+			// The same bundle shipped as NAME.tar.zst gives the same result.
+			arch := filepath.Join(t.TempDir(), v.Name+manifest.ArchiveSuffix)
+			f, err := os.Create(arch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := archive.WriteTarZst(f, filepath.Join(vectorsDir, v.Name), v.Name, fixedNow); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			args[len(args)-1] = arch
+			code, stdout, _ = invoke(t, nil, append([]string{"verify", "--json"}, args...)...)
+			out.Problems = nil
+			if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+				t.Fatalf("verify --json of the archive: %v\n%s", err, stdout)
+			}
+			if got := problemKeys(out.Problems); code != v.Exit || !slices.Equal(got, v.Problems) {
+				t.Errorf("as an archive: exit %d, problems %v; want %d, %v\n%s", code, got, v.Exit, v.Problems, stdout)
 			}
 		})
 	}
