@@ -14,6 +14,7 @@ import (
 
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/durable"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -136,7 +137,7 @@ func (a *app) applySeal(ctx context.Context, dir string, m *manifest.Manifest, o
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, manifest.TimestampName), tsr, 0o644); err != nil {
+		if err := durable.WriteBytes(filepath.Join(dir, manifest.TimestampName), 0o644, durable.Create, tsr); err != nil {
 			return err
 		}
 		c := seal.VerifyTimestamp(tsr, sums, nil)
