@@ -82,9 +82,6 @@ func (a DirectoryAudits) Collect(ctx context.Context, c *Client, job Job, out Ou
 	}
 	src.Query = "$filter=initiatedBy/user/id eq '<user id>' and activityDateTime ge <start> and activityDateTime le <end - 100ns> | " +
 		"$filter=targetResources/any(t: t/id eq '<user id>') and activityDateTime ge <start> and activityDateTime le <end - 100ns>; $orderby=activityDateTime desc"
-	summarize(&src)
-	if src.Status == manifest.StatusCollected && len(src.Missing) > 0 {
-		src.Status, src.Reason = src.Missing[0].Status, src.Missing[0].Reason
-	}
+	src.Summarize()
 	return src, nil
 }

@@ -510,16 +510,7 @@ func (r *mtRun) summarize() {
 		s.Counts["rows_outside_slice_edge"] = r.edge
 	}
 	s.Duplicates = r.dups
-	s.Pages = 0
-	for _, w := range s.Windows {
-		s.Pages += w.Pages
-		if w.Status != manifest.StatusCollected && s.Status == manifest.StatusCollected {
-			s.Status, s.Reason = w.Status, w.Reason
-		}
-	}
-	if s.Status == manifest.StatusCollected && len(s.Missing) > 0 {
-		s.Status, s.Reason = s.Missing[0].Status, s.Missing[0].Reason
-	}
+	s.Summarize()
 }
 
 // mtRange is the receivedDateTime clause covering the half-open window w

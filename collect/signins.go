@@ -120,7 +120,7 @@ func (s SignIns) Collect(ctx context.Context, c *Client, job Job, out Output) (m
 			Status: f.SignInsStatus, Reason: f.SignInsRefused})
 		src.Missing = append(src.Missing, manifest.Gap{Window: manifest.NewWindow(job.Window.Start, job.Window.End),
 			Status: f.SignInsStatus, Reason: f.SignInsRefused})
-		summarize(&src)
+		src.Summarize()
 		return src, nil
 	}
 	if !lost.Empty() {
@@ -200,10 +200,7 @@ func (s SignIns) Collect(ctx context.Context, c *Client, job Job, out Output) (m
 			break // a licence or permission refusal holds for every scope
 		}
 	}
-	summarize(&src)
-	if src.Status == manifest.StatusCollected && len(src.Missing) > 0 {
-		src.Status, src.Reason = src.Missing[0].Status, src.Missing[0].Reason
-	}
+	src.Summarize()
 	return src, nil
 }
 

@@ -185,6 +185,27 @@ type Source struct {
 	Superseded  []SubWindow `json:"superseded,omitempty"`  // queries whose result was replaced by smaller ones (record limit reached)
 }
 
+// Summarize sets the source's totals and status from its windows and gaps,
+// by the rules verify checks: Pages is the sum of the windows' pages,
+// Records the sum of their records less Duplicates; Status and Reason are
+// those of the first window not collected, else of the first gap, else
+// collected. The collectors and export use it (the unified audit log
+// counts as it copies its spooled pages).
+func (s *Source) Summarize() {
+	s.Status, s.Reason = StatusCollected, ""
+	s.Records, s.Pages = -s.Duplicates, 0
+	for _, w := range s.Windows {
+		s.Records += w.Records
+		s.Pages += w.Pages
+		if w.Status != StatusCollected && s.Status == StatusCollected {
+			s.Status, s.Reason = w.Status, w.Reason
+		}
+	}
+	if s.Status == StatusCollected && len(s.Missing) > 0 {
+		s.Status, s.Reason = s.Missing[0].Status, s.Missing[0].Reason
+	}
+}
+
 // Gap is an interval of a source that was asked for but is known not to be
 // in the bundle, and why: outside the tenant's retention, clamped by an API
 // limit, refused, or lost to a failure. A gap makes the bundle incomplete.
@@ -246,13 +267,9 @@ func (m *Manifest) Incomplete() bool {
 // a finding rather than an unsigned bundle. The key named here is
 // informational: a verifier trusts only the keys it is given.
 type SealInfo struct {
-	Signature       string `json:"signature,omitempty"`        // "SHA256SUMS.sig"
-	SignatureFormat string `json:"signature_format,omitempty"` // "sshsig"
-	Namespace       string `json:"namespace,omitempty"`        // "evidence"
-	KeyFingerprint  string `json:"key_fingerprint,omitempty"`  // "SHA256:..."
-	PublicKey       string `json:"public_key,omitempty"`       // OpenSSH public key line
-	Timestamp       string `json:"timestamp,omitempty"`        // "SHA256SUMS.tsr"
-	TSA             string `json:"tsa,omitempty"`              // the time-stamp authority's URL
-	Custody         string `json:"custody,omitempty"`          // "custody.json"
-	CustodyLog      string `json:"custody_log,omitempty"`      // "custody.log.jsonl"
+	Signature      string `json:"signature,omitempty"`       // "SHA256SUMS.sig"
+	KeyFingerprint string `json:"key_fingerprint,omitempty"` // "SHA256:..."
+	Timestamp      string `json:"timestamp,omitempty"`       // "SHA256SUMS.tsr"
+	TSA            string `json:"tsa,omitempty"`             // the time-stamp authority's URL (README.txt names it)
+	CustodyLog     string `json:"custody_log,omitempty"`     // "custody.log.jsonl"
 }

@@ -444,7 +444,7 @@ func (c *cycle) Collect(ctx context.Context, s *pipeline.Session) error {
 			if merged.Name == "" {
 				merged.Name, merged.Status = key, manifest.StatusCollected
 			}
-			summarizeSource(&merged)
+			merged.Summarize()
 			sources = append(sources, merged)
 		}
 	}
@@ -509,23 +509,6 @@ func commitScope(s *state.State, r *scopeRun, bundle string) {
 		sc.Edge.Prune(start)
 	}
 	s.SetScope(p.source, p.scope, sc)
-}
-
-// summarizeSource fills a merged source's totals and status from its windows
-// and gaps.
-func summarizeSource(s *manifest.Source) {
-	s.Status, s.Reason = manifest.StatusCollected, ""
-	s.Records, s.Pages = -s.Duplicates, 0
-	for _, w := range s.Windows {
-		s.Records += w.Records
-		s.Pages += w.Pages
-		if w.Status != manifest.StatusCollected && s.Status == manifest.StatusCollected {
-			s.Status, s.Reason = w.Status, w.Reason
-		}
-	}
-	if s.Status == manifest.StatusCollected && len(s.Missing) > 0 {
-		s.Status, s.Reason = s.Missing[0].Status, s.Missing[0].Reason
-	}
 }
 
 // Span is the length of a manifest window.

@@ -19,6 +19,7 @@ import (
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/report"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/durable"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
 )
@@ -231,7 +232,7 @@ func linkPrefix(out, name, bundleDir string) string {
 	return "./" + (&url.URL{Path: filepath.ToSlash(rel) + "/"}).EscapedPath()
 }
 
-// writeOut writes the page to out atomically (or to stdout for "-") and
+// writeOut writes the page to out durably (or to stdout for "-") and
 // returns the path written, "" for stdout.
 func writeOut(out, name string, b []byte, stdout io.Writer) (string, error) {
 	if out == "-" {
@@ -241,23 +242,7 @@ func writeOut(out, name string, b []byte, stdout io.Writer) (string, error) {
 	if out == "" {
 		out = name + ".report.html"
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.partial")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	return out, os.Rename(tmp.Name(), out)
+	return out, durable.WriteBytes(out, 0o644, durable.Replace, b)
 }
 
 // signatureState says whether the bundle carries a signature. It does not

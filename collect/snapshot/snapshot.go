@@ -228,19 +228,14 @@ func classify(err error) (status, reason string, fatal bool) {
 	return manifest.StatusUnavailable, "licence or permission refused by the service: " + ge.Error(), false
 }
 
-// summarize sets the source's totals and status from its sub-windows.
+// summarize is Source.Summarize with the snapshot's reason: how many
+// parts were not collected.
 func summarize(s *manifest.Source) {
-	s.Status, s.Reason = manifest.StatusCollected, ""
-	s.Records, s.Pages = 0, 0
+	s.Summarize()
 	unavailable := 0
 	for _, w := range s.Windows {
-		s.Records += w.Records
-		s.Pages += w.Pages
 		if w.Status != manifest.StatusCollected {
 			unavailable++
-			if s.Status == manifest.StatusCollected {
-				s.Status = w.Status
-			}
 		}
 	}
 	if unavailable > 0 {
