@@ -36,7 +36,7 @@ func (b Budget) unlimited() bool { return b.Requests <= 0 || b.Per <= 0 }
 // 429s never consume the throttling budget. With StormFor set, a storm lasts
 // that long on the wall clock instead (every fault-eligible request in it is
 // answered 429 "Retry-After: 0", as a service under load may do), and no new
-// storm starts for StormFor after it ends.
+// storm starts for ten times StormFor after it ends.
 type Faults struct {
 	Rate5xx      float64       // probability of a 5xx answer (mostly 503, sometimes 500, 502, 504)
 	RateReset    float64       // probability that the connection is closed without an answer

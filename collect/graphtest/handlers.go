@@ -525,8 +525,9 @@ func (t *Tenant) injectFault(rc *reqCtx) faultAction {
 	default:
 		s, a, b, c := t.faultRNG.Float64(), t.faultRNG.Float64(), t.faultRNG.Float64(), t.faultRNG.Float64()
 		pick = t.faultRNG.IntN(10)
-		// With StormFor, the service rests as long as a storm lasted.
-		calm := f.StormFor > 0 && now.Before(t.stormEnd.Add(f.StormFor))
+		// With StormFor, the service rests ten times as long as a storm
+		// lasted before another can start.
+		calm := f.StormFor > 0 && now.Before(t.stormEnd.Add(10*f.StormFor))
 		switch {
 		case s < f.Storm429 && !calm:
 			if f.StormFor > 0 {
