@@ -113,8 +113,11 @@ func (o *deliverOptions) plan(allowDir bool) (*deliverPlan, error) {
 // one hour.
 func parseRetain(s string) (time.Duration, error) {
 	d, err := collect.ParseDuration(s)
-	if err != nil || d < time.Hour {
-		return 0, fmt.Errorf("%q: want a period of at least 1h, like 365d, 52w, 720h or 1.5d", s)
+	if err != nil {
+		return 0, err
+	}
+	if d < time.Hour {
+		return 0, fmt.Errorf("%q: want a period of at least 1h, like 365d, 52w or 720h", s)
 	}
 	return d, nil
 }
