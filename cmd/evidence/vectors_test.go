@@ -267,9 +267,15 @@ func generateVectors(t *testing.T) {
 		"valid-signed":   grab("--sign-key", prefix+".key"),
 		"valid-unsigned": grab(),
 	}
+	// The grab's CSV has the admin center download's columns: named like the
+	// download, it is the portal file a person would import.
+	download := filepath.Join(g.tmp, "InteractiveSignIns_2026-11-15_2026-11-16.csv")
+	if err := os.WriteFile(download, mustRead(t, filepath.Join(made["valid-unsigned"], "signins", "interactive.csv")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out := t.TempDir()
 	code, stdout, stderr := invoke(t, nil, "import", "--out", out, "--bundle", "dir", "--examiner", "Reference Vectors",
-		"--note", "the simulator's interactive sign-ins as the Entra admin center downloads them", "testdata/InteractiveSignIns_2026-11-13_2026-11-20.csv")
+		"--note", "the simulator's interactive sign-ins as the Entra admin center downloads them", download)
 	if code != ExitOK {
 		t.Fatalf("import exit %d\n%s", code, stderr)
 	}
@@ -285,7 +291,7 @@ func generateVectors(t *testing.T) {
 	for _, v := range []vectorSpec{
 		{Name: "valid-signed", Made: "evidence grab of victim@contoso.com's interactive sign-ins on 2026-11-15 (the day of the seeded compromise) from the simulator (seed 1, no background activity), --bundle dir, --sign-key with a fresh Ed25519 key (public key: signing-key.pub)", Pubkey: true},
 		{Name: "valid-unsigned", Made: "the same grab without --sign-key: an unsigned bundle (verify notes UNSIGNED and passes)"},
-		{Name: "imported", Made: "evidence import --bundle dir of cmd/evidence/testdata/InteractiveSignIns_2026-11-13_2026-11-20.csv, a portal download (unsigned)"},
+		{Name: "imported", Made: "evidence import --bundle dir of InteractiveSignIns_2026-11-15_2026-11-16.csv, valid-unsigned's signins/interactive.csv (the admin center download's columns) under the download's name (unsigned: import does not sign yet)"},
 	} {
 		copyTree(t, made[v.Name], filepath.Join(vectorsDir, v.Name))
 		v.Problems = []vectorProblem{}
