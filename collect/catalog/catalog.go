@@ -112,6 +112,11 @@ var (
 		"ipAddressFromResourceProvider", "privateLinkDetails", "sessionLifetimePolicies", "appTokenProtectionStatus",
 		"tokenProtectionStatusDetails", "azureResourceId", "alternateSignInName", "servicePrincipalTokenProtectionStatus"}
 	SignInBeta = append(slices.Clone(SignInV1), SignInBetaOnly...)
+	// SignInV1Lacks are the beta properties that say how a sign-in was
+	// authenticated and by which token: what a bundle of v1.0 sign-ins
+	// cannot show (MFA satisfied by a claim, token replay, device code).
+	SignInV1Lacks = []string{"authenticationDetails", "authenticationRequirement", "sessionId", "uniqueTokenIdentifier",
+		"incomingTokenType", "authenticationProtocol", "userType", "userAgent", "signInEventTypes"}
 )
 
 // Service principal properties the tool selects. publisherName exists only

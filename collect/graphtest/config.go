@@ -17,6 +17,15 @@ const (
 	LicenseP2   License = "p2"   // Entra ID P2: 30-day retention, risk details returned
 )
 
+// TokenKind says whether the simulated token is delegated or app-only.
+type TokenKind string
+
+// Token kinds understood by the simulator.
+const (
+	TokenDelegated TokenKind = "delegated" // a signed-in user's token (delegated permissions)
+	TokenApp       TokenKind = "app"       // an app-only token (application permissions)
+)
+
 // Budget is a throttling budget: at most Requests requests served in any
 // sliding window of length Per. The zero value means unlimited.
 type Budget struct {
@@ -98,6 +107,13 @@ type Config struct {
 	// service that does not support that documented filter would.
 	RefuseTargetFilter bool
 
+	// TokenKind is what the accepted token stands for: TokenDelegated (a
+	// signed-in user, the default) or TokenApp (application permissions,
+	// as the unattended export runs). An app-only token on an endpoint whose
+	// documentation lists no application permission gets 403
+	// Authorization_RequestDenied, as Graph answers.
+	TokenKind TokenKind
+
 	// Logger, when set, receives one debug record per request and the HTTP
 	// server's error log. Nil means silence.
 	Logger *slog.Logger
@@ -117,6 +133,13 @@ const (
 func (cfg Config) normalize() (Config, error) {
 	if cfg.Token == "" {
 		return cfg, errors.New("graphtest: Config.Token is required")
+	}
+	switch cfg.TokenKind {
+	case "":
+		cfg.TokenKind = TokenDelegated
+	case TokenDelegated, TokenApp:
+	default:
+		return cfg, fmt.Errorf("graphtest: unknown token kind %q (want delegated or app)", cfg.TokenKind)
 	}
 	switch cfg.License {
 	case "":

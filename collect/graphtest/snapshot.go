@@ -64,6 +64,14 @@ func (t *Tenant) routeSnapshot(segs []string) (*endpoint, string, bool) {
 		se = &snapEndpoint{perm: PermApplication, handle: func(rc *reqCtx) ([]byte, bool, *gerr) {
 			return t.serveList(rc, path, &snapList{entity: "application", context: "applications", objs: t.snapshot().apps})
 		}}
+	case n == 3 && is(0, "applications") && is(2, "owners"):
+		se = &snapEndpoint{perm: PermApplication, handle: func(rc *reqCtx) ([]byte, bool, *gerr) {
+			owners, ok := t.appOwners(segs[1])
+			if !ok {
+				return nil, false, notExist(segs[1])
+			}
+			return t.serveList(rc, path, &snapList{entity: "directoryObject", context: "directoryObjects", objs: owners})
+		}}
 	case n == 1 && is(0, "oauth2PermissionGrants"):
 		se = &snapEndpoint{perm: PermDirectory, handle: func(rc *reqCtx) ([]byte, bool, *gerr) {
 			return t.serveList(rc, path, &snapList{entity: "oAuth2PermissionGrant", context: "oauth2PermissionGrants",
@@ -269,4 +277,33 @@ func (t *Tenant) appendUserExtra(w *jw, u *person, name string) {
 	default:
 		w.null()
 	}
+}
+
+// appOwners lists the owners of the app registration with object id key:
+// the users whose owned objects hold it. ok is false when no app
+// registration has that id.
+func (t *Tenant) appOwners(key string) ([]*sobj, bool) {
+	d := t.snapshot()
+	found := false
+	for _, a := range d.apps {
+		found = found || strings.EqualFold(a.str("id"), key)
+	}
+	if !found {
+		return nil, false
+	}
+	var out []*sobj
+	for _, p := range t.users {
+		us := d.users[strings.ToLower(p.ID)]
+		if us == nil {
+			continue
+		}
+		for _, o := range us.ownedObjs {
+			if strings.EqualFold(o.str("id"), key) {
+				out = append(out, obj("@odata.type", "#microsoft.graph.user", "id", p.ID, "displayName", p.DisplayName,
+					"userPrincipalName", p.UPN))
+				break
+			}
+		}
+	}
+	return out, true
 }

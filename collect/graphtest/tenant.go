@@ -45,12 +45,13 @@ type Tenant struct {
 	snap snapState // the persistence snapshot, built on first use
 	ual  *ualState // the audit log query API (ual.go)
 
-	mu        sync.Mutex
-	now       time.Time
-	stats     Stats
-	windows   map[string][]time.Time // throttling: class+token -> times of admitted requests
-	faultRNG  *rand.Rand
-	stormLeft int
+	mu         sync.Mutex
+	violations []string // requests that broke the documented contract (contract.go)
+	now        time.Time
+	stats      Stats
+	windows    map[string][]time.Time // throttling: class+token -> times of admitted requests
+	faultRNG   *rand.Rand
+	stormLeft  int
 }
 
 // New creates a tenant from cfg. It fails when cfg.Token is empty or a
@@ -524,6 +525,10 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && !(ep.post && r.Method == http.MethodPost) {
 		t.writeError(rc, &gerr{http.StatusMethodNotAllowed, "Request_BadRequest",
 			"The requested resource does not support http method '" + r.Method + "'."}, nil)
+		return
+	}
+	if e := t.checkContract(r); e != nil {
+		t.writeError(rc, e, nil)
 		return
 	}
 	if retry, ok := t.admit(ep.class, token); !ok {
