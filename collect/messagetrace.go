@@ -64,7 +64,7 @@ func (s mtScope) clause() string {
 	if s.addr == "" {
 		return ""
 	}
-	return " and " + s.direction + "Address eq " + odataString(s.addr)
+	return " and " + s.direction + "Address eq " + ODataString(s.addr)
 }
 
 func (s mtScope) label() string {
@@ -121,7 +121,7 @@ func (m MessageTrace) Collect(ctx context.Context, c *Client, job Job, out Outpu
 		return src, &FatalError{Err: err}
 	}
 	r.sink = sink
-	src.Files = []string{MessageTracePath, csvPath(MessageTracePath)}
+	src.Files = []string{MessageTracePath, CSVPath(MessageTracePath)}
 
 	if ok, err := r.preflight(ctx); err != nil || !ok {
 		return src, err
@@ -365,7 +365,7 @@ func (r *mtRun) collectSlice(ctx context.Context, sl mtSlice) error {
 // this slice.
 func (r *mtRun) query(ctx context.Context, w Window, sc mtScope) (manifest.SubWindow, error) {
 	filter := mtRange(w) + sc.clause()
-	u := r.base + "?$filter=" + queryEscape(filter) + "&$top=" + strconv.Itoa(r.top)
+	u := r.base + "?$filter=" + QueryEscape(filter) + "&$top=" + strconv.Itoa(r.top)
 	sw := manifest.SubWindow{Window: manifest.NewWindow(w.Start, w.End), Scope: sc.label(), Query: filter, Status: manifest.StatusCollected}
 	r.lastErr = nil
 	var werr error
@@ -451,7 +451,7 @@ func (r *mtRun) details(ctx context.Context, out Output) error {
 	if err != nil {
 		return &FatalError{Err: err}
 	}
-	r.src.Files = append(r.src.Files, MessageTraceDetailsPath, csvPath(MessageTraceDetailsPath))
+	r.src.Files = append(r.src.Files, MessageTraceDetailsPath, CSVPath(MessageTraceDetailsPath))
 	limit := len(r.wanted)
 	if l := r.c.limiters[ClassMessageTrace]; l != nil && !l.budget.Unlimited() {
 		limit = min(limit, l.budget.Requests)
@@ -461,7 +461,7 @@ func (r *mtRun) details(ctx context.Context, out Output) error {
 	}
 	var fetched, failed, records int64
 	for _, in := range r.wanted[:limit] {
-		u := r.base + "/" + url.PathEscape(in.id) + "/getDetailsByRecipient(recipientAddress=" + url.PathEscape(odataString(in.recipient)) + ")"
+		u := r.base + "/" + url.PathEscape(in.id) + "/getDetailsByRecipient(recipientAddress=" + url.PathEscape(ODataString(in.recipient)) + ")"
 		recipient = in.recipient
 		var werr error
 		_, err := r.c.Pages(ctx, ClassMessageTrace, r.src.Name+".details", u, func(n int, p *Page) error {
@@ -543,10 +543,6 @@ func ceilSecond(t time.Time) time.Time {
 	}
 	return t
 }
-
-// queryEscape encodes a query value with spaces as %20, as Graph's own
-// nextLinks do.
-func queryEscape(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
 
 // columns are the trace CSV columns, like the Exchange admin center's
 // message trace export, plus the direction that matched: for users, "sent",

@@ -30,18 +30,49 @@ const (
 	ProblemUnreadable = "unreadable"
 )
 
+// Names of the files that seal a bundle beside SHA256SUMS without being
+// listed in it (see the unsealed set of the Verifier).
+const (
+	// SigName is the OpenSSH signature (SSHSIG, armored) of SHA256SUMS.
+	SigName = SumsName + ".sig"
+	// TimestampName is the RFC 3161 time-stamp response for SHA256SUMS.
+	TimestampName = SumsName + ".tsr"
+	// CustodyLogName is the hash-chained custody log inside a bundle
+	// directory. It grows after sealing, so it is not in SHA256SUMS.
+	CustodyLogName = "custody.log.jsonl"
+	// CustodyName is custody.json, the sealed statement of who collected
+	// what, where, when and how; it is listed in SHA256SUMS.
+	CustodyName = "custody.json"
+)
+
+// Problem kinds of the seal (beside those of the files), found by package
+// manifest/seal.
+const (
+	// ProblemSignature: SHA256SUMS.sig does not verify, is by a key that is
+	// not trusted, or is required and absent.
+	ProblemSignature = "signature"
+	// ProblemTimestamp: SHA256SUMS.tsr does not stamp this SHA256SUMS, is
+	// not validly signed, or its authority is not trusted when roots were given.
+	ProblemTimestamp = "timestamp"
+)
+
+// ProblemCustody: the custody log is broken (an entry edited, removed,
+// reordered or badly signed, or the log does not bind to the seal).
+const ProblemCustody = "custody"
+
 // maxMetaSize bounds the bytes of SHA256SUMS and manifest.json kept in memory.
 const maxMetaSize = 64 << 20
 
 // unsealed names the files allowed beside SHA256SUMS without being listed in
-// it: detached signatures and timestamps of SHA256SUMS, and the chain of
-// custody log, which grows after sealing. They are verified separately.
+// it: the SSH signature and the time-stamp of SHA256SUMS, and the chain of
+// custody log, which grows after sealing. CheckSeal verifies each of them.
+// Nothing else escapes SHA256SUMS: a SHA256SUMS.minisig, which this tool
+// never writes and never checks, is an added file like any other.
 var unsealed = map[string]bool{
-	SumsName:              true,
-	SumsName + ".minisig": true,
-	SumsName + ".sig":     true,
-	SumsName + ".tsr":     true,
-	"custody.log.jsonl":   true,
+	SumsName:            true,
+	SumsName + ".sig":   true,
+	SumsName + ".tsr":   true,
+	"custody.log.jsonl": true,
 }
 
 // Problem is one finding of a verification, about one path of the bundle.
@@ -79,6 +110,18 @@ type Result struct {
 // OK reports whether the bundle verified without any problem.
 func (r *Result) OK() bool { return len(r.Problems) == 0 }
 
+// AddProblem records a finding about path, joined with any finding of the
+// same path and kind, keeping Problems sorted. Package manifest/seal adds
+// what it finds about the signature, the time-stamp and the custody log.
+func (r *Result) AddProblem(path, kind, detail string) {
+	ps := problemSet{}
+	for _, p := range r.Problems {
+		ps.add(p.Path, p.Kind, p.Detail)
+	}
+	ps.add(path, kind, detail)
+	r.Problems = ps.sorted()
+}
+
 type seenFile struct {
 	sha256 string
 	size   int64
@@ -100,8 +143,8 @@ type seenFile struct {
 //   - Each path in SHA256SUMS that is absent is "missing"; each whose SHA-256
 //     differs is "changed".
 //   - Each file present but not in SHA256SUMS is "added", except
-//     SHA256SUMS.minisig, SHA256SUMS.sig, SHA256SUMS.tsr and custody.log.jsonl
-//     at the root, which are not sealed by SHA256SUMS.
+//     SHA256SUMS.sig, SHA256SUMS.tsr and custody.log.jsonl at the root,
+//     which are not sealed by SHA256SUMS (CheckSeal verifies them).
 //   - manifest.json must be present, listed in SHA256SUMS, parse, and carry
 //     Format; otherwise "missing" or "inconsistent".
 //   - manifest.json and SHA256SUMS must agree: every manifest file is in
@@ -258,7 +301,7 @@ func (v *Verifier) Result() *Result {
 	// Every present file: listed.
 	for p := range v.files {
 		if _, ok := listed[p]; !ok && !unsealed[p] && p != ManifestName {
-			ps.add(p, ProblemAdded, "present, not listed in SHA256SUMS")
+			ps.add(p, ProblemAdded, addedDetail(p))
 		}
 	}
 
@@ -292,6 +335,16 @@ func (v *Verifier) Result() *Result {
 	v.checkManifest(&m, listed, ps)
 	v.checkSources(&m, listed, ps)
 	return res
+}
+
+// addedDetail says why a file present but not listed is a problem. A
+// signature file of another tool beside SHA256SUMS gets its own words: it
+// would look like a seal and is none.
+func addedDetail(p string) string {
+	if strings.HasPrefix(p, SumsName+".") && !strings.Contains(p, "/") {
+		return "present, not listed in SHA256SUMS: not a seal this tool writes or checks (its signature is SHA256SUMS.sig)"
+	}
+	return "present, not listed in SHA256SUMS"
 }
 
 // blocked reports whether path, or a directory above it, was refused or

@@ -10,6 +10,7 @@ import (
 
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
 )
 
@@ -73,7 +74,7 @@ Actions: ` + strings.Join(manifest.CustodyActions, ", ") + `.`,
 			if err != nil {
 				return err
 			}
-			e, err := manifest.AppendCustody(path, manifest.CustodyEvent{Actor: actor, Host: hostname(), Action: action, Details: d}, so.signer)
+			e, err := seal.AppendCustody(path, manifest.CustodyEvent{Actor: actor, Host: hostname(), Action: action, Details: d}, so.signer)
 			if err != nil {
 				return usageErr("%v", err)
 			}
@@ -126,7 +127,7 @@ func prepareCustodyLog(p string) (string, error) {
 		if inner == nil {
 			return "", &exitError{code: ExitVerify, err: fmt.Errorf("custody: %s holds no %s to continue", p, manifest.CustodyLogName)}
 		}
-		if err := manifest.ContinueCustody(path, inner); err != nil {
+		if err := seal.ContinueCustody(path, inner); err != nil {
 			return "", failErr(err)
 		}
 		return path, nil
@@ -136,7 +137,7 @@ func prepareCustodyLog(p string) (string, error) {
 	if fi.IsDir() {
 		inner = nil // the log is the one inside
 	}
-	c := manifest.VerifyCustody(filepath.Base(path), log, inner, sums, nil)
+	c := seal.VerifyCustody(filepath.Base(path), log, inner, sums, nil)
 	if len(c.Problems) > 0 {
 		return "", &exitError{code: ExitVerify, err: fmt.Errorf("custody log %s is broken, not extending it: %s", path, c.Problems[0].Detail)}
 	}

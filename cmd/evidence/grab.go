@@ -157,7 +157,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f := cmd.Flags()
 	f.StringArrayVar(&o.users, "user", nil, "user to collect for, by UPN or object id (repeatable)")
 	f.BoolVar(&o.allUsers, "all-users", false, "collect tenant-wide instead of per user")
-	f.StringVar(&o.since, "since", "30d", "start of the window: a duration back from now (30d, 12h, 2w) or an RFC 3339 time")
+	f.StringVar(&o.since, "since", "30d", "start of the window: a duration back from now (30d, 2w, 36h, 1.5d), an RFC 3339 time or a date (2026-11-01, UTC)")
 	f.StringVar(&o.until, "until", "", "end of the window (exclusive), same forms as --since; default now")
 	f.StringSliceVar(&o.sources, "sources", defaultSources, "sources to collect: "+knownSources())
 	messageTraceFlags(cmd, o)
@@ -165,7 +165,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.messageID, "message-id", "", "internet message id of a message to fetch from the users' mailboxes as .eml (needs Mail.Read)")
 	f.BoolVar(&o.tenantObjects, "tenant-objects", false, "with --sources snapshot: also guests, app registrations, service principals and consents tenant-wide")
 	f.StringSliceVar(&o.kinds, "signin-kinds", collect.SignInKindNames(), "sign-in kinds (Entra admin center tabs) to collect: "+strings.Join(collect.SignInKindNames(), ", ")+", or all")
-	f.StringVar(&o.split, "split", "7d", "initial sub-window length (7d, 24h, ...; 0: one window); sub-windows are the unit of accounting in the manifest")
+	f.StringVar(&o.split, "split", "7d", "initial sub-window length (7d, 2w, 36h, 1.5d, ...; 0: one window); sub-windows are the unit of accounting in the manifest")
 	f.IntVar(&o.maxPages, "max-pages", collect.DefaultSplitting.MaxPages, "pages per sub-window before it is split further (0: no limit)")
 	f.StringVar(&o.out, "out", ".", "directory the bundle is written to")
 	bundleFlag(f, &o.deliver)
@@ -274,7 +274,7 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 	if o.split == "" {
 		o.split = "7d"
 	}
-	every, err := collect.ParseSpan(o.split)
+	every, err := collect.ParseDuration(o.split)
 	if err != nil {
 		return nil, usageErr("--split: %v", err)
 	}
@@ -474,20 +474,20 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	}
 
 	job := collect.Job{Window: v.window, Users: users, AllUsers: o.allUsers, Now: started, PageSize: o.pageSize, Progress: prog, Split: &v.split}
-	if needsLicence(v.sources) {
+	if needsLicense(v.sources) {
 		facts, err := collect.Probe(ctx, client, started)
 		if err != nil {
 			return nil, graphFail(err)
 		}
 		job.Facts = facts
-		m.Tenant.License = facts.Licence
+		m.Tenant.License = facts.License
 		m.Warnings = append(m.Warnings, "licence: "+facts.Reason)
-		a.log.Info("licence", "tier", facts.Licence, "retention", facts.Retention, "service_clock", collect.FormatTime(facts.Now))
+		a.log.Info("licence", "tier", facts.License, "retention", facts.Retention, "service_clock", collect.FormatTime(facts.Now))
 		if kept, lost, why := facts.Clamp(v.window); !lost.Empty() {
 			a.log.Warn("window clamped to the tenant's retention", "lost", lost.String(), "kept", kept.String(), "reason", why)
 			m.Warnings = append(m.Warnings, "clamped: "+lost.String()+" is "+why+" and cannot be collected")
 		}
-		if facts.Licence == collect.LicenceFree {
+		if facts.License == collect.LicenseFree {
 			fmt.Fprintln(a.stderr, "evidence: sign-in logs unavailable: "+collect.HintNoPremium)
 			m.Warnings = append(m.Warnings, "sign-in logs unavailable: "+collect.HintNoPremium)
 		}
@@ -689,9 +689,9 @@ func redactArgs(args []string) []string {
 	return out
 }
 
-// needsLicence reports whether a source depends on the licence probe (the
+// needsLicense reports whether a source depends on the licence probe (the
 // Entra sign-in and audit logs).
-func needsLicence(srcs []collect.Source) bool {
+func needsLicense(srcs []collect.Source) bool {
 	for _, s := range srcs {
 		switch s.(type) {
 		case collect.SignIns, collect.DirectoryAudits:

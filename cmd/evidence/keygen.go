@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -38,12 +38,12 @@ terminal. An existing key is never overwritten.`,
 			if comment == "" {
 				comment = osUser() + "@" + hostname()
 			}
-			pub, err := manifest.GenerateKey(prefix, pw, comment)
+			pub, err := seal.GenerateKey(prefix, pw, comment)
 			if err != nil {
 				return usageErr("keygen: %v", err)
 			}
 			fmt.Fprintf(a.stderr, "Private key: %s.key (keep it; mode 0600)\nPublic key:  %s.pub (give it to verifiers)\n", prefix, prefix)
-			fmt.Fprintln(a.stdout, manifest.Fingerprint(pub))
+			fmt.Fprintln(a.stdout, seal.Fingerprint(pub))
 			return nil
 		},
 	}

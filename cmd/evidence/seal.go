@@ -14,6 +14,7 @@ import (
 
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
@@ -28,7 +29,7 @@ type sealOptions struct {
 	tsa        string
 	requireSig bool
 
-	signer manifest.Signer // loaded from signKey before collecting
+	signer seal.Signer // loaded from signKey before collecting
 }
 
 func (a *app) sealFlags(f *pflag.FlagSet, o *sealOptions) {
@@ -49,12 +50,12 @@ func (a *app) loadSigner(o *sealOptions) error {
 	case strings.HasPrefix(o.signKey, "azurekeyvault://"):
 		return usageErr("--sign-key %s: Azure Key Vault holds no Ed25519 keys (only RSA and EC P-256/P-256K/P-384/P-521), and bundles are signed with Ed25519; see docs/verify.md", o.signKey)
 	}
-	s, err := manifest.LoadSigningKey(o.signKey, readPassphrase(a, o.signKey))
+	s, err := seal.LoadSigningKey(o.signKey, readPassphrase(a, o.signKey))
 	if err != nil {
 		return usageErr("%v", err)
 	}
 	o.signer = s
-	fmt.Fprintf(a.stderr, "Signing with key %s\n", manifest.Fingerprint(s.PublicKey()))
+	fmt.Fprintf(a.stderr, "Signing with key %s\n", seal.Fingerprint(s.PublicKey()))
 	return nil
 }
 
@@ -88,8 +89,8 @@ func prepareSeal(stage *bundle.Stage, m *manifest.Manifest, o *sealOptions, sour
 	}
 	if o.signer != nil {
 		pub := o.signer.PublicKey()
-		m.Seal.Signature, m.Seal.SignatureFormat, m.Seal.Namespace = manifest.SigName, "sshsig", manifest.SignatureNamespace
-		m.Seal.KeyFingerprint, m.Seal.PublicKey = manifest.Fingerprint(pub), manifest.AuthorizedKey(pub)
+		m.Seal.Signature, m.Seal.SignatureFormat, m.Seal.Namespace = manifest.SigName, "sshsig", seal.SignatureNamespace
+		m.Seal.KeyFingerprint, m.Seal.PublicKey = seal.Fingerprint(pub), seal.AuthorizedKey(pub)
 		c.Signer = m.Seal.KeyFingerprint
 	}
 	if o.tsa != "" {
@@ -124,22 +125,22 @@ func (a *app) applySeal(ctx context.Context, dir string, m *manifest.Manifest, o
 	}
 	sealed["files"] = strconv.Itoa(len(m.Files) + 1)
 	if o.signer != nil {
-		if err := manifest.SignSums(dir, o.signer); err != nil {
+		if err := seal.SignSums(dir, o.signer); err != nil {
 			return err
 		}
-		sealed["signature"] = manifest.SigName + " by " + manifest.Fingerprint(o.signer.PublicKey())
+		sealed["signature"] = manifest.SigName + " by " + seal.Fingerprint(o.signer.PublicKey())
 	}
 	if o.tsa != "" {
 		tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
-		tsr, err := manifest.RequestTimestamp(tctx, &http.Client{Timeout: 60 * time.Second}, o.tsa, sums)
+		tsr, err := seal.RequestTimestamp(tctx, &http.Client{Timeout: 60 * time.Second}, o.tsa, sums)
 		if err != nil {
 			return err
 		}
 		if err := os.WriteFile(filepath.Join(dir, manifest.TimestampName), tsr, 0o644); err != nil {
 			return err
 		}
-		c := manifest.VerifyTimestamp(tsr, sums, nil)
+		c := seal.VerifyTimestamp(tsr, sums, nil)
 		sealed["timestamp"] = manifest.TimestampName + " " + c.Time + " by " + c.Authority
 		fmt.Fprintf(a.stderr, "Time-stamped by %s at %s\n", c.Authority, c.Time)
 	}
@@ -160,8 +161,8 @@ func (a *app) applySeal(ctx context.Context, dir string, m *manifest.Manifest, o
 		"users": strings.Join(upns, ", "), "sources": strings.Join(srcs, "; "), "records": strconv.FormatInt(records, 10),
 		"complete": strconv.FormatBool(m.Complete),
 	}}
-	seal := manifest.CustodyEvent{Actor: m.Examiner, Host: host, Action: manifest.ActionSealed, Details: sealed}
-	return manifest.StartCustody(filepath.Join(dir, manifest.CustodyLogName), sums, o.signer, collected, seal)
+	sealEv := manifest.CustodyEvent{Actor: m.Examiner, Host: host, Action: manifest.ActionSealed, Details: sealed}
+	return seal.StartCustody(filepath.Join(dir, manifest.CustodyLogName), sums, o.signer, collected, sealEv)
 }
 
 // custodyArchived starts the custody log beside the archive (a copy of the
@@ -172,14 +173,14 @@ func custodyArchived(dir, archivePath, archiveSHA string, m *manifest.Manifest, 
 		return err
 	}
 	ext := manifest.CustodyPathFor(archivePath)
-	if err := manifest.ContinueCustody(ext, inner); err != nil {
+	if err := seal.ContinueCustody(ext, inner); err != nil {
 		return err
 	}
 	fi, err := os.Stat(archivePath)
 	if err != nil {
 		return err
 	}
-	_, err = manifest.AppendCustody(ext, manifest.CustodyEvent{Actor: m.Examiner, Host: m.Host, Action: manifest.ActionArchived, Details: map[string]string{
+	_, err = seal.AppendCustody(ext, manifest.CustodyEvent{Actor: m.Examiner, Host: m.Host, Action: manifest.ActionArchived, Details: map[string]string{
 		"archive": filepath.Base(archivePath), "sha256": archiveSHA, "size": strconv.FormatInt(fi.Size(), 10),
 	}}, o.signer)
 	return err
@@ -187,8 +188,8 @@ func custodyArchived(dir, archivePath, archiveSHA string, m *manifest.Manifest, 
 
 // checkOwnSeal verifies the seal of the bundle just written against the key
 // that signed it.
-func checkOwnSeal(res *manifest.Result, bundlePath string, o *sealOptions) (*manifest.SealReport, error) {
-	opts := manifest.SealOptions{RequireSignature: o.signer != nil}
+func checkOwnSeal(res *manifest.Result, bundlePath string, o *sealOptions) (*seal.Report, error) {
+	opts := seal.Options{RequireSignature: o.signer != nil}
 	if o.signer != nil {
 		opts.Trusted = append(opts.Trusted, o.signer.PublicKey())
 	}
@@ -199,7 +200,7 @@ func checkOwnSeal(res *manifest.Result, bundlePath string, o *sealOptions) (*man
 		}
 		opts.CustodyLog, opts.CustodyLogName = b, filepath.Base(manifest.CustodyPathFor(bundlePath))
 	}
-	return manifest.CheckSeal(res, opts), nil
+	return seal.Check(res, opts), nil
 }
 
 func sha256Hex(b []byte) string {

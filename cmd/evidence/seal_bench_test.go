@@ -14,6 +14,7 @@ import (
 
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
 )
 
 // benchBundle writes a signed bundle of about mb MiB of sign-in-like JSON
@@ -42,10 +43,10 @@ func benchBundle(b *testing.B, mb int) (string, string) {
 	}
 	m := &manifest.Manifest{Format: manifest.Format, CaseID: "bench", Examiner: "bench", Host: "bench", Tool: manifest.Tool{Name: "evidence"}}
 	prefix := filepath.Join(b.TempDir(), "k")
-	if _, err := manifest.GenerateKey(prefix, []byte("bench"), ""); err != nil {
+	if _, err := seal.GenerateKey(prefix, []byte("bench"), ""); err != nil {
 		b.Fatal(err)
 	}
-	s, err := manifest.LoadSigningKey(prefix+".key", func() ([]byte, error) { return []byte("bench"), nil })
+	s, err := seal.LoadSigningKey(prefix+".key", func() ([]byte, error) { return []byte("bench"), nil })
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -57,11 +58,11 @@ func benchBundle(b *testing.B, mb int) (string, string) {
 		b.Fatal(err)
 	}
 	dir := st.Dir()
-	if err := manifest.SignSums(dir, s); err != nil {
+	if err := seal.SignSums(dir, s); err != nil {
 		b.Fatal(err)
 	}
 	sums, _ := os.ReadFile(filepath.Join(dir, manifest.SumsName))
-	if err := manifest.StartCustody(filepath.Join(dir, manifest.CustodyLogName), sums, s,
+	if err := seal.StartCustody(filepath.Join(dir, manifest.CustodyLogName), sums, s,
 		manifest.CustodyEvent{Actor: "bench", Action: manifest.ActionSealed}); err != nil {
 		b.Fatal(err)
 	}
@@ -144,24 +145,24 @@ func BenchmarkVerifyVsSha256sum(b *testing.B) {
 // itself (SHA256SUMS is small: one line per file).
 func BenchmarkSignSums(b *testing.B) {
 	prefix := filepath.Join(b.TempDir(), "k")
-	manifest.GenerateKey(prefix, []byte("bench"), "")
-	s, err := manifest.LoadSigningKey(prefix+".key", func() ([]byte, error) { return []byte("bench"), nil })
+	seal.GenerateKey(prefix, []byte("bench"), "")
+	s, err := seal.LoadSigningKey(prefix+".key", func() ([]byte, error) { return []byte("bench"), nil })
 	if err != nil {
 		b.Fatal(err)
 	}
 	msg := make([]byte, 4096)
 	b.Run("sign", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if _, err := manifest.SignBytes(msg, s, manifest.SignatureNamespace); err != nil {
+			if _, err := seal.SignBytes(msg, s, seal.SignatureNamespace); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	sig, _ := manifest.SignBytes(msg, s, manifest.SignatureNamespace)
-	keys := []manifest.PublicKey{s.PublicKey()}
+	sig, _ := seal.SignBytes(msg, s, seal.SignatureNamespace)
+	keys := []seal.PublicKey{s.PublicKey()}
 	b.Run("verify", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if c := manifest.VerifySignature(msg, sig, manifest.SignatureNamespace, keys); !c.Trusted {
+			if c := seal.VerifySignature(msg, sig, seal.SignatureNamespace, keys); !c.Trusted {
 				b.Fatal(c)
 			}
 		}

@@ -15,7 +15,8 @@ import (
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
 	"github.com/evidence-dfir/evidence/manifest"
-	"github.com/evidence-dfir/evidence/manifest/tsatest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
+	"github.com/evidence-dfir/evidence/manifest/seal/tsatest"
 )
 
 const testPassphrase = "test passphrase, not a secret"
@@ -24,7 +25,7 @@ const testPassphrase = "test passphrase, not a secret"
 func testKey(t *testing.T) string {
 	t.Helper()
 	prefix := filepath.Join(t.TempDir(), "signer")
-	if _, err := manifest.GenerateKey(prefix, []byte(testPassphrase), "test signer"); err != nil {
+	if _, err := seal.GenerateKey(prefix, []byte(testPassphrase), "test signer"); err != nil {
 		t.Fatal(err)
 	}
 	return prefix
@@ -209,12 +210,12 @@ func TestVerifyTamperMatrix(t *testing.T) {
 			}
 		}, []string{"signature", manifest.SigName, "does not verify"}},
 		tc{"signed by another key", func(t *testing.T, dir string) {
-			s, err := manifest.LoadSigningKey(other+".key", func() ([]byte, error) { return []byte(testPassphrase), nil })
+			s, err := seal.LoadSigningKey(other+".key", func() ([]byte, error) { return []byte(testPassphrase), nil })
 			if err != nil {
 				t.Fatal(err)
 			}
 			os.Remove(filepath.Join(dir, manifest.SigName))
-			if err := manifest.SignSums(dir, s); err != nil {
+			if err := seal.SignSums(dir, s); err != nil {
 				t.Fatal(err)
 			}
 		}, []string{"signature", manifest.SigName, "not one of the trusted keys"}},
@@ -392,6 +393,34 @@ printf '%s' "$line" | sed 's/,"sig":"[^"]*"//' > ../entry
 { echo '-----BEGIN SSH SIGNATURE-----'; printf '%s' "$line" | sed 's/.*"sig":"\([^"]*\)".*/\1/' | fold -w 70; echo; echo '-----END SSH SIGNATURE-----'; } > ../entry.sig
 echo "actor $(printf '%s' "$line" | sed 's/.*"key":"\([^"]*\)".*/\1/')" > ../entry_signers
 ssh-keygen -Y verify -f ../entry_signers -I actor -n evidence-custody -s ../entry.sig < ../entry`)
+	// report names the signing key by the fingerprint ssh-keygen -lf prints.
+	kg, err := exec.Command("ssh-keygen", "-lf", prefix+".pub").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := strings.Fields(string(kg))[1]
+	if !strings.HasPrefix(fp, "SHA256:") {
+		t.Fatalf("ssh-keygen -lf printed %q", kg)
+	}
+	for _, b := range []string{arch, dest} {
+		page := filepath.Join(t.TempDir(), "r.html")
+		if code, _, stderr := invoke(t, nil, "report", b, "-o", page, "--lang", "en"); code != ExitOK {
+			t.Fatalf("report %s: exit %d\n%s", b, code, stderr)
+		}
+		html, _ := os.ReadFile(page)
+		if !strings.Contains(string(html), fp) {
+			t.Errorf("report of %s does not name the key %s (ssh-keygen -lf)", b, fp)
+		}
+	}
+	// A planted minisign signature is no seal: verify fails and names it.
+	planted := filepath.Join(dest, manifest.SumsName+".minisig")
+	os.WriteFile(planted, []byte("untrusted comment: signature from minisign secret key\nRWQBAAAAR0lTSA==\n"), 0o644)
+	code, out, _ := invoke(t, nil, "verify", "--pubkey", prefix+".pub", dest)
+	if code != ExitVerify || !strings.Contains(out, "added") || !strings.Contains(out, "SHA256SUMS.minisig") {
+		t.Fatalf("verify with a planted SHA256SUMS.minisig: exit %d, want %d naming it\n%s", code, ExitVerify, out)
+	}
+	os.Remove(planted)
+
 	// The stock tools fail on a tampered SHA256SUMS.
 	if err := flipByte(dest, manifest.SumsName); err != nil {
 		t.Fatal(err)
@@ -402,7 +431,7 @@ ssh-keygen -Y verify -f ../entry_signers -I actor -n evidence-custody -s ../entr
 		t.Fatalf("ssh-keygen accepted a changed SHA256SUMS:\n%s", b)
 	}
 
-	code, out, _ := invoke(t, nil, "verify", "--pubkey", prefix+".pub", "--tsa-ca", caFile, arch)
+	code, out, _ = invoke(t, nil, "verify", "--pubkey", prefix+".pub", "--tsa-ca", caFile, arch)
 	if code != ExitOK || !strings.Contains(out, "authority trusted") || !strings.Contains(out, "archived") {
 		t.Fatalf("verify: exit %d\n%s", code, out)
 	}
@@ -425,7 +454,7 @@ ssh-keygen -Y verify -f ../entry_signers -I actor -n evidence-custody -s ../entr
 		t.Fatalf("verify after custody: exit %d\n%s", code, out)
 	}
 	var js struct {
-		Seal manifest.SealReport `json:"seal"`
+		Seal seal.Report `json:"seal"`
 	}
 	_, jout, _ := invoke(t, nil, "verify", "--json", arch)
 	if err := json.Unmarshal([]byte(jout), &js); err != nil || js.Seal.Custody == nil || len(js.Seal.Custody.Entries) != 5 {

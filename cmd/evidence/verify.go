@@ -8,6 +8,7 @@ import (
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
 )
 
@@ -55,7 +56,7 @@ Exit 0 when everything matches, 4 when anything does not.`,
 			if err != nil {
 				return err
 			}
-			seal, err := so.check(res, args[0])
+			sealed, err := so.check(res, args[0])
 			if err != nil {
 				return err
 			}
@@ -63,14 +64,14 @@ Exit 0 when everything matches, 4 when anything does not.`,
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
 				out := struct {
-					Bundle   string               `json:"bundle"`
-					OK       bool                 `json:"ok"`
-					Files    int                  `json:"files"`
-					Bytes    int64                `json:"bytes"`
-					Problems []manifest.Problem   `json:"problems"`
-					Seal     *manifest.SealReport `json:"seal"`
-					Blob     *blobReport          `json:"blob,omitempty"`
-				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems, seal, rep}
+					Bundle   string             `json:"bundle"`
+					OK       bool               `json:"ok"`
+					Files    int                `json:"files"`
+					Bytes    int64              `json:"bytes"`
+					Problems []manifest.Problem `json:"problems"`
+					Seal     *seal.Report       `json:"seal"`
+					Blob     *blobReport        `json:"blob,omitempty"`
+				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems, sealed, rep}
 				if out.Problems == nil {
 					out.Problems = []manifest.Problem{}
 				}
@@ -79,7 +80,7 @@ Exit 0 when everything matches, 4 when anything does not.`,
 				}
 			} else {
 				printResult(a, args[0], res)
-				printSeal(a, seal)
+				printSeal(a, sealed)
 				if rep != nil {
 					printBlobReport(a, rep)
 				}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
 )
 
@@ -28,10 +29,10 @@ func (o *verifySealOptions) flags(cmd *cobra.Command) {
 }
 
 // check verifies the seal of the bundle at p, whose files res holds.
-func (o *verifySealOptions) check(res *manifest.Result, p string) (*manifest.SealReport, error) {
-	opts := manifest.SealOptions{RequireSignature: o.requireSig}
+func (o *verifySealOptions) check(res *manifest.Result, p string) (*seal.Report, error) {
+	opts := seal.Options{RequireSignature: o.requireSig}
 	if len(o.pubkeys) > 0 {
-		keys, err := manifest.ReadPublicKeys(o.pubkeys...)
+		keys, err := seal.ReadPublicKeys(o.pubkeys...)
 		if err != nil {
 			return nil, usageErr("--pubkey: %v", err)
 		}
@@ -55,7 +56,7 @@ func (o *verifySealOptions) check(res *manifest.Result, p string) (*manifest.Sea
 			return nil, &exitError{code: ExitVerify, err: fmt.Errorf("verify: custody log: %w", err)}
 		}
 	}
-	return manifest.CheckSeal(res, opts), nil
+	return seal.Check(res, opts), nil
 }
 
 func readCerts(path string) ([]*x509.Certificate, error) {
@@ -86,7 +87,7 @@ func readCerts(path string) ([]*x509.Certificate, error) {
 }
 
 // printSeal prints the signature, time-stamp and custody history.
-func printSeal(a *app, r *manifest.SealReport) {
+func printSeal(a *app, r *seal.Report) {
 	w := a.stdout
 	if c := r.Signature; c != nil {
 		switch {

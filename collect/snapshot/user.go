@@ -131,7 +131,7 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 	// principalId: documented with Directory.Read.All for delegated and
 	// application callers alike, unlike /users/{id}/oauth2PermissionGrants.
 	sw, err = r.fetch(ctx, part{name: "oauth2-permission-grants", scope: u.ID, file: file("oauth2-permission-grants"), cols: GrantColumns,
-		url: r.base + "/oauth2PermissionGrants?$filter=" + queryEscape("principalId eq "+odataString(u.ID)),
+		url: r.base + "/oauth2PermissionGrants?$filter=" + collect.QueryEscape("principalId eq "+collect.ODataString(u.ID)),
 		onRecord: func(p Pointer, rec gjson.Result) {
 			refs = append(refs, appRef{p, gjson.Parse(rec.Raw), rec.Get("clientId").String(), true})
 		}})
@@ -174,7 +174,7 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 		{"pim-active-roles", "roleAssignmentScheduleInstances"},
 	} {
 		sw, err := r.fetch(ctx, part{name: pim.name, scope: u.ID, file: file(pim.name), cols: PIMColumns,
-			url: r.base + "/roleManagement/directory/" + pim.rel + "?$filter=" + queryEscape("principalId eq "+odataString(u.ID))})
+			url: r.base + "/roleManagement/directory/" + pim.rel + "?$filter=" + collect.QueryEscape("principalId eq "+collect.ODataString(u.ID))})
 		if err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 	}
 	r.add(sw)
 	sw, err = r.fetch(ctx, part{name: "risk-detections", scope: u.ID, file: file("risk-detections"), cols: RiskDetectionColumns,
-		url: r.base + "/identityProtection/riskDetections?$filter=" + queryEscape("userId eq "+odataString(u.ID))})
+		url: r.base + "/identityProtection/riskDetections?$filter=" + collect.QueryEscape("userId eq "+collect.ODataString(u.ID))})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package manifest
+package seal
 
 import (
 	"bytes"
@@ -16,21 +16,8 @@ import (
 
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
-)
 
-// Names of the files that seal a bundle beside SHA256SUMS without being
-// listed in it (see the unsealed set of the Verifier).
-const (
-	// SigName is the OpenSSH signature (SSHSIG, armored) of SHA256SUMS.
-	SigName = SumsName + ".sig"
-	// TimestampName is the RFC 3161 time-stamp response for SHA256SUMS.
-	TimestampName = SumsName + ".tsr"
-	// CustodyLogName is the hash-chained custody log inside a bundle
-	// directory. It grows after sealing, so it is not in SHA256SUMS.
-	CustodyLogName = "custody.log.jsonl"
-	// CustodyName is custody.json, the sealed statement of who collected
-	// what, where, when and how; it is listed in SHA256SUMS.
-	CustodyName = "custody.json"
+	"github.com/evidence-dfir/evidence/manifest"
 )
 
 // Signature namespaces (SSHSIG): a signature made for one purpose can never
@@ -250,7 +237,7 @@ func AuthorizedKey(k ssh.PublicKey) string {
 // armored signature to dir/SHA256SUMS.sig (SSHSIG, namespace "evidence",
 // SHA-512), which `ssh-keygen -Y verify -n evidence` checks.
 func SignSums(dir string, s Signer) error {
-	sums, err := os.ReadFile(filepath.Join(dir, SumsName))
+	sums, err := os.ReadFile(filepath.Join(dir, manifest.SumsName))
 	if err != nil {
 		return fmt.Errorf("signing: %w", err)
 	}
@@ -258,7 +245,7 @@ func SignSums(dir string, s Signer) error {
 	if err != nil {
 		return err
 	}
-	return writeNewFile(filepath.Join(dir, SigName), armored)
+	return writeNewFile(filepath.Join(dir, manifest.SigName), armored)
 }
 
 // SignBytes returns the armored SSHSIG signature of msg in namespace.
@@ -268,6 +255,18 @@ func SignBytes(msg []byte, s Signer, namespace string) ([]byte, error) {
 		return nil, fmt.Errorf("signing: %w", err)
 	}
 	return sshsig.Armor(sig), nil
+}
+
+// SignatureKey returns the SHA-256 fingerprint, as `ssh-keygen -lf KEY.pub`
+// prints it ("SHA256:..."), of the public key an armored SSHSIG signature
+// names. It does not verify the signature (VerifySignature does), so the
+// fingerprint says who claims to have signed, not who did.
+func SignatureKey(armored []byte) (string, error) {
+	sig, err := sshsig.Unarmor(armored)
+	if err != nil {
+		return "", fmt.Errorf("not an SSH signature: %w", err)
+	}
+	return ssh.FingerprintSHA256(sig.PublicKey), nil
 }
 
 // SignatureCheck is what checking SHA256SUMS.sig found.

@@ -1,4 +1,4 @@
-package manifest_test
+package seal_test
 
 import (
 	"bytes"
@@ -13,16 +13,17 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/manifest"
-	"github.com/evidence-dfir/evidence/manifest/tsatest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
+	"github.com/evidence-dfir/evidence/manifest/seal/tsatest"
 )
 
-func newKey(t *testing.T) (string, manifest.Signer) {
+func newKey(t *testing.T) (string, seal.Signer) {
 	t.Helper()
 	prefix := filepath.Join(t.TempDir(), "k")
-	if _, err := manifest.GenerateKey(prefix, []byte("correct horse"), "test"); err != nil {
+	if _, err := seal.GenerateKey(prefix, []byte("correct horse"), "test"); err != nil {
 		t.Fatal(err)
 	}
-	s, err := manifest.LoadSigningKey(prefix+".key", func() ([]byte, error) { return []byte("correct horse"), nil })
+	s, err := seal.LoadSigningKey(prefix+".key", func() ([]byte, error) { return []byte("correct horse"), nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func newKey(t *testing.T) (string, manifest.Signer) {
 func TestGenerateKeyRefusesOverwrite(t *testing.T) {
 	prefix, _ := newKey(t)
 	before, _ := os.ReadFile(prefix + ".key")
-	if _, err := manifest.GenerateKey(prefix, []byte("x"), ""); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if _, err := seal.GenerateKey(prefix, []byte("x"), ""); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("overwrite: err %v", err)
 	}
 	after, _ := os.ReadFile(prefix + ".key")
@@ -46,7 +47,7 @@ func TestGenerateKeyRefusesOverwrite(t *testing.T) {
 	// Only the .pub existing is enough to refuse, and nothing is written.
 	p2 := filepath.Join(t.TempDir(), "p")
 	os.WriteFile(p2+".pub", []byte("x"), 0o644)
-	if _, err := manifest.GenerateKey(p2, []byte("x"), ""); err == nil {
+	if _, err := seal.GenerateKey(p2, []byte("x"), ""); err == nil {
 		t.Fatal("wrote a key beside an existing .pub")
 	}
 	if _, err := os.Stat(p2 + ".key"); err == nil {
@@ -57,14 +58,14 @@ func TestGenerateKeyRefusesOverwrite(t *testing.T) {
 func TestLoadSigningKeyRefusals(t *testing.T) {
 	prefix, _ := newKey(t)
 	key := prefix + ".key"
-	_, err := manifest.LoadSigningKey(key, func() ([]byte, error) { return []byte("wrong"), nil })
-	if !errors.Is(err, manifest.ErrWrongPassphrase) || strings.Contains(err.Error(), "\n") {
+	_, err := seal.LoadSigningKey(key, func() ([]byte, error) { return []byte("wrong"), nil })
+	if !errors.Is(err, seal.ErrWrongPassphrase) || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("wrong passphrase: %v", err)
 	}
 	for _, mode := range []os.FileMode{0o640, 0o604, 0o644} {
 		os.Chmod(key, mode)
-		_, err := manifest.LoadSigningKey(key, func() ([]byte, error) { t.Fatal("asked for a passphrase"); return nil, nil })
-		var kfe *manifest.KeyFileError
+		_, err := seal.LoadSigningKey(key, func() ([]byte, error) { t.Fatal("asked for a passphrase"); return nil, nil })
+		var kfe *seal.KeyFileError
 		if !errors.As(err, &kfe) || !strings.Contains(err.Error(), "group or others") {
 			t.Fatalf("mode %v: %v", mode, err)
 		}
@@ -75,7 +76,7 @@ func TestLoadSigningKeyRefusals(t *testing.T) {
 		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", p).CombinedOutput(); err != nil {
 			t.Fatalf("%v %s", err, out)
 		}
-		if _, err := manifest.LoadSigningKey(p, nil); err == nil || !strings.Contains(err.Error(), "Ed25519") {
+		if _, err := seal.LoadSigningKey(p, nil); err == nil || !strings.Contains(err.Error(), "Ed25519") {
 			t.Fatalf("ecdsa key: %v", err)
 		}
 	}
@@ -85,31 +86,31 @@ func TestSignatureVerify(t *testing.T) {
 	prefix, s := newKey(t)
 	_, other := newKey(t)
 	msg := []byte("abc  x\n")
-	sig, err := manifest.SignBytes(msg, s, manifest.SignatureNamespace)
+	sig, err := seal.SignBytes(msg, s, seal.SignatureNamespace)
 	if err != nil {
 		t.Fatal(err)
 	}
-	trusted, err := manifest.ReadPublicKeys(prefix + ".pub")
+	trusted, err := seal.ReadPublicKeys(prefix + ".pub")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := manifest.VerifySignature(msg, sig, manifest.SignatureNamespace, trusted); !c.Valid || !c.Trusted {
+	if c := seal.VerifySignature(msg, sig, seal.SignatureNamespace, trusted); !c.Valid || !c.Trusted {
 		t.Fatalf("good signature: %+v", c)
 	}
-	if c := manifest.VerifySignature(append(msg, 'y'), sig, manifest.SignatureNamespace, trusted); c.Valid {
+	if c := seal.VerifySignature(append(msg, 'y'), sig, seal.SignatureNamespace, trusted); c.Valid {
 		t.Fatalf("changed message verified: %+v", c)
 	}
-	if c := manifest.VerifySignature(msg, sig, manifest.CustodyNamespace, trusted); c.Valid {
+	if c := seal.VerifySignature(msg, sig, seal.CustodyNamespace, trusted); c.Valid {
 		t.Fatal("signature accepted in another namespace")
 	}
-	osig, _ := manifest.SignBytes(msg, other, manifest.SignatureNamespace)
-	if c := manifest.VerifySignature(msg, osig, manifest.SignatureNamespace, trusted); !c.Valid || c.Trusted {
+	osig, _ := seal.SignBytes(msg, other, seal.SignatureNamespace)
+	if c := seal.VerifySignature(msg, osig, seal.SignatureNamespace, trusted); !c.Valid || c.Trusted {
 		t.Fatalf("other key: %+v", c)
 	}
 	// allowed_signers lines parse too.
 	pub, _ := os.ReadFile(prefix + ".pub")
-	ks, err := manifest.ParsePublicKeys([]byte("# comment\nalice@ir namespaces=\"evidence\" " + string(pub)))
-	if err != nil || len(ks) != 1 || manifest.Fingerprint(ks[0]) != manifest.Fingerprint(s.PublicKey()) {
+	ks, err := seal.ParsePublicKeys([]byte("# comment\nalice@ir namespaces=\"evidence\" " + string(pub)))
+	if err != nil || len(ks) != 1 || seal.Fingerprint(ks[0]) != seal.Fingerprint(s.PublicKey()) {
 		t.Fatalf("allowed_signers: %v %v", ks, err)
 	}
 }
@@ -123,21 +124,21 @@ func TestTimestampLocalTSA(t *testing.T) {
 	}
 	defer tsa.Close()
 	msg := []byte("0123  manifest.json\n")
-	tsr, err := manifest.RequestTimestamp(context.Background(), nil, tsa.URL, msg)
+	tsr, err := seal.RequestTimestamp(context.Background(), nil, tsa.URL, msg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := manifest.VerifyTimestamp(tsr, msg, []*x509.Certificate{tsa.CA})
+	c := seal.VerifyTimestamp(tsr, msg, []*x509.Certificate{tsa.CA})
 	if !c.Valid || !c.Trusted || c.Time == "" {
 		t.Fatalf("%+v", c)
 	}
 	if ts, _ := time.Parse(time.RFC3339Nano, c.Time); time.Since(ts) > time.Minute {
 		t.Fatalf("time %s", c.Time)
 	}
-	if c := manifest.VerifyTimestamp(tsr, append(msg, 'x'), []*x509.Certificate{tsa.CA}); c.Valid {
+	if c := seal.VerifyTimestamp(tsr, append(msg, 'x'), []*x509.Certificate{tsa.CA}); c.Valid {
 		t.Fatal("a time-stamp of other bytes verified")
 	}
-	if c := manifest.VerifyTimestamp(tsr, msg, nil); !c.Valid || c.Trusted {
+	if c := seal.VerifyTimestamp(tsr, msg, nil); !c.Valid || c.Trusted {
 		t.Fatalf("without the root: %+v", c)
 	}
 	dir := t.TempDir()
@@ -168,20 +169,20 @@ func TestCustodyChain(t *testing.T) {
 	sums := []byte("aa  x\n")
 	p := filepath.Join(t.TempDir(), "custody.log.jsonl")
 	at := time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
-	err := manifest.StartCustody(p, sums, s,
+	err := seal.StartCustody(p, sums, s,
 		manifest.CustodyEvent{Time: at, Actor: "alice", Host: "h", Action: manifest.ActionCollected},
 		manifest.CustodyEvent{Time: at, Actor: "alice", Host: "h", Action: manifest.ActionSealed})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := manifest.AppendCustody(p, manifest.CustodyEvent{Actor: "bob", Host: "h2", Action: manifest.ActionTransferred, Details: map[string]string{"to": "SOC team"}}, s); err != nil {
+	if _, err := seal.AppendCustody(p, manifest.CustodyEvent{Actor: "bob", Host: "h2", Action: manifest.ActionTransferred, Details: map[string]string{"to": "SOC team"}}, s); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := manifest.AppendCustody(p, manifest.CustodyEvent{Actor: "bob", Action: "stolen"}, s); err == nil {
+	if _, err := seal.AppendCustody(p, manifest.CustodyEvent{Actor: "bob", Action: "stolen"}, s); err == nil {
 		t.Fatal("unknown action accepted")
 	}
 	log, _ := os.ReadFile(p)
-	c := manifest.VerifyCustody("log", log, nil, sums, []manifest.PublicKey{s.PublicKey()})
+	c := seal.VerifyCustody("log", log, nil, sums, []seal.PublicKey{s.PublicKey()})
 	if len(c.Problems) != 0 || len(c.Entries) != 3 || !c.Entries[2].Trusted || c.Entries[2].Details["to"] != "SOC team" {
 		t.Fatalf("intact chain: %+v", c)
 	}
@@ -198,16 +199,16 @@ func TestCustodyChain(t *testing.T) {
 		"removed":      {drop, sums, "entry 2"},
 		"another seal": {log, []byte("bb  x\n"), "entry 1"},
 	} {
-		c := manifest.VerifyCustody("log", tc.log, nil, tc.sums, nil)
+		c := seal.VerifyCustody("log", tc.log, nil, tc.sums, nil)
 		if len(c.Problems) == 0 || !strings.Contains(c.Problems[0].Detail, tc.want) {
 			t.Errorf("%s: problems %+v, want one naming %s", name, c.Problems, tc.want)
 		}
 	}
 	// A log beside an archive must continue the one inside.
-	if c := manifest.VerifyCustody("ext", log, lines[0], sums, nil); len(c.Problems) != 0 {
+	if c := seal.VerifyCustody("ext", log, lines[0], sums, nil); len(c.Problems) != 0 {
 		t.Fatalf("continuation: %+v", c.Problems)
 	}
-	if c := manifest.VerifyCustody("ext", swap, bytes.Join(lines[:2], nil), sums, nil); len(c.Problems) == 0 {
+	if c := seal.VerifyCustody("ext", swap, bytes.Join(lines[:2], nil), sums, nil); len(c.Problems) == 0 {
 		t.Fatal("a reordered continuation verified")
 	}
 }

@@ -1,4 +1,4 @@
-package manifest
+package seal
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"slices"
 
 	"github.com/digitorus/timestamp"
+
+	"github.com/evidence-dfir/evidence/manifest"
 )
 
 // maxTimestampResponse bounds the bytes read from a time-stamp authority.
@@ -119,7 +121,7 @@ func VerifyTimestamp(tsr, msg []byte, roots []*x509.Certificate) TimestampCheck 
 		c.Error = "not a valid time-stamp response: " + firstLine(err.Error())
 		return c
 	}
-	c.Time = FormatTime(ts.Time)
+	c.Time = manifest.FormatTime(ts.Time)
 	if len(ts.Certificates) == 0 {
 		c.Error = "carries no certificate: its signature cannot be checked"
 		return c
