@@ -176,6 +176,14 @@ type Source struct {
 	// Counts are named tallies a source reports beyond records and pages
 	// (e.g. messagetrace: rows_returned, details_skipped_budget).
 	Counts map[string]int64 `json:"counts,omitempty"`
+	// OutOfScope counts records Graph returned outside what was asked (the
+	// user, the apps, the window): kept byte-exact in the out-of-scope files
+	// (<source file>.out-of-scope.jsonl), never in the subject's files, and
+	// not counted in Records. Any makes the bundle incomplete.
+	OutOfScope int64 `json:"outOfScope,omitempty"`
+	// API says which Graph version answered where a source can use more
+	// than one (sign-ins: beta, or v1.0 when beta is refused).
+	API *SourceAPI `json:"api,omitempty"`
 
 	Export *SourceExport `json:"export,omitempty"` // set by `evidence export`: watermarks and de-duplication
 
@@ -183,6 +191,20 @@ type Source struct {
 	Submissions int64       `json:"submissions,omitempty"` // queries created by this run (they count against a tenant quota)
 	Reused      int64       `json:"reused,omitempty"`      // queries of an interrupted run re-used by --resume
 	Superseded  []SubWindow `json:"superseded,omitempty"`  // queries whose result was replaced by smaller ones (record limit reached)
+}
+
+// OutOfScopeSuffix ends the name of the file beside a source's record file
+// that holds the records Graph returned outside what was asked:
+// signins/interactive.jsonl -> signins/interactive.out-of-scope.jsonl.
+const OutOfScopeSuffix = ".out-of-scope.jsonl"
+
+// SourceAPI is the Graph version a source's records came from.
+type SourceAPI struct {
+	Version string `json:"version"`          // "beta" or "v1.0"
+	Reason  string `json:"reason,omitempty"` // why this version (e.g. beta refused)
+	// FieldsNotHeld are properties the records cannot carry because this
+	// version's resource lacks them (v1.0 signIn: authenticationDetails, ...).
+	FieldsNotHeld []string `json:"fieldsNotHeld,omitempty"`
 }
 
 // Gap is an interval of a source that was asked for but is known not to be
@@ -229,7 +251,7 @@ type Requests struct {
 // Incomplete reports whether any source or sub-window was not fully collected.
 func (m *Manifest) Incomplete() bool {
 	for _, s := range m.Sources {
-		if s.Status != StatusCollected || len(s.Missing) > 0 {
+		if s.Status != StatusCollected || len(s.Missing) > 0 || s.OutOfScope > 0 {
 			return true
 		}
 		for _, w := range s.Windows {

@@ -357,7 +357,13 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 							es.Watermark = p.gap.End // the lost interval is accounted for
 						}
 					}
-					merged.Name, merged.Endpoint, merged.Query, merged.Files = s.Name, s.Endpoint, s.Query, s.Files
+					merged.Name, merged.Endpoint, merged.Query, merged.API = s.Name, s.Endpoint, s.Query, s.API
+					for _, f := range s.Files { // out-of-scope files appear only where some scope had any
+						if !slices.Contains(merged.Files, f) {
+							merged.Files = append(merged.Files, f)
+						}
+					}
+					merged.OutOfScope += s.OutOfScope
 					merged.Windows = append(merged.Windows, s.Windows...)
 					merged.Missing = append(merged.Missing, s.Missing...)
 					// Records the overlap re-read dropped, and those the source
@@ -522,7 +528,7 @@ func commitScope(s *state.State, r *scopeRun, bundle string) {
 // and gaps.
 func summarizeSource(s *manifest.Source) {
 	s.Status, s.Reason = manifest.StatusCollected, ""
-	s.Records, s.Pages = -s.Duplicates, 0
+	s.Records, s.Pages = -s.Duplicates-s.OutOfScope, 0
 	for _, w := range s.Windows {
 		s.Records += w.Records
 		s.Pages += w.Pages
@@ -532,6 +538,9 @@ func summarizeSource(s *manifest.Source) {
 	}
 	if s.Status == manifest.StatusCollected && len(s.Missing) > 0 {
 		s.Status, s.Reason = s.Missing[0].Status, s.Missing[0].Reason
+	}
+	if s.OutOfScope > 0 && s.Reason == "" {
+		s.Reason = fmt.Sprintf("Graph returned %d records outside the asked user/window; the filter may have been ignored (kept apart in the %s files)", s.OutOfScope, manifest.OutOfScopeSuffix)
 	}
 }
 

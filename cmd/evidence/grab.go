@@ -513,8 +513,8 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		}
 		prog.flush()
 		a.log.Info("source done", "source", s.Name, "status", s.Status, "records", s.Records, "pages", s.Pages)
-		if s.Status != manifest.StatusCollected {
-			a.log.Warn("source incomplete", "source", s.Name, "status", s.Status, "reason", s.Reason)
+		if s.Status != manifest.StatusCollected || s.OutOfScope > 0 {
+			a.log.Warn("source incomplete", "source", s.Name, "status", s.Status, "out_of_scope", s.OutOfScope, "reason", s.Reason)
 		}
 		m.Sources = append(m.Sources, s)
 	}

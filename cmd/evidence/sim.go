@@ -13,7 +13,7 @@ import (
 func (a *app) simCmd() *cobra.Command {
 	var (
 		listen, token, license, reports, now, tokenKind string
-		cfg                                  graphtest.Config
+		cfg                                             graphtest.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",

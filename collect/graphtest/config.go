@@ -102,6 +102,17 @@ type Config struct {
 	Arrival Arrival
 	UAL     UAL // the audit log query API (/security/auditLog/queries), see ual.go
 
+	// IgnoreFilter makes the sign-in, directory audit and message trace
+	// endpoints answer as a service that ignores $filter: every record in
+	// retention (message trace: the last 48 hours), other users' and
+	// out-of-window ones included. Collectors must keep those apart.
+	IgnoreFilter bool
+
+	// RefuseBetaSignIns makes /beta/auditLogs/signIns answer 403
+	// Authorization_RequestDenied, as a tenant or app barred from beta
+	// would: collectors fall back to v1.0 for interactive sign-ins.
+	RefuseBetaSignIns bool
+
 	// RefuseTargetFilter makes the tenant answer the audit filter
 	// targetResources/any(...) with 400 Request_UnsupportedQuery, as a
 	// service that does not support that documented filter would.
