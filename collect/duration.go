@@ -36,6 +36,10 @@ func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	d, ok := parseDuration(s)
 	if !ok {
+		if strings.HasSuffix(s, "y") || strings.HasSuffix(s, "mo") {
+			// A year or a month has no fixed length: say which days to write.
+			return 0, fmt.Errorf("%q is not a duration: years and months have no fixed length; write days (365d for a year, 30d for a month)", s)
+		}
 		return 0, fmt.Errorf("%q is not a duration: %s", s, durationHelp)
 	}
 	return d, nil

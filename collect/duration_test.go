@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -18,6 +19,12 @@ func TestParseDuration(t *testing.T) {
 	for _, bad := range []string{"", "d", "30", "-3d", "+3d", "-1h", "1.5", "3 d", "NaNd", "Infd", "1e300d", "2026-11-01", "yesterday"} {
 		if d, err := ParseDuration(bad); err == nil {
 			t.Errorf("ParseDuration(%q) = %v, accepted", bad, d)
+		}
+	}
+	// A year or a month is refused with the days to write instead.
+	for in, hint := range map[string]string{"1y": "365d", "6mo": "30d"} {
+		if _, err := ParseDuration(in); err == nil || !strings.Contains(err.Error(), hint) {
+			t.Errorf("ParseDuration(%q) error %v; want one naming %s", in, err, hint)
 		}
 	}
 }
