@@ -211,3 +211,47 @@ func TestGrabAppOnly(t *testing.T) {
 		t.Error("an app-only run sent /users/{id}/ownedObjects")
 	}
 }
+
+// TestExportAppOnly: the unattended daily export runs app-only. For a user
+// who consented to an app it collects that app's service principal
+// sign-ins (found through the consent grants) and the consent audit, does
+// not send /users/{id}/ownedObjects, and records that lookup as refused.
+func TestExportAppOnly(t *testing.T) {
+	tok := appToken()
+	srv := newSim(t, graphtest.Config{Seed: 8, Token: tok, TokenKind: graphtest.TokenApp, SignInsPerUser: 20, AuditsPerUser: 5,
+		NonInteractivePerUser: 10, AppSignIns: 20})
+	v := srv.Tenant.Victim()
+	consented := srv.Tenant.Story().App
+	stateDir, out := t.TempDir(), t.TempDir()
+	code, stdout, stderr := invoke(t, map[string]string{"EVIDENCE_GRAPH_TOKEN": tok},
+		exportArgs(srv, stateDir, out, fixedNow, "--user", v.UPN, "--sources", "signins,audits", "--backfill")...)
+	if code != ExitIncomplete {
+		t.Fatalf("exit %d, want %d (the owned-objects lookup is refused)\n%s", code, ExitIncomplete, stderr)
+	}
+	m, ids := bundleRecords(t, lastLine(stdout))
+	var sp *manifest.Source
+	for i := range m.Sources {
+		if m.Sources[i].Name == "signins.serviceprincipal" {
+			sp = &m.Sources[i]
+		}
+	}
+	if sp == nil {
+		t.Fatal("the export has no service principal sign-ins")
+	}
+	refused, asked := false, false
+	for _, w := range sp.Windows {
+		refused = refused || (strings.Contains(w.Scope, "lookup:"+collect.RouteOwned) && w.Status == manifest.StatusUnavailable)
+		asked = asked || (strings.Contains(w.Scope, "app:"+consented.AppID) && w.Status == manifest.StatusCollected)
+	}
+	if !refused || !asked || len(ids["signins/serviceprincipal.jsonl"]) == 0 {
+		t.Fatalf("owned-objects refusal recorded %v, consented app asked %v, %d sign-ins; windows %+v",
+			refused, asked, len(ids["signins/serviceprincipal.jsonl"]), sp.Windows)
+	}
+	found := false
+	for _, id := range ids["audits/directory.jsonl"] {
+		found = found || id == srv.Tenant.Story().Consent.ID
+	}
+	if !found {
+		t.Error("the victim's consent (audit) is not in the export")
+	}
+}

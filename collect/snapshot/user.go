@@ -166,8 +166,22 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 			return err
 		}
 	}
-	if err := simple("transitive-member-of", "/transitiveMemberOf", MemberOfColumns, nil); err != nil {
+	created := len(r.src.Windows) - 1 // the created-objects part, just added
+	var roles []string
+	if err := simple("transitive-member-of", "/transitiveMemberOf", MemberOfColumns, func(_ Pointer, rec gjson.Result) {
+		if rec.Get("@odata\\.type").String() == "#microsoft.graph.directoryRole" {
+			roles = append(roles, rec.Get("displayName").String())
+		}
+	}); err != nil {
 		return err
+	}
+	// Graph returns no createdObjects for users in an administrator role
+	// (user-list-createdobjects): "collected, none" is then not "created
+	// nothing", and the manifest says so.
+	if cw := &r.src.Windows[created]; len(roles) > 0 && cw.Status == manifest.StatusCollected && cw.Records == 0 &&
+		strings.HasPrefix(cw.Query, "created-objects:") {
+		cw.Reason = "none returned, but the user holds directory roles (" + strings.Join(roles, ", ") +
+			"), and Graph returns no createdObjects for users in an administrator role: this does not mean the user created nothing"
 	}
 	for _, pim := range []struct{ name, rel string }{
 		{"pim-eligible-roles", "roleEligibilityScheduleInstances"},
