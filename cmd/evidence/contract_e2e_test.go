@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"encoding/base64"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,5 +258,43 @@ func TestExportAppOnly(t *testing.T) {
 	}
 	if !found {
 		t.Error("the victim's consent (audit) is not in the export")
+	}
+}
+
+// TestSimTokenKind: `evidence sim --token-kind app` serves an app-only
+// tenant (ownedObjects answers 403 Authorization_RequestDenied), and a bad
+// kind is a usage error before anything listens.
+func TestSimTokenKind(t *testing.T) {
+	if code, _, stderr := invoke(t, nil, "sim", "--listen", "127.0.0.1:0", "--token", testToken, "--token-kind", "robot"); code != ExitUsage || !strings.Contains(stderr, "--token-kind") {
+		t.Fatalf("bad kind: exit %d\n%s", code, stderr)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		var errb bytes.Buffer
+		done <- run(ctx, []string{"sim", "--listen", "127.0.0.1:0", "--token", testToken, "--token-kind", "app"}, pw, &errb)
+		pw.Close()
+	}()
+	base, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr) //nolint:errcheck // drain
+	req, _ := http.NewRequest(http.MethodGet, strings.TrimSpace(base)+"/v1.0/users/victim@contoso.com/ownedObjects", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "Authorization_RequestDenied") {
+		t.Errorf("app-only ownedObjects: %d %s", resp.StatusCode, b)
+	}
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Errorf("sim exit %d", code)
 	}
 }

@@ -85,6 +85,8 @@ behaviour and optional fault injection.`,
 	f.StringVar(&token, "token", "", "the bearer token to accept (a test value, not a real credential)")
 	f.StringVar(&license, "license", "p2", "tenant licence: free, p1 or p2 (free refuses sign-in logs and keeps 7 days)")
 	f.StringVar(&tokenKind, "token-kind", "delegated", "what the token stands for: delegated (a signed-in user) or app (application permissions; endpoints without application permissions answer 403 Authorization_RequestDenied)")
+	f.BoolVar(&cfg.IgnoreFilter, "ignore-filter", false, "answer like a service that ignores $filter on sign-ins, audits and message trace (other users' and out-of-window records), to see them kept apart")
+	f.BoolVar(&cfg.RefuseBetaSignIns, "refuse-beta-signins", false, "refuse /beta/auditLogs/signIns (403), to see interactive sign-ins fall back to v1.0")
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed of the generated data")
 	f.IntVar(&cfg.SignInsPerUser, "signins-per-user", 300, "background interactive sign-ins per user over 30 days")
 	f.IntVar(&cfg.AuditsPerUser, "audits-per-user", 60, "background directory audits per user over 30 days")
