@@ -106,10 +106,11 @@ type Config struct {
 	Arrival Arrival
 	UAL     UAL // the audit log query API (/security/auditLog/queries), see ual.go
 
-	// IgnoreFilter makes the sign-in, directory audit and message trace
-	// endpoints answer as a service that ignores $filter: every record in
-	// retention (message trace: the last 48 hours), other users' and
-	// out-of-window ones included. Collectors must keep those apart.
+	// IgnoreFilter makes the sign-in, directory audit, message trace and
+	// snapshot list endpoints answer as a service that ignores $filter:
+	// every record in retention (message trace: the last 48 hours), other
+	// users' and out-of-window ones included. Collectors must keep those
+	// apart.
 	IgnoreFilter bool
 
 	// RefuseBetaSignIns makes /beta/auditLogs/signIns answer 403

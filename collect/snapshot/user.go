@@ -130,7 +130,8 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 	// The user's consents through the tenant-wide list filtered by
 	// principalId: documented with Directory.Read.All for delegated and
 	// application callers alike, unlike /users/{id}/oauth2PermissionGrants.
-	sw, err = r.fetch(ctx, part{name: "oauth2-permission-grants", scope: u.ID, file: file("oauth2-permission-grants"), cols: GrantColumns,
+	byPrincipal := &collect.Scope{Require: []collect.Cond{collect.UserCond(u, "principalId")}}
+	sw, err = r.fetch(ctx, part{name: "oauth2-permission-grants", scope: u.ID, file: file("oauth2-permission-grants"), cols: GrantColumns, asked: byPrincipal,
 		url: r.base + "/oauth2PermissionGrants?$filter=" + collect.QueryEscape("principalId eq "+collect.ODataString(u.ID)),
 		onRecord: func(p Pointer, rec gjson.Result) {
 			refs = append(refs, appRef{p, gjson.Parse(rec.Raw), rec.Get("clientId").String(), true})
@@ -187,7 +188,7 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 		{"pim-eligible-roles", "roleEligibilityScheduleInstances"},
 		{"pim-active-roles", "roleAssignmentScheduleInstances"},
 	} {
-		sw, err := r.fetch(ctx, part{name: pim.name, scope: u.ID, file: file(pim.name), cols: PIMColumns,
+		sw, err := r.fetch(ctx, part{name: pim.name, scope: u.ID, file: file(pim.name), cols: PIMColumns, asked: byPrincipal,
 			url: r.base + "/roleManagement/directory/" + pim.rel + "?$filter=" + collect.QueryEscape("principalId eq "+collect.ODataString(u.ID))})
 		if err != nil {
 			return err
@@ -203,7 +204,8 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 	}
 	r.add(sw)
 	sw, err = r.fetch(ctx, part{name: "risk-detections", scope: u.ID, file: file("risk-detections"), cols: RiskDetectionColumns,
-		url: r.base + "/identityProtection/riskDetections?$filter=" + collect.QueryEscape("userId eq "+collect.ODataString(u.ID))})
+		asked: &collect.Scope{Require: []collect.Cond{collect.UserCond(u, "userId", "userPrincipalName")}},
+		url:   r.base + "/identityProtection/riskDetections?$filter=" + collect.QueryEscape("userId eq "+collect.ODataString(u.ID))})
 	if err != nil {
 		return err
 	}
