@@ -176,6 +176,14 @@ type Source struct {
 	// Counts are named tallies a source reports beyond records and pages
 	// (e.g. messagetrace: rows_returned, details_skipped_budget).
 	Counts map[string]int64 `json:"counts,omitempty"`
+	// OutOfScope counts records Graph returned outside what was asked (the
+	// user, the apps, the window): kept byte-exact in the out-of-scope files
+	// (<source file>.out-of-scope.jsonl), never in the subject's files, and
+	// not counted in Records. Any makes the bundle incomplete.
+	OutOfScope int64 `json:"outOfScope,omitempty"`
+	// API says which Graph version answered where a source can use more
+	// than one (sign-ins: beta, or v1.0 when beta is refused).
+	API *SourceAPI `json:"api,omitempty"`
 
 	Export *SourceExport `json:"export,omitempty"` // set by `evidence export`: watermarks and de-duplication
 
@@ -187,13 +195,13 @@ type Source struct {
 
 // Summarize sets the source's totals and status from its windows and gaps,
 // by the rules verify checks: Pages is the sum of the windows' pages,
-// Records the sum of their records less Duplicates; Status and Reason are
-// those of the first window not collected, else of the first gap, else
-// collected. The collectors and export use it (the unified audit log
-// counts as it copies its spooled pages).
+// Records the sum of their records less Duplicates and OutOfScope; Status
+// and Reason are those of the first window not collected, else of the first
+// gap, else collected. The collectors and export use it (the unified audit
+// log counts as it copies its spooled pages).
 func (s *Source) Summarize() {
 	s.Status, s.Reason = StatusCollected, ""
-	s.Records, s.Pages = -s.Duplicates, 0
+	s.Records, s.Pages = -s.Duplicates-s.OutOfScope, 0
 	for _, w := range s.Windows {
 		s.Records += w.Records
 		s.Pages += w.Pages
@@ -204,6 +212,20 @@ func (s *Source) Summarize() {
 	if s.Status == StatusCollected && len(s.Missing) > 0 {
 		s.Status, s.Reason = s.Missing[0].Status, s.Missing[0].Reason
 	}
+}
+
+// OutOfScopeSuffix ends the name of the file beside a source's record file
+// that holds the records Graph returned outside what was asked:
+// signins/interactive.jsonl -> signins/interactive.out-of-scope.jsonl.
+const OutOfScopeSuffix = ".out-of-scope.jsonl"
+
+// SourceAPI is the Graph version a source's records came from.
+type SourceAPI struct {
+	Version string `json:"version"`          // "beta" or "v1.0"
+	Reason  string `json:"reason,omitempty"` // why this version (e.g. beta refused)
+	// FieldsNotHeld are properties the records cannot carry because this
+	// version's resource lacks them (v1.0 signIn: authenticationDetails, ...).
+	FieldsNotHeld []string `json:"fieldsNotHeld,omitempty"`
 }
 
 // Gap is an interval of a source that was asked for but is known not to be
@@ -250,7 +272,7 @@ type Requests struct {
 // Incomplete reports whether any source or sub-window was not fully collected.
 func (m *Manifest) Incomplete() bool {
 	for _, s := range m.Sources {
-		if s.Status != StatusCollected || len(s.Missing) > 0 {
+		if s.Status != StatusCollected || len(s.Missing) > 0 || s.OutOfScope > 0 {
 			return true
 		}
 		for _, w := range s.Windows {

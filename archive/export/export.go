@@ -28,6 +28,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -417,7 +418,13 @@ func (c *cycle) Collect(ctx context.Context, s *pipeline.Session) error {
 						es.Watermark = p.gap.End // the lost interval is accounted for
 					}
 				}
-				merged.Name, merged.Endpoint, merged.Query, merged.Files = got.Name, got.Endpoint, got.Query, got.Files
+				merged.Name, merged.Endpoint, merged.Query, merged.API = got.Name, got.Endpoint, got.Query, got.API
+				for _, f := range got.Files { // out-of-scope files appear only where some scope had any
+					if !slices.Contains(merged.Files, f) {
+						merged.Files = append(merged.Files, f)
+					}
+				}
+				merged.OutOfScope += got.OutOfScope
 				merged.Windows = append(merged.Windows, got.Windows...)
 				merged.Missing = append(merged.Missing, got.Missing...)
 				// Records the overlap re-read dropped, and those the source
@@ -445,6 +452,9 @@ func (c *cycle) Collect(ctx context.Context, s *pipeline.Session) error {
 				merged.Name, merged.Status = key, manifest.StatusCollected
 			}
 			merged.Summarize()
+			if merged.OutOfScope > 0 && merged.Reason == "" {
+				merged.Reason = fmt.Sprintf("Graph returned %d records outside the asked user/window; the filter may have been ignored (kept apart in the %s files)", merged.OutOfScope, manifest.OutOfScopeSuffix)
+			}
 			sources = append(sources, merged)
 		}
 	}
