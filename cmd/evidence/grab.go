@@ -12,6 +12,7 @@ import (
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/snapshot"
+	"github.com/evidence-dfir/evidence/collect/tenant"
 	"github.com/evidence-dfir/evidence/collect/ual"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/google/uuid"
@@ -21,7 +22,7 @@ import (
 
 // sourceNames lists every --sources name, in collection order: ual comes
 // after signins because it reads the sign-ins' status (the Free-tier trail).
-var sourceNames = []string{"signins", "audits", "ual", "messagetrace", "snapshot"}
+var sourceNames = []string{"signins", "audits", "ual", "messagetrace", "snapshot", "tenant"}
 
 // defaultSources are collected without --sources; ual needs its own
 // permission (AuditLogsQuery.Read.All), so it is asked for explicitly.
@@ -43,6 +44,8 @@ func newSource(name string) (collect.Source, bool) {
 		return &snapshot.Source{}, true
 	case "ual":
 		return &ual.Source{}, true
+	case "tenant":
+		return &tenant.Source{}, true
 	}
 	return nil, false
 }
