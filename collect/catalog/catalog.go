@@ -33,6 +33,7 @@ const (
 	ClassMessageTrace = "messagetrace" // Exchange Online message trace
 	ClassAuditQuery   = "auditquery"   // audit log query submissions
 	ClassAuditRead    = "auditread"    // audit log query polls and record pages
+	ClassSecurity     = "security"     // /security: Defender XDR incidents and alerts
 )
 
 // Endpoint is one request the tool can make.
@@ -336,8 +337,34 @@ var TenantEndpoints = []*Endpoint{
 		Doc: learn + "serviceprincipal-list-owners"},
 }
 
+// SignalsEndpoints are the signals source's requests (collect/signals):
+// what Microsoft's own detections already raised.
+var SignalsEndpoints = []*Endpoint{
+	{ID: "signals.riskyServicePrincipals", Method: "GET", Version: "v1.0", Path: "/identityProtection/riskyServicePrincipals",
+		Use: "service principals Identity Protection holds at risk (signals source)", Options: []string{"$skiptoken"},
+		Delegated: "IdentityRiskyServicePrincipal.Read.All", Application: "IdentityRiskyServicePrincipal.Read.All", Role: securityReaders,
+		Licence: workloadID, Class: ClassDirectory, Doc: learn + "identityprotectionroot-list-riskyserviceprincipals"},
+	{ID: "signals.servicePrincipalRiskDetections", Method: "GET", Version: "v1.0", Path: "/identityProtection/servicePrincipalRiskDetections",
+		Use: "risk detections of service principals (signals source)", Options: []string{"$skiptoken"},
+		Delegated: "IdentityRiskEvent.Read.All", Application: "IdentityRiskEvent.Read.All", Role: securityReaders,
+		Licence: workloadID, Class: ClassDirectory, Doc: learn + "identityprotectionroot-list-serviceprincipalriskdetections",
+		Note: "the page documents $filter and $select; the tool reads every detection"},
+	{ID: "signals.incidents", Method: "GET", Version: "v1.0", Path: "/security/incidents",
+		Use:     "Defender XDR incidents with their alerts; those naming the subject kept apart from the rest (signals source)",
+		Options: []string{"$expand", "$skiptoken"}, Expand: []string{"alerts"},
+		Delegated: "SecurityIncident.Read.All", Application: "SecurityIncident.Read.All",
+		Licence: "Microsoft Defender XDR", Class: ClassSecurity, Doc: learn + "security-list-incidents",
+		Note: "the page documents $count, $filter, $skip, $top and $expand, and $expand=alerts in its second example; the throttling page lists 150 requests per minute per app per tenant for alerts on /security and nothing for incidents, so the tool paces incidents the same"},
+}
+
+const (
+	securityReaders = "Global Reader, Security Operator, Security Reader or Security Administrator"
+	workloadID      = "Microsoft Entra Workload ID Premium"
+)
+
 func init() {
 	Endpoints = append(Endpoints, TenantEndpoints...)
+	Endpoints = append(Endpoints, SignalsEndpoints...)
 	for _, v := range []string{"beta", "v1.0"} {
 		docView := ""
 		if v == "beta" {

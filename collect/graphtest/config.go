@@ -106,7 +106,8 @@ type Config struct {
 	// conditional access policy enforced, no role for the attacker's app,
 	// users may consent only to low-risk apps of verified publishers, and
 	// the attacker's secret is not on the app registration (Persistence's
-	// NewSecretKeyID is then empty). Other snapshot data is unchanged.
+	// NewSecretKeyID is then empty), and Microsoft's detections raised nothing
+	// about the story (signals.go). Other snapshot data is unchanged.
 	CleanPosture bool
 
 	// Arrival delays records as Entra ID and the unified audit log do (see

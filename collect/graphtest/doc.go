@@ -135,6 +135,17 @@
 // other than IP ranges, and the conditional access licence check (served on
 // every licence).
 //
+// # Signals
+//
+// signals.go serves /identityProtection/riskyServicePrincipals,
+// /identityProtection/servicePrincipalRiskDetections and
+// /security/incidents (with $expand=alerts): the attacker's app at risk
+// with one detection, an active incident whose alert names the victim and
+// the attacker's address, and a resolved incident about bob. CleanPosture
+// keeps only bob's. TenantSignals gives the ids. Not modelled: the Workload
+// ID licence check, $filter/$top on incidents, /security/alerts_v2 and
+// advanced hunting.
+//
 // # Limits
 //
 // Only GET (and POST for audit log queries, see UAL), only v1.0 (/beta serves

@@ -294,5 +294,5 @@ func (t *Tenant) routePosture(segs []string, path string) *snapEndpoint {
 			return t.serveList(rc, path, &snapList{entity: "directoryObject", context: "directoryObjects", objs: owners})
 		}}
 	}
-	return nil
+	return t.routeSignals(segs, path)
 }

@@ -82,6 +82,7 @@ type snapData struct {
 	truth        Persistence
 	emptyMailbox *userSnap
 	posture      *postureData // the tenant source's configuration (posture.go)
+	signals      *signalsData // the signals source's detections (signals.go)
 }
 
 // snapState builds the snapshot data once per tenant.
@@ -343,6 +344,7 @@ func (t *Tenant) buildSnapshot() *snapData {
 	tr.BenignGuestIDs = []string{partner}
 	d.emptyMailbox = &userSnap{}
 	d.posture = t.buildPosture(d)
+	d.signals = t.buildSignals(d)
 	return d
 }
 

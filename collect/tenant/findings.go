@@ -175,7 +175,7 @@ func (f *findings) domain(p snapshot.Pointer, rec gjson.Result) {
 	d := rec.Get("id").String()
 	f.add(snapshot.Finding{Kind: KindFederatedDomain, Severity: "high", Object: d, ObjectID: d,
 		Summary:  fmt.Sprintf("domain %s is federated: another identity provider issues its users' sign-ins", d),
-		NextStep: "confirm the issuer URI and signing certificate (" + file("domain-federation") + ") with the identity team; read the directory audits for \"Set domain authentication\" and \"Set federation settings on domain\""}, p)
+		NextStep: "confirm the issuer URI and signing certificate (" + Dir + "/domain-federation.jsonl" + ") with the identity team; read the directory audits for \"Set domain authentication\" and \"Set federation settings on domain\""}, p)
 }
 
 // federation adds a federated domain's settings to its finding.
@@ -216,7 +216,7 @@ func (f *findings) credentials(p snapshot.Pointer, rec gjson.Result) {
 				Credential: c.Get("keyId").String(), Time: collect.FormatTime(t),
 				Summary: fmt.Sprintf("%s %q (keyId %s) added to %s %q, valid from %s", k.what, c.Get("displayName").String(),
 					c.Get("keyId").String(), typ, name(rec), collect.FormatTime(t)),
-				NextStep: "confirm with the app's owners (" + file("application-owners") + ") that they added it; otherwise remove the credential and read the app's service principal sign-ins"}, p)
+				NextStep: "confirm with the app's owners (" + Dir + "/application-owners.jsonl" + ") that they added it; otherwise remove the credential and read the app's service principal sign-ins"}, p)
 		}
 	}
 }
