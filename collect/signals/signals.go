@@ -13,7 +13,6 @@ package signals
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/evidence-dfir/evidence/collect"
@@ -96,10 +95,7 @@ func (*Source) Collect(ctx context.Context, c *collect.Client, job collect.Job, 
 	if rep.Findings == nil {
 		rep.Findings = []snapshot.Finding{}
 	}
-	sort.SliceStable(rep.Findings, func(i, j int) bool {
-		a, b := rep.Findings[i], rep.Findings[j]
-		return a.Kind+a.ObjectID < b.Kind+b.ObjectID
-	})
+	rep.Sort()
 	if err := snapshot.WriteReport(out, FindingsPath, FindingsCSV, Name, rep); err != nil {
 		return *r.Source(), &collect.FatalError{Err: err}
 	}

@@ -107,7 +107,11 @@ func newFindings(w collect.Window) *findings {
 }
 
 // inWindow parses a Graph timestamp and reports whether it lies in the window.
-func (f *findings) inWindow(v gjson.Result) (time.Time, bool) {
+func (f *findings) inWindow(v gjson.Result) (time.Time, bool) { return InWindow(f.w, v) }
+
+// InWindow parses a Graph timestamp and reports whether it lies in the
+// half-open window w ("in the window" of every findings file).
+func InWindow(w collect.Window, v gjson.Result) (time.Time, bool) {
 	if v.Type != gjson.String {
 		return time.Time{}, false
 	}
@@ -115,7 +119,7 @@ func (f *findings) inWindow(v gjson.Result) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	return t.UTC(), !t.Before(f.w.Start) && t.Before(f.w.End)
+	return t.UTC(), !t.Before(w.Start) && t.Before(w.End)
 }
 
 // add records a finding, merging evidence into an existing one with the same
@@ -324,6 +328,13 @@ func (f *findings) report() *Report {
 	for _, k := range f.order {
 		r.Findings = append(r.Findings, *f.byKey[k])
 	}
+	r.Sort()
+	return r
+}
+
+// Sort orders the findings by kind, time, object, credential and user, so
+// the same state gives the same bytes.
+func (r *Report) Sort() {
 	sort.SliceStable(r.Findings, func(i, j int) bool {
 		a, b := r.Findings[i], r.Findings[j]
 		if a.Kind != b.Kind {
@@ -332,9 +343,8 @@ func (f *findings) report() *Report {
 		if a.Time != b.Time {
 			return a.Time < b.Time
 		}
-		return a.ObjectID+a.Credential < b.ObjectID+b.Credential
+		return a.ObjectID+"\x00"+a.Credential+"\x00"+a.UserID < b.ObjectID+"\x00"+b.Credential+"\x00"+b.UserID
 	})
-	return r
 }
 
 // writeFindings writes findings.json (canonical JSON) and findings.csv.

@@ -4,17 +4,14 @@ import (
 	"strings"
 
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/snapshot"
 	"github.com/tidwall/gjson"
 )
 
 // CSV views of the parts, for people; the .jsonl files are the evidence.
 // Multi-valued fields stay JSON in one cell.
 
-func odataType(name string) collect.Column {
-	return collect.Func(name, func(r gjson.Result) string {
-		return strings.TrimPrefix(r.Get("@odata\\.type").String(), "#microsoft.graph.")
-	})
-}
+var odataType = snapshot.ODataType
 
 // parent is the note column naming the object a per-object part's record
 // belongs to (the domain of a federation, the app of an owner).

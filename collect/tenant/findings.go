@@ -2,7 +2,6 @@ package tenant
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -63,16 +62,7 @@ func (f *findings) notChecked(check, reason string) {
 	f.not = append(f.not, snapshot.NotChecked{Check: "tenant " + check, Scope: "tenant", Reason: reason})
 }
 
-func (f *findings) inWindow(v gjson.Result) (time.Time, bool) {
-	if v.Type != gjson.String {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(time.RFC3339Nano, v.String())
-	if err != nil {
-		return time.Time{}, false
-	}
-	return t.UTC(), !t.Before(f.w.Start) && t.Before(f.w.End)
-}
+func (f *findings) inWindow(v gjson.Result) (time.Time, bool) { return snapshot.InWindow(f.w, v) }
 
 func name(rec gjson.Result) string {
 	if s := rec.Get("displayName").String(); s != "" {
@@ -228,12 +218,6 @@ func (f *findings) report() *snapshot.Report {
 	for _, k := range f.order {
 		r.Findings = append(r.Findings, *f.byKey[k])
 	}
-	sort.SliceStable(r.Findings, func(i, j int) bool {
-		a, b := r.Findings[i], r.Findings[j]
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		return a.ObjectID+a.Credential+a.UserID < b.ObjectID+b.Credential+b.UserID
-	})
+	r.Sort()
 	return r
 }

@@ -125,13 +125,9 @@ func (r *Parts) Fetch(ctx context.Context, p Part) error {
 		}()
 	}
 	if err != nil {
-		var fe *collect.FatalError
-		if errors.As(err, &fe) {
-			return err
-		}
-		status, reason, fatal := classify(p.Endpoint, err)
-		if fatal {
-			return &collect.FatalError{Err: err}
+		status, reason, ferr := refusal(p, err)
+		if ferr != nil {
+			return ferr
 		}
 		sw.Status, sw.Reason = status, reason
 		r.notChecked(p.Name, reason)
@@ -172,13 +168,9 @@ func (r *Parts) PerObject(ctx context.Context, p Part, from string, parents []st
 		if err == nil {
 			continue
 		}
-		var fe *collect.FatalError
-		if errors.As(err, &fe) {
-			return err
-		}
-		status, reason, fatal := classify(p.Endpoint, err)
-		if fatal {
-			return &collect.FatalError{Err: err}
+		status, reason, ferr := refusal(p, err)
+		if ferr != nil {
+			return ferr
 		}
 		failed = append(failed, manifest.SubWindow{Scope: id, Query: p.Name + ": GET " + strings.TrimPrefix(collect.RedactURL(url(id)), r.base),
 			Status: status, Reason: reason, Records: n, Pages: pages, Window: manifest.NewWindow(t0, time.Now().UTC())})
@@ -305,6 +297,20 @@ func (r *Parts) sink(p Part) (*sink, error) {
 	s := &sink{w: w}
 	r.sinks[path] = s
 	return s, nil
+}
+
+// refusal classifies a part's error: a window status and reason, or the
+// error that ends the run.
+func refusal(p Part, err error) (status, reason string, fatal error) {
+	var fe *collect.FatalError
+	if errors.As(err, &fe) {
+		return "", "", err
+	}
+	status, reason, stop := classify(p.Endpoint, err)
+	if stop {
+		return "", "", &collect.FatalError{Err: err}
+	}
+	return status, reason, nil
 }
 
 // classify is collect.Classify with reasons that name what would fix a
