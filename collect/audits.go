@@ -34,7 +34,7 @@ func (a DirectoryAudits) Collect(ctx context.Context, c *Client, job Job, out Ou
 	if err != nil {
 		return src, &FatalError{Err: err}
 	}
-	src.Files = []string{AuditsPath, csvPath(AuditsPath)}
+	src.Files = []string{AuditsPath, CSVPath(AuditsPath)}
 	window, lost, lostReason := job.Facts.Clamp(job.Window)
 	if !lost.Empty() {
 		src.Missing = append(src.Missing, manifest.Gap{Window: manifest.NewWindow(lost.Start, lost.End), Status: manifest.StatusClamped, Reason: lostReason})
@@ -53,11 +53,11 @@ func (a DirectoryAudits) Collect(ctx context.Context, c *Client, job Job, out Ou
 			if err != nil {
 				return "", "", err
 			}
-			u, err := ri.GetUri()
+			u, err := builderURL(ri)
 			if err != nil {
 				return "", "", err
 			}
-			return u.String(), filter, nil
+			return u, filter, nil
 		}
 	}
 	for _, scope := range scopes(job) {
@@ -65,7 +65,7 @@ func (a DirectoryAudits) Collect(ctx context.Context, c *Client, job Job, out Ou
 		if scope.ID == "" {
 			spec.streams = []stream{{url: query("")}}
 		} else {
-			id := odataString(scope.ID)
+			id := ODataString(scope.ID)
 			spec.streams = []stream{
 				{side: SideInitiated, url: query("initiatedBy/user/id eq " + id)},
 				{side: SideTarget, url: query("targetResources/any(t: t/id eq " + id + ")")},

@@ -33,6 +33,8 @@ import (
 	khttp "github.com/microsoft/kiota-http-go"
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+
+	"github.com/evidence-dfir/evidence/collect/catalog"
 )
 
 // Budget classes: each Graph service throttles separately, so each has its
@@ -71,12 +73,19 @@ type Options struct {
 	RequestLog io.Writer              // requests.jsonl; nil discards
 	Logger     *slog.Logger           // nil -> slog.Default()
 	UserAgent  string                 // product/version
+	// AppOnly says the credential carries application permissions (no
+	// signed-in user): requests to endpoints whose documentation lists
+	// application permissions as not supported are refused before they
+	// are sent, as Graph would refuse them (403 Authorization_RequestDenied).
+	AppOnly bool
 }
 
 // Client talks to Graph through the msgraph-sdk-go core request adapter and
 // middleware pipeline, returning raw response bytes.
 type Client struct {
 	base     string
+	basePath string // the escaped path of base, stripped before catalogue lookups
+	appOnly  bool
 	adapter  *msgraphcore.GraphRequestAdapterBase
 	http     *http.Client
 	limiters map[string]*Limiter
@@ -132,7 +141,7 @@ func New(opts Options) (*Client, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	c := &Client{base: base, retry: retry, log: logger, reqLog: opts.RequestLog, limiters: map[string]*Limiter{}}
+	c := &Client{base: base, basePath: strings.TrimRight(u.EscapedPath(), "/"), appOnly: opts.AppOnly, retry: retry, log: logger, reqLog: opts.RequestLog, limiters: map[string]*Limiter{}}
 	defaults := map[string]Budget{ClassReports: ReportsBudget, ClassMessageTrace: MessageTraceBudget, ClassAuditQuery: AuditQueryBudget}
 	for class, b := range defaults {
 		if ob, ok := opts.Budgets[class]; ok {
@@ -246,7 +255,57 @@ type Request struct {
 	Method string // GET when empty
 	URL    string // absolute, sent exactly as given
 	Body   []byte // JSON request body, for POST
+
+	// nextLink marks a URL the service gave (@odata.nextLink): its path must
+	// still be a catalogue entry, but its query is the service's own.
+	nextLink bool
+	endpoint string // catalogue entry id, for requests.jsonl
 }
+
+// UncataloguedError is a request the tool must not send: it matches no
+// entry of the endpoint catalogue (collect/catalog) or breaks the entry's
+// documented rules. It is a defect in the tool, so it ends the run.
+type UncataloguedError struct {
+	Method, URL string
+	Problems    []string
+	Doc         string
+}
+
+// Error renders the error on one line.
+func (e *UncataloguedError) Error() string {
+	s := e.Method + " " + e.URL + ": "
+	if e.Doc == "" {
+		return s + "no entry in the endpoint catalogue (collect/catalog); the tool sends only catalogued requests"
+	}
+	return s + "breaks the documented rules (" + e.Doc + "): " + strings.Join(e.Problems, "; ")
+}
+
+// Endpoint returns the catalogue entry a request URL belongs to, checking
+// its query against the entry unless it is a nextLink given by the service.
+func (c *Client) Endpoint(method string, u *url.URL, nextLink bool) (*catalog.Endpoint, error) {
+	path := u.EscapedPath()
+	if !strings.HasPrefix(path, c.basePath+"/") {
+		return nil, &UncataloguedError{Method: method, URL: RedactURL(u.String())}
+	}
+	ep := catalog.Match(method, strings.TrimPrefix(path, c.basePath))
+	if ep == nil {
+		return nil, &UncataloguedError{Method: method, URL: RedactURL(u.String())}
+	}
+	if nextLink {
+		return ep, nil
+	}
+	if vs := ep.CheckQuery(u.RawQuery); len(vs) > 0 {
+		e := &UncataloguedError{Method: method, URL: RedactURL(u.String()), Doc: ep.Doc}
+		for _, v := range vs {
+			e.Problems = append(e.Problems, v.Message)
+		}
+		return nil, e
+	}
+	return ep, nil
+}
+
+// AppOnly reports whether the client's credential is app-only.
+func (c *Client) AppOnly() bool { return c.appOnly }
 
 // Response is a successful answer.
 type Response struct {
@@ -317,6 +376,16 @@ func (c *Client) Do(ctx context.Context, req Request, validate Validate) (*Respo
 	if err != nil {
 		return nil, fmt.Errorf("request URL %q: %w", RedactURL(req.URL), err)
 	}
+	ep, err := c.Endpoint(req.Method, u, req.nextLink)
+	if err != nil {
+		return nil, &FatalError{Err: err}
+	}
+	if v := ep.CheckToken(c.appOnly); v != nil {
+		// Not sent: Graph documents no application permission here.
+		return nil, &GraphError{Status: v.Status, Code: v.Code, Method: req.Method, URL: RedactURL(req.URL),
+			Message: "not sent: " + ep.Name() + " supports no application permissions (" + ep.Doc + "), and the credential is app-only"}
+	}
+	req.endpoint = ep.ID
 	var last error
 	throttled := false
 	for attempt := 1; attempt <= c.retry.MaxAttempts; attempt++ {
@@ -391,7 +460,7 @@ func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, va
 		return nil, 0, &GraphError{Status: 0, Code: "credential", Message: scrub(err.Error()), Method: req.Method, URL: RedactURL(req.URL)}
 	}
 	hreq := native.(*http.Request).WithContext(ctx)
-	rec := RequestRecord{Source: req.Source, Budget: req.Class, Method: req.Method, URL: RedactURL(req.URL), Attempt: n}
+	rec := RequestRecord{Source: req.Source, Endpoint: req.endpoint, Budget: req.Class, Method: req.Method, URL: RedactURL(req.URL), Attempt: n}
 	c.stats.Requests.Add(1)
 	resp, err := c.http.Do(hreq)
 	start := si.at
@@ -523,8 +592,9 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 type RequestRecord struct {
 	Time            string  `json:"time"` // when the attempt left, after pacing
 	Source          string  `json:"source,omitempty"`
-	Budget          string  `json:"budget,omitempty"` // throttling budget class
-	ThrottleWaitMS  float64 `json:"throttle_wait_ms"` // time held by the client-side pacer
+	Endpoint        string  `json:"endpoint,omitempty"` // catalogue entry (collect/catalog), naming its documentation
+	Budget          string  `json:"budget,omitempty"`   // throttling budget class
+	ThrottleWaitMS  float64 `json:"throttle_wait_ms"`   // time held by the client-side pacer
 	Method          string  `json:"method"`
 	URL             string  `json:"url"`
 	Attempt         int     `json:"attempt"`
@@ -711,7 +781,7 @@ func (c *Client) Pages(ctx context.Context, class, source, first string, fn Page
 		}
 		seen[key] = true
 		var page *Page
-		_, err := c.Do(ctx, Request{Class: class, Source: source, URL: next}, func(body []byte) (int, error) {
+		_, err := c.Do(ctx, Request{Class: class, Source: source, URL: next, nextLink: pages > 0}, func(body []byte) (int, error) {
 			p, err := ParsePage(body)
 			if err != nil {
 				return 0, err

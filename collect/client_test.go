@@ -50,28 +50,6 @@ func TestRangeFilterIsHalfOpenWithDocumentedOperators(t *testing.T) {
 	}
 }
 
-func TestParseWhen(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	cases := map[string]time.Time{
-		"30d":                            now.Add(-30 * 24 * time.Hour),
-		"12h":                            now.Add(-12 * time.Hour),
-		"2w":                             now.Add(-14 * 24 * time.Hour),
-		"2026-11-01T09:00:00+09:00":      time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
-		"2026-11-01T00:00:00.123456789Z": time.Date(2026, 11, 1, 0, 0, 0, 123456700, time.UTC),
-	}
-	for in, want := range cases {
-		got, err := ParseWhen(in, now)
-		if err != nil || !got.Equal(want) || got.Location() != time.UTC {
-			t.Errorf("ParseWhen(%q) = %v, %v; want %v UTC", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"yesterday", "", "30", "d", "-3d", "2026-11-01", "2026-11-01T00:00:00"} {
-		if _, err := ParseWhen(bad, now); err == nil {
-			t.Errorf("ParseWhen(%q) accepted", bad)
-		}
-	}
-}
-
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	if d, ok := ParseRetryAfter("7", now); !ok || d != 7*time.Second {

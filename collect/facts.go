@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// Licence tiers as the probe finds them.
+// License tiers as the probe finds them (manifest tenant.license).
 const (
-	LicenceFree    = "free"    // sign-in logs refused with CodeNoPremium: Entra ID Free (or B2C)
-	LicencePremium = "premium" // sign-in logs readable: Entra ID P1 or P2
-	LicenceUnknown = "unknown" // the probe could not tell (permission, errors)
+	LicenseFree    = "free"    // sign-in logs refused with CodeNoPremium: Entra ID Free (or B2C)
+	LicensePremium = "premium" // sign-in logs readable: Entra ID P1 or P2
+	LicenseUnknown = "unknown" // the probe could not tell (permission, errors)
 )
 
 // Retention of Entra sign-in and audit logs per licence tier (see
@@ -35,7 +35,7 @@ const HintNoPremium = "tenant has no Entra ID P1/P2: sign-in logs cannot be read
 // service's clock. grab fills it with Probe once and hands it to every
 // source through Job.Facts.
 type TenantFacts struct {
-	Licence   string        // LicenceFree, LicencePremium or LicenceUnknown
+	License   string        // LicenseFree, LicensePremium or LicenseUnknown
 	Reason    string        // how the licence was decided
 	Retention time.Duration // how far back sign-ins and audits reach
 	Now       time.Time     // the service's clock (the probe's Date header), or the local clock
@@ -58,10 +58,10 @@ func (f *TenantFacts) Clamp(w Window) (kept, lost Window, reason string) {
 	if lost.Empty() {
 		return kept, Window{}, ""
 	}
-	switch f.Licence {
-	case LicenceFree:
+	switch f.License {
+	case LicenseFree:
 		reason = "older than the tenant's 7-day retention (Entra ID Free)"
-	case LicencePremium:
+	case LicensePremium:
 		reason = "older than the tenant's 30-day retention (Entra ID P1/P2)"
 	default:
 		reason = "older than the 30-day maximum retention of Entra ID logs"
@@ -80,7 +80,7 @@ func (f *TenantFacts) Clamp(w Window) (kept, lost Window, reason string) {
 // instead, so a local clock that is off cannot make the tool claim records
 // the tenant no longer keeps.
 func Probe(ctx context.Context, c *Client, localNow time.Time) (*TenantFacts, error) {
-	f := &TenantFacts{Licence: LicenceUnknown, Retention: RetentionPremium, Now: localNow.UTC()}
+	f := &TenantFacts{License: LicenseUnknown, Retention: RetentionPremium, Now: localNow.UTC()}
 	resp, err := c.Do(ctx, Request{Class: ClassReports, Source: "licence-probe", URL: c.BaseURL("v1.0") + "/auditLogs/signIns?$top=1"},
 		func(body []byte) (int, error) {
 			p, err := ParsePage(body)
@@ -92,10 +92,10 @@ func Probe(ctx context.Context, c *Client, localNow time.Time) (*TenantFacts, er
 	var ge *GraphError
 	switch {
 	case err == nil:
-		f.Licence, f.Reason = LicencePremium, "sign-in logs readable, so Entra ID P1 or P2 (30-day retention)"
+		f.License, f.Reason = LicensePremium, "sign-in logs readable, so Entra ID P1 or P2 (30-day retention)"
 		f.useServiceClock(resp.Header.Get("Date"))
 	case errors.As(err, &ge) && ge.Status == http.StatusForbidden && ge.Code == CodeNoPremium:
-		f.Licence, f.Retention = LicenceFree, RetentionFree
+		f.License, f.Retention = LicenseFree, RetentionFree
 		f.Reason = "sign-in logs refused with 403 " + CodeNoPremium + ", so Entra ID Free (7-day retention)"
 		f.SignInsRefused, f.SignInsStatus = ReasonNoPremium, "unavailable"
 	default:

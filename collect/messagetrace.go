@@ -64,7 +64,7 @@ func (s mtScope) clause() string {
 	if s.addr == "" {
 		return ""
 	}
-	return " and " + s.direction + "Address eq " + odataString(s.addr)
+	return " and " + s.direction + "Address eq " + ODataString(s.addr)
 }
 
 func (s mtScope) label() string {
@@ -92,6 +92,7 @@ type mtRun struct {
 	seen     map[string]bool // (id, recipient) of the current slice
 	returned int64
 	dups     int64
+	edge     int64 // rows at the whole-second edges of a query that lie outside its slice
 	wanted   []interest
 	wantSeen map[string]bool
 	lastErr  error // of the last query, for the 90-day edge retry
@@ -102,7 +103,7 @@ func (m MessageTrace) Collect(ctx context.Context, c *Client, job Job, out Outpu
 	r := &mtRun{c: c, job: job, base: c.BaseURL("v1.0") + "/admin/exchange/tracing/messageTraces",
 		top: pageSize(job.PageSize, MessageTraceMaxTop), addrs: map[string]bool{}, wantSeen: map[string]bool{}}
 	src := manifest.Source{Name: m.Name(), Endpoint: "GET " + r.base, Status: manifest.StatusCollected,
-		Query:  "$filter=receivedDateTime ge <slice start> and receivedDateTime le <slice end - 100ns> and senderAddress|recipientAddress eq '<address>' (slices of at most 10 days, oldest first)",
+		Query:  "$filter=receivedDateTime ge <slice start, whole seconds> and receivedDateTime le <slice end, whole seconds; rows at the end belong to the next slice> and senderAddress|recipientAddress eq '<address>' (slices of at most 10 days, oldest first)",
 		Counts: map[string]int64{}}
 	r.src = &src
 	for _, u := range job.Users {
@@ -120,7 +121,7 @@ func (m MessageTrace) Collect(ctx context.Context, c *Client, job Job, out Outpu
 		return src, &FatalError{Err: err}
 	}
 	r.sink = sink
-	src.Files = []string{MessageTracePath, csvPath(MessageTracePath)}
+	src.Files = []string{MessageTracePath, CSVPath(MessageTracePath)}
 
 	if ok, err := r.preflight(ctx); err != nil || !ok {
 		return src, err
@@ -270,20 +271,24 @@ type mtSlice struct {
 // service's clock, records what was cut, and splits the rest into slices of
 // at most 10 days, oldest first (the oldest is the one about to expire).
 func (r *mtRun) slices() []mtSlice {
-	limit := r.clock.Add(-MessageTraceMaxAge)
+	// Bounds go out in whole seconds: the limit is rounded up, the clock down.
+	limit := ceilSecond(r.clock.Add(-MessageTraceMaxAge))
+	clock := r.clock.Truncate(time.Second)
 	kept, lost := r.job.Window.Clamp(limit)
 	if !lost.Empty() {
 		r.gap(lost, "", manifest.StatusClamped, fmt.Sprintf("older than message trace's 90-day limit (the service's clock read %s, so the oldest start it accepts is %s)",
 			FormatTime(r.clock), FormatTime(limit)))
 	}
-	if kept.End.After(r.clock) && kept.Start.Before(kept.End) {
-		late := Window{Start: maxTime(kept.Start, r.clock), End: kept.End}
-		r.gap(late, "", manifest.StatusClamped, fmt.Sprintf("later than the service's clock (%s): message trace refuses an end in the future", FormatTime(r.clock)))
+	if kept.End.After(clock) && kept.Start.Before(kept.End) {
+		late := Window{Start: maxTime(kept.Start, clock), End: kept.End}
+		r.gap(late, "", manifest.StatusClamped, fmt.Sprintf("later than the service's clock (%s): message trace refuses an end in the future", FormatTime(clock)))
 		kept.End = late.Start
 	}
 	var out []mtSlice
 	for s := kept.Start; s.Before(kept.End); {
-		e := s.Add(MessageTraceMaxSlice)
+		// A slice is at most 10 days from its whole-second lower bound, so
+		// its rounded-up upper bound is too.
+		e := s.Truncate(time.Second).Add(MessageTraceMaxSlice)
 		if e.After(kept.End) {
 			e = kept.End
 		}
@@ -336,7 +341,7 @@ func (r *mtRun) collectSlice(ctx context.Context, sl mtSlice) error {
 				// read: move the start to where the limit stands now, plus a
 				// minute, and ask again; later queries of the slice start there.
 				now := r.clock.Add(time.Since(r.clockAt)).Add(time.Second)
-				start := now.Add(-MessageTraceMaxAge).Add(time.Minute)
+				start := ceilSecond(now.Add(-MessageTraceMaxAge).Add(time.Minute))
 				if start.After(w.Start) && start.Before(w.End) {
 					moved = fmt.Sprintf("the service refused the 90-day edge once its clock had moved on (%s), so the slice was asked again from %s", ge.Error(), FormatTime(start))
 					w.Start, sl.w.Start = start, start
@@ -359,8 +364,8 @@ func (r *mtRun) collectSlice(ctx context.Context, sl mtSlice) error {
 // query pages through one list query, writing every row not seen before in
 // this slice.
 func (r *mtRun) query(ctx context.Context, w Window, sc mtScope) (manifest.SubWindow, error) {
-	filter := RangeFilter("receivedDateTime", w) + sc.clause()
-	u := r.base + "?$filter=" + queryEscape(filter) + "&$top=" + strconv.Itoa(r.top)
+	filter := mtRange(w) + sc.clause()
+	u := r.base + "?$filter=" + QueryEscape(filter) + "&$top=" + strconv.Itoa(r.top)
 	sw := manifest.SubWindow{Window: manifest.NewWindow(w.Start, w.End), Scope: sc.label(), Query: filter, Status: manifest.StatusCollected}
 	r.lastErr = nil
 	var werr error
@@ -368,6 +373,13 @@ func (r *mtRun) query(ctx context.Context, w Window, sc mtScope) (manifest.SubWi
 		written := 0
 		for _, rec := range p.Records {
 			g := gjson.ParseBytes(rec)
+			if t, err := time.Parse(time.RFC3339Nano, g.Get("receivedDateTime").String()); err == nil && (t.Before(w.Start) || !t.Before(w.End)) {
+				// Asked for because the bounds are whole seconds; the row
+				// belongs to the neighbouring slice (which asks for it too)
+				// or lies outside the requested window.
+				r.edge++
+				continue
+			}
 			id, rcpt := g.Get("id").String(), g.Get("recipientAddress").String()
 			key := strings.ToLower(id) + "\x00" + strings.ToLower(rcpt)
 			if sc.addr != "" {
@@ -439,7 +451,7 @@ func (r *mtRun) details(ctx context.Context, out Output) error {
 	if err != nil {
 		return &FatalError{Err: err}
 	}
-	r.src.Files = append(r.src.Files, MessageTraceDetailsPath, csvPath(MessageTraceDetailsPath))
+	r.src.Files = append(r.src.Files, MessageTraceDetailsPath, CSVPath(MessageTraceDetailsPath))
 	limit := len(r.wanted)
 	if l := r.c.limiters[ClassMessageTrace]; l != nil && !l.budget.Unlimited() {
 		limit = min(limit, l.budget.Requests)
@@ -449,7 +461,7 @@ func (r *mtRun) details(ctx context.Context, out Output) error {
 	}
 	var fetched, failed, records int64
 	for _, in := range r.wanted[:limit] {
-		u := r.base + "/" + url.PathEscape(in.id) + "/getDetailsByRecipient(recipientAddress=" + url.PathEscape(odataString(in.recipient)) + ")"
+		u := r.base + "/" + url.PathEscape(in.id) + "/getDetailsByRecipient(recipientAddress=" + url.PathEscape(ODataString(in.recipient)) + ")"
 		recipient = in.recipient
 		var werr error
 		_, err := r.c.Pages(ctx, ClassMessageTrace, r.src.Name+".details", u, func(n int, p *Page) error {
@@ -494,6 +506,9 @@ func (r *mtRun) details(ctx context.Context, out Output) error {
 func (r *mtRun) summarize() {
 	s := r.src
 	s.Counts["rows_returned"] = r.returned
+	if r.edge > 0 {
+		s.Counts["rows_outside_slice_edge"] = r.edge
+	}
 	s.Duplicates = r.dups
 	s.Pages = 0
 	for _, w := range s.Windows {
@@ -507,9 +522,27 @@ func (r *mtRun) summarize() {
 	}
 }
 
-// queryEscape encodes a query value with spaces as %20, as Graph's own
-// nextLinks do.
-func queryEscape(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+// mtRange is the receivedDateTime clause covering the half-open window w
+// in the documented form, YYYY-MM-DDThh:mm:ssZ: no fraction digits. Both
+// bounds are inclusive (ge, le), so the lower bound is w.Start rounded down
+// and the upper bound w.End rounded up to a whole second; the rows this
+// returns outside [w.Start, w.End) (at most the fraction of a second before
+// the start, and rows at exactly the end, which the next slice asks for
+// too) are dropped by the caller and counted, so no row is lost or written
+// twice.
+func mtRange(w Window) string {
+	const form = "2006-01-02T15:04:05Z"
+	return "receivedDateTime ge " + w.Start.UTC().Truncate(time.Second).Format(form) +
+		" and receivedDateTime le " + ceilSecond(w.End).UTC().Format(form)
+}
+
+// ceilSecond rounds t up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if f := t.Truncate(time.Second); !f.Equal(t) {
+		return f.Add(time.Second)
+	}
+	return t
+}
 
 // columns are the trace CSV columns, like the Exchange admin center's
 // message trace export, plus the direction that matched: for users, "sent",

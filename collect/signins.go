@@ -3,7 +3,6 @@ package collect
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/evidence-dfir/evidence/manifest"
@@ -69,9 +68,6 @@ func ParseSignInKinds(list []string) ([]SignInKind, error) {
 	return out, nil
 }
 
-// SignInsPath is where interactive sign-ins go in the bundle.
-const SignInsPath = "signins/interactive.jsonl"
-
 // SignIns collects one kind of Entra sign-ins (the zero value: interactive).
 // Interactive sign-ins come from v1.0 /auditLogs/signIns, which returns
 // only those; the other kinds from /beta/auditLogs/signIns with
@@ -106,7 +102,7 @@ func (s SignIns) Collect(ctx context.Context, c *Client, job Job, out Output) (m
 	if err != nil {
 		return src, &FatalError{Err: err}
 	}
-	src.Files = []string{k.Path, csvPath(k.Path)}
+	src.Files = []string{k.Path, CSVPath(k.Path)}
 	byApp := k.Name == KindServicePrincipal.Name || k.Name == KindManagedIdentity.Name
 	switch {
 	case byApp:
@@ -173,9 +169,9 @@ func (s SignIns) Collect(ctx context.Context, c *Client, job Job, out Output) (m
 			}
 			switch {
 			case sc.userID != "":
-				filter = "userId eq " + odataString(sc.userID) + " and " + filter
+				filter = "userId eq " + ODataString(sc.userID) + " and " + filter
 			case sc.appID != "":
-				filter = "appId eq " + odataString(sc.appID) + " and " + filter
+				filter = "appId eq " + ODataString(sc.appID) + " and " + filter
 			}
 			if k.Beta {
 				return c.BaseURL("beta") + "/auditLogs/signIns?" + odataQuery("$filter", filter, "$top", fmt.Sprint(top), "$orderby", "createdDateTime desc"), filter, nil
@@ -188,11 +184,11 @@ func (s SignIns) Collect(ctx context.Context, c *Client, job Job, out Output) (m
 			if err != nil {
 				return "", "", err
 			}
-			u, err := ri.GetUri()
+			u, err := builderURL(ri)
 			if err != nil {
 				return "", "", err
 			}
-			return u.String(), filter, nil
+			return u, filter, nil
 		}
 		spec := mergeSpec{class: ClassReports, source: s.Name(), scope: sc.label, timeProp: "createdDateTime", streams: []stream{{url: build}}}
 		sws, err := collectSplit(ctx, c, spec, window, job.splitting(), sink, job.Progress)
@@ -216,7 +212,7 @@ func (s SignIns) Collect(ctx context.Context, c *Client, job Job, out Output) (m
 func odataQuery(kv ...string) string {
 	var parts []string
 	for i := 0; i+1 < len(kv); i += 2 {
-		parts = append(parts, kv[i]+"="+strings.ReplaceAll(url.QueryEscape(kv[i+1]), "+", "%20"))
+		parts = append(parts, kv[i]+"="+QueryEscape(kv[i+1]))
 	}
 	return strings.Join(parts, "&")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/evidence-dfir/evidence/collect/record"
 	"github.com/evidence-dfir/evidence/manifest"
 )
 
@@ -49,9 +50,7 @@ type Progress interface {
 
 // Sink receives one source's records, each the raw JSON bytes Graph sent
 // (compacted), in the order Graph returned them.
-type Sink interface {
-	Write(record []byte) error
-}
+type Sink = record.Sink
 
 // Output opens record files inside the bundle being written. path is
 // relative to the bundle root and names the JSON Lines file; the CSV view

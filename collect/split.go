@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evidence-dfir/evidence/collect/record"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/tidwall/gjson"
 )
@@ -434,7 +435,4 @@ func fromTick(t int64) time.Time { return time.Unix(0, t*int64(Tick)).UTC() }
 // NotedSink is a Sink that also takes notes for a record's CSV row (e.g.
 // which side of the audit trail matched); the JSON Lines record stays as
 // Graph sent it.
-type NotedSink interface {
-	Sink
-	WriteNoted(record []byte, notes map[string]string) error
-}
+type NotedSink = record.NotedSink

@@ -27,7 +27,7 @@ func (c *Client) UserApps(ctx context.Context, userID string) ([]App, error) {
 	base := c.BaseURL("v1.0") + "/users/" + url.PathEscape(userID)
 	byID := map[string]App{}
 	var clients []string
-	grants := c.BaseURL("v1.0") + "/oauth2PermissionGrants?" + odataQuery("$filter", "principalId eq "+odataString(userID))
+	grants := c.BaseURL("v1.0") + "/oauth2PermissionGrants?" + odataQuery("$filter", "principalId eq "+ODataString(userID))
 	_, err := c.Pages(ctx, ClassDirectory, "users", grants, func(_ int, p *Page) error {
 		for _, r := range p.Records {
 			var g struct {

@@ -78,5 +78,9 @@ func (e *UserNotFoundError) Error() string {
 	return fmt.Sprintf("--user %q: no such user in the tenant (check the UPN or use the object id)", e.Who)
 }
 
-// odataString quotes s as an OData string literal.
-func odataString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+// ODataString quotes s as an OData string literal, doubling each quote.
+func ODataString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// QueryEscape encodes a query value the way Graph's own nextLinks do:
+// percent-encoded, spaces as %20.
+func QueryEscape(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }

@@ -2,8 +2,6 @@ package collect
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -60,55 +58,4 @@ func ODataTime(t time.Time) string {
 // exclusive end is expressed as "le End - 100 ns", Graph's resolution.
 func RangeFilter(prop string, w Window) string {
 	return fmt.Sprintf("%s ge %s and %s le %s", prop, ODataTime(w.Start), prop, ODataTime(w.End.Add(-Tick)))
-}
-
-// ParseWhen parses a --since/--until value relative to now: a duration back
-// from now ("30d", "12h", "90m", "2w") or an RFC 3339 time with an explicit
-// offset. The result is UTC, truncated to Graph's 100 ns resolution.
-func ParseWhen(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, fmt.Errorf("empty time: use a duration like 30d or 12h, or an RFC 3339 time like 2026-11-01T00:00:00Z")
-	}
-	if d, ok := parseAgo(s); ok {
-		return now.Add(-d).UTC().Truncate(Tick), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither a duration (30d, 12h, 90m, 2w) nor an RFC 3339 time with offset (2026-11-01T00:00:00Z)", s)
-	}
-	return t.UTC().Truncate(Tick), nil
-}
-
-// parseAgo reads "<n><unit>" with unit one of w, d, h, m, s.
-func parseAgo(s string) (time.Duration, bool) {
-	if len(s) < 2 {
-		return 0, false
-	}
-	unit := map[byte]time.Duration{'w': 7 * 24 * time.Hour, 'd': 24 * time.Hour, 'h': time.Hour, 'm': time.Minute, 's': time.Second}[s[len(s)-1]]
-	if unit == 0 {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(s[:len(s)-1], 10, 32)
-	if err != nil {
-		return 0, false
-	}
-	return time.Duration(n) * unit, true
-}
-
-// ParseSpan reads a duration as --since takes it ("7d", "12h", "90m",
-// "2w") or as Go writes it ("36h0m"); "0" means none.
-func ParseSpan(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "0" {
-		return 0, nil
-	}
-	if d, ok := parseAgo(s); ok {
-		return d, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%q is not a duration like 7d, 24h or 90m", s)
-	}
-	return d, nil
 }

@@ -64,14 +64,15 @@ const ProblemCustody = "custody"
 const maxMetaSize = 64 << 20
 
 // unsealed names the files allowed beside SHA256SUMS without being listed in
-// it: detached signatures and timestamps of SHA256SUMS, and the chain of
-// custody log, which grows after sealing. They are verified separately.
+// it: the SSH signature and the time-stamp of SHA256SUMS, and the chain of
+// custody log, which grows after sealing. CheckSeal verifies each of them.
+// Nothing else escapes SHA256SUMS: a SHA256SUMS.minisig, which this tool
+// never writes and never checks, is an added file like any other.
 var unsealed = map[string]bool{
-	SumsName:              true,
-	SumsName + ".minisig": true,
-	SumsName + ".sig":     true,
-	SumsName + ".tsr":     true,
-	"custody.log.jsonl":   true,
+	SumsName:            true,
+	SumsName + ".sig":   true,
+	SumsName + ".tsr":   true,
+	"custody.log.jsonl": true,
 }
 
 // Problem is one finding of a verification, about one path of the bundle.
@@ -142,8 +143,8 @@ type seenFile struct {
 //   - Each path in SHA256SUMS that is absent is "missing"; each whose SHA-256
 //     differs is "changed".
 //   - Each file present but not in SHA256SUMS is "added", except
-//     SHA256SUMS.minisig, SHA256SUMS.sig, SHA256SUMS.tsr and custody.log.jsonl
-//     at the root, which are not sealed by SHA256SUMS.
+//     SHA256SUMS.sig, SHA256SUMS.tsr and custody.log.jsonl at the root,
+//     which are not sealed by SHA256SUMS (CheckSeal verifies them).
 //   - manifest.json must be present, listed in SHA256SUMS, parse, and carry
 //     Format; otherwise "missing" or "inconsistent".
 //   - manifest.json and SHA256SUMS must agree: every manifest file is in
@@ -300,7 +301,7 @@ func (v *Verifier) Result() *Result {
 	// Every present file: listed.
 	for p := range v.files {
 		if _, ok := listed[p]; !ok && !unsealed[p] && p != ManifestName {
-			ps.add(p, ProblemAdded, "present, not listed in SHA256SUMS")
+			ps.add(p, ProblemAdded, addedDetail(p))
 		}
 	}
 
@@ -334,6 +335,16 @@ func (v *Verifier) Result() *Result {
 	v.checkManifest(&m, listed, ps)
 	v.checkSources(&m, listed, ps)
 	return res
+}
+
+// addedDetail says why a file present but not listed is a problem. A
+// signature file of another tool beside SHA256SUMS gets its own words: it
+// would look like a seal and is none.
+func addedDetail(p string) string {
+	if strings.HasPrefix(p, SumsName+".") && !strings.Contains(p, "/") {
+		return "present, not listed in SHA256SUMS: not a seal this tool writes or checks (its signature is SHA256SUMS.sig)"
+	}
+	return "present, not listed in SHA256SUMS"
 }
 
 // blocked reports whether path, or a directory above it, was refused or

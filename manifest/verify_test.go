@@ -214,10 +214,13 @@ func TestVerifyDir(t *testing.T) {
 			os.Mkdir(filepath.Join(dir, "data", "nothing"), 0o755)
 		}, nil},
 		{"signatures and custody log beside SHA256SUMS", func(t *testing.T, dir string) {
-			for _, n := range []string{"SHA256SUMS.minisig", "SHA256SUMS.sig", "SHA256SUMS.tsr", "custody.log.jsonl"} {
+			for _, n := range []string{"SHA256SUMS.sig", "SHA256SUMS.tsr", "custody.log.jsonl"} {
 				writeFile(t, dir, n, "x\n")
 			}
 		}, nil},
+		{"planted minisign signature is added", func(t *testing.T, dir string) {
+			writeFile(t, dir, "SHA256SUMS.minisig", "untrusted comment: x\n")
+		}, []want{{"SHA256SUMS.minisig", ProblemAdded, "not a seal this tool writes or checks"}}},
 		{"signature outside the root is added", func(t *testing.T, dir string) {
 			writeFile(t, dir, "data/SHA256SUMS.sig", "x")
 		}, []want{{"data/SHA256SUMS.sig", ProblemAdded, "not listed"}}},

@@ -9,7 +9,6 @@ package bundle
 
 import (
 	"bufio"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -20,15 +19,14 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/record"
 	"github.com/evidence-dfir/evidence/manifest"
-	"github.com/tidwall/gjson"
 )
 
 // Media types recorded in the manifest.
 const (
-	MediaJSONL = "application/x-ndjson"
-	MediaCSV   = "text/csv; charset=utf-8; header=present"
+	MediaJSONL = record.MediaJSONL
+	MediaCSV   = record.MediaCSV
 	MediaJSON  = "application/json"
 	MediaText  = "text/plain; charset=utf-8"
 	MediaHTML  = "text/html; charset=utf-8"
@@ -179,87 +177,17 @@ func (s *Stage) Flush(rels ...string) error {
 }
 
 // Open implements collect.Output: a JSON Lines file at rel and its CSV view
-// beside it.
-func (s *Stage) Open(rel, source string, columns []collect.Column) (collect.Sink, error) {
+// beside it, written by record.Writer.
+func (s *Stage) Open(rel, source string, columns []record.Column) (record.Sink, error) {
 	jf, err := s.create(rel, source, MediaJSONL)
 	if err != nil {
 		return nil, err
 	}
-	cf, err := s.create(collect.CSVPath(rel), source, MediaCSV)
+	cf, err := s.create(record.CSVPath(rel), source, MediaCSV)
 	if err != nil {
 		return nil, err
 	}
-	return newRecordSink(jf, cf, columns)
-}
-
-// recordSink writes each record to the JSON Lines file and a row to the CSV.
-type recordSink struct {
-	mu    sync.Mutex
-	jsonl io.Writer
-	csv   *csv.Writer
-	cols  []collect.Column
-	row   []string
-	idx   collect.RecordIndex
-}
-
-func newRecordSink(jsonl, csvf io.Writer, cols []collect.Column) (*recordSink, error) {
-	// A UTF-8 byte order mark makes Excel in any locale read the file as UTF-8.
-	if _, err := io.WriteString(csvf, "\ufeff"); err != nil {
-		return nil, err
-	}
-	w := csv.NewWriter(csvf)
-	w.UseCRLF = true // RFC 4180
-	header := make([]string, len(cols))
-	for i, c := range cols {
-		header[i] = c.Name
-	}
-	if err := w.Write(header); err != nil {
-		return nil, err
-	}
-	return &recordSink{jsonl: jsonl, csv: w, cols: cols, row: make([]string, len(cols))}, nil
-}
-
-// Write implements collect.Sink.
-func (r *recordSink) Write(rec []byte) error { return r.WriteNoted(rec, nil) }
-
-// WriteNoted implements collect.NotedSink: notes fill the CSV's note
-// columns; the JSON Lines record is written as given.
-func (r *recordSink) WriteNoted(rec []byte, notes map[string]string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(rec) == 0 || rec[len(rec)-1] == '\n' {
-		return errors.New("record must be non-empty and carry no newline")
-	}
-	if _, err := r.jsonl.Write(rec); err != nil {
-		return err
-	}
-	if _, err := r.jsonl.Write([]byte{'\n'}); err != nil {
-		return err
-	}
-	parsed := gjson.ParseBytes(rec)
-	r.idx.Reset(parsed)
-	for i, c := range r.cols {
-		r.row[i] = Neutralize(c.Cell(parsed, &r.idx, notes))
-	}
-	if err := r.csv.Write(r.row); err != nil {
-		return err
-	}
-	r.csv.Flush()
-	return r.csv.Error()
-}
-
-// Neutralize defuses spreadsheet formula injection: a cell that starts with
-// = + - @, a tab or a carriage return is prefixed with a single quote, so
-// Excel and LibreOffice show it as text instead of evaluating it.
-func Neutralize(cell string) string {
-	if cell == "" {
-		return cell
-	}
-	switch cell[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + cell
-	}
-	return cell
+	return record.NewWriter(jf, cf, columns)
 }
 
 // Seal closes every file, completes m.Files from what was written, and

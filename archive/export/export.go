@@ -301,9 +301,9 @@ func (c *cycle) Collect(ctx context.Context, s *pipeline.Session) error {
 	c.tier = cfg.Tier
 	if c.tier == "auto" {
 		switch {
-		case s.Facts != nil && s.Facts.Licence == collect.LicenceFree:
+		case s.Facts != nil && s.Facts.License == collect.LicenseFree:
 			c.tier = TierFree
-		case s.Facts != nil && s.Facts.Licence == collect.LicencePremium:
+		case s.Facts != nil && s.Facts.License == collect.LicensePremium:
 			c.tier = TierPremium
 		case c.st.Tier != "":
 			c.tier = c.st.Tier

@@ -172,22 +172,13 @@ func ParseDurations(flag string, vals []string) (map[string]time.Duration, error
 		if _, known := Policies[name]; !known {
 			return nil, &UsageError{fmt.Errorf("%s %q: unknown source %q", flag, v, name)}
 		}
-		dur, err := parseDur(d)
-		if err != nil || dur < 0 {
-			return nil, &UsageError{fmt.Errorf("%s %q: %q is not a duration (30m, 12h, 3d)", flag, v, d)}
+		dur, err := collect.ParseDuration(d)
+		if err != nil {
+			return nil, &UsageError{fmt.Errorf("%s %q: %v", flag, v, err)}
 		}
 		out[name] = dur
 	}
 	return out, nil
-}
-
-// parseDur accepts Go durations plus days ("3d").
-func parseDur(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		d, err := time.ParseDuration(n + "h")
-		return d * 24, err
-	}
-	return time.ParseDuration(s)
 }
 
 // SortedSources returns the names in DefaultSources order, then the rest.

@@ -86,7 +86,7 @@ func (g *Graph) connect(ctx context.Context, p *Plan, s *Session) error {
 		m.Users = append(m.Users, manifest.User{Requested: u.Requested, ID: u.ID, UPN: u.UPN, Mail: u.Mail})
 	}
 
-	if !g.Probe && !needsLicence(g.Sources) {
+	if !g.Probe && !needsLicense(g.Sources) {
 		return nil
 	}
 	facts, err := collect.Probe(ctx, client, s.Started)
@@ -94,16 +94,16 @@ func (g *Graph) connect(ctx context.Context, p *Plan, s *Session) error {
 		return GraphFail(err)
 	}
 	s.Facts = facts
-	m.Tenant.License = facts.Licence
+	m.Tenant.License = facts.License
 	m.Warnings = append(m.Warnings, "licence: "+facts.Reason)
-	s.Log.Info("licence", "tier", facts.Licence, "retention", facts.Retention, "service_clock", collect.FormatTime(facts.Now))
+	s.Log.Info("licence", "tier", facts.License, "retention", facts.Retention, "service_clock", collect.FormatTime(facts.Now))
 	if len(g.Sources) > 0 {
 		if kept, lost, why := facts.Clamp(g.Window); !lost.Empty() {
 			s.Log.Warn("window clamped to the tenant's retention", "lost", lost.String(), "kept", kept.String(), "reason", why)
 			m.Warnings = append(m.Warnings, "clamped: "+lost.String()+" is "+why+" and cannot be collected")
 		}
 	}
-	if facts.Licence == collect.LicenceFree && needsSignIns(g.Sources, g.Probe) {
+	if facts.License == collect.LicenseFree && needsSignIns(g.Sources, g.Probe) {
 		fmt.Fprintln(p.stderr(), "evidence: sign-in logs unavailable: "+collect.HintNoPremium)
 		m.Warnings = append(m.Warnings, "sign-in logs unavailable: "+collect.HintNoPremium)
 	}
@@ -153,9 +153,9 @@ func GraphFail(err error) error {
 	return failErr(err)
 }
 
-// needsLicence reports whether a source depends on the licence probe (the
+// needsLicense reports whether a source depends on the licence probe (the
 // Entra sign-in and audit logs).
-func needsLicence(srcs []collect.Source) bool {
+func needsLicense(srcs []collect.Source) bool {
 	for _, s := range srcs {
 		switch s.(type) {
 		case collect.SignIns, collect.DirectoryAudits:
@@ -171,5 +171,5 @@ func needsSignIns(srcs []collect.Source, probeOnly bool) bool {
 	if probeOnly && len(srcs) == 0 {
 		return false
 	}
-	return needsLicence(srcs)
+	return needsLicense(srcs)
 }

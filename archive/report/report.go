@@ -41,7 +41,7 @@ const (
 // Signature is what the page says about the bundle's signature.
 type Signature struct {
 	State string // one of the Sig* states
-	File  string // e.g. SHA256SUMS.minisig
+	File  string // e.g. SHA256SUMS.sig
 	Key   string // the signing key's fingerprint or id, when known
 }
 

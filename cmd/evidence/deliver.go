@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,7 +32,7 @@ func bundleFlag(f *pflag.FlagSet, o *deliverOptions) {
 // blobFlags registers the upload flags.
 func blobFlags(f *pflag.FlagSet, o *deliverOptions) {
 	f.StringVar(&o.blobURL, "blob-url", "", "upload to https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]; credentials: "+blob.EnvSAS+" or "+blob.EnvConnectionString+" from the environment, or an Entra ID --auth method")
-	f.StringVar(&o.retain, "retain", "", "time-based immutability from the upload: a duration like 365d, 52w or 720h")
+	f.StringVar(&o.retain, "retain", "", "time-based immutability from the upload: a duration like 365d, 52w, 720h or 1.5d")
 	f.StringVar(&o.retainMode, "retain-mode", blob.ModeUnlocked, "immutability policy mode: unlocked (an administrator can still shorten or delete the policy) or locked (nobody, not even Microsoft support, can shorten it or delete the blob until it expires)")
 	f.BoolVar(&o.legalHold, "legal-hold", false, "place a legal hold on the blob (kept until explicitly cleared)")
 	f.BoolVar(&o.allowMutable, "allow-mutable", false, "accept a blob whose immutability could not be read back (exit 0 instead of 3, with a warning in the receipt)")
@@ -102,18 +101,17 @@ func (o *deliverOptions) plan(allowDir bool) (*deliverPlan, error) {
 	return p, nil
 }
 
-// parseRetain reads a retention period: <n>d, <n>w or <n>h, at least 1h.
+// parseRetain reads a retention period (collect.ParseDuration), at least
+// one hour.
 func parseRetain(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	units := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'h': time.Hour}
-	if len(s) < 2 || units[s[len(s)-1]] == 0 {
-		return 0, fmt.Errorf("%q: want a number of days, weeks or hours, like 365d, 52w or 720h", s)
+	d, err := collect.ParseDuration(s)
+	if err != nil {
+		return 0, err
 	}
-	n, err := strconv.ParseUint(s[:len(s)-1], 10, 32)
-	if err != nil || n == 0 || n > 146000*24 {
-		return 0, fmt.Errorf("%q: want a positive number of days, weeks or hours, like 365d", s)
+	if d < time.Hour {
+		return 0, fmt.Errorf("%q: want at least 1h, like 365d, 52w or 720h", s)
 	}
-	return time.Duration(n) * units[s[len(s)-1]], nil
+	return d, nil
 }
 
 // openStore builds the blob store: credentials from the environment first,

@@ -92,8 +92,8 @@ systemd, containers, Kubernetes, Azure Container Apps).`,
 	f.StringSliceVar(&o.sources, "sources", nil, "sources to export (default: "+strings.Join(export.DefaultSources, ", ")+", those this build has; sign-ins only where licensed)")
 	f.StringArrayVar(&o.users, "user", nil, "export only these users, by UPN or object id (repeatable); default the whole tenant")
 	f.BoolVar(&o.backfill, "backfill", false, "a source never exported starts from the oldest data the tenant still keeps")
-	f.StringVar(&o.since, "since", "", "a source never exported starts here: a duration back from now (7d) or an RFC 3339 time")
-	f.StringArrayVar(&o.settle, "settle", nil, "override a source's settle time, SOURCE=DURATION (e.g. audits=1h): how long before now a window is considered complete")
+	f.StringVar(&o.since, "since", "", "a source never exported starts here: a duration back from now (7d, 1.5d), an RFC 3339 time or a date (2026-11-01, UTC)")
+	f.StringArrayVar(&o.settle, "settle", nil, "override a source's settle time, SOURCE=DURATION (e.g. audits=1h, audits=2w, ual=1.5d): how long before now a window is considered complete")
 	f.StringArrayVar(&o.overlap, "overlap", nil, "override a source's overlap re-read, SOURCE=DURATION (e.g. ual=96h)")
 	f.StringVar(&o.tier, "tier", "auto", "licence tier for retention: auto (ask Graph), free, premium (P1/P2)")
 	f.StringVar(&o.out, "out", ".", "directory the bundles are written to")
@@ -120,7 +120,7 @@ type exportResult struct {
 func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, error) {
 	nowf := o.now
 	if o.nowSpec != "" {
-		t, err := time.Parse(time.RFC3339, o.nowSpec)
+		t, err := collect.ParseWhen(o.nowSpec, time.Now())
 		if err != nil {
 			return nil, usageErr("--now: %v", err)
 		}

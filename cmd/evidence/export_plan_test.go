@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/evidence-dfir/evidence/archive/export"
 )
 
 // TestExportPlanKeepsSharedBudget: 60 tenants are spread so that no more
@@ -61,5 +64,27 @@ func TestExportPlanKeepsSharedBudget(t *testing.T) {
 	code, _, stderr = invoke(t, nil, "export", "plan", "--tenants", file)
 	if code != ExitUsage || !strings.Contains(stderr, "cannot keep up") || !strings.Contains(stderr, "app registrations") {
 		t.Fatalf("over capacity: exit %d: %s", code, stderr)
+	}
+}
+
+// TestDurationFlagsShareOneGrammar: --settle and --overlap read durations
+// as --split and --since do (weeks, fractions of a day), and name the bad
+// value in one line.
+func TestDurationFlagsShareOneGrammar(t *testing.T) {
+	got, err := export.ParseDurations("--settle", []string{"audits=2w", "ual=1.5d", "signins=90m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["audits"] != 14*24*time.Hour || got["ual"] != 36*time.Hour || got["signins"] != 90*time.Minute {
+		t.Errorf("--settle parsed as %v", got)
+	}
+	if _, err := export.ParseDurations("--settle", []string{"audits=-2w"}); err == nil || !strings.Contains(err.Error(), `"-2w" is not a duration`) {
+		t.Errorf("--settle audits=-2w: %v", err)
+	}
+	if d, err := parseRetain("1.5d"); err != nil || d != 36*time.Hour {
+		t.Errorf("--retain 1.5d = %v, %v", d, err)
+	}
+	if _, err := parseRetain("30m"); err == nil {
+		t.Error("--retain 30m accepted")
 	}
 }

@@ -44,7 +44,7 @@ changes nothing.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now().UTC().Truncate(time.Second)
 			if nowSpec != "" {
-				t, err := time.Parse(time.RFC3339, nowSpec)
+				t, err := collect.ParseWhen(nowSpec, now)
 				if err != nil {
 					return usageErr("--now: %v", err)
 				}

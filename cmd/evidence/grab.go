@@ -128,7 +128,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f := cmd.Flags()
 	f.StringArrayVar(&o.users, "user", nil, "user to collect for, by UPN or object id (repeatable)")
 	f.BoolVar(&o.allUsers, "all-users", false, "collect tenant-wide instead of per user")
-	f.StringVar(&o.since, "since", "30d", "start of the window: a duration back from now (30d, 12h, 2w) or an RFC 3339 time")
+	f.StringVar(&o.since, "since", "30d", "start of the window: a duration back from now (30d, 2w, 36h, 1.5d), an RFC 3339 time or a date (2026-11-01, UTC)")
 	f.StringVar(&o.until, "until", "", "end of the window (exclusive), same forms as --since; default now")
 	f.StringSliceVar(&o.sources, "sources", defaultSources, "sources to collect: "+knownSources())
 	messageTraceFlags(cmd, o)
@@ -136,7 +136,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.messageID, "message-id", "", "internet message id of a message to fetch from the users' mailboxes as .eml (needs Mail.Read)")
 	f.BoolVar(&o.tenantObjects, "tenant-objects", false, "with --sources snapshot: also guests, app registrations, service principals and consents tenant-wide")
 	f.StringSliceVar(&o.kinds, "signin-kinds", collect.SignInKindNames(), "sign-in kinds (Entra admin center tabs) to collect: "+strings.Join(collect.SignInKindNames(), ", ")+", or all")
-	f.StringVar(&o.split, "split", "7d", "initial sub-window length (7d, 24h, ...; 0: one window); sub-windows are the unit of accounting in the manifest")
+	f.StringVar(&o.split, "split", "7d", "initial sub-window length (7d, 2w, 36h, 1.5d, ...; 0: one window); sub-windows are the unit of accounting in the manifest")
 	f.IntVar(&o.maxPages, "max-pages", collect.DefaultSplitting.MaxPages, "pages per sub-window before it is split further (0: no limit)")
 	f.StringVar(&o.out, "out", ".", "directory the bundle is written to")
 	bundleFlag(f, &o.deliver)
@@ -246,7 +246,7 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 	if o.split == "" {
 		o.split = "7d"
 	}
-	every, err := collect.ParseSpan(o.split)
+	every, err := collect.ParseDuration(o.split)
 	if err != nil {
 		return nil, usageErr("--split: %v", err)
 	}

@@ -273,10 +273,10 @@ func TestGrabAllKindsAndSides(t *testing.T) {
 	checkPacing(t, dir, "reports", 5, 50*time.Millisecond)
 }
 
-// TestGrabFreeLicence: on Entra ID Free, sign-ins are unavailable with the
+// TestGrabFreeLicense: on Entra ID Free, sign-ins are unavailable with the
 // reason, audits cover the last 7 days with the older part recorded as
 // clamped, the exit code is 3 and the bundle verifies.
-func TestGrabFreeLicence(t *testing.T) {
+func TestGrabFreeLicense(t *testing.T) {
 	srv := newSim(t, graphtest.Config{Seed: 4, License: graphtest.LicenseFree, AuditsPerUser: 300})
 	ten := srv.Tenant
 	victim := ten.Victim()

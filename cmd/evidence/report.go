@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,12 +12,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/report"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
 )
 
@@ -259,38 +260,16 @@ func writeOut(out, name string, b []byte, stdout io.Writer) (string, error) {
 	return out, os.Rename(tmp.Name(), out)
 }
 
-// Signature files written beside SHA256SUMS by the sealing step.
-var signatureFiles = []string{manifest.SumsName + ".minisig", manifest.SumsName + ".sig"}
-
 // signatureState says whether the bundle carries a signature. It does not
 // check it (evidence verify does): a signature file is reported as present,
-// with the key id a minisign signature names.
+// with the fingerprint of the key it names, as ssh-keygen -lf prints it.
 func signatureState(names []string, read func(string) []byte) report.Signature {
-	for _, sf := range signatureFiles {
-		for _, n := range names {
-			if n == sf {
-				return report.Signature{State: report.SigPresent, File: sf, Key: minisignKeyID(read(sf))}
-			}
-		}
+	if !slices.Contains(names, manifest.SigName) {
+		return report.Signature{State: report.SigUnsigned}
 	}
-	return report.Signature{State: report.SigUnsigned}
-}
-
-// minisignKeyID reads the key id from a minisign signature file: the second
-// line is base64 of the 2-byte algorithm, the 8-byte key id (little endian;
-// minisign prints it as upper-case hex of that number) and the signature.
-func minisignKeyID(b []byte) string {
-	lines := strings.Split(string(b), "\n")
-	if len(lines) < 2 {
-		return ""
+	fp, err := seal.SignatureKey(read(manifest.SigName))
+	if err != nil {
+		return report.Signature{State: report.SigInvalid, File: manifest.SigName}
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(lines[1]))
-	if err != nil || len(raw) < 10 {
-		return ""
-	}
-	id := make([]byte, 8)
-	for i := range id {
-		id[i] = raw[9-i]
-	}
-	return strings.ToUpper(hex.EncodeToString(id))
+	return report.Signature{State: report.SigPresent, File: manifest.SigName, Key: fp}
 }

@@ -393,6 +393,34 @@ printf '%s' "$line" | sed 's/,"sig":"[^"]*"//' > ../entry
 { echo '-----BEGIN SSH SIGNATURE-----'; printf '%s' "$line" | sed 's/.*"sig":"\([^"]*\)".*/\1/' | fold -w 70; echo; echo '-----END SSH SIGNATURE-----'; } > ../entry.sig
 echo "actor $(printf '%s' "$line" | sed 's/.*"key":"\([^"]*\)".*/\1/')" > ../entry_signers
 ssh-keygen -Y verify -f ../entry_signers -I actor -n evidence-custody -s ../entry.sig < ../entry`)
+	// report names the signing key by the fingerprint ssh-keygen -lf prints.
+	kg, err := exec.Command("ssh-keygen", "-lf", prefix+".pub").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := strings.Fields(string(kg))[1]
+	if !strings.HasPrefix(fp, "SHA256:") {
+		t.Fatalf("ssh-keygen -lf printed %q", kg)
+	}
+	for _, b := range []string{arch, dest} {
+		page := filepath.Join(t.TempDir(), "r.html")
+		if code, _, stderr := invoke(t, nil, "report", b, "-o", page, "--lang", "en"); code != ExitOK {
+			t.Fatalf("report %s: exit %d\n%s", b, code, stderr)
+		}
+		html, _ := os.ReadFile(page)
+		if !strings.Contains(string(html), fp) {
+			t.Errorf("report of %s does not name the key %s (ssh-keygen -lf)", b, fp)
+		}
+	}
+	// A planted minisign signature is no seal: verify fails and names it.
+	planted := filepath.Join(dest, manifest.SumsName+".minisig")
+	os.WriteFile(planted, []byte("untrusted comment: signature from minisign secret key\nRWQBAAAAR0lTSA==\n"), 0o644)
+	code, out, _ := invoke(t, nil, "verify", "--pubkey", prefix+".pub", dest)
+	if code != ExitVerify || !strings.Contains(out, "added") || !strings.Contains(out, "SHA256SUMS.minisig") {
+		t.Fatalf("verify with a planted SHA256SUMS.minisig: exit %d, want %d naming it\n%s", code, ExitVerify, out)
+	}
+	os.Remove(planted)
+
 	// The stock tools fail on a tampered SHA256SUMS.
 	if err := flipByte(dest, manifest.SumsName); err != nil {
 		t.Fatal(err)
@@ -403,7 +431,7 @@ ssh-keygen -Y verify -f ../entry_signers -I actor -n evidence-custody -s ../entr
 		t.Fatalf("ssh-keygen accepted a changed SHA256SUMS:\n%s", b)
 	}
 
-	code, out, _ := invoke(t, nil, "verify", "--pubkey", prefix+".pub", "--tsa-ca", caFile, arch)
+	code, out, _ = invoke(t, nil, "verify", "--pubkey", prefix+".pub", "--tsa-ca", caFile, arch)
 	if code != ExitOK || !strings.Contains(out, "authority trusted") || !strings.Contains(out, "archived") {
 		t.Fatalf("verify: exit %d\n%s", code, out)
 	}

@@ -176,7 +176,7 @@ func TestAuthentication(t *testing.T) {
 	}
 }
 
-func TestFreeLicence(t *testing.T) {
+func TestFreeLicense(t *testing.T) {
 	s := newTestServer(t, Config{License: LicenseFree, AuditsPerUser: 300})
 	c := newClient(t)
 	ge := expectError(t, c, s.URL+"/v1.0/auditLogs/signIns", 403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant")

@@ -111,9 +111,9 @@ func (t *Tenant) buildSnapshot() *snapData {
 	tr := &d.truth
 
 	// Service principals.
-	sp := func(idv, appID, name, owner, publisherName string, publisher rawJSON, audience string) *sobj {
+	sp := func(idv, appID, name, owner, _ string, publisher rawJSON, audience string) *sobj {
 		o := obj("id", idv, "accountEnabled", true, "appId", appID, "appDisplayName", name, "appOwnerOrganizationId", owner,
-			"displayName", name, "publisherName", publisherName, "servicePrincipalType", "Application",
+			"displayName", name, "servicePrincipalType", "Application",
 			"signInAudience", audience, "verifiedPublisher", publisher, "keyCredentials", rawJSON("[]"), "passwordCredentials", rawJSON("[]"))
 		d.sps[idv] = o
 		d.spList = append(d.spList, o)

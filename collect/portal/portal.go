@@ -77,6 +77,20 @@ func hint(name string) string {
 	return ""
 }
 
+// refine applies what the file name says where the records cannot tell:
+// the non-interactive tab's records look interactive, and the managed
+// identity tab's download (MSISignIns_*.json or .csv) carries service
+// principal records without the managed identity properties.
+func refine(kind, name string) string {
+	switch h := hint(name); {
+	case kind == KindInteractive && h == KindNonInteractive:
+		return KindNonInteractive
+	case kind == KindServicePrincipal && h == KindManagedIdentity:
+		return KindManagedIdentity
+	}
+	return kind
+}
+
 // timeRange accumulates record times and notes non-UTC ones.
 type timeRange struct {
 	s             *Summary
@@ -165,7 +179,7 @@ func readCSV(r io.Reader, name string) (*Summary, error) {
 	case has("Service principal ID") && has("Managed Identity type"):
 		s.Kind = KindManagedIdentity
 	case has("Service principal ID"):
-		s.Kind = KindServicePrincipal
+		s.Kind = refine(KindServicePrincipal, name)
 	case has("Username") && has("Request ID"):
 		s.Kind = KindUserSignIns
 		if h := hint(name); h == KindInteractive || h == KindNonInteractive {
@@ -337,8 +351,6 @@ func readJSON(r io.Reader, name string) (*Summary, error) {
 		s.Kind = KindUnknown
 		s.Warnings = append(s.Warnings, fmt.Sprintf("records of several kinds: %v", kinds))
 	}
-	if s.Kind == KindInteractive && hint(name) == KindNonInteractive {
-		s.Kind = KindNonInteractive
-	}
+	s.Kind = refine(s.Kind, name)
 	return s, nil
 }

@@ -23,6 +23,12 @@ func TestReadKindsRangesAndZones(t *testing.T) {
 			KindAudits, 1, "2026-11-17T01:02:03.1234567Z", "2026-11-17T01:02:03.1234567Z", ""},
 		{"MSISignIns.json", `[{"id":"1","createdDateTime":"2026-11-17T00:00:00Z","managedServiceIdentity":{"msiType":"userAssigned"}}]`,
 			KindManagedIdentity, 1, "2026-11-17T00:00:00Z", "2026-11-17T00:00:00Z", ""},
+		{"MSISignIns_2026-11-13_2026-11-20.json", `[{"id":"1","createdDateTime":"2026-11-17T00:00:00Z","servicePrincipalId":"s","servicePrincipalName":"vm-backup"}]`,
+			KindManagedIdentity, 1, "2026-11-17T00:00:00Z", "2026-11-17T00:00:00Z", ""},
+		{"MSISignIns_2026-11-13_2026-11-20.csv", "\ufeffDate (UTC),Request ID,Service principal ID,Service principal name\r\n2026-11-19T00:00:00Z,a,s,vm-backup\r\n",
+			KindManagedIdentity, 1, "2026-11-19T00:00:00Z", "2026-11-19T00:00:00Z", ""},
+		{"ServicePrincipalSignIns.json", `[{"id":"1","createdDateTime":"2026-11-17T00:00:00Z","servicePrincipalId":"s"}]`,
+			KindServicePrincipal, 1, "2026-11-17T00:00:00Z", "2026-11-17T00:00:00Z", ""},
 		{"local.csv", "Date,Request ID,Username\n11/17/2026 1:02:03 PM,a,u\n", KindUserSignIns, 1, "", "", "no time zone"},
 	}
 	for _, c := range cases {

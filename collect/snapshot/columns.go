@@ -105,7 +105,7 @@ var ObjectColumns = []collect.Column{
 // SPColumns are service principals.
 var SPColumns = []collect.Column{
 	collect.Str("Id", "id"), collect.Str("App id", "appId"), collect.Str("Display name", "displayName"),
-	collect.Str("Owner tenant", "appOwnerOrganizationId"), collect.Str("Publisher", "publisherName"),
+	collect.Str("Owner tenant", "appOwnerOrganizationId"),
 	collect.Str("Verified publisher", "verifiedPublisher.displayName"), collect.Str("Verified publisher id", "verifiedPublisher.verifiedPublisherId"),
 	collect.Str("Type", "servicePrincipalType"), creds("passwordCredentials"), creds("keyCredentials"),
 }

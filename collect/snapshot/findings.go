@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"sort"
@@ -10,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/record"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/tidwall/gjson"
 )
@@ -350,22 +350,18 @@ func (r *run) writeFindings() error {
 	if _, err := w.Write(append(b, '\n')); err != nil {
 		return err
 	}
-	cw, err := files.Create(FindingsCSV, Name, "text/csv; charset=utf-8; header=present")
+	cw, err := files.Create(FindingsCSV, Name, record.MediaCSV)
 	if err != nil {
 		return err
 	}
 	return writeFindingsCSV(cw, rep)
 }
 
-// writeFindingsCSV writes the findings as a table: UTF-8 with BOM, CRLF,
-// formula-leading cells neutralised, like every CSV of the bundle.
+// writeFindingsCSV writes the findings as a table, with record.CSV like
+// every CSV of the bundle.
 func writeFindingsCSV(w io.Writer, rep *Report) error {
-	if _, err := io.WriteString(w, "\ufeff"); err != nil {
-		return err
-	}
-	c := csv.NewWriter(w)
-	c.UseCRLF = true
-	if err := c.Write([]string{"Kind", "Severity", "Time (UTC)", "User", "User ID", "Object", "Object ID", "Credential", "Summary", "Evidence"}); err != nil {
+	c, err := record.NewCSV(w, []string{"Kind", "Severity", "Time (UTC)", "User", "User ID", "Object", "Object ID", "Credential", "Summary", "Evidence"})
+	if err != nil {
 		return err
 	}
 	for _, f := range rep.Findings {
@@ -373,22 +369,9 @@ func writeFindingsCSV(w io.Writer, rep *Report) error {
 		for _, p := range f.Evidence {
 			ev = append(ev, fmt.Sprintf("%s:%d", p.File, p.Line))
 		}
-		row := []string{f.Kind, f.Severity, f.Time, f.UPN, f.UserID, f.Object, f.ObjectID, f.Credential, f.Summary, strings.Join(ev, " ")}
-		for i := range row {
-			row[i] = neutralize(row[i])
-		}
-		if err := c.Write(row); err != nil {
+		if err := c.Row([]string{f.Kind, f.Severity, f.Time, f.UPN, f.UserID, f.Object, f.ObjectID, f.Credential, f.Summary, strings.Join(ev, " ")}); err != nil {
 			return err
 		}
 	}
-	c.Flush()
-	return c.Error()
-}
-
-// neutralize defuses spreadsheet formula injection (as bundle.Neutralize).
-func neutralize(cell string) string {
-	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-		return "'" + cell
-	}
-	return cell
+	return nil
 }

@@ -54,7 +54,7 @@ func (m *Message) Attachments() []manifest.Attachment { return m.attachments }
 // Collect implements collect.Source.
 func (m *Message) Collect(ctx context.Context, c *collect.Client, job collect.Job, out collect.Output) (manifest.Source, error) {
 	base := c.BaseURL("v1.0")
-	filter := "internetMessageId eq " + odataString(m.InternetMessageID)
+	filter := "internetMessageId eq " + collect.ODataString(m.InternetMessageID)
 	src := manifest.Source{Name: MessageSourceName, Endpoint: "GET " + base + "/users/{id}/messages, then /messages/{id}/$value", Query: "$filter=" + filter}
 	files, ok := out.(Files)
 	if !ok {
@@ -69,7 +69,7 @@ func (m *Message) Collect(ctx context.Context, c *collect.Client, job collect.Jo
 		var raws [][]byte
 		other := 0
 		pages, err := c.Pages(ctx, collect.ClassDirectory, MessageSourceName,
-			base+"/users/"+esc(u.ID)+"/messages?$filter="+queryEscape(filter)+"&$select="+MessageSelect,
+			base+"/users/"+esc(u.ID)+"/messages?$filter="+collect.QueryEscape(filter)+"&$select="+MessageSelect,
 			func(_ int, p *collect.Page) error {
 				for _, rec := range p.Records {
 					r := gjson.ParseBytes(rec)

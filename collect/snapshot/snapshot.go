@@ -272,9 +272,3 @@ func userDir(i int, u collect.User) string {
 
 // esc escapes one path segment.
 func esc(s string) string { return url.PathEscape(s) }
-
-// queryEscape escapes a query value with %20 for spaces (not "+").
-func queryEscape(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
-
-// odataString quotes s as an OData string literal.
-func odataString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

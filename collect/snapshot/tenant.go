@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/evidence-dfir/evidence/collect"
 	"github.com/tidwall/gjson"
 )
 
@@ -31,7 +32,7 @@ func (r *run) tenant(ctx context.Context) error {
 	}
 	var grants []grantRec
 	parts := []part{
-		{name: "guests", url: r.base + "/users?$filter=" + queryEscape("userType eq 'Guest'") + "&$select=" + GuestSelect + t,
+		{name: "guests", url: r.base + "/users?$filter=" + collect.QueryEscape("userType eq 'Guest'") + "&$select=" + GuestSelect + t,
 			cols: GuestColumns, onRecord: func(p Pointer, rec gjson.Result) { r.f.guest(p, rec) }},
 		{name: "applications", url: r.base + "/applications?$select=" + AppSelect + t,
 			cols: ObjectColumns, onRecord: func(p Pointer, rec gjson.Result) { r.f.appObject(userRef{}, p, rec) }},

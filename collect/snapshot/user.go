@@ -18,8 +18,10 @@ const UserSelect = "id,userPrincipalName,displayName,mail,accountEnabled,created
 	"onPremisesSyncEnabled,onPremisesLastSyncDateTime,onPremisesImmutableId,onPremisesSamAccountName"
 
 // SPSelect are the service principal properties the findings need; never a
-// secret (credentials carry keyId, hint, displayName and dates only).
-const SPSelect = "id,appId,displayName,appOwnerOrganizationId,publisherName,verifiedPublisher,servicePrincipalType," +
+// secret (credentials carry keyId, hint, displayName and dates only). All
+// are v1.0 properties: publisherName exists only in beta, and v1.0 answers
+// 400 to a $select naming it; verifiedPublisher says who published an app.
+const SPSelect = "id,appId,displayName,appOwnerOrganizationId,verifiedPublisher,servicePrincipalType," +
 	"signInAudience,accountEnabled,passwordCredentials,keyCredentials"
 
 // user collects one user's snapshot.
@@ -125,10 +127,19 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 		grant  bool
 	}
 	var refs []appRef
-	if err := simple("oauth2-permission-grants", "/oauth2PermissionGrants", GrantColumns, func(p Pointer, rec gjson.Result) {
-		refs = append(refs, appRef{p, gjson.Parse(rec.Raw), rec.Get("clientId").String(), true})
-	}); err != nil {
+	// The user's consents through the tenant-wide list filtered by
+	// principalId: documented with Directory.Read.All for delegated and
+	// application callers alike, unlike /users/{id}/oauth2PermissionGrants.
+	sw, err = r.fetch(ctx, part{name: "oauth2-permission-grants", scope: u.ID, file: file("oauth2-permission-grants"), cols: GrantColumns,
+		url: r.base + "/oauth2PermissionGrants?$filter=" + collect.QueryEscape("principalId eq "+collect.ODataString(u.ID)),
+		onRecord: func(p Pointer, rec gjson.Result) {
+			refs = append(refs, appRef{p, gjson.Parse(rec.Raw), rec.Get("clientId").String(), true})
+		}})
+	if err != nil {
 		return err
+	}
+	if !r.add(sw) {
+		r.f.notChecked("oauth2-permission-grants", u.ID, sw.Reason)
 	}
 	if err := simple("app-role-assignments", "/appRoleAssignments", AppRoleColumns, func(p Pointer, rec gjson.Result) {
 		refs = append(refs, appRef{p, gjson.Parse(rec.Raw), rec.Get("resourceId").String(), false})
@@ -163,7 +174,7 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 		{"pim-active-roles", "roleAssignmentScheduleInstances"},
 	} {
 		sw, err := r.fetch(ctx, part{name: pim.name, scope: u.ID, file: file(pim.name), cols: PIMColumns,
-			url: r.base + "/roleManagement/directory/" + pim.rel + "?$filter=" + queryEscape("principalId eq "+odataString(u.ID))})
+			url: r.base + "/roleManagement/directory/" + pim.rel + "?$filter=" + collect.QueryEscape("principalId eq "+collect.ODataString(u.ID))})
 		if err != nil {
 			return err
 		}
@@ -178,7 +189,7 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 	}
 	r.add(sw)
 	sw, err = r.fetch(ctx, part{name: "risk-detections", scope: u.ID, file: file("risk-detections"), cols: RiskDetectionColumns,
-		url: r.base + "/identityProtection/riskDetections?$filter=" + queryEscape("userId eq "+odataString(u.ID))})
+		url: r.base + "/identityProtection/riskDetections?$filter=" + collect.QueryEscape("userId eq "+collect.ODataString(u.ID))})
 	if err != nil {
 		return err
 	}

@@ -28,8 +28,8 @@ import (
 
 // Bundle paths.
 const (
-	RecordsPath       = "ual/records.jsonl"
-	SignInsFromUALPth = "signins/from-ual.jsonl"
+	RecordsPath        = "ual/records.jsonl"
+	SignInsFromUALPath = "signins/from-ual.jsonl"
 )
 
 // Name is the source's name in --sources and the manifest.
@@ -646,10 +646,10 @@ func (s *Source) openOutput(out collect.Output, src *manifest.Source) (collect.S
 	if s.signInsUnavailable() {
 		// A second view of records already in ual/records.jsonl: tagged with
 		// its own source name so the per-source record counts stay checkable.
-		if signSink, err = out.Open(SignInsFromUALPth, Name+".signins", Columns); err != nil {
+		if signSink, err = out.Open(SignInsFromUALPath, Name+".signins", Columns); err != nil {
 			return nil, nil, &collect.FatalError{Err: err}
 		}
-		src.Files = append(src.Files, SignInsFromUALPth, collect.CSVPath(SignInsFromUALPth))
+		src.Files = append(src.Files, SignInsFromUALPath, collect.CSVPath(SignInsFromUALPath))
 	}
 	return sink, signSink, nil
 }
@@ -665,7 +665,7 @@ func (s *Source) finish(src *manifest.Source, signIns int64, signSink collect.Si
 		s.warn("the service accepted the service filter as %s", form)
 	}
 	if signSink != nil {
-		s.warn("sign-in logs were unavailable; %d Entra sign-in events (UserLoggedIn, UserLoginFailed) from the unified audit log are also in %s", signIns, SignInsFromUALPth)
+		s.warn("sign-in logs were unavailable; %d Entra sign-in events (UserLoggedIn, UserLoginFailed) from the unified audit log are also in %s", signIns, SignInsFromUALPath)
 	}
 	s.log().Info("ual: done (the tenant allows at least 200 query submissions per 24 h)", "records", src.Records, "duplicates", src.Duplicates,
 		"queries_submitted", s.Stats.Submitted, "queries_reused", s.Stats.Reused, "splits", s.Stats.Split)

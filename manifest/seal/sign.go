@@ -257,6 +257,18 @@ func SignBytes(msg []byte, s Signer, namespace string) ([]byte, error) {
 	return sshsig.Armor(sig), nil
 }
 
+// SignatureKey returns the SHA-256 fingerprint, as `ssh-keygen -lf KEY.pub`
+// prints it ("SHA256:..."), of the public key an armored SSHSIG signature
+// names. It does not verify the signature (VerifySignature does), so the
+// fingerprint says who claims to have signed, not who did.
+func SignatureKey(armored []byte) (string, error) {
+	sig, err := sshsig.Unarmor(armored)
+	if err != nil {
+		return "", fmt.Errorf("not an SSH signature: %w", err)
+	}
+	return ssh.FingerprintSHA256(sig.PublicKey), nil
+}
+
 // SignatureCheck is what checking SHA256SUMS.sig found.
 type SignatureCheck struct {
 	// Fingerprint is the SHA-256 fingerprint of the key the signature

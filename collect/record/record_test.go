@@ -1,0 +1,106 @@
+package record
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+func TestNeutralize(t *testing.T) {
+	for in, want := range map[string]string{
+		`=HYPERLINK("http://x","y")`: `'=HYPERLINK("http://x","y")`,
+		"@SUM(A1:A2)":                "'@SUM(A1:A2)",
+		"+1":                         "'+1",
+		"-2":                         "'-2",
+		"\tx":                        "'\tx",
+		"\rx":                        "'\rx",
+		"victim@contoso.com":         "victim@contoso.com",
+		"":                           "",
+		"sōta@contoso.co.jp":         "sōta@contoso.co.jp",
+	} {
+		if got := Neutralize(in); got != want {
+			t.Errorf("Neutralize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestEmptySourceHasHeader: a source without records still gets a CSV that
+// names its columns (BOM, header row, CRLF) and an empty JSON Lines file.
+func TestEmptySourceHasHeader(t *testing.T) {
+	var j, c bytes.Buffer
+	if _, err := NewWriter(&j, &c, []Column{Str("Date (UTC)", "createdDateTime"), Note("Matched", "side")}); err != nil {
+		t.Fatal(err)
+	}
+	if j.Len() != 0 {
+		t.Errorf("JSON Lines of no record: %q", j.String())
+	}
+	if got, want := c.String(), "\ufeffDate (UTC),Matched\r\n"; got != want {
+		t.Errorf("CSV of no record = %q, want %q", got, want)
+	}
+}
+
+// TestWriter: the JSON Lines keep the record's bytes; each CSV row holds
+// the columns (path, time, raw JSON, computed, note), quoted per RFC 4180
+// and neutralised; a record with a newline is refused.
+func TestWriter(t *testing.T) {
+	var j, c bytes.Buffer
+	cols := []Column{
+		Str("User", "user.upn"),
+		Time("Date (UTC)", "createdDateTime"),
+		Raw("List", "list"),
+		Func("Len", func(r gjson.Result) string { return strings.Repeat("x", len(r.Get("list").Array())) }),
+		Note("Matched", "side"),
+	}
+	w, err := NewWriter(&j, &c, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []string{
+		`{"user":{"upn":"=cmd|' /C calc'!A0"},"createdDateTime":"2026-11-15T15:00:41+09:00","list":[1,"a,b"]}`,
+		`{"user":{"upn":"sōta@contoso.co.jp"},"createdDateTime":"not a time","list":null}`,
+	}
+	if err := w.WriteNoted([]byte(recs[0]), map[string]string{"side": "both"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write([]byte(recs[1])); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write([]byte("{}\n")); err == nil {
+		t.Error("a record ending in a newline was accepted")
+	}
+	if err := w.Write(nil); err == nil {
+		t.Error("an empty record was accepted")
+	}
+	if j.String() != recs[0]+"\n"+recs[1]+"\n" {
+		t.Errorf("JSON Lines bytes changed:\n%s", j.String())
+	}
+	if !strings.HasPrefix(c.String(), "\ufeff") || strings.Count(c.String(), "\r\n") != 3 {
+		t.Fatalf("CSV lacks the BOM or CRLF line ends: %q", c.String())
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(c.String(), "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"User", "Date (UTC)", "List", "Len", "Matched"},
+		{`'=cmd|' /C calc'!A0`, "2026-11-15T06:00:41Z", `[1,"a,b"]`, "xx", "both"},
+		{"sōta@contoso.co.jp", "not a time", "", "", ""},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows, want %d: %q", len(rows), len(want), rows)
+	}
+	for i := range want {
+		if strings.Join(rows[i], "|") != strings.Join(want[i], "|") {
+			t.Errorf("row %d = %q, want %q", i, rows[i], want[i])
+		}
+	}
+}
+
+func TestCSVPath(t *testing.T) {
+	if got := CSVPath("signins/interactive.jsonl"); got != "signins/interactive.csv" {
+		t.Errorf("CSVPath = %q", got)
+	}
+}

@@ -1,0 +1,128 @@
+package record
+
+import (
+	"encoding/csv"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/tidwall/gjson"
+)
+
+// Media types of the files this package writes, as the manifest records them.
+const (
+	MediaJSONL = "application/x-ndjson"
+	MediaCSV   = "text/csv; charset=utf-8; header=present"
+)
+
+// Sink receives one source's records, each the raw JSON bytes Graph sent
+// (compacted), in the order Graph returned them.
+type Sink interface {
+	Write(record []byte) error
+}
+
+// NotedSink is a Sink that also takes notes for a record's CSV row (e.g.
+// which side of the audit trail matched); the JSON Lines record stays as
+// Graph sent it.
+type NotedSink interface {
+	Sink
+	WriteNoted(record []byte, notes map[string]string) error
+}
+
+// CSV writes a table: UTF-8 with a byte order mark (so Excel in any locale
+// reads it as UTF-8), CRLF line ends (RFC 4180), the header row written at
+// once, so a table without rows still names its columns, and every cell
+// neutralised (Neutralize).
+type CSV struct {
+	w *csv.Writer
+}
+
+// NewCSV writes the byte order mark and the header row to w.
+func NewCSV(w io.Writer, header []string) (*CSV, error) {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return nil, err
+	}
+	c := &CSV{w: csv.NewWriter(w)}
+	c.w.UseCRLF = true
+	if err := c.Row(header); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Row neutralises the cells in place and writes them as one row, flushed
+// to the underlying writer.
+func (c *CSV) Row(cells []string) error {
+	for i := range cells {
+		cells[i] = Neutralize(cells[i])
+	}
+	if err := c.w.Write(cells); err != nil {
+		return err
+	}
+	c.w.Flush()
+	return c.w.Error()
+}
+
+// Neutralize defuses spreadsheet formula injection: a cell that starts with
+// = + - @, a tab or a carriage return is prefixed with a single quote, so
+// Excel and LibreOffice show it as text instead of evaluating it.
+func Neutralize(cell string) string {
+	if cell == "" {
+		return cell
+	}
+	switch cell[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + cell
+	}
+	return cell
+}
+
+// Writer writes each record to a JSON Lines file, byte for byte, and a row
+// of its columns to a CSV file. It is safe for concurrent use.
+type Writer struct {
+	mu    sync.Mutex
+	jsonl io.Writer
+	csv   *CSV
+	cols  []Column
+	row   []string
+	idx   Index
+}
+
+// NewWriter starts the CSV (byte order mark and header row) and returns a
+// Writer of records to jsonl and csvw.
+func NewWriter(jsonl, csvw io.Writer, cols []Column) (*Writer, error) {
+	header := make([]string, len(cols))
+	for i, c := range cols {
+		header[i] = c.Name
+	}
+	c, err := NewCSV(csvw, header)
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{jsonl: jsonl, csv: c, cols: cols, row: make([]string, len(cols))}, nil
+}
+
+// Write implements Sink.
+func (w *Writer) Write(rec []byte) error { return w.WriteNoted(rec, nil) }
+
+// WriteNoted implements NotedSink: notes fill the CSV's note columns; the
+// JSON Lines record is written as given.
+func (w *Writer) WriteNoted(rec []byte, notes map[string]string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(rec) == 0 || rec[len(rec)-1] == '\n' {
+		return errors.New("record must be non-empty and carry no newline")
+	}
+	if _, err := w.jsonl.Write(rec); err != nil {
+		return err
+	}
+	if _, err := w.jsonl.Write([]byte{'\n'}); err != nil {
+		return err
+	}
+	parsed := gjson.ParseBytes(rec)
+	w.idx.Reset(parsed)
+	for i, c := range w.cols {
+		w.row[i] = c.Cell(parsed, &w.idx, notes)
+	}
+	return w.csv.Row(w.row)
+}
