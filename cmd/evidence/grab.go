@@ -198,7 +198,7 @@ type validated struct {
 	window  collect.Window
 	sources []collect.Source
 	byName  map[string][]collect.Source // the same collectors by --sources name
-	attach  []attachment
+	attach  []pipeline.Attachment
 	message *snapshot.Message
 	split   collect.Splitting
 	caseID  string
@@ -360,15 +360,13 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 			Users:   o.users, AllUsers: o.allUsers, Window: v.window, Sources: v.sources,
 			PageSize: o.pageSize, Split: &v.split,
 		},
-		Collectors: []pipeline.Collector{pipeline.CollectorFunc(func(_ context.Context, s *pipeline.Session) error {
-			prog.stop()
-			var err error
-			s.Manifest.Attachments, err = attachAll(s.Stage, v)
-			return err
-		})},
-		Seal: a.sealPlan(&o.seal, o.sources), Lang: o.lang, Outputs: outputs,
+		Collectors: []pipeline.Collector{attachments(v)},
+		Seal:       a.sealPlan(&o.seal, o.sources), Lang: o.lang, Outputs: outputs,
 		Log: a.log, Stderr: a.stderr, Progress: prog,
 		Hook: func(step string) {
+			if step == pipeline.StepCollected {
+				prog.stop()
+			}
 			if step == pipeline.StepCommitted && stateDir != "" {
 				os.RemoveAll(stateDir) // sealed: nothing left to resume
 			}
