@@ -58,6 +58,20 @@ type RetryPolicy struct {
 	BaseDelay     time.Duration // first backoff step
 	MaxDelay      time.Duration // cap of one backoff step
 	MaxRetryAfter time.Duration // a Retry-After longer than this gives up (throttling budget)
+	// MinSpan is the least time over which the attempts of one request are
+	// spread: before the last attempt the client waits until MinSpan has
+	// passed since the first, so a storm of 429s answered "Retry-After: 0"
+	// cannot burn every attempt in a second. Zero means 120 × BaseDelay
+	// (2 minutes with the default 1 s).
+	MinSpan time.Duration
+}
+
+// minSpan is MinSpan with its default.
+func (p RetryPolicy) minSpan() time.Duration {
+	if p.MinSpan > 0 {
+		return p.MinSpan
+	}
+	return 120 * p.BaseDelay
 }
 
 // DefaultRetry is the production retry policy.
@@ -388,6 +402,7 @@ func (c *Client) Do(ctx context.Context, req Request, validate Validate) (*Respo
 	req.endpoint = ep.ID
 	var last error
 	throttled := false
+	first := time.Now()
 	for attempt := 1; attempt <= c.retry.MaxAttempts; attempt++ {
 		if attempt > 1 {
 			c.stats.Retries.Add(1)
@@ -414,6 +429,10 @@ func (c *Client) Do(ctx context.Context, req Request, validate Validate) (*Respo
 		}
 		if attempt == c.retry.MaxAttempts {
 			break
+		}
+		if attempt+1 == c.retry.MaxAttempts {
+			// The last attempt: not before MinSpan since the first.
+			wait = max(wait, c.retry.minSpan()-time.Since(first))
 		}
 		c.log.Debug("retrying", "source", req.Source, "attempt", attempt, "wait", wait, "err", err)
 		t := time.NewTimer(wait)
@@ -504,10 +523,10 @@ func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, va
 		rec.Error = "throttled"
 		c.writeRecord(rec)
 		wait, ok := ParseRetryAfter(ra, time.Now())
-		if !ok {
+		if !ok || wait == 0 {
+			// Absent or "now": exponential backoff with full jitter, as
+			// for any other retryable answer.
 			wait = -1
-		} else if wait == 0 {
-			wait = c.backoff(1) / 4 // the service said "now": still spread retries a little
 		}
 		return nil, wait, &throttleError{retryAfter: ra}
 	case resp.StatusCode >= 500:

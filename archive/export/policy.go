@@ -174,7 +174,7 @@ func ParseDurations(flag string, vals []string) (map[string]time.Duration, error
 		}
 		dur, err := collect.ParseDuration(d)
 		if err != nil {
-			return nil, &UsageError{fmt.Errorf("%s %q: %v", flag, v, err)}
+			return nil, &UsageError{fmt.Errorf("%s %q: %w", flag, v, err)}
 		}
 		out[name] = dur
 	}

@@ -33,7 +33,10 @@ func (b Budget) unlimited() bool { return b.Requests <= 0 || b.Per <= 0 }
 // A 429 storm, once started by a request (probability Storm429), answers that
 // request and the next StormLength-1 fault-eligible requests with 429
 // TooManyRequests and "Retry-After: 0", so scaled tests do not sleep; storm
-// 429s never consume the throttling budget.
+// 429s never consume the throttling budget. With StormFor set, a storm lasts
+// that long on the wall clock instead (every fault-eligible request in it is
+// answered 429 "Retry-After: 0", as a service under load may do), and no new
+// storm starts for StormFor after it ends.
 type Faults struct {
 	Rate5xx      float64       // probability of a 5xx answer (mostly 503, sometimes 500, 502, 504)
 	RateReset    float64       // probability that the connection is closed without an answer
@@ -41,6 +44,7 @@ type Faults struct {
 	Latency      time.Duration // added to every fault-eligible request
 	Storm429     float64       // probability that a request starts a 429 storm
 	StormLength  int           // consecutive 429s in a storm (default 5)
+	StormFor     time.Duration // if set, a storm lasts this long instead of StormLength requests
 	Seed         int64         // seed of the fault generator
 }
 

@@ -515,15 +515,25 @@ func (t *Tenant) injectFault(rc *reqCtx) faultAction {
 	}
 	t.mu.Lock()
 	kind, pick := "", 0
-	if t.stormLeft > 0 {
+	now := time.Now()
+	switch {
+	case f.StormFor > 0 && now.Before(t.stormEnd):
+		kind = "storm"
+	case t.stormLeft > 0:
 		t.stormLeft--
 		kind = "storm"
-	} else {
+	default:
 		s, a, b, c := t.faultRNG.Float64(), t.faultRNG.Float64(), t.faultRNG.Float64(), t.faultRNG.Float64()
 		pick = t.faultRNG.IntN(10)
+		// With StormFor, the service rests as long as a storm lasted.
+		calm := f.StormFor > 0 && now.Before(t.stormEnd.Add(f.StormFor))
 		switch {
-		case s < f.Storm429:
-			t.stormLeft = f.StormLength - 1
+		case s < f.Storm429 && !calm:
+			if f.StormFor > 0 {
+				t.stormEnd = now.Add(f.StormFor)
+			} else {
+				t.stormLeft = f.StormLength - 1
+			}
 			t.stats.Faults.Storms++
 			kind = "storm"
 		case a < f.Rate5xx:

@@ -51,6 +51,7 @@ type Tenant struct {
 	windows   map[string][]time.Time // throttling: class+token -> times of admitted requests
 	faultRNG  *rand.Rand
 	stormLeft int
+	stormEnd  time.Time // with Faults.StormFor: the current or last storm's end
 }
 
 // New creates a tenant from cfg. It fails when cfg.Token is empty or a
