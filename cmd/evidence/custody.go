@@ -61,7 +61,7 @@ Actions: ` + strings.Join(manifest.CustodyActions, ", ") + `.`,
 				d = nil
 			}
 			if actor == "" {
-				actor = osUser()
+				actor = pipeline.OSUser()
 			}
 			if err := a.loadSigner(&so); err != nil {
 				return err
@@ -70,7 +70,7 @@ Actions: ` + strings.Join(manifest.CustodyActions, ", ") + `.`,
 			if err != nil {
 				return err
 			}
-			e, err := seal.AppendCustody(path, manifest.CustodyEvent{Actor: actor, Host: hostname(), Action: action, Details: d}, so.signer)
+			e, err := seal.AppendCustody(path, manifest.CustodyEvent{Actor: actor, Host: pipeline.Hostname(), Action: action, Details: d}, so.signer)
 			if err != nil {
 				return usageErr("%v", err)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/user"
 	"strings"
 	"time"
 
@@ -391,20 +390,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 // header is the manifest header every bundle starts with.
 func (a *app) header(caseID, examiner string, started time.Time) *manifest.Manifest {
 	ver, commit, gover := buildInfo()
-	m := &manifest.Manifest{
-		Format:          manifest.Format,
-		CaseID:          caseID,
-		Tool:            manifest.Tool{Name: "evidence", Version: ver, Commit: commit, GoVersion: gover},
-		Examiner:        examiner,
-		Host:            hostname(),
-		OSUser:          osUser(),
-		CommandLine:     redactArgs(a.args),
-		CollectionStart: manifest.FormatTime(started),
-	}
-	if m.Examiner == "" {
-		m.Examiner = m.OSUser
-	}
-	return m
+	return pipeline.Header(caseID, examiner, started, a.args, manifest.Tool{Name: "evidence", Version: ver, Commit: commit, GoVersion: gover})
 }
 
 // clientOptions configures the Graph client from the shared flags.
@@ -470,40 +456,6 @@ func (a *app) summary(r *grabResult) {
 }
 
 func describeProblems(r *manifest.Result) string { return pipeline.DescribeProblems(r) }
-
-func hostname() string {
-	h, err := os.Hostname()
-	if err != nil {
-		return "unknown"
-	}
-	return h
-}
-
-func osUser() string {
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return "unknown"
-}
-
-// secretFlags never reach the manifest with their values.
-var secretFlags = []string{"--token", "--client-secret", "--password", "--sas"}
-
-// redactArgs removes the values of flags that can carry secrets.
-func redactArgs(args []string) []string {
-	out := make([]string, len(args))
-	copy(out, args)
-	for i := 0; i < len(out); i++ {
-		for _, f := range secretFlags {
-			if out[i] == f && i+1 < len(out) {
-				out[i+1] = "REDACTED"
-			} else if strings.HasPrefix(out[i], f+"=") {
-				out[i] = f + "=REDACTED"
-			}
-		}
-	}
-	return out
-}
 
 // parseBudgets reads the --budget overrides, CLASS=REQUESTS/DURATION.
 func parseBudgets(specs []string) (map[string]collect.Budget, error) {

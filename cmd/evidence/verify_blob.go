@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"strings"
 
 	"github.com/evidence-dfir/evidence/archive/blob"
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
 )
