@@ -30,10 +30,11 @@ const (
 // Collect implements Source.
 func (a DirectoryAudits) Collect(ctx context.Context, c *Client, job Job, out Output) (manifest.Source, error) {
 	src := manifest.Source{Name: a.Name(), Endpoint: "GET " + c.BaseURL("v1.0") + "/auditLogs/directoryAudits"}
-	sink, err := out.Open(AuditsPath, a.Name(), AuditColumns)
+	inner, err := out.Open(AuditsPath, a.Name(), AuditColumns)
 	if err != nil {
 		return src, &FatalError{Err: err}
 	}
+	sink := NewScopedSink(out, AuditsPath, a.Name(), AuditColumns, inner)
 	src.Files = []string{AuditsPath, CSVPath(AuditsPath)}
 	window, lost, lostReason := job.Facts.Clamp(job.Window)
 	if !lost.Empty() {
@@ -61,6 +62,11 @@ func (a DirectoryAudits) Collect(ctx context.Context, c *Client, job Job, out Ou
 		}
 	}
 	for _, scope := range scopes(job) {
+		asked := &Scope{Window: window, TimeProp: "activityDateTime"}
+		if scope.ID != "" {
+			asked.Require = []Cond{UserCond(scope, "initiatedBy.user.id", "initiatedBy.user.userPrincipalName", "targetResources.#.id")}
+		}
+		sink.SetScope(asked)
 		spec := mergeSpec{class: ClassReports, source: a.Name(), scope: scope.ID, timeProp: "activityDateTime"}
 		if scope.ID == "" {
 			spec.streams = []stream{{url: query("")}}
@@ -82,9 +88,7 @@ func (a DirectoryAudits) Collect(ctx context.Context, c *Client, job Job, out Ou
 	}
 	src.Query = "$filter=initiatedBy/user/id eq '<user id>' and activityDateTime ge <start> and activityDateTime le <end - 100ns> | " +
 		"$filter=targetResources/any(t: t/id eq '<user id>') and activityDateTime ge <start> and activityDateTime le <end - 100ns>; $orderby=activityDateTime desc"
-	summarize(&src)
-	if src.Status == manifest.StatusCollected && len(src.Missing) > 0 {
-		src.Status, src.Reason = src.Missing[0].Status, src.Missing[0].Reason
-	}
+	src.Summarize()
+	sink.Account(&src)
 	return src, nil
 }

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -99,12 +100,14 @@ type Options struct {
 type Client struct {
 	base     string
 	basePath string // the escaped path of base, stripped before catalogue lookups
-	appOnly  bool
-	adapter  *msgraphcore.GraphRequestAdapterBase
-	http     *http.Client
-	limiters map[string]*Limiter
-	retry    RetryPolicy
-	log      *slog.Logger
+	// appOnly: the credential carries application permissions; kindKnown:
+	// that is settled (from Options or the first token's claims).
+	appOnly, kindKnown atomic.Bool
+	adapter            *msgraphcore.GraphRequestAdapterBase
+	http               *http.Client
+	limiters           map[string]*Limiter
+	retry              RetryPolicy
+	log                *slog.Logger
 
 	reqLogMu sync.Mutex
 	reqLog   io.Writer
@@ -155,7 +158,11 @@ func New(opts Options) (*Client, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	c := &Client{base: base, basePath: strings.TrimRight(u.EscapedPath(), "/"), appOnly: opts.AppOnly, retry: retry, log: logger, reqLog: opts.RequestLog, limiters: map[string]*Limiter{}}
+	c := &Client{base: base, basePath: strings.TrimRight(u.EscapedPath(), "/"), retry: retry, log: logger, reqLog: opts.RequestLog, limiters: map[string]*Limiter{}}
+	if opts.AppOnly {
+		c.appOnly.Store(true)
+		c.kindKnown.Store(true)
+	}
 	defaults := map[string]Budget{ClassReports: ReportsBudget, ClassMessageTrace: MessageTraceBudget, ClassAuditQuery: AuditQueryBudget}
 	for class, b := range defaults {
 		if ob, ok := opts.Budgets[class]; ok {
@@ -274,6 +281,7 @@ type Request struct {
 	// still be a catalogue entry, but its query is the service's own.
 	nextLink bool
 	endpoint string // catalogue entry id, for requests.jsonl
+	ep       *catalog.Endpoint
 }
 
 // UncataloguedError is a request the tool must not send: it matches no
@@ -318,8 +326,37 @@ func (c *Client) Endpoint(method string, u *url.URL, nextLink bool) (*catalog.En
 	return ep, nil
 }
 
-// AppOnly reports whether the client's credential is app-only.
-func (c *Client) AppOnly() bool { return c.appOnly }
+// AppOnly reports whether the client's credential is known to be app-only
+// (from Options, or from the claims of the first token it sent).
+func (c *Client) AppOnly() bool { return c.appOnly.Load() }
+
+// tokenAppOnly reads an "Authorization: Bearer <JWT>" header's claims:
+// Entra access tokens carry idtyp "app" and roles, without scp, when they
+// hold application permissions. known is false for a token that is not a
+// readable JWT. The token itself is never kept or logged.
+func tokenAppOnly(header string) (appOnly, known bool) {
+	tok, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok {
+		return false, false
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return false, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return false, false
+	}
+	var claims struct {
+		IDType string   `json:"idtyp"`
+		Scp    string   `json:"scp"`
+		Roles  []string `json:"roles"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return false, false
+	}
+	return claims.IDType == "app" || (claims.Scp == "" && len(claims.Roles) > 0), true
+}
 
 // Response is a successful answer.
 type Response struct {
@@ -394,12 +431,7 @@ func (c *Client) Do(ctx context.Context, req Request, validate Validate) (*Respo
 	if err != nil {
 		return nil, &FatalError{Err: err}
 	}
-	if v := ep.CheckToken(c.appOnly); v != nil {
-		// Not sent: Graph documents no application permission here.
-		return nil, &GraphError{Status: v.Status, Code: v.Code, Method: req.Method, URL: RedactURL(req.URL),
-			Message: "not sent: " + ep.Name() + " supports no application permissions (" + ep.Doc + "), and the credential is app-only"}
-	}
-	req.endpoint = ep.ID
+	req.endpoint, req.ep = ep.ID, ep
 	var last error
 	throttled := false
 	first := time.Now()
@@ -479,6 +511,19 @@ func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, va
 		return nil, 0, &GraphError{Status: 0, Code: "credential", Message: scrub(err.Error()), Method: req.Method, URL: RedactURL(req.URL)}
 	}
 	hreq := native.(*http.Request).WithContext(ctx)
+	if !c.kindKnown.Load() {
+		if app, known := tokenAppOnly(hreq.Header.Get("Authorization")); known {
+			c.appOnly.Store(app)
+		}
+		c.kindKnown.Store(true)
+	}
+	if req.ep != nil {
+		if v := req.ep.CheckToken(c.appOnly.Load()); v != nil {
+			// Not sent: Graph documents no application permission here.
+			return nil, 0, &GraphError{Status: v.Status, Code: v.Code, Method: req.Method, URL: RedactURL(req.URL),
+				Message: "not sent: " + req.ep.Name() + " supports no application permissions (" + req.ep.Doc + "), and the credential is app-only"}
+		}
+	}
 	rec := RequestRecord{Source: req.Source, Endpoint: req.endpoint, Budget: req.Class, Method: req.Method, URL: RedactURL(req.URL), Attempt: n}
 	c.stats.Requests.Add(1)
 	resp, err := c.http.Do(hreq)

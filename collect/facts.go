@@ -14,13 +14,6 @@ const (
 	LicenseUnknown = "unknown" // the probe could not tell (permission, errors)
 )
 
-// Retention of Entra sign-in and audit logs per licence tier (see
-// docs/sources.md). No tier keeps more than 30 days.
-const (
-	RetentionFree    = 7 * 24 * time.Hour
-	RetentionPremium = 30 * 24 * time.Hour
-)
-
 // ReasonNoPremium is the manifest reason of sign-in sources on a tenant
 // without Entra ID P1/P2.
 const ReasonNoPremium = "licence: tenant has no Entra ID P1/P2: sign-in logs cannot be read through Graph (" + CodeNoPremium + ")"
@@ -80,7 +73,7 @@ func (f *TenantFacts) Clamp(w Window) (kept, lost Window, reason string) {
 // instead, so a local clock that is off cannot make the tool claim records
 // the tenant no longer keeps.
 func Probe(ctx context.Context, c *Client, localNow time.Time) (*TenantFacts, error) {
-	f := &TenantFacts{License: LicenseUnknown, Retention: RetentionPremium, Now: localNow.UTC()}
+	f := &TenantFacts{License: LicenseUnknown, Retention: Retention("signins", LicenseUnknown), Now: localNow.UTC()}
 	resp, err := c.Do(ctx, Request{Class: ClassReports, Source: "licence-probe", URL: c.BaseURL("v1.0") + "/auditLogs/signIns?$top=1"},
 		func(body []byte) (int, error) {
 			p, err := ParsePage(body)
@@ -95,7 +88,7 @@ func Probe(ctx context.Context, c *Client, localNow time.Time) (*TenantFacts, er
 		f.License, f.Reason = LicensePremium, "sign-in logs readable, so Entra ID P1 or P2 (30-day retention)"
 		f.useServiceClock(resp.Header.Get("Date"))
 	case errors.As(err, &ge) && ge.Status == http.StatusForbidden && ge.Code == CodeNoPremium:
-		f.License, f.Retention = LicenseFree, RetentionFree
+		f.License, f.Retention = LicenseFree, Retention("signins", LicenseFree)
 		f.Reason = "sign-in logs refused with 403 " + CodeNoPremium + ", so Entra ID Free (7-day retention)"
 		f.SignInsRefused, f.SignInsStatus = ReasonNoPremium, "unavailable"
 	default:

@@ -82,7 +82,7 @@ type mtRun struct {
 	c        *Client
 	job      Job
 	src      *manifest.Source
-	sink     Sink
+	sink     *ScopedSink
 	base     string
 	top      int
 	domains  map[string]bool // the tenant's verified domains, lower case
@@ -116,11 +116,11 @@ func (m MessageTrace) Collect(ctx context.Context, c *Client, job Job, out Outpu
 		return src, err
 	}
 	r.domains = domains
-	sink, err := out.Open(MessageTracePath, m.Name(), r.columns())
+	inner, err := out.Open(MessageTracePath, m.Name(), r.columns())
 	if err != nil {
 		return src, &FatalError{Err: err}
 	}
-	r.sink = sink
+	r.sink = NewScopedSink(out, MessageTracePath, m.Name(), r.columns(), inner)
 	src.Files = []string{MessageTracePath, CSVPath(MessageTracePath)}
 
 	if ok, err := r.preflight(ctx); err != nil || !ok {
@@ -137,6 +137,7 @@ func (m MessageTrace) Collect(ctx context.Context, c *Client, job Job, out Outpu
 		}
 	}
 	r.summarize()
+	r.sink.Account(&src)
 	return src, nil
 }
 
@@ -368,16 +369,32 @@ func (r *mtRun) query(ctx context.Context, w Window, sc mtScope) (manifest.SubWi
 	u := r.base + "?$filter=" + QueryEscape(filter) + "&$top=" + strconv.Itoa(r.top)
 	sw := manifest.SubWindow{Window: manifest.NewWindow(w.Start, w.End), Scope: sc.label(), Query: filter, Status: manifest.StatusCollected}
 	r.lastErr = nil
+	// What the query asks: the closed whole-second interval, and the address.
+	asked := &Scope{Window: Window{Start: w.Start.Truncate(time.Second), End: ceilSecond(w.End)}, TimeProp: "receivedDateTime", Inclusive: true}
+	if sc.addr != "" {
+		asked.Require = []Cond{{What: "address " + sc.addr, Paths: []string{sc.direction + "Address"}, Values: []string{sc.addr}}}
+	}
+	r.sink.SetScope(asked)
 	var werr error
 	pages, err := r.c.Pages(ctx, ClassMessageTrace, r.src.Name, u, func(n int, p *Page) error {
-		written := 0
+		written, edge, outside := 0, 0, 0
 		for _, rec := range p.Records {
 			g := gjson.ParseBytes(rec)
+			if asked.Outside(rec) != "" {
+				// Not what was asked: kept apart by the sink, counted there.
+				if err := r.sink.Write(rec); err != nil {
+					werr = &FatalError{Err: fmt.Errorf("%s: writing record: %w", r.src.Name, err)}
+					return werr
+				}
+				outside++
+				continue
+			}
 			if t, err := time.Parse(time.RFC3339Nano, g.Get("receivedDateTime").String()); err == nil && (t.Before(w.Start) || !t.Before(w.End)) {
 				// Asked for because the bounds are whole seconds; the row
 				// belongs to the neighbouring slice (which asks for it too)
-				// or lies outside the requested window.
-				r.edge++
+				// or lies outside the requested window, so the window does
+				// not count it.
+				edge++
 				continue
 			}
 			id, rcpt := g.Get("id").String(), g.Get("recipientAddress").String()
@@ -396,9 +413,10 @@ func (r *mtRun) query(ctx context.Context, w Window, sc mtScope) (manifest.SubWi
 			written++
 			r.noteInterest(id, g.Get("senderAddress").String(), rcpt)
 		}
-		sw.Records += int64(len(p.Records))
+		sw.Records += int64(len(p.Records) - edge)
+		r.edge += int64(edge)
 		r.returned += int64(len(p.Records))
-		r.src.Records += int64(written)
+		r.src.Records += int64(written + outside) // the sink's Account takes the outside ones off
 		if r.job.Progress != nil {
 			r.job.Progress.Add(r.src.Name, written, 1)
 		}
@@ -510,16 +528,7 @@ func (r *mtRun) summarize() {
 		s.Counts["rows_outside_slice_edge"] = r.edge
 	}
 	s.Duplicates = r.dups
-	s.Pages = 0
-	for _, w := range s.Windows {
-		s.Pages += w.Pages
-		if w.Status != manifest.StatusCollected && s.Status == manifest.StatusCollected {
-			s.Status, s.Reason = w.Status, w.Reason
-		}
-	}
-	if s.Status == manifest.StatusCollected && len(s.Missing) > 0 {
-		s.Status, s.Reason = s.Missing[0].Status, s.Missing[0].Reason
-	}
+	s.Summarize()
 }
 
 // mtRange is the receivedDateTime clause covering the half-open window w

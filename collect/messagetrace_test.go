@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -151,4 +152,85 @@ func BenchmarkMessageTrace(b *testing.B) {
 	b.ReportMetric(rate, "traces/s")
 	b.ReportMetric(rate/ceiling, "ceiling-ratio")
 	b.ReportMetric(float64(rows), "traces/op")
+}
+
+var fractionRE = regexp.MustCompile(`:\d\d\.\d`)
+
+// TestMessageTraceWholeSecondBounds: bounds go out as YYYY-MM-DDThh:mm:ssZ
+// (the strict tenant refuses fraction digits), yet the half-open window is
+// kept exactly: a row at exactly the window's start is written, a row at
+// exactly its end is not, and every row in between is written once.
+func TestMessageTraceWholeSecondBounds(t *testing.T) {
+	tenant, err := graphtest.New(graphtest.Config{Token: mtToken, Now: mtNow, Seed: 9, MailPerUser: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(tenant)
+	defer srv.Close()
+	v := tenant.Victim()
+	addrs := collect.MailAddresses(victimUser(v))
+	all := tenant.TraceRows(addrs, mtNow.Add(-25*24*time.Hour), mtNow)
+	var first, last graphtest.TraceRow
+	for _, r := range all { // rows with fraction digits, about 23 days apart
+		if r.Received.Nanosecond() == 0 {
+			continue
+		}
+		if first.ID == "" && r.Received.Before(mtNow.Add(-24*24*time.Hour)) {
+			first = r
+		}
+		if r.Received.After(mtNow.Add(-2 * 24 * time.Hour)) {
+			last = r
+		}
+	}
+	if first.ID == "" || last.ID == "" {
+		t.Fatal("no rows with fraction digits to put on the window's edges")
+	}
+	w := collect.Window{Start: first.Received, End: last.Received}
+	stage, err := bundle.Create(t.TempDir(), "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := collect.Job{Window: w, Users: []collect.User{victimUser(v)}, Now: mtNow}
+	src, err := collect.MessageTrace{}.Collect(context.Background(), mtClient(t, srv.URL, collect.Budget{}), job, stage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := tenant.Violations(); len(v) > 0 {
+		t.Fatalf("requests broke the documented contract: %v", v)
+	}
+	if src.Status != manifest.StatusCollected || len(src.Windows) < 3*2*len(addrs) {
+		t.Fatalf("status %q, %d windows: %+v", src.Status, len(src.Windows), src.Missing)
+	}
+	for _, sw := range src.Windows {
+		if fractionRE.MatchString(sw.Query) {
+			t.Errorf("fraction digits in a bound: %s", sw.Query)
+		}
+	}
+	if err := stage.Seal(&manifest.Manifest{}); err != nil {
+		t.Fatal(err)
+	}
+	want := tenant.TraceRows(addrs, w.Start, w.End)
+	got := countLines(t, filepath.Join(stage.Dir(), collect.MessageTracePath))
+	if got != len(want) || int64(got) != src.Records {
+		t.Errorf("%d rows written (manifest %d), ground truth of [%s, %s) %d", got, src.Records, w.Start, w.End, len(want))
+	}
+	b, err := os.ReadFile(filepath.Join(stage.Dir(), collect.MessageTracePath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), first.ID) {
+		t.Errorf("the row at exactly the window's start (%s) is missing", first.Received)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, last.ID) && strings.Contains(line, last.Recipient) {
+			t.Errorf("the row at exactly the window's end (%s) was written: %s", last.Received, line)
+		}
+	}
+	var recs int64
+	for _, sw := range src.Windows {
+		recs += sw.Records
+	}
+	if recs-src.Duplicates != src.Records || src.Counts["rows_outside_slice_edge"] == 0 {
+		t.Errorf("windows hold %d records, %d duplicates, source %d, edge rows %d", recs, src.Duplicates, src.Records, src.Counts["rows_outside_slice_edge"])
+	}
 }

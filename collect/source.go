@@ -155,16 +155,3 @@ func (q query) run(ctx context.Context, c *Client, sink Sink, prog Progress) (ma
 	}
 	return sw, nil
 }
-
-// summarize fills a source's totals and status from its sub-windows.
-func summarize(s *manifest.Source) {
-	s.Status = manifest.StatusCollected
-	s.Records, s.Pages = 0, 0
-	for _, w := range s.Windows {
-		s.Records += w.Records
-		s.Pages += w.Pages
-		if w.Status != manifest.StatusCollected && s.Status == manifest.StatusCollected {
-			s.Status, s.Reason = w.Status, w.Reason
-		}
-	}
-}

@@ -16,7 +16,8 @@ var sealFile = map[string]bool{
 
 // checkSources checks the manifest's accounting against itself and against
 // the record files: per source, pages are the sum over its windows, records
-// are the windows' records less the duplicates dropped, and records equal the
+// are the windows' records less the duplicates dropped and the records out
+// of scope (kept in files of their own), and records equal the
 // lines of the .jsonl files attributed to the source (files[].source). A
 // .jsonl line removed (and the file re-hashed) with the counts left as they
 // were is thus named even where files[].records was also edited.
@@ -31,9 +32,9 @@ func (v *Verifier) checkSources(m *Manifest, listed map[string]string, ps proble
 			recs += w.Records
 			pages += w.Pages
 		}
-		if len(s.Windows) > 0 && (recs-s.Duplicates != s.Records || pages != s.Pages) {
-			ps.add(ManifestName, ProblemInconsistent, fmt.Sprintf("sources[%d] %s: %d records (%d duplicates dropped) in %d pages, its windows add up to %d records in %d pages",
-				i, s.Name, s.Records, s.Duplicates, s.Pages, recs, pages))
+		if len(s.Windows) > 0 && (recs-s.Duplicates-s.OutOfScope != s.Records || pages != s.Pages) {
+			ps.add(ManifestName, ProblemInconsistent, fmt.Sprintf("sources[%d] %s: %d records (%d duplicates dropped, %d out of scope kept apart) in %d pages, its windows add up to %d records in %d pages",
+				i, s.Name, s.Records, s.Duplicates, s.OutOfScope, s.Pages, recs, pages))
 		}
 		var lines int64
 		var jsonl []string

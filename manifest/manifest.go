@@ -176,6 +176,14 @@ type Source struct {
 	// Counts are named tallies a source reports beyond records and pages
 	// (e.g. messagetrace: rows_returned, details_skipped_budget).
 	Counts map[string]int64 `json:"counts,omitempty"`
+	// OutOfScope counts records Graph returned outside what was asked (the
+	// user, the apps, the window): kept byte-exact in the out-of-scope files
+	// (<source file>.out-of-scope.jsonl), never in the subject's files, and
+	// not counted in Records. Any makes the bundle incomplete.
+	OutOfScope int64 `json:"outOfScope,omitempty"`
+	// API says which Graph version answered where a source can use more
+	// than one (sign-ins: beta, or v1.0 when beta is refused).
+	API *SourceAPI `json:"api,omitempty"`
 
 	Export *SourceExport `json:"export,omitempty"` // set by `evidence export`: watermarks and de-duplication
 
@@ -183,6 +191,41 @@ type Source struct {
 	Submissions int64       `json:"submissions,omitempty"` // queries created by this run (they count against a tenant quota)
 	Reused      int64       `json:"reused,omitempty"`      // queries of an interrupted run re-used by --resume
 	Superseded  []SubWindow `json:"superseded,omitempty"`  // queries whose result was replaced by smaller ones (record limit reached)
+}
+
+// Summarize sets the source's totals and status from its windows and gaps,
+// by the rules verify checks: Pages is the sum of the windows' pages,
+// Records the sum of their records less Duplicates and OutOfScope; Status
+// and Reason are those of the first window not collected, else of the first
+// gap, else collected. The collectors and export use it (the unified audit
+// log counts as it copies its spooled pages).
+func (s *Source) Summarize() {
+	s.Status, s.Reason = StatusCollected, ""
+	s.Records, s.Pages = -s.Duplicates-s.OutOfScope, 0
+	for _, w := range s.Windows {
+		s.Records += w.Records
+		s.Pages += w.Pages
+		if w.Status != StatusCollected && s.Status == StatusCollected {
+			s.Status, s.Reason = w.Status, w.Reason
+		}
+	}
+	if s.Status == StatusCollected && len(s.Missing) > 0 {
+		s.Status, s.Reason = s.Missing[0].Status, s.Missing[0].Reason
+	}
+}
+
+// OutOfScopeSuffix ends the name of the file beside a source's record file
+// that holds the records Graph returned outside what was asked:
+// signins/interactive.jsonl -> signins/interactive.out-of-scope.jsonl.
+const OutOfScopeSuffix = ".out-of-scope.jsonl"
+
+// SourceAPI is the Graph version a source's records came from.
+type SourceAPI struct {
+	Version string `json:"version"`          // "beta" or "v1.0"
+	Reason  string `json:"reason,omitempty"` // why this version (e.g. beta refused)
+	// FieldsNotHeld are properties the records cannot carry because this
+	// version's resource lacks them (v1.0 signIn: authenticationDetails, ...).
+	FieldsNotHeld []string `json:"fieldsNotHeld,omitempty"`
 }
 
 // Gap is an interval of a source that was asked for but is known not to be
@@ -229,7 +272,7 @@ type Requests struct {
 // Incomplete reports whether any source or sub-window was not fully collected.
 func (m *Manifest) Incomplete() bool {
 	for _, s := range m.Sources {
-		if s.Status != StatusCollected || len(s.Missing) > 0 {
+		if s.Status != StatusCollected || len(s.Missing) > 0 || s.OutOfScope > 0 {
 			return true
 		}
 		for _, w := range s.Windows {
@@ -246,13 +289,9 @@ func (m *Manifest) Incomplete() bool {
 // a finding rather than an unsigned bundle. The key named here is
 // informational: a verifier trusts only the keys it is given.
 type SealInfo struct {
-	Signature       string `json:"signature,omitempty"`        // "SHA256SUMS.sig"
-	SignatureFormat string `json:"signature_format,omitempty"` // "sshsig"
-	Namespace       string `json:"namespace,omitempty"`        // "evidence"
-	KeyFingerprint  string `json:"key_fingerprint,omitempty"`  // "SHA256:..."
-	PublicKey       string `json:"public_key,omitempty"`       // OpenSSH public key line
-	Timestamp       string `json:"timestamp,omitempty"`        // "SHA256SUMS.tsr"
-	TSA             string `json:"tsa,omitempty"`              // the time-stamp authority's URL
-	Custody         string `json:"custody,omitempty"`          // "custody.json"
-	CustodyLog      string `json:"custody_log,omitempty"`      // "custody.log.jsonl"
+	Signature      string `json:"signature,omitempty"`       // "SHA256SUMS.sig"
+	KeyFingerprint string `json:"key_fingerprint,omitempty"` // "SHA256:..."
+	Timestamp      string `json:"timestamp,omitempty"`       // "SHA256SUMS.tsr"
+	TSA            string `json:"tsa,omitempty"`             // the time-stamp authority's URL (README.txt names it)
+	CustodyLog     string `json:"custody_log,omitempty"`     // "custody.log.jsonl"
 }

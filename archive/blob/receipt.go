@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/evidence-dfir/evidence/manifest/durable"
 )
 
 // Immutability is a blob version's protection: a time-based retention
@@ -131,19 +131,7 @@ func (r *Receipt) JSON() []byte {
 
 // WriteFile writes the receipt as JSON to path, never over an existing file.
 func (r *Receipt) WriteFile(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(r.JSON()); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return durable.WriteBytes(path, 0o644, durable.Create, r.JSON())
 }
 
 // Print writes the receipt for people, one fact per line.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/evidence-dfir/evidence/collect/record"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/durable"
 )
 
 // Media types recorded in the manifest.
@@ -236,7 +237,7 @@ func (s *Stage) Seal(m *manifest.Manifest) error {
 	if _, err := s.writeWhole(manifest.SumsName, []byte(sb.String())); err != nil {
 		return err
 	}
-	return syncDir(s.dir)
+	return durable.SyncDir(s.dir)
 }
 
 // writeWhole writes a small file in one go, durably, and returns its hash.
@@ -270,7 +271,7 @@ func (s *Stage) Commit() (string, error) {
 		return "", fmt.Errorf("committing bundle: %w", err)
 	}
 	s.dir = final
-	return final, syncDir(s.out)
+	return final, durable.SyncDir(s.out)
 }
 
 // Abort removes the partial directory; a failed run leaves nothing that
@@ -284,16 +285,4 @@ func (s *Stage) Abort() {
 	if strings.HasSuffix(s.dir, ".partial") {
 		os.RemoveAll(s.dir)
 	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

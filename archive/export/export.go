@@ -28,6 +28,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -417,7 +418,13 @@ func (c *cycle) Collect(ctx context.Context, s *pipeline.Session) error {
 						es.Watermark = p.gap.End // the lost interval is accounted for
 					}
 				}
-				merged.Name, merged.Endpoint, merged.Query, merged.Files = got.Name, got.Endpoint, got.Query, got.Files
+				merged.Name, merged.Endpoint, merged.Query, merged.API = got.Name, got.Endpoint, got.Query, got.API
+				for _, f := range got.Files { // out-of-scope files appear only where some scope had any
+					if !slices.Contains(merged.Files, f) {
+						merged.Files = append(merged.Files, f)
+					}
+				}
+				merged.OutOfScope += got.OutOfScope
 				merged.Windows = append(merged.Windows, got.Windows...)
 				merged.Missing = append(merged.Missing, got.Missing...)
 				// Records the overlap re-read dropped, and those the source
@@ -444,7 +451,10 @@ func (c *cycle) Collect(ctx context.Context, s *pipeline.Session) error {
 			if merged.Name == "" {
 				merged.Name, merged.Status = key, manifest.StatusCollected
 			}
-			summarizeSource(&merged)
+			merged.Summarize()
+			if merged.OutOfScope > 0 && merged.Reason == "" {
+				merged.Reason = fmt.Sprintf("Graph returned %d records outside the asked user/window; the filter may have been ignored (kept apart in the %s files)", merged.OutOfScope, manifest.OutOfScopeSuffix)
+			}
 			sources = append(sources, merged)
 		}
 	}
@@ -509,23 +519,6 @@ func commitScope(s *state.State, r *scopeRun, bundle string) {
 		sc.Edge.Prune(start)
 	}
 	s.SetScope(p.source, p.scope, sc)
-}
-
-// summarizeSource fills a merged source's totals and status from its windows
-// and gaps.
-func summarizeSource(s *manifest.Source) {
-	s.Status, s.Reason = manifest.StatusCollected, ""
-	s.Records, s.Pages = -s.Duplicates, 0
-	for _, w := range s.Windows {
-		s.Records += w.Records
-		s.Pages += w.Pages
-		if w.Status != manifest.StatusCollected && s.Status == manifest.StatusCollected {
-			s.Status, s.Reason = w.Status, w.Reason
-		}
-	}
-	if s.Status == manifest.StatusCollected && len(s.Missing) > 0 {
-		s.Status, s.Reason = s.Missing[0].Status, s.Missing[0].Reason
-	}
 }
 
 // Span is the length of a manifest window.

@@ -11,11 +11,11 @@ import (
 	"github.com/evidence-dfir/evidence/manifest"
 )
 
-// Licence tiers as export sees them: what matters is which logs Graph serves
-// and how long they are kept.
+// Licence tiers as export sees them, in the licence probe's vocabulary:
+// what matters is which logs Graph serves and how long they are kept.
 const (
-	TierFree    = "free"    // Entra ID Free: no sign-in logs through Graph, 7 days of audits
-	TierPremium = "premium" // Entra ID P1 or P2: sign-ins and audits, 30 days
+	TierFree    = collect.LicenseFree    // Entra ID Free: no sign-in logs through Graph, 7 days of audits
+	TierPremium = collect.LicensePremium // Entra ID P1 or P2: sign-ins and audits, 30 days
 )
 
 // Policy is what export needs to know about a source: how long to wait
@@ -28,23 +28,17 @@ type Policy struct {
 	Retention       func(tier string) time.Duration // how long the service keeps records
 }
 
-func entraRetention(tier string) time.Duration {
-	if tier == TierPremium {
-		return 30 * 24 * time.Hour
-	}
-	return 7 * 24 * time.Hour
-}
-
-func fixedRetention(d time.Duration) func(string) time.Duration {
-	return func(string) time.Duration { return d }
+// retentionOf reads source's row of collect's retention table.
+func retentionOf(source string) func(tier string) time.Duration {
+	return func(tier string) time.Duration { return collect.Retention(source, tier) }
 }
 
 // Policies by --sources name.
 var Policies = map[string]Policy{
-	"audits":       {Settle: 30 * time.Minute, Overlap: 12 * time.Hour, Retention: entraRetention},
-	"signins":      {Settle: 30 * time.Minute, Overlap: 12 * time.Hour, Retention: entraRetention, PremiumOnly: true},
-	"ual":          {Settle: 2 * time.Hour, Overlap: 72 * time.Hour, Retention: fixedRetention(180 * 24 * time.Hour)},
-	"messagetrace": {Settle: time.Hour, Overlap: 24 * time.Hour, Retention: fixedRetention(90 * 24 * time.Hour)},
+	"audits":       {Settle: 30 * time.Minute, Overlap: 12 * time.Hour, Retention: retentionOf("audits")},
+	"signins":      {Settle: 30 * time.Minute, Overlap: 12 * time.Hour, Retention: retentionOf("signins"), PremiumOnly: true},
+	"ual":          {Settle: 2 * time.Hour, Overlap: 72 * time.Hour, Retention: retentionOf("ual")},
+	"messagetrace": {Settle: time.Hour, Overlap: 24 * time.Hour, Retention: retentionOf("messagetrace")},
 }
 
 // DefaultSources is the default order: audits, sign-ins where

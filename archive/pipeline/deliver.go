@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/blob"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/durable"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 )
 
@@ -334,51 +334,16 @@ func PackArchive(dir, prefix, final string, mtime time.Time) (string, error) {
 	if _, err := os.Lstat(final); err == nil {
 		return "", fmt.Errorf("%s already exists", final)
 	}
-	tmp := filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+".partial")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return "", err
-	}
-	fail := func(err error) (string, error) {
-		f.Close()
-		os.Remove(tmp)
-		return "", err
-	}
 	h := sha256.New()
 	// archive's fixed defaults (level, concurrency): the same bundle gives
 	// the same bytes on any machine.
-	if err := archive.WriteTarZstOptions(io.MultiWriter(f, h), dir, prefix, mtime, archive.Options{}); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return "", err
-	}
-	if err := publish(tmp, final); err != nil {
-		os.Remove(tmp)
+	err := durable.Write(final, 0o644, durable.Create, func(w io.Writer) error {
+		return archive.WriteTarZstOptions(io.MultiWriter(w, h), dir, prefix, mtime, archive.Options{})
+	})
+	if err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// publish moves tmp to final without replacing an existing file: a hard
-// link fails if final exists; where links are not supported (FAT, exFAT
-// drives), it falls back to a rename after checking.
-func publish(tmp, final string) error {
-	err := os.Link(tmp, final)
-	switch {
-	case err == nil:
-		return os.Remove(tmp)
-	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("%s already exists", final)
-	}
-	if _, err := os.Lstat(final); err == nil {
-		return fmt.Errorf("%s already exists", final)
-	}
-	return os.Rename(tmp, final)
 }
 
 // DescribeProblems lists a verification's problems as "kind path, ...".

@@ -132,8 +132,8 @@ func (g *Graph) collect(ctx context.Context, s *Session) error {
 			f.Flush()
 		}
 		s.Log.Info("source done", "source", got.Name, "status", got.Status, "records", got.Records, "pages", got.Pages)
-		if got.Status != manifest.StatusCollected {
-			s.Log.Warn("source incomplete", "source", got.Name, "status", got.Status, "reason", got.Reason)
+		if got.Status != manifest.StatusCollected || got.OutOfScope > 0 {
+			s.Log.Warn("source incomplete", "source", got.Name, "status", got.Status, "out_of_scope", got.OutOfScope, "reason", got.Reason)
 		}
 		m.Sources = append(m.Sources, got)
 	}

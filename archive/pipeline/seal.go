@@ -15,13 +15,14 @@ import (
 
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/durable"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 )
 
 // prepareSeal records in the manifest what will seal the bundle and writes
 // custody.json; both are sealed with the rest.
 func prepareSeal(stage *bundle.Stage, m *manifest.Manifest, o Seal) error {
-	m.Seal = &manifest.SealInfo{Custody: manifest.CustodyName, CustodyLog: manifest.CustodyLogName}
+	m.Seal = &manifest.SealInfo{CustodyLog: manifest.CustodyLogName}
 	sources := o.Sources
 	if sources == nil {
 		sources = []string{}
@@ -34,8 +35,7 @@ func prepareSeal(stage *bundle.Stage, m *manifest.Manifest, o Seal) error {
 	}
 	if o.Signer != nil {
 		pub := o.Signer.PublicKey()
-		m.Seal.Signature, m.Seal.SignatureFormat, m.Seal.Namespace = manifest.SigName, "sshsig", seal.SignatureNamespace
-		m.Seal.KeyFingerprint, m.Seal.PublicKey = seal.Fingerprint(pub), seal.AuthorizedKey(pub)
+		m.Seal.Signature, m.Seal.KeyFingerprint = manifest.SigName, seal.Fingerprint(pub)
 		c.Signer = m.Seal.KeyFingerprint
 	}
 	if o.TSA != "" {
@@ -82,7 +82,7 @@ func applySeal(ctx context.Context, dir string, m *manifest.Manifest, o Seal, st
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, manifest.TimestampName), tsr, 0o644); err != nil {
+		if err := durable.WriteBytes(filepath.Join(dir, manifest.TimestampName), 0o644, durable.Create, tsr); err != nil {
 			return err
 		}
 		c := seal.VerifyTimestamp(tsr, sums, nil)

@@ -280,6 +280,18 @@ func build(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) *view {
 				seen = true
 			}
 		}
+		if s.API != nil && len(s.API.FieldsNotHeld) > 0 {
+			v.Warnings = append(v.Warnings, cat.S("source.api.fallback", s.Name, s.API.Version, s.API.Reason, strings.Join(s.API.FieldsNotHeld, ", ")))
+		}
+		if s.OutOfScope > 0 {
+			var files []string
+			for _, f := range s.Files {
+				if strings.HasSuffix(f, manifest.OutOfScopeSuffix) {
+					files = append(files, f)
+				}
+			}
+			v.Warnings = append(v.Warnings, cat.S("source.outofscope", s.Name, s.OutOfScope, strings.Join(files, ", ")))
+		}
 		if seen && read != s.Records {
 			sv.Mismatch = cat.T("completeness.mismatch", read, s.Records)
 			v.Warnings = append(v.Warnings, cat.S("completeness.mismatch.short", s.Name, read, s.Records))

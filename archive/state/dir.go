@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/evidence-dfir/evidence/archive/blob"
+	"github.com/evidence-dfir/evidence/manifest/durable"
 	"github.com/gofrs/flock"
 )
 
@@ -93,7 +94,7 @@ func (d *Dir) Lock(_ context.Context, h Holder) (func() error, error) {
 		return nil, le
 	}
 	if b, err := json.Marshal(h); err == nil {
-		_ = writeAtomic(d.Path, LockInfo, b) // informative only
+		_ = durable.WriteBytes(filepath.Join(d.Path, LockInfo), 0o644, durable.Replace, b) // informative only
 	}
 	return func() error {
 		_ = os.Remove(filepath.Join(d.Path, LockInfo))
@@ -109,41 +110,5 @@ func (d *Dir) Read(context.Context) ([]byte, error) {
 // Write implements Store: a temporary file, fsync, rename over the old one,
 // fsync of the directory.
 func (d *Dir) Write(_ context.Context, b []byte) error {
-	return writeAtomic(d.Path, StateFile, b)
-}
-
-func writeAtomic(dir, name string, b []byte) error {
-	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	dh, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer dh.Close()
-	if err := dh.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return err
-	}
-	return nil
+	return durable.WriteBytes(filepath.Join(d.Path, StateFile), 0o644, durable.Replace, b)
 }

@@ -109,7 +109,7 @@ func parseRetain(s string) (time.Duration, error) {
 		return 0, err
 	}
 	if d < time.Hour {
-		return 0, fmt.Errorf("%q: want at least 1h, like 365d, 52w or 720h", s)
+		return 0, fmt.Errorf("%q: want a period of at least 1h, like 365d, 52w or 720h", s)
 	}
 	return d, nil
 }

@@ -54,7 +54,18 @@ func newSim(t *testing.T, cfg graphtest.Config) *graphtest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { failOnViolations(t, srv) })
 	return srv
+}
+
+// failOnViolations fails the test when the tool sent a request that breaks
+// the documented Graph contract (collect/catalog): the strict simulator
+// answered it like Graph and recorded it.
+func failOnViolations(t testing.TB, srv *graphtest.Server) {
+	t.Helper()
+	for _, v := range srv.Tenant.Violations() {
+		t.Errorf("request breaks the documented Graph contract: %s", v)
+	}
 }
 
 // grabArgs is a grab over [fixedNow-30d, fixedNow) against srv, scaled for

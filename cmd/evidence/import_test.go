@@ -177,3 +177,22 @@ func TestImportSigned(t *testing.T) {
 		t.Fatalf("custody append: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestImportManagedIdentityDownload: the admin center's managed identity
+// tab downloads MSISignIns_*.json, whose records look like service
+// principal sign-ins; import seals it as managed identity sign-ins.
+func TestImportManagedIdentityDownload(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "MSISignIns_2026-11-13_2026-11-20.json")
+	body := `[{"id":"5d1c","createdDateTime":"2026-11-17T03:04:05Z","servicePrincipalId":"0b6e","servicePrincipalName":"vm-backup","appId":"7f3a","status":{"errorCode":0}}]`
+	if err := os.WriteFile(in, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := invoke(t, nil, "import", "--out", t.TempDir(), "--bundle", "dir", in)
+	if code != ExitOK {
+		t.Fatalf("import exit %d\n%s", code, stderr)
+	}
+	m := readManifest(t, lastLine(stdout))
+	if len(m.Imports) != 1 || m.Imports[0].Kind != "signins.managedidentity" {
+		t.Fatalf("imports: %+v", m.Imports)
+	}
+}

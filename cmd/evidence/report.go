@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive/report"
+	"github.com/evidence-dfir/evidence/manifest/durable"
 	"github.com/spf13/cobra"
 )
 
@@ -158,7 +159,7 @@ func linkPrefix(out, name, bundleDir string) string {
 	return "./" + (&url.URL{Path: filepath.ToSlash(rel) + "/"}).EscapedPath()
 }
 
-// writeOut writes the page to out atomically (or to stdout for "-") and
+// writeOut writes the page to out durably (or to stdout for "-") and
 // returns the path written, "" for stdout.
 func writeOut(out, name string, b []byte, stdout io.Writer) (string, error) {
 	if out == "-" {
@@ -168,21 +169,5 @@ func writeOut(out, name string, b []byte, stdout io.Writer) (string, error) {
 	if out == "" {
 		out = name + ".report.html"
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.partial")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	return out, os.Rename(tmp.Name(), out)
+	return out, durable.WriteBytes(out, 0o644, durable.Replace, b)
 }

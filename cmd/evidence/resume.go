@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/collect/ual"
+	"github.com/evidence-dfir/evidence/manifest/durable"
 	"github.com/spf13/cobra"
 )
 
@@ -48,7 +49,7 @@ func saveResume(dir string, args []string, started time.Time, caseID string) err
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(p, b, 0o600)
+	return durable.WriteBytes(p, 0o600, durable.Create, b)
 }
 
 // findResume locates the resume directory: dir itself, or the single

@@ -12,8 +12,8 @@ import (
 
 func (a *app) simCmd() *cobra.Command {
 	var (
-		listen, token, license, reports, now string
-		cfg                                  graphtest.Config
+		listen, token, license, reports, now, tokenKind string
+		cfg                                             graphtest.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",
@@ -28,6 +28,10 @@ kinds), /v1.0/oauth2PermissionGrants, /v1.0/users/{id}/ownedObjects,
 /v1.0/servicePrincipals/{id} and the audit log query API (/beta and /v1.0
 security/auditLog/queries) like Graph: OData paging with opaque
 $skiptoken nextLinks, the documented $filter forms (others get Graph's 400),
+every request checked against the endpoint catalogue (collect/catalog:
+undocumented or percent-encoded options, $select of properties the version
+lacks, and app-only tokens where no application permission exists are
+answered 400 or 403 and logged as violations),
 bearer-token checks, throttling budgets with 429 and Retry-After, licence
 behaviour and optional fault injection.`,
 		Example: `  evidence sim --listen 127.0.0.1:8080 --token test-token --license p2
@@ -41,6 +45,11 @@ behaviour and optional fault injection.`,
 			case "free", "p1", "p2":
 			default:
 				return usageErr("--license %q: use free, p1 or p2", license)
+			}
+			switch tokenKind {
+			case "delegated", "app":
+			default:
+				return usageErr("--token-kind %q: use delegated or app", tokenKind)
 			}
 			host, _, _ := strings.Cut(listen, ":")
 			if host != "127.0.0.1" && host != "localhost" && host != "[::1]" {
@@ -57,8 +66,9 @@ behaviour and optional fault injection.`,
 				}
 				cfg.Now = t
 			}
-			cfg.Token, cfg.License = token, graphtest.License(license)
+			cfg.Token, cfg.License, cfg.TokenKind = token, graphtest.License(license), graphtest.TokenKind(tokenKind)
 			cfg.Reports = graphtest.Budget{Requests: b.Requests, Per: b.Per}
+			cfg.Logger = a.log // violations of the documented contract are logged as warnings
 			srv, err := graphtest.Listen(listen, cfg)
 			if err != nil {
 				return failErr(fmt.Errorf("sim: %w", err))
@@ -74,6 +84,9 @@ behaviour and optional fault injection.`,
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "loopback address to listen on")
 	f.StringVar(&token, "token", "", "the bearer token to accept (a test value, not a real credential)")
 	f.StringVar(&license, "license", "p2", "tenant licence: free, p1 or p2 (free refuses sign-in logs and keeps 7 days)")
+	f.StringVar(&tokenKind, "token-kind", "delegated", "what the token stands for: delegated (a signed-in user) or app (application permissions; endpoints without application permissions answer 403 Authorization_RequestDenied)")
+	f.BoolVar(&cfg.IgnoreFilter, "ignore-filter", false, "answer like a service that ignores $filter on sign-ins, audits and message trace (other users' and out-of-window records), to see them kept apart")
+	f.BoolVar(&cfg.RefuseBetaSignIns, "refuse-beta-signins", false, "refuse /beta/auditLogs/signIns (403), to see interactive sign-ins fall back to v1.0")
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed of the generated data")
 	f.IntVar(&cfg.SignInsPerUser, "signins-per-user", 300, "background interactive sign-ins per user over 30 days")
 	f.IntVar(&cfg.AuditsPerUser, "audits-per-user", 60, "background directory audits per user over 30 days")

@@ -29,9 +29,15 @@ func TestSnapshotSloppyLookalike(t *testing.T) {
 	proxy.Director = func(r *http.Request) {
 		director(r)
 		if strings.HasSuffix(r.URL.Path, "/messages") {
-			q := r.URL.Query()
-			q.Del("$filter")
-			r.URL.RawQuery = q.Encode()
+			// Drop $filter, keeping the other options as sent ($select, not
+			// the %24select url.Values.Encode would write).
+			var kept []string
+			for _, part := range strings.Split(r.URL.RawQuery, "&") {
+				if !strings.HasPrefix(part, "$filter=") {
+					kept = append(kept, part)
+				}
+			}
+			r.URL.RawQuery = strings.Join(kept, "&")
 		}
 	}
 	proxy.ModifyResponse = func(resp *http.Response) error {

@@ -112,6 +112,11 @@ var (
 		"ipAddressFromResourceProvider", "privateLinkDetails", "sessionLifetimePolicies", "appTokenProtectionStatus",
 		"tokenProtectionStatusDetails", "azureResourceId", "alternateSignInName", "servicePrincipalTokenProtectionStatus"}
 	SignInBeta = append(slices.Clone(SignInV1), SignInBetaOnly...)
+	// SignInV1Lacks are the beta properties that say how a sign-in was
+	// authenticated and by which token: what a bundle of v1.0 sign-ins
+	// cannot show (MFA satisfied by a claim, token replay, device code).
+	SignInV1Lacks = []string{"authenticationDetails", "authenticationRequirement", "sessionId", "uniqueTokenIdentifier",
+		"incomingTokenType", "authenticationProtocol", "userType", "userAgent", "signInEventTypes"}
 )
 
 // Service principal properties the tool selects. publisherName exists only
@@ -146,13 +151,13 @@ var Endpoints = []*Endpoint{
 		Use:     "licence probe; interactive sign-ins when beta is refused",
 		Options: pagedSelect, MaxTop: 1000, Select: SignInV1,
 		Filter:    "userId eq '{id}' and createdDateTime ge {start} and createdDateTime le {end}",
-		Delegated: auditReadAll, Application: auditReadAll, Role: readers, Licence: p1, Class: ClassReports,
+		Delegated: "AuditLog.Read.All", Application: "AuditLog.Read.All", Role: readers, Licence: p1, Class: ClassReports,
 		Doc:  learn + "signin-list",
-		Note: "v1.0 returns interactive sign-ins only and has no authenticationDetails, sessionId, uniqueTokenIdentifier, incomingTokenType, authenticationProtocol or signInEventTypes"},
+		Note: "v1.0 returns interactive sign-ins only and has no authenticationDetails, sessionId, uniqueTokenIdentifier, incomingTokenType, authenticationProtocol or signInEventTypes; earlier versions of the page required Directory.Read.All as well (a known issue), which the audits need anyway"},
 	{ID: "signins.beta", Method: "GET", Version: "beta", Path: "/auditLogs/signIns", Use: "sign-ins of all four kinds",
 		Options: pagedSelect, MaxTop: 1000, Select: SignInBeta,
 		Filter:    "signInEventTypes/any(t: t eq '{kind}') and userId eq '{id}' (or appId eq '{appId}') and createdDateTime ge {start} and createdDateTime le {end}",
-		Delegated: auditReadAll, Application: auditReadAll, Role: readers, Licence: p1, Class: ClassReports,
+		Delegated: "AuditLog.Read.All", Application: "AuditLog.Read.All", Role: readers, Licence: p1, Class: ClassReports,
 		Doc:  learn + "signin-list" + beta,
 		Note: "returns interactive sign-ins only unless signInEventTypes is filtered explicitly"},
 	{ID: "audits", Method: "GET", Version: "v1.0", Path: "/auditLogs/directoryAudits", Use: "directory audits",
@@ -180,6 +185,11 @@ var Endpoints = []*Endpoint{
 			"passwordCredentials", "keyCredentials"},
 		Delegated: "Application.Read.All", Application: "Application.Read.All", Role: dirReader, Licence: anyLicence, Class: ClassDirectory,
 		Doc: learn + "application-list"},
+	{ID: "applications.get", Method: "GET", Version: "v1.0", Path: "/applications/{id}",
+		Use:     "the appId of an app registration named in the user's audits (app-only route)",
+		Options: []string{"$select"}, Select: []string{"id", "appId", "displayName"},
+		Delegated: "Application.Read.All", Application: "Application.Read.All", Role: dirReader, Licence: anyLicence, Class: ClassDirectory,
+		Doc: learn + "application-get"},
 	{ID: "applications.owners", Method: "GET", Version: "v1.0", Path: "/applications/{id}/owners",
 		Use:     "owners of an app registration found in the user's audits (app-only route)",
 		Options: []string{"$select", "$top", "$skiptoken"}, MaxTop: 999, Select: []string{"id", "userPrincipalName", "displayName", "appId"},

@@ -1,6 +1,9 @@
 package catalog
 
 import (
+	"flag"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -121,4 +124,59 @@ func TestCheckToken(t *testing.T) {
 	if v := ByID("grants.list").CheckToken(true); v != nil {
 		t.Errorf("app-only grants refused: %v", v)
 	}
+}
+
+var update = flag.Bool("update", false, "rewrite the generated part of docs/permissions.md")
+
+// TestPermissionsDoc: docs/permissions.md holds exactly what the catalogue
+// generates (run with -update after changing the catalogue).
+func TestPermissionsDoc(t *testing.T) {
+	const path = "../../docs/permissions.md"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	i, j := strings.Index(doc, DocBegin), strings.Index(doc, DocEnd)
+	if i < 0 || j < i {
+		t.Fatalf("%s: no generated block between %q and %q", path, DocBegin, DocEnd)
+	}
+	want := Markdown()
+	got := doc[i : j+len(DocEnd)+1]
+	if got == want {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(doc[:i]+want+doc[j+len(DocEnd)+1:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("%s is stale: run go test ./collect/catalog -run TestPermissionsDoc -update", path)
+}
+
+// Every application permission the catalogue names has its id, in the
+// form of a GUID, and no id is listed twice.
+func TestAppPermissionIDs(t *testing.T) {
+	seen := map[string]string{}
+	guid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	for _, p := range ApplicationPermissions() {
+		id, ok := AppPermissionIDs[p]
+		if !ok || !guid.MatchString(id) {
+			t.Errorf("%s: id %q", p, id)
+		}
+		if other, dup := seen[id]; dup {
+			t.Errorf("%s and %s share id %s", p, other, id)
+		}
+		seen[id] = p
+	}
+	if len(AppPermissionIDs) != len(ApplicationPermissions()) {
+		t.Errorf("%d ids for %d permissions: the table names a permission the catalogue does not need", len(AppPermissionIDs), len(ApplicationPermissions()))
+	}
+	for _, p := range ApplicationPermissions() {
+		if p == "Directory.Read.All" {
+			return
+		}
+	}
+	t.Error("Directory.Read.All missing: directory audits need AuditLog.Read.All and Directory.Read.All")
 }

@@ -17,6 +17,15 @@ const (
 	LicenseP2   License = "p2"   // Entra ID P2: 30-day retention, risk details returned
 )
 
+// TokenKind says whether the simulated token is delegated or app-only.
+type TokenKind string
+
+// Token kinds understood by the simulator.
+const (
+	TokenDelegated TokenKind = "delegated" // a signed-in user's token (delegated permissions)
+	TokenApp       TokenKind = "app"       // an app-only token (application permissions)
+)
+
 // Budget is a throttling budget: at most Requests requests served in any
 // sliding window of length Per. The zero value means unlimited.
 type Budget struct {
@@ -36,7 +45,7 @@ func (b Budget) unlimited() bool { return b.Requests <= 0 || b.Per <= 0 }
 // 429s never consume the throttling budget. With StormFor set, a storm lasts
 // that long on the wall clock instead (every fault-eligible request in it is
 // answered 429 "Retry-After: 0", as a service under load may do), and no new
-// storm starts for StormFor after it ends.
+// storm starts for ten times StormFor after it ends.
 type Faults struct {
 	Rate5xx      float64       // probability of a 5xx answer (mostly 503, sometimes 500, 502, 504)
 	RateReset    float64       // probability that the connection is closed without an answer
@@ -97,10 +106,29 @@ type Config struct {
 	Arrival Arrival
 	UAL     UAL // the audit log query API (/security/auditLog/queries), see ual.go
 
+	// IgnoreFilter makes the sign-in, directory audit, message trace and
+	// snapshot list endpoints answer as a service that ignores $filter:
+	// every record in retention (message trace: the last 48 hours), other
+	// users' and out-of-window ones included. Collectors must keep those
+	// apart.
+	IgnoreFilter bool
+
+	// RefuseBetaSignIns makes /beta/auditLogs/signIns answer 403
+	// Authorization_RequestDenied, as a tenant or app barred from beta
+	// would: collectors fall back to v1.0 for interactive sign-ins.
+	RefuseBetaSignIns bool
+
 	// RefuseTargetFilter makes the tenant answer the audit filter
 	// targetResources/any(...) with 400 Request_UnsupportedQuery, as a
 	// service that does not support that documented filter would.
 	RefuseTargetFilter bool
+
+	// TokenKind is what the accepted token stands for: TokenDelegated (a
+	// signed-in user, the default) or TokenApp (application permissions,
+	// as the unattended export runs). An app-only token on an endpoint whose
+	// documentation lists no application permission gets 403
+	// Authorization_RequestDenied, as Graph answers.
+	TokenKind TokenKind
 
 	// Logger, when set, receives one debug record per request and the HTTP
 	// server's error log. Nil means silence.
@@ -121,6 +149,13 @@ const (
 func (cfg Config) normalize() (Config, error) {
 	if cfg.Token == "" {
 		return cfg, errors.New("graphtest: Config.Token is required")
+	}
+	switch cfg.TokenKind {
+	case "":
+		cfg.TokenKind = TokenDelegated
+	case TokenDelegated, TokenApp:
+	default:
+		return cfg, fmt.Errorf("graphtest: unknown token kind %q (want delegated or app)", cfg.TokenKind)
 	}
 	switch cfg.License {
 	case "":

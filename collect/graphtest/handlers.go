@@ -165,6 +165,9 @@ func (t *Tenant) handleLog(rc *reqCtx, api logAPI, beta bool) ([]byte, bool, *ge
 	if beta {
 		version = "beta"
 	}
+	if api == apiSignIns && beta && t.cfg.RefuseBetaSignIns {
+		return nil, false, &gerr{http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."}
+	}
 	if api == apiSignIns && t.cfg.License == LicenseFree {
 		return nil, false, &gerr{http.StatusForbidden, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
 			"Neither tenant is B2C or tenant doesn't have premium license"}
@@ -172,6 +175,9 @@ func (t *Tenant) handleLog(rc *reqCtx, api logAPI, beta bool) ([]byte, bool, *ge
 	p, e := parseParams(rc.r.URL.RawQuery, "$filter", "$top", "$skiptoken", "$select", "$orderby")
 	if e != nil {
 		return nil, false, e
+	}
+	if t.cfg.IgnoreFilter {
+		delete(p, "$filter")
 	}
 	filter, hasFilter := p.get("$filter")
 	q, e := newLogQuery(api, beta, filter, hasFilter)
@@ -525,8 +531,9 @@ func (t *Tenant) injectFault(rc *reqCtx) faultAction {
 	default:
 		s, a, b, c := t.faultRNG.Float64(), t.faultRNG.Float64(), t.faultRNG.Float64(), t.faultRNG.Float64()
 		pick = t.faultRNG.IntN(10)
-		// With StormFor, the service rests as long as a storm lasted.
-		calm := f.StormFor > 0 && now.Before(t.stormEnd.Add(f.StormFor))
+		// With StormFor, the service rests ten times as long as a storm
+		// lasted before another can start.
+		calm := f.StormFor > 0 && now.Before(t.stormEnd.Add(10*f.StormFor))
 		switch {
 		case s < f.Storm429 && !calm:
 			if f.StormFor > 0 {

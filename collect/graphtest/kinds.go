@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -212,6 +213,22 @@ func (r *signInRec) appendBeta(w *jw, rc *renderCtx) {
 			w.str("none")
 		}
 	}
+	if w.f(s, "authenticationDetails") {
+		r.appendAuthDetails(w, kind)
+	}
+	if w.f(s, "authenticationProtocol") {
+		w.str("none")
+	}
+	if w.f(s, "sessionId") {
+		if r.u != nil {
+			w.str(uuid.NewSHA1(uuid.NameSpaceOID, []byte("session/"+r.u.ID+"/"+r.corr)).String())
+		} else {
+			w.str("")
+		}
+	}
+	if w.f(s, "uniqueTokenIdentifier") {
+		w.str(strings.TrimRight(base64.RawURLEncoding.EncodeToString([]byte(r.id)), "="))
+	}
 	if w.f(s, "authenticationRequirement") {
 		if r.u != nil && r.u.admin && kind == kindInteractive {
 			w.str("multiFactorAuthentication")
@@ -253,6 +270,7 @@ func (r *signInRec) appendBeta(w *jw, rc *renderCtx) {
 // renders: the v1.0 set plus the beta-only ones.
 var betaSignInFields = append(append([]string(nil), signInFields...),
 	"signInEventTypes", "servicePrincipalId", "servicePrincipalName", "userType", "userAgent", "incomingTokenType",
+	"authenticationDetails", "authenticationProtocol", "sessionId", "uniqueTokenIdentifier",
 	"authenticationRequirement", "homeTenantId", "resourceTenantId", "managedServiceIdentity")
 
 // buildKindStory adds the story's non-interactive, service principal and
@@ -383,4 +401,41 @@ func (t *Tenant) handleServicePrincipal(rc *reqCtx, key string) ([]byte, bool, *
 func notFoundUser(key string) *gerr {
 	return &gerr{http.StatusNotFound, "Request_ResourceNotFound",
 		"Resource '" + key + "' does not exist or one of its queried reference-property objects are not present."}
+}
+
+// appendAuthDetails writes beta's authenticationDetails: how each step of a
+// user's sign-in was satisfied. Interactive sign-ins show the password step
+// (and, for the administrator, the MFA step); non-interactive ones show the
+// requirement satisfied by a claim in the refresh token; app sign-ins none.
+func (r *signInRec) appendAuthDetails(w *jw, kind string) {
+	w.openA()
+	step := func(method, detail string, ok bool, result, requirement string) {
+		w.open()
+		w.key("authenticationStepDateTime")
+		w.ts(r.tk)
+		w.key("authenticationMethod")
+		w.str(method)
+		w.key("authenticationMethodDetail")
+		w.strN(detail)
+		w.key("succeeded")
+		w.boolean(ok)
+		w.key("authenticationStepResultDetail")
+		w.str(result)
+		w.key("authenticationStepRequirement")
+		w.str(requirement)
+		w.close()
+	}
+	switch {
+	case r.u == nil:
+	case kind == kindNonInteractive:
+		step("Previously satisfied", "", true, "First factor requirement satisfied by claim in the token", "Primary authentication")
+	case r.errorCode != 0:
+		step("Password", "Password in the cloud", false, "Invalid username or password or Invalid on-premise username or password.", "Primary authentication")
+	default:
+		step("Password", "Password in the cloud", true, "Correct password", "Primary authentication")
+		if r.u.admin {
+			step("Mobile app notification", "", true, "MFA successfully completed", "Multifactor authentication")
+		}
+	}
+	w.closeA()
 }

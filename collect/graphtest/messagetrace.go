@@ -430,6 +430,9 @@ func (t *Tenant) handleMessageTraces(rc *reqCtx, _ string) ([]byte, bool, *gerr)
 	if e != nil {
 		return nil, false, e
 	}
+	if t.cfg.IgnoreFilter {
+		delete(p, "$filter")
+	}
 	filter, has := p.get("$filter")
 	q, e := newMTQuery(filter, has, toTicks(t.Now()))
 	if e != nil {

@@ -33,10 +33,14 @@ func TestPagingMatchesGroundTruth(t *testing.T) {
 		}
 	}
 
-	// The same through userPrincipalName, upper-cased, with %24-encoded option names.
-	q := url.Values{"$filter": {"userPrincipalName eq 'VICTIM@contoso.com'"}, "$top": {"1000"}}
-	recs, _ = pageAll(t, c, s.URL+"/v1.0/auditLogs/signIns?"+q.Encode())
+	// The same through userPrincipalName, upper-cased.
+	recs, _ = pageAll(t, c, logURL(s.URL, "/v1.0/auditLogs/signIns", "$filter", "userPrincipalName eq 'VICTIM@contoso.com'", "$top", "1000"))
 	sameIDs(t, "victim sign-ins by UPN", ids(recs), want)
+
+	// %24-encoded option names are not options to Graph (Kiota issues 1445,
+	// 1651): the strict tenant answers 400 and records the violation.
+	q := url.Values{"$filter": {"userPrincipalName eq 'VICTIM@contoso.com'"}, "$top": {"1000"}}
+	mustGet(t, c, s.URL+"/v1.0/auditLogs/signIns?"+q.Encode(), 400)
 
 	// Audits initiated by and targeting the victim.
 	for _, tc := range []struct {

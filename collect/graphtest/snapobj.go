@@ -136,6 +136,9 @@ func (t *Tenant) serveList(rc *reqCtx, path string, l *snapList) ([]byte, bool, 
 	if e != nil {
 		return nil, false, e
 	}
+	if t.cfg.IgnoreFilter {
+		delete(p, "$filter")
+	}
 	_, names, selCtx, e := parseSelect(p, l.fields("id"), l.entity)
 	if e != nil {
 		return nil, false, e

@@ -64,6 +64,22 @@ func (t *Tenant) routeSnapshot(segs []string) (*endpoint, string, bool) {
 		se = &snapEndpoint{perm: PermApplication, handle: func(rc *reqCtx) ([]byte, bool, *gerr) {
 			return t.serveList(rc, path, &snapList{entity: "application", context: "applications", objs: t.snapshot().apps})
 		}}
+	case n == 2 && is(0, "applications"):
+		se = &snapEndpoint{perm: PermApplication, handle: func(rc *reqCtx) ([]byte, bool, *gerr) {
+			o := t.application(segs[1])
+			if o == nil {
+				return nil, false, notExist(segs[1])
+			}
+			return t.serveObject(rc, o, "application", "applications")
+		}}
+	case n == 3 && is(0, "applications") && is(2, "owners"):
+		se = &snapEndpoint{perm: PermApplication, handle: func(rc *reqCtx) ([]byte, bool, *gerr) {
+			owners, ok := t.appOwners(segs[1])
+			if !ok {
+				return nil, false, notExist(segs[1])
+			}
+			return t.serveList(rc, path, &snapList{entity: "directoryObject", context: "directoryObjects", objs: owners})
+		}}
 	case n == 1 && is(0, "oauth2PermissionGrants"):
 		se = &snapEndpoint{perm: PermDirectory, handle: func(rc *reqCtx) ([]byte, bool, *gerr) {
 			return t.serveList(rc, path, &snapList{entity: "oAuth2PermissionGrant", context: "oauth2PermissionGrants",
@@ -269,4 +285,61 @@ func (t *Tenant) appendUserExtra(w *jw, u *person, name string) {
 	default:
 		w.null()
 	}
+}
+
+// application returns the app registration with object id key: one of the
+// snapshot's, or the application object of a signing-in app (Contoso HR
+// Sync); nil when there is none.
+func (t *Tenant) application(key string) *sobj {
+	for _, a := range t.snapshot().apps {
+		if strings.EqualFold(a.str("id"), key) {
+			return a
+		}
+	}
+	for _, a := range t.apps {
+		if a.objID != "" && strings.EqualFold(a.objID, key) {
+			return obj("@odata.type", "#microsoft.graph.application", "id", a.objID, "appId", a.appID, "displayName", a.name,
+				"signInAudience", "AzureADMyOrg")
+		}
+	}
+	return nil
+}
+
+// appOwners lists the owners of the app registration with object id key:
+// the users whose owned objects hold it (or, for a signing-in app, its
+// owner). ok is false when no app registration has that id.
+func (t *Tenant) appOwners(key string) ([]*sobj, bool) {
+	d := t.snapshot()
+	for _, a := range t.apps {
+		if a.objID != "" && strings.EqualFold(a.objID, key) {
+			var out []*sobj
+			if a.owner != nil {
+				out = append(out, obj("@odata.type", "#microsoft.graph.user", "id", a.owner.ID, "displayName", a.owner.DisplayName,
+					"userPrincipalName", a.owner.UPN))
+			}
+			return out, true
+		}
+	}
+	found := false
+	for _, a := range d.apps {
+		found = found || strings.EqualFold(a.str("id"), key)
+	}
+	if !found {
+		return nil, false
+	}
+	var out []*sobj
+	for _, p := range t.users {
+		us := d.users[strings.ToLower(p.ID)]
+		if us == nil {
+			continue
+		}
+		for _, o := range us.ownedObjs {
+			if strings.EqualFold(o.str("id"), key) {
+				out = append(out, obj("@odata.type", "#microsoft.graph.user", "id", p.ID, "displayName", p.DisplayName,
+					"userPrincipalName", p.UPN))
+				break
+			}
+		}
+	}
+	return out, true
 }

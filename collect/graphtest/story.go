@@ -241,6 +241,20 @@ func (t *Tenant) buildStory() ([]record, []record, Story) {
 		details: []kv{{"UserType", "Member"}},
 	})
 	st.PasswordReset = ev(reset, reset.activity, admin.officeIP)
+	// The administrator rotates the client secret of the app she owns
+	// (Contoso HR Sync): what an app-only lookup finds her apps by.
+	if hr := t.apps[0]; hr.owner == admin && hr.objID != "" {
+		add(&auditRec{
+			id: sid("audit/hr-secret"), tk: toTicks(t0.Add(-2*24*time.Hour + 9*time.Hour + 41*time.Minute + 7*time.Second)),
+			category: "ApplicationManagement", corr: corr("audit/hr-secret"),
+			activity: "Update application – Certificates and secrets management ", service: "Core Directory", opType: "Update",
+			init: admin, initIP: admin.officeIP,
+			targets: []target{{id: hr.objID, name: hr.name, typ: "Application", mods: []modProp{
+				{"KeyDescription", "[]", `"[\"[KeyIdentifier=` + sid("hr-secret-key") + `,KeyType=Password,KeyUsage=Verify,DisplayName=rotation]\"]"`},
+				{"Included Updated Properties", "", `"KeyDescription"`},
+			}}},
+		})
+	}
 
 	st.InboxRule = InboxRule{
 		ID: sid("inboxrule"), Name: ".", ForwardTo: inboxRuleForwardTo,

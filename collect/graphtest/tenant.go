@@ -45,13 +45,14 @@ type Tenant struct {
 	snap snapState // the persistence snapshot, built on first use
 	ual  *ualState // the audit log query API (ual.go)
 
-	mu        sync.Mutex
-	now       time.Time
-	stats     Stats
-	windows   map[string][]time.Time // throttling: class+token -> times of admitted requests
-	faultRNG  *rand.Rand
-	stormLeft int
-	stormEnd  time.Time // with Faults.StormFor: the current or last storm's end
+	mu         sync.Mutex
+	violations []string // requests that broke the documented contract (contract.go)
+	now        time.Time
+	stats      Stats
+	windows    map[string][]time.Time // throttling: class+token -> times of admitted requests
+	faultRNG   *rand.Rand
+	stormLeft  int
+	stormEnd   time.Time // with Faults.StormFor: the current or last storm's end
 }
 
 // New creates a tenant from cfg. It fails when cfg.Token is empty or a
@@ -525,6 +526,10 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && !(ep.post && r.Method == http.MethodPost) {
 		t.writeError(rc, &gerr{http.StatusMethodNotAllowed, "Request_BadRequest",
 			"The requested resource does not support http method '" + r.Method + "'."}, nil)
+		return
+	}
+	if e := t.checkContract(r); e != nil {
+		t.writeError(rc, e, nil)
 		return
 	}
 	if retry, ok := t.admit(ep.class, token); !ok {

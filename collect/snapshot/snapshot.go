@@ -65,6 +65,12 @@ type run struct {
 	sinks map[string]*sink
 	f     *findings
 	base  string
+
+	// Records a filtered part returned for someone else: kept apart in
+	// <file>.out-of-scope.jsonl, never judged by the findings.
+	oosSinks map[string]collect.Sink
+	oos      int64
+	oosFirst string
 }
 
 // sink is a JSON Lines file opened on first use, so a part the service
@@ -100,6 +106,17 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 	for p := range r.sinks {
 		r.src.Files = append(r.src.Files, p, collect.CSVPath(p))
 	}
+	for p := range r.oosSinks {
+		r.src.Files = append(r.src.Files, p, collect.CSVPath(p))
+	}
+	if r.oos > 0 {
+		r.src.OutOfScope, r.src.Records = r.oos, r.src.Records-r.oos
+		reason := collect.OutOfScopeReason(r.oos, "snapshot/*"+manifest.OutOfScopeSuffix, r.oosFirst)
+		if r.src.Reason != "" {
+			reason = r.src.Reason + "; " + reason
+		}
+		r.src.Reason = reason
+	}
 	r.src.Files = append(r.src.Files, FindingsPath, FindingsCSV)
 	sort.Strings(r.src.Files)
 	return r.src, nil
@@ -115,6 +132,9 @@ type part struct {
 	missing  string // for a 404 on a single object: why that means "nothing to record"
 	cols     []collect.Column
 	onRecord func(ptr Pointer, r gjson.Result)
+	// asked is what a filtered part asked for (e.g. principalId eq the
+	// user); a record outside it is kept apart. nil: nothing to check.
+	asked *collect.Scope
 }
 
 // fetch runs one part and accounts for it in a sub-window. Only errors that
@@ -130,6 +150,10 @@ func (r *run) fetch(ctx context.Context, p part) (manifest.SubWindow, error) {
 		rec, n := ScrubSecrets(rec)
 		if n > 0 {
 			r.f.redacted += n
+		}
+		if why := p.asked.Outside(rec); why != "" {
+			sw.Records++ // returned by the query, counted in outOfScope
+			return r.outside(p, rec, why)
 		}
 		if err := s.w.Write(rec); err != nil {
 			return &collect.FatalError{Err: fmt.Errorf("%s: writing %s: %w", Name, p.file, err)}
@@ -198,6 +222,31 @@ func (r *run) add(sw manifest.SubWindow) bool {
 	return sw.Status == manifest.StatusCollected
 }
 
+// outside writes a record a filtered part returned outside what it asked,
+// byte-exact, to the out-of-scope file beside the part's file.
+func (r *run) outside(p part, rec []byte, why string) error {
+	path := collect.OutOfScopePath(p.file)
+	w := r.oosSinks[path]
+	if w == nil {
+		var err error
+		if w, err = r.out.Open(path, Name+".out-of-scope", p.cols); err != nil {
+			return &collect.FatalError{Err: fmt.Errorf("%s: %w", Name, err)}
+		}
+		if r.oosSinks == nil {
+			r.oosSinks = map[string]collect.Sink{}
+		}
+		r.oosSinks[path] = w
+	}
+	if r.oos == 0 {
+		r.oosFirst = p.name + ": " + why
+	}
+	r.oos++
+	if err := w.Write(rec); err != nil {
+		return &collect.FatalError{Err: fmt.Errorf("%s: writing %s: %w", Name, path, err)}
+	}
+	return nil
+}
+
 func (r *run) sink(path string, cols []collect.Column) (*sink, error) {
 	if s := r.sinks[path]; s != nil {
 		return s, nil
@@ -228,19 +277,14 @@ func classify(err error) (status, reason string, fatal bool) {
 	return manifest.StatusUnavailable, "licence or permission refused by the service: " + ge.Error(), false
 }
 
-// summarize sets the source's totals and status from its sub-windows.
+// summarize is Source.Summarize with the snapshot's reason: how many
+// parts were not collected.
 func summarize(s *manifest.Source) {
-	s.Status, s.Reason = manifest.StatusCollected, ""
-	s.Records, s.Pages = 0, 0
+	s.Summarize()
 	unavailable := 0
 	for _, w := range s.Windows {
-		s.Records += w.Records
-		s.Pages += w.Pages
 		if w.Status != manifest.StatusCollected {
 			unavailable++
-			if s.Status == manifest.StatusCollected {
-				s.Status = w.Status
-			}
 		}
 	}
 	if unavailable > 0 {

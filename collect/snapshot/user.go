@@ -130,7 +130,8 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 	// The user's consents through the tenant-wide list filtered by
 	// principalId: documented with Directory.Read.All for delegated and
 	// application callers alike, unlike /users/{id}/oauth2PermissionGrants.
-	sw, err = r.fetch(ctx, part{name: "oauth2-permission-grants", scope: u.ID, file: file("oauth2-permission-grants"), cols: GrantColumns,
+	byPrincipal := &collect.Scope{Require: []collect.Cond{collect.UserCond(u, "principalId")}}
+	sw, err = r.fetch(ctx, part{name: "oauth2-permission-grants", scope: u.ID, file: file("oauth2-permission-grants"), cols: GrantColumns, asked: byPrincipal,
 		url: r.base + "/oauth2PermissionGrants?$filter=" + collect.QueryEscape("principalId eq "+collect.ODataString(u.ID)),
 		onRecord: func(p Pointer, rec gjson.Result) {
 			refs = append(refs, appRef{p, gjson.Parse(rec.Raw), rec.Get("clientId").String(), true})
@@ -166,14 +167,28 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 			return err
 		}
 	}
-	if err := simple("transitive-member-of", "/transitiveMemberOf", MemberOfColumns, nil); err != nil {
+	created := len(r.src.Windows) - 1 // the created-objects part, just added
+	var roles []string
+	if err := simple("transitive-member-of", "/transitiveMemberOf", MemberOfColumns, func(_ Pointer, rec gjson.Result) {
+		if rec.Get("@odata\\.type").String() == "#microsoft.graph.directoryRole" {
+			roles = append(roles, rec.Get("displayName").String())
+		}
+	}); err != nil {
 		return err
+	}
+	// Graph returns no createdObjects for users in an administrator role
+	// (user-list-createdobjects): "collected, none" is then not "created
+	// nothing", and the manifest says so.
+	if cw := &r.src.Windows[created]; len(roles) > 0 && cw.Status == manifest.StatusCollected && cw.Records == 0 &&
+		strings.HasPrefix(cw.Query, "created-objects:") {
+		cw.Reason = "none returned, but the user holds directory roles (" + strings.Join(roles, ", ") +
+			"), and Graph returns no createdObjects for users in an administrator role: this does not mean the user created nothing"
 	}
 	for _, pim := range []struct{ name, rel string }{
 		{"pim-eligible-roles", "roleEligibilityScheduleInstances"},
 		{"pim-active-roles", "roleAssignmentScheduleInstances"},
 	} {
-		sw, err := r.fetch(ctx, part{name: pim.name, scope: u.ID, file: file(pim.name), cols: PIMColumns,
+		sw, err := r.fetch(ctx, part{name: pim.name, scope: u.ID, file: file(pim.name), cols: PIMColumns, asked: byPrincipal,
 			url: r.base + "/roleManagement/directory/" + pim.rel + "?$filter=" + collect.QueryEscape("principalId eq "+collect.ODataString(u.ID))})
 		if err != nil {
 			return err
@@ -189,7 +204,8 @@ func (r *run) user(ctx context.Context, i int, u collect.User) error {
 	}
 	r.add(sw)
 	sw, err = r.fetch(ctx, part{name: "risk-detections", scope: u.ID, file: file("risk-detections"), cols: RiskDetectionColumns,
-		url: r.base + "/identityProtection/riskDetections?$filter=" + collect.QueryEscape("userId eq "+collect.ODataString(u.ID))})
+		asked: &collect.Scope{Require: []collect.Cond{collect.UserCond(u, "userId", "userPrincipalName")}},
+		url:   r.base + "/identityProtection/riskDetections?$filter=" + collect.QueryEscape("userId eq "+collect.ODataString(u.ID))})
 	if err != nil {
 		return err
 	}

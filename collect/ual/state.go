@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/manifest/durable"
 )
 
 // Task states.
@@ -88,17 +89,13 @@ func loadState(dir string) (*stateFile, error) {
 	return &f, nil
 }
 
-// save writes the state atomically (temporary file, rename). Callers hold mu.
+// save writes the state durably (durable.Replace). Callers hold mu.
 func (s *state) save() error {
 	b, err := json.MarshalIndent(&s.f, "", " ")
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(s.dir, stateName+".tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("saving the resume state: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(s.dir, stateName)); err != nil {
+	if err := durable.WriteBytes(filepath.Join(s.dir, stateName), 0o600, durable.Replace, b); err != nil {
 		return fmt.Errorf("saving the resume state: %w", err)
 	}
 	return nil

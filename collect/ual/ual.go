@@ -243,6 +243,9 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 		return src, asmErr
 	}
 	s.finish(&src, asm.signIns, signSink)
+	if ss, ok := sink.(*collect.ScopedSink); ok {
+		ss.Account(&src)
+	}
 	return src, nil
 }
 
@@ -625,6 +628,18 @@ func (a *assembler) walk(t *task) error {
 	if t.Records == 0 {
 		return nil
 	}
+	if ss, ok := a.sink.(*collect.ScopedSink); ok {
+		// The query's window is closed, in whole seconds (docs/sources.md).
+		sc := &collect.Scope{Window: t.window(), TimeProp: "createdDateTime", Inclusive: true}
+		if !a.job.AllUsers && len(a.job.Users) > 0 {
+			var vals []string
+			for _, u := range a.job.Users {
+				vals = append(vals, u.UPN, u.ID)
+			}
+			sc.Require = []collect.Cond{{What: "user", Paths: []string{"userPrincipalName", "userId"}, Values: vals}}
+		}
+		ss.SetScope(sc)
+	}
 	n, dup, si, err := a.s.copySpool(t, a.sink, a.signSink, a.seen)
 	if err != nil {
 		return &collect.FatalError{Err: err}
@@ -637,10 +652,12 @@ func (a *assembler) walk(t *task) error {
 
 // openOutput opens the record files.
 func (s *Source) openOutput(out collect.Output, src *manifest.Source) (collect.Sink, collect.Sink, error) {
-	sink, err := out.Open(RecordsPath, Name, Columns)
+	inner, err := out.Open(RecordsPath, Name, Columns)
 	if err != nil {
 		return nil, nil, &collect.FatalError{Err: err}
 	}
+	// Records outside the asked users and window are kept apart.
+	sink := collect.NewScopedSink(out, RecordsPath, Name, Columns, inner)
 	src.Files = []string{RecordsPath, collect.CSVPath(RecordsPath)}
 	var signSink collect.Sink
 	if s.signInsUnavailable() {
@@ -710,6 +727,9 @@ func (s *Source) copySpool(t *task, sink, signSink collect.Sink, seen map[[16]by
 			return written, dups, signIns, fmt.Errorf("ual: writing record: %w", err)
 		}
 		written++
+		if ss, ok := sink.(*collect.ScopedSink); ok && !ss.InScope(rec) {
+			continue // kept apart; not a sign-in of the subject either
+		}
 		if signSink != nil && isSignIn(rec) {
 			if err := signSink.Write(rec); err != nil {
 				return written, dups, signIns, fmt.Errorf("ual: writing record: %w", err)

@@ -37,6 +37,11 @@ func newSim(t testing.TB, cfg graphtest.Config) *graphtest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		for _, v := range srv.Tenant.Violations() {
+			t.Errorf("request breaks the documented Graph contract: %s", v)
+		}
+	})
 	return srv
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evidence-dfir/evidence/manifest/durable"
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
 
@@ -72,7 +73,7 @@ func StartCustody(path string, sums []byte, s Signer, events ...manifest.Custody
 		buf.WriteByte('\n')
 		prev = sha256Hex(line)
 	}
-	return writeNewFile(path, buf.Bytes())
+	return durable.WriteBytes(path, 0o644, durable.Create, buf.Bytes())
 }
 
 // ContinueCustody creates the custody log at path (which must not exist)
@@ -82,7 +83,7 @@ func ContinueCustody(path string, prior []byte) error {
 	if _, err := lastEntry(prior); err != nil {
 		return err
 	}
-	return writeNewFile(path, prior)
+	return durable.WriteBytes(path, 0o644, durable.Create, prior)
 }
 
 // AppendCustody appends ev to the custody log at path, chained to its last

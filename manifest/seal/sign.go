@@ -9,11 +9,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 
+	"github.com/evidence-dfir/evidence/manifest/durable"
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
 
@@ -93,24 +95,11 @@ func GenerateKey(prefix string, passphrase []byte, comment string) (ssh.PublicKe
 
 // writeNew writes b to a file that must not exist yet, durably.
 func writeNew(p string, b []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("%s already exists: a key is never overwritten", p)
-		}
-		return err
+	err := durable.WriteBytes(p, mode, durable.Create, b)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s already exists: a key is never overwritten", p)
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(p)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(p)
-		return err
-	}
-	return f.Close()
+	return err
 }
 
 // LoadSigningKey reads an Ed25519 private key in OpenSSH format (as written
@@ -245,7 +234,7 @@ func SignSums(dir string, s Signer) error {
 	if err != nil {
 		return err
 	}
-	return writeNewFile(filepath.Join(dir, manifest.SigName), armored)
+	return durable.WriteBytes(filepath.Join(dir, manifest.SigName), 0o644, durable.Create, armored)
 }
 
 // SignBytes returns the armored SSHSIG signature of msg in namespace.
@@ -308,22 +297,6 @@ func VerifySignature(msg, armored []byte, namespace string, trusted []ssh.Public
 		}
 	}
 	return c
-}
-
-func writeNewFile(p string, b []byte) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func firstLine(s string) string {
