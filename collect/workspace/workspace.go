@@ -18,6 +18,8 @@ package workspace
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -147,9 +149,48 @@ func (c *counter) Do(req *policy.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// Collect implements collect.Source. The Graph client is not used: the
-// workspace has its own endpoint and token audience.
-func (s *Source) Collect(ctx context.Context, _ *collect.Client, job collect.Job, out collect.Output) (manifest.Source, error) {
+// EndpointName names the Logs query API in requests.jsonl; its reference
+// is https://learn.microsoft.com/rest/api/loganalytics/dataaccess/query/execute.
+const EndpointName = "loganalytics: POST /v1/workspaces/{workspaceId}/query"
+
+// attemptKey carries the attempt counter of one query through the pipeline.
+type attemptKey struct{}
+
+// reqLog writes every attempt to requests.jsonl through the Graph client's
+// request log (no header but the ids is recorded: never the token).
+type reqLog struct{ c *collect.Client }
+
+func (p reqLog) Do(req *policy.Request) (*http.Response, error) {
+	start := time.Now()
+	n := 1
+	if a, ok := req.Raw().Context().Value(attemptKey{}).(*atomic.Int64); ok {
+		n = int(a.Add(1))
+	}
+	resp, err := req.Next()
+	rec := collect.RequestRecord{Time: collect.FormatTime(start), Source: Name, Endpoint: EndpointName, Method: req.Raw().Method,
+		URL: collect.RedactURL(req.Raw().URL.String()), Attempt: n, ClientRequestID: req.Raw().Header.Get("x-ms-client-request-id")}
+	if resp != nil {
+		rec.Status = resp.StatusCode
+		rec.RequestID = resp.Header.Get("x-ms-request-id")
+		rec.Date = resp.Header.Get("Date")
+		if body, perr := runtime.Payload(resp); perr == nil {
+			rec.Bytes = len(body)
+			sum := sha256.Sum256(body)
+			rec.SHA256 = hex.EncodeToString(sum[:])
+		}
+	}
+	if err != nil {
+		rec.Error = compactText(err.Error())
+	}
+	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	p.c.LogRequest(rec)
+	return resp, err
+}
+
+// Collect implements collect.Source. The workspace has its own endpoint
+// and token audience; the Graph client c, when given, only logs the
+// requests in requests.jsonl.
+func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job, out collect.Output) (manifest.Source, error) {
 	o := s.Opt.withDefaults()
 	s.warns, s.Stats = nil, Stats{}
 	src := manifest.Source{Name: Name, Endpoint: "POST " + strings.TrimRight(o.Endpoint, "/") + "/workspaces/" + o.WorkspaceID + "/query",
@@ -169,12 +210,16 @@ func (s *Source) Collect(ctx context.Context, _ *collect.Client, job collect.Job
 		tables = append(tables, t)
 	}
 	cnt := &counter{}
+	perRetry := []policy.Policy{cnt}
+	if c != nil {
+		perRetry = append(perRetry, reqLog{c})
+	}
 	client, err := azquery.NewLogsClient(o.Credential, &azquery.LogsClientOptions{ClientOptions: azcore.ClientOptions{
 		Cloud: cloud.Configuration{Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
 			azquery.ServiceNameLogs: {Audience: o.Audience, Endpoint: strings.TrimRight(o.Endpoint, "/")}}},
 		Transport:        o.Transport,
 		Retry:            policy.RetryOptions{MaxRetries: o.MaxRetries, RetryDelay: o.RetryDelay},
-		PerRetryPolicies: []policy.Policy{cnt},
+		PerRetryPolicies: perRetry,
 		Telemetry:        policy.TelemetryOptions{ApplicationID: "evidence"},
 	}})
 	if err != nil {
@@ -313,7 +358,7 @@ func (r *run) table(ctx context.Context, t Table) error {
 // be taken whole.
 func (r *run) query(ctx context.Context, kql string, w collect.Window) (answer, error) {
 	var resp *http.Response
-	cctx := runtime.WithCaptureResponse(ctx, &resp)
+	cctx := runtime.WithCaptureResponse(context.WithValue(ctx, attemptKey{}, new(atomic.Int64)), &resp)
 	// The timespan is applied in addition to the KQL's bounds; it covers
 	// the window whole-second-wide, so the KQL's half-open bounds decide.
 	span := azquery.NewTimeInterval(w.Start.UTC().Truncate(time.Second), w.End.UTC().Truncate(time.Second).Add(time.Second))

@@ -36,6 +36,10 @@ var signinCols = []Column{{"TenantId", "string"}, {"TimeGenerated", "datetime"},
 var spCols = []Column{{"TenantId", "string"}, {"TimeGenerated", "datetime"}, {"ServicePrincipalId", "string"}, {"ServicePrincipalName", "string"},
 	{"AppId", "string"}, {"IPAddress", "string"}, {"ResourceDisplayName", "string"}, {"ResultType", "string"}, {"Id", "string"}, {"Type", "string"}}
 
+// DemoRows are the rows per user and table of the demo's workspace.
+var DemoRows = map[string]int{"SigninLogs": 40, "AADNonInteractiveUserSignInLogs": 120, "AADServicePrincipalSignInLogs": 10,
+	"AADManagedIdentitySignInLogs": 5, "AuditLogs": 12, "MicrosoftGraphActivityLogs": 60, "AADRiskyUsers": 1, "AADUserRiskEvents": 3, "OfficeActivity": 50}
+
 // TableNames are the tables Seed fills.
 var TableNames = []string{"SigninLogs", "AADNonInteractiveUserSignInLogs", "AADServicePrincipalSignInLogs", "AADManagedIdentitySignInLogs",
 	"AuditLogs", "MicrosoftGraphActivityLogs", "AADRiskyUsers", "AADUserRiskEvents", "OfficeActivity"}

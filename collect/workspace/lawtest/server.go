@@ -14,6 +14,7 @@ package lawtest
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"math"
 	"net/http"
@@ -76,6 +77,11 @@ func (s *Server) Endpoint() string { return s.srv.URL + "/v1" }
 
 // Client is an HTTP client that trusts the server's certificate.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// CertificatePEM is the server's certificate, for a client to trust.
+func (s *Server) CertificatePEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
+}
 
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }
