@@ -281,6 +281,29 @@ func (r *run) table(ctx context.Context, t Table) error {
 		split = *queue
 	}
 	windows := split.Windows(r.job.Window)
+	open := func() (collect.Sink, error) {
+		if sink == nil {
+			var err error
+			if sink, err = r.out.Open(t.Path(), Name, t.Columns()); err != nil {
+				return nil, &collect.FatalError{Err: fmt.Errorf("workspace: %s: %w", t.Path(), err)}
+			}
+			r.src.Files = append(r.src.Files, t.Path())
+		}
+		return sink, nil
+	}
+	var outside collect.Sink
+	oosPath := strings.TrimSuffix(t.Path(), ".jsonl") + manifest.OutOfScopeSuffix
+	openOutside := func() (collect.Sink, error) {
+		if outside == nil {
+			var err error
+			if outside, err = r.out.Open(oosPath, Name, t.Columns()); err != nil {
+				return nil, &collect.FatalError{Err: fmt.Errorf("workspace: %s: %w", oosPath, err)}
+			}
+			r.src.Files = append(r.src.Files, oosPath)
+		}
+		return outside, nil
+	}
+	first := true
 	for len(windows) > 0 {
 		w := windows[0]
 		windows = windows[1:]
@@ -288,8 +311,10 @@ func (r *run) table(ctx context.Context, t Table) error {
 		sw := manifest.SubWindow{Window: manifest.NewWindow(w.Start, w.End), Scope: t.Name, Query: kql, Status: manifest.StatusCollected}
 		r.s.Stats.Queries++
 		a, err := r.query(ctx, kql, w)
+		wasFirst := first
+		first = false
 		if err != nil {
-			if missingTable(err, t.Name) {
+			if missingTable(err, t.Name) && wasFirst {
 				r.s.Stats.Missing = append(r.s.Stats.Missing, t.Name)
 				sw.Window = manifest.NewWindow(r.job.Window.Start, r.job.Window.End)
 				sw.Reason = fmt.Sprintf("table %s does not exist in the workspace (the service answered: %s); nothing of it can be collected. %s", t.Name, errorText(err), enableHint(t))
@@ -329,13 +354,7 @@ func (r *run) table(ctx context.Context, t Table) error {
 			windows = append([]collect.Window{left, right}, windows...)
 			continue
 		}
-		if sink == nil && a.rows > 0 {
-			if sink, err = r.out.Open(t.Path(), Name, t.Columns()); err != nil {
-				return &collect.FatalError{Err: fmt.Errorf("workspace: %s: %w", t.Path(), err)}
-			}
-			r.src.Files = append(r.src.Files, t.Path())
-		}
-		n, err := writeRows(a.body, sink)
+		n, out, err := writeRows(a.body, w, open, openOutside)
 		if err != nil {
 			var fe *collect.FatalError
 			if errors.As(err, &fe) {
@@ -345,8 +364,12 @@ func (r *run) table(ctx context.Context, t Table) error {
 			r.src.Windows = append(r.src.Windows, sw)
 			continue
 		}
-		sw.Pages, sw.Records = 1, n
+		sw.Pages, sw.Records = 1, n+out
 		r.src.Windows = append(r.src.Windows, sw)
+		if out > 0 {
+			r.src.OutOfScope += out
+			r.s.warn("%s %s: %d rows outside the window's TimeGenerated bounds kept apart in %s", t.Name, w, out, oosPath)
+		}
 		if r.job.Progress != nil {
 			r.job.Progress.Add(Name, int(n), 1)
 		}
@@ -398,22 +421,30 @@ func (r *run) query(ctx context.Context, kql string, w collect.Window) (answer, 
 
 // writeRows writes each row of the response's only table as one JSON
 // object: the column names as keys, in the response's column order, each
-// value's JSON text as the service sent it.
-func writeRows(body []byte, sink collect.Sink) (int64, error) {
+// value's JSON text as the service sent it. A row whose TimeGenerated is
+// not inside w (the service answered beyond what was asked) goes to the
+// out-of-scope file instead. Sinks are opened at the first row.
+func writeRows(body []byte, w collect.Window, in, outside func() (collect.Sink, error)) (n, out int64, err error) {
 	tbl := gjson.GetBytes(body, "tables.0")
 	var names [][]byte
-	for _, c := range tbl.Get("columns").Array() {
+	tg := -1
+	for i, c := range tbl.Get("columns").Array() {
 		k, err := json.Marshal(c.Get("name").String())
 		if err != nil {
-			return 0, err
+			return 0, 0, err
+		}
+		if c.Get("name").String() == "TimeGenerated" {
+			tg = i
 		}
 		names = append(names, k)
 	}
 	rows := tbl.Get("rows")
 	if !rows.IsArray() || len(names) == 0 {
-		return 0, errors.New("no columns or rows in the response's table")
+		return 0, 0, errors.New("no columns or rows in the response's table")
 	}
-	var n int64
+	if tg < 0 {
+		return 0, 0, errors.New("the response's table has no TimeGenerated column")
+	}
 	var buf bytes.Buffer
 	var werr error
 	rows.ForEach(func(_, row gjson.Result) bool {
@@ -440,14 +471,28 @@ func writeRows(body []byte, sink collect.Sink) (int64, error) {
 			buf.WriteString(v.Raw)
 		}
 		buf.WriteByte('}')
+		at, perr := time.Parse(time.RFC3339Nano, vals[tg].String())
+		open := in
+		if perr != nil || at.Before(w.Start) || !at.Before(w.End) {
+			open = outside
+		}
+		sink, err := open()
+		if err != nil {
+			werr = err
+			return false
+		}
 		if err := sink.Write(bytes.Clone(buf.Bytes())); err != nil {
 			werr = &collect.FatalError{Err: fmt.Errorf("workspace: writing record: %w", err)}
 			return false
 		}
-		n++
+		if perr != nil || at.Before(w.Start) || !at.Before(w.End) {
+			out++
+		} else {
+			n++
+		}
 		return true
 	})
-	return n, werr
+	return n, out, werr
 }
 
 // halves splits w at a multiple of min, or reports false when it cannot.

@@ -345,3 +345,34 @@ func TestRefusedToken(t *testing.T) {
 	}
 	_ = fe
 }
+
+// TestOutsideWindowKeptApart: rows a faulty service returns outside the
+// asked window are never mixed with the subject's: they go to the table's
+// out-of-scope file and make the source incomplete.
+func TestOutsideWindowKeptApart(t *testing.T) {
+	s := setup(t, 500000)
+	s.Leak = 6 * time.Hour
+	src := source(s)
+	src.Opt.Tables = []string{"SigninLogs"}
+	job := perUserJob()
+	job.Split = &collect.Splitting{Every: 7 * 24 * time.Hour}
+	out := &dirOutput{dir: t.TempDir()}
+	m, err := src.Collect(context.Background(), nil, job, out)
+	out.close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := lines(t, filepath.Join(out.dir, "workspace", "SigninLogs.jsonl"))
+	slices.Sort(got)
+	if !slices.Equal(got, expected(t, s, "SigninLogs", subject.UPN)) {
+		t.Errorf("SigninLogs: %d rows, want %d", len(got), len(expected(t, s, "SigninLogs", subject.UPN)))
+	}
+	oos := lines(t, filepath.Join(out.dir, "workspace", "SigninLogs"+manifest.OutOfScopeSuffix))
+	if len(oos) == 0 || m.OutOfScope != int64(len(oos)) || !slices.Contains(m.Files, "workspace/SigninLogs"+manifest.OutOfScopeSuffix) {
+		t.Fatalf("out of scope: %d rows in the file, manifest %d, files %v", len(oos), m.OutOfScope, m.Files)
+	}
+	mm := manifest.Manifest{Sources: []manifest.Source{m}}
+	if !mm.Incomplete() {
+		t.Error("rows outside the window did not make the source incomplete")
+	}
+}
