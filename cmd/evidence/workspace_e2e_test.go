@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,59 +40,21 @@ func newLaw(t *testing.T, srv *graphtest.Server, rowLimit int, out string) (*law
 	return law, args
 }
 
-// lawTruth is the JSON object lines of table's rows that belong to upn
-// in [fixedNow-90d, fixedNow), sorted.
+// lawTruth is the ground truth of the 90 days for upn.
 func lawTruth(law *lawtest.Server, table, upn string) []string {
-	tb := law.Table(table)
-	var out []string
-	for i, r := range tb.Rows {
-		if !slices.Contains(strings.Split(tb.Owner[i], "|"), upn) {
-			continue
-		}
-		var b bytes.Buffer
-		var at time.Time
-		b.WriteByte('{')
-		for j, c := range tb.Columns {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			k, _ := json.Marshal(c.Name)
-			b.Write(k)
-			b.WriteByte(':')
-			b.Write(r[j])
-			if c.Name == "TimeGenerated" {
-				var s string
-				_ = json.Unmarshal(r[j], &s)
-				at, _ = time.Parse(time.RFC3339Nano, s)
-			}
-		}
-		b.WriteByte('}')
-		if !at.Before(fixedNow.Add(-90*24*time.Hour)) && at.Before(fixedNow) {
-			out = append(out, b.String())
-		}
-	}
-	slices.Sort(out)
-	return out
+	return law.Truth(table, upn, fixedNow.Add(-90*24*time.Hour), fixedNow)
 }
 
-func lawLines(t *testing.T, path string) []string {
+// sortedLines is the lines of a record file, sorted; none when it does
+// not exist.
+func sortedLines(t *testing.T, path string) []string {
 	t.Helper()
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
+	if _, err := os.Stat(path); os.IsNotExist(err) {
 		return nil
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	slices.Sort(out)
-	return out
+	l := fileLines(t, path)
+	slices.Sort(l)
+	return l
 }
 
 func workspaceSource(t *testing.T, m *manifest.Manifest) manifest.Source {
@@ -129,7 +89,7 @@ func TestWorkspace90Days(t *testing.T) {
 	upn := srv.Tenant.Victim().UPN
 	var total int64
 	for _, table := range lawtest.TableNames {
-		got := lawLines(t, filepath.Join(dir, "workspace", table+".jsonl"))
+		got := sortedLines(t, filepath.Join(dir, "workspace", table+".jsonl"))
 		want := lawTruth(law, table, upn)
 		if table == "AADServicePrincipalSignInLogs" || table == "AADManagedIdentitySignInLogs" {
 			want = nil // no user column: read only tenant-wide

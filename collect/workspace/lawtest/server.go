@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -440,4 +441,39 @@ func (q *query) match(r []json.RawMessage, col map[string]int) bool {
 		}
 	}
 	return false
+}
+
+// Truth is the ground truth of a grab: the rows of table that belong to
+// owner ("*": every row) with TimeGenerated in [start, end), each as the
+// JSON object line the collector is to write (column names as keys, values
+// as served), sorted.
+func (s *Server) Truth(table, owner string, start, end time.Time) []string {
+	t := s.Table(table)
+	if t == nil {
+		return nil
+	}
+	var out []string
+	for i, r := range t.Rows {
+		if owner != "*" && !slices.Contains(strings.Split(t.Owner[i], "|"), owner) {
+			continue
+		}
+		if t.times[i].Before(start) || !t.times[i].Before(end) {
+			continue
+		}
+		var b bytes.Buffer
+		b.WriteByte('{')
+		for j, c := range t.Columns {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			k, _ := json.Marshal(c.Name)
+			b.Write(k)
+			b.WriteByte(':')
+			b.Write(r[j])
+		}
+		b.WriteByte('}')
+		out = append(out, b.String())
+	}
+	slices.Sort(out)
+	return out
 }
