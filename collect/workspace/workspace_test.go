@@ -344,3 +344,52 @@ func TestOutsideWindowKeptApart(t *testing.T) {
 		t.Error("rows outside the window did not make the source incomplete")
 	}
 }
+
+// TestByteLimit: an answer cut at the service's size limit is split like
+// one cut at the row limit, and every row still arrives once.
+func TestByteLimit(t *testing.T) {
+	s := setup(t, 500000)
+	s.ByteLimit = 64 << 10
+	src := source(s)
+	src.Opt.Tables = []string{"AADNonInteractiveUserSignInLogs"}
+	out := &dirOutput{dir: t.TempDir()}
+	m, err := src.Collect(context.Background(), nil, perUserJob(), out)
+	out.close()
+	if err != nil || m.Status != manifest.StatusCollected {
+		t.Fatalf("%v %s %s", err, m.Status, m.Reason)
+	}
+	if len(m.Superseded) == 0 || !strings.Contains(m.Superseded[0].Reason, "data size limit") {
+		t.Fatalf("no split at the size limit: %+v", m.Superseded)
+	}
+	got := lines(t, filepath.Join(out.dir, "workspace", "AADNonInteractiveUserSignInLogs.jsonl"))
+	slices.Sort(got)
+	if want := expected(t, s, "AADNonInteractiveUserSignInLogs", subject.UPN); !slices.Equal(got, want) {
+		t.Errorf("%d rows, want %d", len(got), len(want))
+	}
+}
+
+// TestForbidden: without read access every table and window is recorded
+// unavailable with the fix, and the run goes on.
+func TestForbidden(t *testing.T) {
+	s := setup(t, 500000)
+	s.Forbidden = true
+	src := source(s)
+	src.Opt.Tables = []string{"SigninLogs", "AuditLogs"}
+	job := perUserJob()
+	job.Split = &collect.Splitting{Every: 30 * 24 * time.Hour}
+	m, err := src.Collect(context.Background(), nil, job, &dirOutput{dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != manifest.StatusUnavailable || !strings.Contains(m.Reason, "Log Analytics Reader") {
+		t.Fatalf("status %s: %s", m.Status, m.Reason)
+	}
+	if len(m.Windows) != 2*4 || s.Stats().Requests != 2 {
+		t.Errorf("%d windows recorded, %d requests sent; want 8 windows (2 tables x 4) and one request per table", len(m.Windows), s.Stats().Requests)
+	}
+	for _, w := range m.Windows {
+		if w.Status != manifest.StatusUnavailable || w.Query == "" {
+			t.Errorf("window %+v", w)
+		}
+	}
+}

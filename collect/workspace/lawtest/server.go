@@ -55,6 +55,7 @@ type Server struct {
 	Budget      int           // requests per Period; 0 = no limit
 	Period      time.Duration // default 1 s
 	Leak        time.Duration // a faulty service: rows this much before and after the asked range are answered too
+	Forbidden   bool          // the caller has no read access to the workspace (403)
 
 	mu        sync.Mutex
 	tables    map[string]*Table
@@ -196,6 +197,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Header.Get("Authorization") != "Bearer "+s.Token {
 		writeError(w, http.StatusUnauthorized, "AuthorizationRequiredError", "Valid authentication was not provided", nil)
+		return
+	}
+	if s.Forbidden {
+		writeError(w, http.StatusForbidden, "InsufficientAccessError", "The provided credentials have insufficient access to perform the requested operation", nil)
 		return
 	}
 	if r.URL.Path != want {
