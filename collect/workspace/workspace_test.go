@@ -393,3 +393,27 @@ func TestForbidden(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeoutSplits: a query the service cannot finish in time (504, after
+// the client's retries) is split like a cut result.
+func TestTimeoutSplits(t *testing.T) {
+	s := setup(t, 500000)
+	s.TimeoutOver = 300
+	src := source(s)
+	src.Opt.Tables = []string{"SigninLogs"}
+	src.Opt.MaxRetries = 1
+	out := &dirOutput{dir: t.TempDir()}
+	m, err := src.Collect(context.Background(), nil, perUserJob(), out)
+	out.close()
+	if err != nil || m.Status != manifest.StatusCollected {
+		t.Fatalf("%v %s %s", err, m.Status, m.Reason)
+	}
+	if len(m.Superseded) == 0 || !strings.Contains(m.Superseded[0].Reason, "504") {
+		t.Fatalf("no split after a timeout: %+v", m.Superseded)
+	}
+	got := lines(t, filepath.Join(out.dir, "workspace", "SigninLogs.jsonl"))
+	slices.Sort(got)
+	if want := expected(t, s, "SigninLogs", subject.UPN); !slices.Equal(got, want) {
+		t.Errorf("%d rows, want %d", len(got), len(want))
+	}
+}

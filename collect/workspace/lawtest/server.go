@@ -56,6 +56,7 @@ type Server struct {
 	Period      time.Duration // default 1 s
 	Leak        time.Duration // a faulty service: rows this much before and after the asked range are answered too
 	Forbidden   bool          // the caller has no read access to the workspace (403)
+	TimeoutOver int           // a query selecting more rows than this does not finish: 504 Gateway Timeout (0: never)
 
 	mu        sync.Mutex
 	tables    map[string]*Table
@@ -257,6 +258,19 @@ func (s *Server) answer(w http.ResponseWriter, t *Table, q *query) {
 			writeError(w, http.StatusBadRequest, "BadArgumentError", "The request had some invalid properties", map[string]any{
 				"code": "SemanticError", "message": "A semantic error occurred.",
 				"innererror": map[string]any{"code": "SEM0100", "message": fmt.Sprintf("'where' operator: Failed to resolve column or scalar expression named '%s'", p.column)}})
+			return
+		}
+	}
+	if s.TimeoutOver > 0 {
+		n := 0
+		for i, r := range t.Rows {
+			tm := t.times[i]
+			if !tm.Before(q.start) && tm.Before(q.end) && q.match(r, col) {
+				n++
+			}
+		}
+		if n > s.TimeoutOver {
+			writeError(w, http.StatusGatewayTimeout, "GatewayTimeout", "lawtest: the query did not finish within the timeout", nil)
 			return
 		}
 	}
