@@ -12,6 +12,7 @@ import (
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/snapshot"
 	"github.com/evidence-dfir/evidence/collect/ual"
+	"github.com/evidence-dfir/evidence/collect/workspace"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
@@ -20,7 +21,7 @@ import (
 
 // sourceNames lists every --sources name, in collection order: ual comes
 // after signins because it reads the sign-ins' status (the Free-tier trail).
-var sourceNames = []string{"signins", "audits", "ual", "messagetrace", "snapshot"}
+var sourceNames = []string{"signins", "audits", "ual", "messagetrace", "snapshot", "workspace"}
 
 // defaultSources are collected without --sources; ual needs its own
 // permission (AuditLogsQuery.Read.All), so it is asked for explicitly.
@@ -42,6 +43,8 @@ func newSource(name string) (collect.Source, bool) {
 		return &snapshot.Source{}, true
 	case "ual":
 		return &ual.Source{}, true
+	case "workspace":
+		return &workspace.Source{}, true
 	}
 	return nil, false
 }
@@ -98,11 +101,12 @@ type grabOptions struct {
 	caseID   string
 	connOptions
 	seal     sealOptions
-	ual      ualFlags // the unified audit log source (ual.go)
-	resume   string   // --resume DIR
-	kinds    []string // --signin-kinds
-	split    string   // --split
-	maxPages int      // --max-pages
+	ual      ualFlags       // the unified audit log source (ual.go)
+	ws       workspaceFlags // the Log Analytics workspace source (workspace.go)
+	resume   string         // --resume DIR
+	kinds    []string       // --signin-kinds
+	split    string         // --split
+	maxPages int            // --max-pages
 
 	// set by --resume (resume.go)
 	resumeDir string
@@ -147,6 +151,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.lang, "lang", "", langFlagHelp)
 	f.StringVar(&o.resume, "resume", "", "resume the interrupted grab whose output directory (or .evidence-*.resume directory) is DIR")
 	o.ual.register(f)
+	o.ws.register(f)
 }
 
 func (a *app) grabCmd() *cobra.Command {
@@ -335,6 +340,9 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		cred, identity = c, id
 	} else if identity == "" {
 		identity = "in-process simulator token"
+	}
+	if err := o.ws.configure(v, cred, a.log); err != nil {
+		return nil, err
 	}
 	outputs, err := a.outputs(v.deliver, cred, identity, o.auth.Method)
 	if err != nil {
