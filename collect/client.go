@@ -45,6 +45,7 @@ const (
 	ClassDirectory    = "directory"    // /users, /organization
 	ClassMessageTrace = "messagetrace" // /admin/exchange/tracing
 	ClassAuditQuery   = "auditquery"   // /security/auditLog/queries submissions
+	ClassSecurity     = "security"     // /security/incidents (Defender XDR)
 )
 
 // DefaultGraphURL is the global-cloud Graph endpoint.
@@ -163,7 +164,8 @@ func New(opts Options) (*Client, error) {
 		c.appOnly.Store(true)
 		c.kindKnown.Store(true)
 	}
-	defaults := map[string]Budget{ClassReports: ReportsBudget, ClassMessageTrace: MessageTraceBudget, ClassAuditQuery: AuditQueryBudget}
+	defaults := map[string]Budget{ClassReports: ReportsBudget, ClassMessageTrace: MessageTraceBudget, ClassAuditQuery: AuditQueryBudget,
+		ClassSecurity: SecurityBudget}
 	for class, b := range defaults {
 		if ob, ok := opts.Budgets[class]; ok {
 			b = ob

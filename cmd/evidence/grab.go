@@ -10,7 +10,9 @@ import (
 	"github.com/evidence-dfir/evidence/archive/blob"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/signals"
 	"github.com/evidence-dfir/evidence/collect/snapshot"
+	"github.com/evidence-dfir/evidence/collect/tenant"
 	"github.com/evidence-dfir/evidence/collect/ual"
 	"github.com/evidence-dfir/evidence/collect/workspace"
 	"github.com/evidence-dfir/evidence/manifest"
@@ -21,7 +23,7 @@ import (
 
 // sourceNames lists every --sources name, in collection order: ual comes
 // after signins because it reads the sign-ins' status (the Free-tier trail).
-var sourceNames = []string{"signins", "audits", "ual", "messagetrace", "snapshot", "workspace"}
+var sourceNames = []string{"signins", "audits", "ual", "messagetrace", "snapshot", "tenant", "signals", "workspace"}
 
 // defaultSources are collected without --sources; ual needs its own
 // permission (AuditLogsQuery.Read.All), so it is asked for explicitly.
@@ -43,6 +45,10 @@ func newSource(name string) (collect.Source, bool) {
 		return &snapshot.Source{}, true
 	case "ual":
 		return &ual.Source{}, true
+	case "tenant":
+		return &tenant.Source{}, true
+	case "signals":
+		return &signals.Source{}, true
 	case "workspace":
 		return &workspace.Source{}, true
 	}
@@ -78,7 +84,7 @@ type connOptions struct {
 func connFlags(f *pflag.FlagSet, o *connOptions) {
 	f.StringVar(&o.examiner, "examiner", "", "who collects, for the manifest; default the OS user")
 	f.IntVar(&o.pageSize, "page-size", 0, "records per page ($top); default each API's documented maximum")
-	f.StringArrayVar(&o.budgets, "budget", nil, "override a throttling budget, CLASS=REQUESTS/DURATION (classes: reports, directory, messagetrace, auditquery, auditread), e.g. reports=5/10s")
+	f.StringArrayVar(&o.budgets, "budget", nil, "override a throttling budget, CLASS=REQUESTS/DURATION (classes: reports, directory, messagetrace, auditquery, auditread, security), e.g. reports=5/10s")
 	f.IntVar(&o.attempts, "max-attempts", collect.DefaultRetry.MaxAttempts, "attempts per request before a window is marked failed")
 	f.DurationVar(&o.retryMin, "retry-base", collect.DefaultRetry.BaseDelay, "first backoff step between retries")
 	_ = f.MarkHidden("retry-base")
