@@ -1,8 +1,13 @@
 package archive
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -118,5 +123,62 @@ func TestVerifyTarZstMissingFile(t *testing.T) {
 	_, err := VerifyTarZst(filepath.Join(t.TempDir(), "nope.tar.zst"))
 	if err == nil {
 		t.Error("want an error")
+	}
+}
+
+// verifySequential is VerifyReader with each file hashed in the walk's own
+// goroutine: the reference the piped reader must match.
+func verifySequential(r io.Reader) (*manifest.Result, error) {
+	v := manifest.NewVerifier()
+	err := Walk(r, func(name string, r io.Reader) error { return v.Add(name, r) })
+	var unsafe *UnsafeEntryError
+	switch {
+	case errors.As(err, &unsafe):
+		v.Halt(unsafe.Name, unsafe.Why)
+	case err != nil:
+		return nil, err
+	}
+	return v.Result(), nil
+}
+
+// TestVerifyReaderAsSequential: an archive cut short or with a byte
+// flipped anywhere, and every unsafe archive, give the same result or error
+// with hashing in its own goroutine as with hashing in the walk's.
+func TestVerifyReaderAsSequential(t *testing.T) {
+	dir := testBundle(t)
+	writeFile(t, dir, "data/big.jsonl", bytes.Repeat([]byte("{\"id\":\"0123456789abcdef\"}\n"), 40000))
+	seal(t, dir)
+	good := archiveBytes(t, dir, "top", testMtime)
+	cases := map[string][]byte{"intact": good}
+	for _, tt := range maliciousArchives {
+		cases["unsafe "+tt.name] = craft(t, tt.entries...)
+	}
+	for i := 1; i < 24; i++ {
+		at := len(good) * i / 24
+		cases[fmt.Sprintf("cut at %d", at)] = good[:at]
+		flipped := bytes.Clone(good)
+		flipped[at] ^= 0x40
+		cases[fmt.Sprintf("flip at %d", at)] = flipped
+	}
+	errs := 0
+	for name, b := range cases {
+		want, wantErr := verifySequential(bytes.NewReader(b))
+		if wantErr != nil {
+			errs++
+		}
+		got, err := VerifyReader(bytes.NewReader(b))
+		if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Errorf("%s: error %v, want %v", name, err, wantErr)
+			continue
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: result %+v, want %+v", name, got, want)
+		}
+		if name == "intact" && (got == nil || !got.OK()) {
+			t.Errorf("intact archive: %+v", got)
+		}
+	}
+	if errs < 23 {
+		t.Errorf("only %d damaged archives failed to read; the cases do not test the error path", errs)
 	}
 }

@@ -684,6 +684,11 @@ func (r *RequestRecord) finish(start time.Time, body []byte, _ error) {
 	}
 }
 
+// LogRequest writes r to requests.jsonl: the requests a source sends to a
+// service other than Graph (the Logs query API) are logged beside Graph's.
+// r must carry no credential.
+func (c *Client) LogRequest(r RequestRecord) { c.writeRecord(r) }
+
 func (c *Client) writeRecord(r RequestRecord) {
 	if c.reqLog == nil {
 		return

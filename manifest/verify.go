@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -178,6 +176,55 @@ func NewVerifier() *Verifier {
 // when reading r fails; the file is then not recorded, and the caller decides
 // whether to go on (Unreadable) or give up.
 func (v *Verifier) Add(path string, r io.Reader) error {
+	return v.add(path, func() (hashed, error) { return hashStream(path, r, nil) })
+}
+
+// hashed is what one read of a bundle file gives: its SHA-256, size and line
+// count, and its bytes when it is one the Verifier keeps (SHA256SUMS,
+// manifest.json and the seal files).
+type hashed struct {
+	seen seenFile
+	keep *capBuffer
+}
+
+// hashStream reads r to its end once, hashing and counting it as the bundle
+// file at path, through buf (a fresh buffer when buf is nil).
+func hashStream(path string, r io.Reader, buf []byte) (hashed, error) {
+	var keep *capBuffer
+	if path == SumsName || path == ManifestName || sealFile[path] {
+		keep = &capBuffer{max: maxMetaSize}
+	}
+	var dst io.Writer
+	if keep != nil {
+		dst = keep
+	}
+	hw := NewHashWriter(dst)
+	if buf == nil {
+		buf = make([]byte, readBufSize)
+	}
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			hw.Write(buf[:n]) // a capBuffer or io.Discard: never fails
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return hashed{}, fmt.Errorf("%s: read: %w", path, err)
+		}
+	}
+	return hashed{seen: seenFile{sha256: hw.Sum(), size: hw.Size(), lines: hw.Lines()}, keep: keep}, nil
+}
+
+// readBufSize is the size of the buffer a file is read through: large
+// enough that system calls cost little against hashing, small enough to stay
+// in the CPU's cache.
+const readBufSize = 256 << 10
+
+// add is Add with the reading left to read, which is called only when path
+// is accepted; its error is returned as is and nothing is recorded then.
+func (v *Verifier) add(path string, read func() (hashed, error)) error {
 	if v.halted {
 		return fmt.Errorf("add %q: verification was halted", path)
 	}
@@ -189,19 +236,12 @@ func (v *Verifier) Add(path string, r io.Reader) error {
 		v.Refuse(path, "entry appears twice")
 		return nil
 	}
-	var keep *capBuffer
-	if path == SumsName || path == ManifestName || sealFile[path] {
-		keep = &capBuffer{max: maxMetaSize}
+	h, err := read()
+	if err != nil {
+		return err
 	}
-	var dst io.Writer
-	if keep != nil {
-		dst = keep
-	}
-	hw := NewHashWriter(dst)
-	if _, err := io.Copy(hw, r); err != nil {
-		return fmt.Errorf("%s: read: %w", path, err)
-	}
-	v.files[path] = seenFile{sha256: hw.Sum(), size: hw.Size(), lines: hw.Lines()}
+	keep := h.keep
+	v.files[path] = h.seen
 	switch path {
 	case SumsName:
 		v.sums, v.sumsTooBig = keep.buf.Bytes(), keep.over
@@ -406,87 +446,6 @@ func (v *Verifier) checkManifest(m *Manifest, listed map[string]string, ps probl
 		if p != ManifestName && !inManifest[p] {
 			ps.add(p, ProblemInconsistent, "in SHA256SUMS, not in manifest.json")
 		}
-	}
-}
-
-// VerifyDir verifies the bundle in directory dir (dir itself may be reached
-// through a symlink; nothing inside it may be). Regular files are read once
-// each; directories are walked; anything else (symlink, device, fifo, socket)
-// is an unsafe problem and is not followed or read; entries that cannot be
-// read are unreadable problems. The error is non-nil only if dir cannot be
-// walked at all.
-func VerifyDir(dir string) (*Result, error) {
-	root, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return nil, fmt.Errorf("verify %s: %w", dir, err)
-	}
-	fi, err := os.Stat(root)
-	if err != nil {
-		return nil, fmt.Errorf("verify %s: %w", dir, err)
-	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("verify %s: not a directory", dir)
-	}
-	v := NewVerifier()
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if p == root {
-			return err
-		}
-		rel, rerr := filepath.Rel(root, p)
-		if rerr != nil {
-			return rerr
-		}
-		rel = filepath.ToSlash(rel)
-		if err != nil {
-			v.Unreadable(rel, err.Error())
-			return nil
-		}
-		switch {
-		case d.IsDir():
-			if perr := checkPath(rel); perr != nil {
-				v.Refuse(rel, "unsafe directory name: "+perr.Error())
-				return fs.SkipDir
-			}
-			return nil
-		case d.Type().IsRegular():
-			verifyFile(v, p, rel, d)
-			return nil
-		default:
-			v.Refuse(rel, describeType(d.Type()))
-			return nil
-		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("verify %s: %w", dir, err)
-	}
-	return v.Result(), nil
-}
-
-// verifyFile opens the regular file seen by the walk and feeds it to v,
-// making sure what is opened is still that regular file.
-func verifyFile(v *Verifier, p, rel string, d fs.DirEntry) {
-	walked, err := d.Info()
-	if err != nil {
-		v.Unreadable(rel, err.Error())
-		return
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		v.Unreadable(rel, err.Error())
-		return
-	}
-	defer f.Close()
-	opened, err := f.Stat()
-	if err != nil {
-		v.Unreadable(rel, err.Error())
-		return
-	}
-	if !opened.Mode().IsRegular() || !os.SameFile(walked, opened) {
-		v.Refuse(rel, "replaced while being verified")
-		return
-	}
-	if err := v.Add(rel, f); err != nil {
-		v.Unreadable(rel, err.Error())
 	}
 }
 

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# One entry point for the performance figures of docs/performance.md.
+#
+#   bench/run.sh [records=200000] [runs=5]
+#
+# Generates a bundle the way a user gets one: `evidence sim` in its own
+# process serves `records` interactive sign-ins of one user under a reports
+# budget scaled to 5 requests / 250 ms, and `evidence grab` collects them
+# (that grab is the first line of the table: its throughput against the
+# budget's ceiling, and its peak RSS). Then, on that bundle and its .tar.zst,
+# each step of ours and its reference made of stock tools are run
+# alternately `runs` times, page cache warm, and the medians are compared:
+#
+#   evidence verify DIR         vs  sha256sum -c SHA256SUMS (in DIR)
+#   evidence verify X.tar.zst   vs  zstd -dc X.tar.zst | tar -x, then sha256sum -c
+#   evidence pack DIR           vs  tar -cf - DIR | zstd -T0 -3 | sha256sum
+#
+# ratio = reference time / our time (above 1: ours is faster). Wall-clock
+# times depend on the machine and on what else runs on it: the load average
+# is printed before and after. Needs go, GNU tar, coreutils, zstd (installed
+# from Debian if missing), python3. EVIDENCE_BIN=PATH times that build of
+# evidence instead of building this checkout's. Scratch space: $TMPDIR (about 3x the
+# bundle: the bundle, the archives, one extraction).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+records=${1:-200000}
+runs=${2:-5}
+budget=5/250ms
+
+if ! command -v zstd >/dev/null; then
+	echo "zstd not found: installing it from Debian" >&2
+	sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get install -y zstd >/dev/null
+fi
+
+tmp=$(mktemp -d)
+simpid=""
+trap '[ -n "$simpid" ] && kill "$simpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+if [ -n "${EVIDENCE_BIN:-}" ]; then
+	ev=$(realpath "$EVIDENCE_BIN") # another build, to compare before and after a change
+else
+	go build -o "$tmp/evidence" ./cmd/evidence
+	ev="$tmp/evidence"
+fi
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/^Mem:/ {print $2}') GiB"
+echo "tools:   $(go version | cut -d' ' -f3), $(zstd --version | head -1), $(tar --version | head -1), $(sha256sum --version | head -1)"
+echo "load:    $(load) (1, 5, 15 min) before"
+
+# 1. The data: a grab from a simulator in its own process.
+token=bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+since=$(date -u -d "$now - 29 days" +%Y-%m-%dT%H:%M:%SZ)
+"$ev" sim --listen 127.0.0.1:0 --token "$token" --seed 21 --signins-per-user "$records" \
+	--audits-per-user 50 --reports-budget "$budget" --now "$now" >"$tmp/sim.url" 2>/dev/null &
+simpid=$!
+for _ in $(seq 100); do [ -s "$tmp/sim.url" ] && break; sleep 0.1; done
+url=$(head -1 "$tmp/sim.url")
+mkdir "$tmp/out"
+t0=$(date +%s%N)
+EVIDENCE_GRAPH_TOKEN=$token /usr/bin/time -f '%M' -o "$tmp/grab.rss" "$ev" grab --graph-url "$url" --auth token \
+	--user victim@contoso.com --sources signins --since "$since" --until "$now" \
+	--budget "reports=$budget" --bundle dir --out "$tmp/out" >"$tmp/grab.out" 2>"$tmp/grab.err" ||
+	{ echo "grab failed:" >&2; cat "$tmp/grab.err" >&2; exit 1; }
+t1=$(date +%s%N)
+kill "$simpid"; wait "$simpid" 2>/dev/null || true; simpid=""
+dir=$(ls -d "$tmp"/out/evidence-*)
+got=$(wc -l <"$dir/signins/interactive.jsonl")
+throttled=$(grep -c '"status":429' "$dir/requests.jsonl" || true)
+bytes=$(du -sb "$dir" | cut -f1)
+echo "bundle:  $got sign-ins, $(find "$dir" -type f | wc -l) files, $((bytes / 1000000)) MB; $(du -b "$dir/signins/interactive.jsonl" | cut -f1 | awk '{printf "%d", $1/1e6}') MB in the largest file"
+
+# 2. The archive ours verifies (made once; `pack` is timed below).
+"$ev" pack "$dir" -o "$tmp/bundle.tar.zst" >/dev/null 2>&1
+top=$(basename "$dir")
+
+# ms CMD...: runs CMD, prints its wall time in milliseconds; fails if CMD does.
+ms() {
+	local s e
+	s=$(date +%s%N)
+	"$@" >/dev/null 2>"$tmp/step.err" || { echo "failed: $*" >&2; cat "$tmp/step.err" >&2; exit 1; }
+	e=$(date +%s%N)
+	echo $(((e - s) / 1000000))
+}
+ref_verify_dir() { (cd "$dir" && sha256sum -c --quiet SHA256SUMS); }
+our_verify_dir() { "$ev" verify "$dir"; }
+ref_verify_tar() {
+	rm -rf "$tmp/x" && mkdir "$tmp/x"
+	zstd -dc "$tmp/bundle.tar.zst" | tar -x -C "$tmp/x"
+	(cd "$tmp/x/$top" && sha256sum -c --quiet SHA256SUMS)
+}
+our_verify_tar() { "$ev" verify "$tmp/bundle.tar.zst"; }
+ref_pack() { tar -cf - -C "$(dirname "$dir")" "$top" | zstd -T0 -3 -q | sha256sum; }
+our_pack() { rm -f "$tmp/packed.tar.zst" "$tmp/packed.custody.jsonl"; "$ev" pack "$dir" -o "$tmp/packed.tar.zst"; }
+
+steps="verify_dir verify_tar pack"
+for s in $steps; do ref_$s >/dev/null 2>&1; our_$s >/dev/null 2>&1; done # warm the page cache
+for s in $steps; do : >"$tmp/$s.ref"; : >"$tmp/$s.our"; done
+for _ in $(seq "$runs"); do
+	for s in $steps; do
+		ms ref_$s >>"$tmp/$s.ref"
+		ms our_$s >>"$tmp/$s.our"
+	done
+done
+rm -rf "$tmp/x"
+after=$(load)
+
+median() { sort -n "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+echo "load:    $after (1, 5, 15 min) after"
+echo
+echo "median of $runs runs each, alternated; ratio = reference time / our time"
+echo
+echo "| step | ours | reference | ratio | goal |"
+echo "|---|---|---|---|---|"
+python3 - "$got" "$((t1 - t0))" "$(cat "$tmp/grab.rss")" "$throttled" "$budget" <<'PY'
+import sys
+got, ns, rss_kb, throttled, budget = sys.argv[1:]
+wall = int(ns) / 1e9
+n, per = budget.split("/")
+per_s = float(per[:-2]) / 1000 if per.endswith("ms") else float(per[:-1])
+ceiling = int(n) / per_s * 1000  # pages a second allowed x 1,000 sign-ins a page
+rate = int(got) / wall
+print(f"| `evidence grab` of {int(got):,} sign-ins from `evidence sim` (own process), budget {budget}; "
+      f"peak RSS {int(rss_kb) / 1024:.0f} MB, {throttled} answers 429 | {rate:,.0f} records/s | "
+      f"ceiling {ceiling:,.0f} records/s | {rate / ceiling:.2f} | >= 0.95, 0 answers 429 |")
+PY
+row() { # step-name label goal
+	local o r
+	o=$(median "$tmp/$1.our"); r=$(median "$tmp/$1.ref")
+	awk -v l="$2" -v o="$o" -v r="$r" -v g="$3" 'BEGIN {printf "| %s | %.2f s | %.2f s | %.2fx | %s |\n", l, o/1000, r/1000, r/o, g}'
+}
+row verify_dir '`evidence verify DIR` vs `sha256sum -c SHA256SUMS`' '>= 4x'
+row verify_tar '`evidence verify X.tar.zst` vs `zstd -dc X.tar.zst \| tar -x` + `sha256sum -c`' 'none set'
+row pack '`evidence pack DIR` (verify, archive, read back) vs `tar -cf - DIR \| zstd -T0 -3 \| sha256sum`' '>= 1.0x'
