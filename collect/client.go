@@ -45,6 +45,7 @@ const (
 	ClassDirectory    = "directory"    // /users, /organization
 	ClassMessageTrace = "messagetrace" // /admin/exchange/tracing
 	ClassAuditQuery   = "auditquery"   // /security/auditLog/queries submissions
+	ClassSecurity     = "security"     // /security/incidents (Defender XDR)
 )
 
 // DefaultGraphURL is the global-cloud Graph endpoint.
@@ -163,7 +164,8 @@ func New(opts Options) (*Client, error) {
 		c.appOnly.Store(true)
 		c.kindKnown.Store(true)
 	}
-	defaults := map[string]Budget{ClassReports: ReportsBudget, ClassMessageTrace: MessageTraceBudget, ClassAuditQuery: AuditQueryBudget}
+	defaults := map[string]Budget{ClassReports: ReportsBudget, ClassMessageTrace: MessageTraceBudget, ClassAuditQuery: AuditQueryBudget,
+		ClassSecurity: SecurityBudget}
 	for class, b := range defaults {
 		if ob, ok := opts.Budgets[class]; ok {
 			b = ob
@@ -681,6 +683,11 @@ func (r *RequestRecord) finish(start time.Time, body []byte, _ error) {
 		r.SHA256 = hex.EncodeToString(s[:])
 	}
 }
+
+// LogRequest writes r to requests.jsonl: the requests a source sends to a
+// service other than Graph (the Logs query API) are logged beside Graph's.
+// r must carry no credential.
+func (c *Client) LogRequest(r RequestRecord) { c.writeRecord(r) }
 
 func (c *Client) writeRecord(r RequestRecord) {
 	if c.reqLog == nil {

@@ -57,6 +57,9 @@ var (
 	MessageTraceBudget = Budget{Requests: 100, Per: 5 * time.Minute}
 	// AuditQueryBudget: 200 audit log query submissions per 24 h per tenant.
 	AuditQueryBudget = Budget{Requests: 200, Per: 24 * time.Hour}
+	// SecurityBudget: 150 requests per minute per app per tenant on
+	// /security (the page names alerts; incidents are paced the same).
+	SecurityBudget = Budget{Requests: 150, Per: time.Minute}
 )
 
 // Limiter enforces a Budget on the client side with a sliding log of send

@@ -37,6 +37,10 @@ type Splitting struct {
 // pages (50,000 records at the maximum page size).
 var DefaultSplitting = Splitting{Every: 7 * 24 * time.Hour, MaxPages: 50}
 
+// Windows cuts w at multiples of s.Every, oldest first (for sources with
+// their own query API, such as the Log Analytics workspace).
+func (s Splitting) Windows(w Window) []Window { return s.windows(w) }
+
 // windows cuts w at multiples of s.Every, oldest first.
 func (s Splitting) windows(w Window) []Window {
 	if w.Empty() {

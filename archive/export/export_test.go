@@ -206,3 +206,39 @@ func TestDiscardUnpublished(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishFailureKeepsWatermark: when the bundle cannot be published
+// (here the archive's directory does not exist), the run fails, the
+// watermark and the index stay where they were and the cycle is left
+// pending; the next run, publishing where it can, discards it and exports
+// the same interval again.
+func TestPublishFailureKeepsWatermark(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.config(t, nil)
+	cfg.Pipeline.Outputs = []pipeline.Deliverer{pipeline.Tar{Path: filepath.Join(f.out, "no-such-dir", "bundle.tar.zst")}}
+	var steps []string
+	cfg.Hook = func(s string) { steps = append(steps, s) }
+	if _, err := export.Run(context.Background(), cfg); err == nil {
+		t.Fatal("a run whose archive cannot be written succeeded")
+	}
+	if got := strings.Join(steps, ","); got != "plan,collect,seal" {
+		t.Fatalf("steps of the failed run: %s", got)
+	}
+	st := loadState(t, f.stateDir)
+	if len(st.Index) != 0 || st.Pending == nil || len(st.Sources) != 0 {
+		t.Fatalf("after a failed publish: index %d, pending %v, sources %v", len(st.Index), st.Pending, st.Sources)
+	}
+	interval := st.Pending.Entry.Interval
+
+	res, err := export.Run(context.Background(), f.config(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = loadState(t, f.stateDir)
+	if res.Adopted != nil || len(st.Index) != 1 || st.Pending != nil || st.Index[0].Interval != interval {
+		t.Fatalf("the rerun: adopted %v, index %+v, pending %v; want the interval %v exported once", res.Adopted, st.Index, st.Pending, interval)
+	}
+	if w := st.Sources["audits"].Scopes[state.ScopeTenant].Watermark; w != interval.End {
+		t.Fatalf("watermark %s, want %s", w, interval.End)
+	}
+}

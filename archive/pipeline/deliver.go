@@ -312,7 +312,7 @@ func (u Blob) Find(ctx context.Context, name string, _ *Plan) (*Delivery, error)
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.Stat(ctx)
+	res, rep, err := ReadBlob(ctx, s)
 	var se *blob.ServiceError
 	if errors.As(err, &se) && se.Status == 404 {
 		return nil, nil
@@ -320,23 +320,10 @@ func (u Blob) Find(ctx context.Context, name string, _ *Plan) (*Delivery, error)
 	if err != nil {
 		return nil, failErr(err)
 	}
-	r, err := s.Open(ctx, st.ETag)
-	if err != nil {
-		return nil, failErr(err)
-	}
-	defer r.Close()
-	h := sha256.New()
-	res, err := archive.VerifyReader(io.TeeReader(r, h))
-	if err != nil {
-		return nil, verifyErr(fmt.Errorf("%s: %w", st.URL, err))
-	}
-	if _, err := io.Copy(h, r); err != nil {
-		return nil, failErr(err)
-	}
 	if !res.OK() {
-		return nil, verifyErr(fmt.Errorf("%s does not verify: %s", st.URL, DescribeProblems(res)))
+		return nil, verifyErr(fmt.Errorf("%s does not verify: %s", rep.URL, DescribeProblems(res)))
 	}
-	return &Delivery{Form: FormBlob, Location: st.URL, SHA256: hex.EncodeToString(h.Sum(nil)), Content: contentOf(res), Kept: true, Verified: res}, nil
+	return &Delivery{Form: FormBlob, Location: rep.URL, SHA256: rep.SHA256, Content: contentOf(res), Kept: true, Verified: res}, nil
 }
 
 // PackArchive writes dir as the deterministic archive final (refusing to

@@ -181,24 +181,27 @@ func NewAnalyzer() *Analyzer {
 }
 
 // Wants reports whether Feed reads file (a bundle-relative path).
-func Wants(file string) bool { return adapterFor(file) != nil || file == FindingsPath }
+func Wants(file string) bool { return adapterFor(file) != nil || isFindings(file) }
 
 // Feed reads the record file at rel (bundle-relative, '/'-separated) from r.
 // Files no adapter knows are ignored (r is not read). Each line is one
 // record; a line that is not JSON is counted, not fatal.
 func (a *Analyzer) Feed(rel string, r io.Reader) error {
-	if rel == FindingsPath {
+	if isFindings(rel) {
 		b, err := io.ReadAll(io.LimitReader(r, maxFindingsFile+1))
 		if err != nil {
 			return fmt.Errorf("report: reading %s: %w", rel, err)
 		}
+		first := !a.findingsFile // several sources write findings: all are shown
 		a.findingsFile = true
 		if len(b) > maxFindingsFile {
-			a.findingsBad = true
+			a.findingsBad, a.findingsOK = true, false
 			return nil
 		}
-		a.findings, a.findingsOK = parseFindings(b)
-		a.findingsBad = !a.findingsOK
+		fs, ok := parseFindings(b)
+		a.findings = append(a.findings, fs...)
+		a.findingsOK = ok && (first || a.findingsOK)
+		a.findingsBad = a.findingsBad || !ok
 		return nil
 	}
 	ad := adapterFor(rel)

@@ -7,6 +7,20 @@ import (
 // FindingsPath is where the persistence snapshot writes its findings.
 const FindingsPath = "snapshot/findings.json"
 
+// FindingsPaths are every source's findings files (the snapshot's, the
+// tenant source's, the signals source's), all in the same format; the page
+// shows their findings together, in this order.
+var FindingsPaths = []string{FindingsPath, "tenant/findings.json", "signals/findings.json"}
+
+func isFindings(rel string) bool {
+	for _, p := range FindingsPaths {
+		if rel == p {
+			return true
+		}
+	}
+	return false
+}
+
 // maxFindingsFile bounds how much of the findings file is read.
 const maxFindingsFile = 16 << 20
 
@@ -46,7 +60,7 @@ func parseFindings(b []byte) ([]Finding, bool) {
 		fd := Finding{
 			Severity: first(f, "severity", "level"),
 			Title:    first(f, "title", "summary", "name", "rule", "kind"),
-			Detail:   first(f, "detail", "details", "description", "message"),
+			Detail:   first(f, "detail", "details", "description", "message", "next_step"),
 			Time:     first(f, "time", "createdDateTime", "detectedDateTime", "at"),
 		}
 		for _, k := range []string{"records", "evidence", "refs"} {

@@ -351,3 +351,29 @@ func BenchmarkAnalyzeAndRender1M(b *testing.B) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/1M-records")
 }
+
+// TestFindingsOfEverySource: the tenant and signals sources write findings
+// in the snapshot's format; the page shows them all, with the next step.
+func TestFindingsOfEverySource(t *testing.T) {
+	a := NewAnalyzer()
+	for _, f := range []struct{ path, kind, next string }{
+		{"snapshot/findings.json", "inbox-rule-suspicious", ""},
+		{"tenant/findings.json", "domain-federated", "confirm the issuer URI"},
+		{"signals/findings.json", "defender-incident-open", "open the incident"},
+	} {
+		if !Wants(f.path) {
+			t.Fatalf("%s is not read", f.path)
+		}
+		body := `{"format":"evidence-findings/1","findings":[{"kind":"` + f.kind + `","severity":"high","summary":"` + f.kind +
+			` seen","next_step":"` + f.next + `","evidence":[{"file":"x.jsonl","line":1,"id":"i"}]}]}`
+		if err := a.Feed(f.path, strings.NewReader(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := render(t, testManifest(), a, "en")
+	for _, want := range []string{"inbox-rule-suspicious seen", "domain-federated seen", "defender-incident-open seen", "confirm the issuer URI", "open the incident"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+}

@@ -9,8 +9,12 @@ import (
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
 	"github.com/evidence-dfir/evidence/collect/ual"
+	"github.com/evidence-dfir/evidence/collect/workspace/lawtest"
 	"github.com/spf13/cobra"
 )
+
+// demoWorkspace is the simulated Log Analytics workspace's id.
+const demoWorkspace = "5e0a1c2d-0000-4000-8000-00000000d3e0"
 
 func (a *app) demoCmd() *cobra.Command {
 	o := &grabOptions{}
@@ -20,7 +24,8 @@ func (a *app) demoCmd() *cobra.Command {
 		Short: "Run everything end to end against the built-in simulated tenant (no credentials)",
 		Long: `demo starts the simulated Microsoft 365 tenant in-process on a loopback port,
 runs a real grab of every source (all sign-in kinds, directory audits, the
-unified audit log, message traces and the persistence snapshot) for
+unified audit log, message traces, the persistence snapshot and a simulated
+Log Analytics workspace) for
 victim@contoso.com over the last 30 days through real HTTP, with Graph's
 documented throttling budgets, writes report.html, seals, bundles and
 verifies the result, and prints where the bundle is.
@@ -49,6 +54,13 @@ are needed.`,
 			}
 			defer srv.Close()
 			fmt.Fprintf(a.stderr, "Simulated tenant listening on %s (victim: %s)\n", srv.URL, srv.Tenant.Victim().UPN)
+			// --sources workspace: a simulated Log Analytics workspace holding
+			// the victim's rows of every table.
+			law := lawtest.New(demoWorkspace, "demo-"+hex.EncodeToString(token))
+			defer law.Close()
+			v, now := srv.Tenant.Victim(), time.Now().UTC()
+			lawtest.Seed(law, uint64(seed), []lawtest.User{{ID: v.ID, UPN: v.UPN}}, now.Add(-31*24*time.Hour), now.Add(time.Hour), lawtest.DemoRows)
+			o.ws = workspaceFlags{id: demoWorkspace, url: law.Endpoint(), transport: law.Client()}
 			o.users = []string{srv.Tenant.Victim().UPN}
 			o.auth = collect.AuthOptions{Method: "token", GraphURL: srv.URL}
 			o.credential = collect.StaticToken("demo-" + hex.EncodeToString(token))

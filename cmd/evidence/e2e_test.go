@@ -209,8 +209,8 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("sha256sum -c: %v\n%s", err, b)
 	}
 	m := readManifest(t, dest)
-	// Every source: four sign-in kinds, audits, ual, messagetrace, snapshot.
-	if !m.Complete || len(m.Sources) != 8 {
+	// Every source: four sign-in kinds, audits, ual, messagetrace, snapshot, tenant, signals, workspace.
+	if !m.Complete || len(m.Sources) != 11 {
 		t.Fatalf("demo manifest: complete=%v sources=%d", m.Complete, len(m.Sources))
 	}
 	// The seeded attacker sign-ins are in the bundle.

@@ -208,7 +208,7 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 	ualDir := filepath.Join(o.out, ".evidence-export-ual-"+caseID[:8])
 	defer os.RemoveAll(ualDir)
 	cfg := export.Config{
-		Store: store, Holder: state.Holder{PID: os.Getpid(), Host: hostname(), Since: manifest.FormatTime(now)},
+		Store: store, Holder: state.Holder{PID: os.Getpid(), Host: pipeline.Hostname(), Since: manifest.FormatTime(now)},
 		Sources: names, Explicit: explicit,
 		Collectors: func(name string) ([]collect.Source, error) {
 			src, _ := newSource(name)

@@ -4,15 +4,17 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/user"
 	"strings"
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive/blob"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/signals"
 	"github.com/evidence-dfir/evidence/collect/snapshot"
+	"github.com/evidence-dfir/evidence/collect/tenant"
 	"github.com/evidence-dfir/evidence/collect/ual"
+	"github.com/evidence-dfir/evidence/collect/workspace"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
@@ -21,7 +23,7 @@ import (
 
 // sourceNames lists every --sources name, in collection order: ual comes
 // after signins because it reads the sign-ins' status (the Free-tier trail).
-var sourceNames = []string{"signins", "audits", "ual", "messagetrace", "snapshot"}
+var sourceNames = []string{"signins", "audits", "ual", "messagetrace", "snapshot", "tenant", "signals", "workspace"}
 
 // defaultSources are collected without --sources; ual needs its own
 // permission (AuditLogsQuery.Read.All), so it is asked for explicitly.
@@ -43,6 +45,12 @@ func newSource(name string) (collect.Source, bool) {
 		return &snapshot.Source{}, true
 	case "ual":
 		return &ual.Source{}, true
+	case "tenant":
+		return &tenant.Source{}, true
+	case "signals":
+		return &signals.Source{}, true
+	case "workspace":
+		return &workspace.Source{}, true
 	}
 	return nil, false
 }
@@ -76,7 +84,7 @@ type connOptions struct {
 func connFlags(f *pflag.FlagSet, o *connOptions) {
 	f.StringVar(&o.examiner, "examiner", "", "who collects, for the manifest; default the OS user")
 	f.IntVar(&o.pageSize, "page-size", 0, "records per page ($top); default each API's documented maximum")
-	f.StringArrayVar(&o.budgets, "budget", nil, "override a throttling budget, CLASS=REQUESTS/DURATION (classes: reports, directory, messagetrace, auditquery, auditread), e.g. reports=5/10s")
+	f.StringArrayVar(&o.budgets, "budget", nil, "override a throttling budget, CLASS=REQUESTS/DURATION (classes: reports, directory, messagetrace, auditquery, auditread, security), e.g. reports=5/10s")
 	f.IntVar(&o.attempts, "max-attempts", collect.DefaultRetry.MaxAttempts, "attempts per request before a window is marked failed")
 	f.DurationVar(&o.retryMin, "retry-base", collect.DefaultRetry.BaseDelay, "first backoff step between retries")
 	_ = f.MarkHidden("retry-base")
@@ -99,11 +107,12 @@ type grabOptions struct {
 	caseID   string
 	connOptions
 	seal     sealOptions
-	ual      ualFlags // the unified audit log source (ual.go)
-	resume   string   // --resume DIR
-	kinds    []string // --signin-kinds
-	split    string   // --split
-	maxPages int      // --max-pages
+	ual      ualFlags       // the unified audit log source (ual.go)
+	ws       workspaceFlags // the Log Analytics workspace source (workspace.go)
+	resume   string         // --resume DIR
+	kinds    []string       // --signin-kinds
+	split    string         // --split
+	maxPages int            // --max-pages
 
 	// set by --resume (resume.go)
 	resumeDir string
@@ -148,6 +157,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.lang, "lang", "", langFlagHelp)
 	f.StringVar(&o.resume, "resume", "", "resume the interrupted grab whose output directory (or .evidence-*.resume directory) is DIR")
 	o.ual.register(f)
+	o.ws.register(f)
 }
 
 func (a *app) grabCmd() *cobra.Command {
@@ -198,7 +208,7 @@ type validated struct {
 	window  collect.Window
 	sources []collect.Source
 	byName  map[string][]collect.Source // the same collectors by --sources name
-	attach  []attachment
+	attach  []pipeline.Attachment
 	message *snapshot.Message
 	split   collect.Splitting
 	caseID  string
@@ -337,6 +347,9 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	} else if identity == "" {
 		identity = "in-process simulator token"
 	}
+	if err := o.ws.configure(v, cred, a.log); err != nil {
+		return nil, err
+	}
 	outputs, err := a.outputs(v.deliver, cred, identity, o.auth.Method)
 	if err != nil {
 		return nil, err
@@ -360,15 +373,13 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 			Users:   o.users, AllUsers: o.allUsers, Window: v.window, Sources: v.sources,
 			PageSize: o.pageSize, Split: &v.split,
 		},
-		Collectors: []pipeline.Collector{pipeline.CollectorFunc(func(_ context.Context, s *pipeline.Session) error {
-			prog.stop()
-			var err error
-			s.Manifest.Attachments, err = attachAll(s.Stage, v)
-			return err
-		})},
-		Seal: a.sealPlan(&o.seal, o.sources), Lang: o.lang, Outputs: outputs,
+		Collectors: []pipeline.Collector{attachments(v)},
+		Seal:       a.sealPlan(&o.seal, o.sources), Lang: o.lang, Outputs: outputs,
 		Log: a.log, Stderr: a.stderr, Progress: prog,
 		Hook: func(step string) {
+			if step == pipeline.StepCollected {
+				prog.stop()
+			}
 			if step == pipeline.StepCommitted && stateDir != "" {
 				os.RemoveAll(stateDir) // sealed: nothing left to resume
 			}
@@ -393,20 +404,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 // header is the manifest header every bundle starts with.
 func (a *app) header(caseID, examiner string, started time.Time) *manifest.Manifest {
 	ver, commit, gover := buildInfo()
-	m := &manifest.Manifest{
-		Format:          manifest.Format,
-		CaseID:          caseID,
-		Tool:            manifest.Tool{Name: "evidence", Version: ver, Commit: commit, GoVersion: gover},
-		Examiner:        examiner,
-		Host:            hostname(),
-		OSUser:          osUser(),
-		CommandLine:     redactArgs(a.args),
-		CollectionStart: manifest.FormatTime(started),
-	}
-	if m.Examiner == "" {
-		m.Examiner = m.OSUser
-	}
-	return m
+	return pipeline.Header(caseID, examiner, started, a.args, manifest.Tool{Name: "evidence", Version: ver, Commit: commit, GoVersion: gover})
 }
 
 // clientOptions configures the Graph client from the shared flags.
@@ -472,40 +470,6 @@ func (a *app) summary(r *grabResult) {
 }
 
 func describeProblems(r *manifest.Result) string { return pipeline.DescribeProblems(r) }
-
-func hostname() string {
-	h, err := os.Hostname()
-	if err != nil {
-		return "unknown"
-	}
-	return h
-}
-
-func osUser() string {
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return "unknown"
-}
-
-// secretFlags never reach the manifest with their values.
-var secretFlags = []string{"--token", "--client-secret", "--password", "--sas"}
-
-// redactArgs removes the values of flags that can carry secrets.
-func redactArgs(args []string) []string {
-	out := make([]string, len(args))
-	copy(out, args)
-	for i := 0; i < len(out); i++ {
-		for _, f := range secretFlags {
-			if out[i] == f && i+1 < len(out) {
-				out[i+1] = "REDACTED"
-			} else if strings.HasPrefix(out[i], f+"=") {
-				out[i] = f + "=REDACTED"
-			}
-		}
-	}
-	return out
-}
 
 // parseBudgets reads the --budget overrides, CLASS=REQUESTS/DURATION.
 func parseBudgets(specs []string) (map[string]collect.Budget, error) {

@@ -3,9 +3,8 @@ package main
 import (
 	"strings"
 
-	"github.com/evidence-dfir/evidence/archive/bundle"
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect/snapshot"
-	"github.com/evidence-dfir/evidence/manifest"
 )
 
 // validateSnapshot checks --tenant-objects, --message-id and --attach, and
@@ -34,24 +33,20 @@ func (o *grabOptions) validateSnapshot(v *validated) error {
 		v.message = &snapshot.Message{InternetMessageID: id}
 		v.sources = append(v.sources, v.message)
 	}
-	att, err := checkAttachments(o.attach)
+	att, err := pipeline.CheckAttachments(o.attach)
 	if err != nil {
-		return err
+		return usageErr("%v", err)
 	}
 	v.attach = att
 	return nil
 }
 
-// attachAll copies the --attach files and lists them, after the messages
-// the message source fetched, for the manifest.
-func attachAll(stage *bundle.Stage, v *validated) ([]manifest.Attachment, error) {
-	var out []manifest.Attachment
+// attachments is the collector of grab's attachments: the messages the
+// message source fetched, then the --attach files.
+func attachments(v *validated) pipeline.Attachments {
+	c := pipeline.Attachments{Files: v.attach}
 	if v.message != nil {
-		out = append(out, v.message.Attachments()...)
+		c.Before = v.message.Attachments
 	}
-	files, err := copyAttachments(stage, v.attach)
-	if err != nil {
-		return nil, err
-	}
-	return append(out, files...), nil
+	return c
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -36,7 +37,7 @@ terminal. An existing key is never overwritten.`,
 				return usageErr("keygen: %v", err)
 			}
 			if comment == "" {
-				comment = osUser() + "@" + hostname()
+				comment = pipeline.OSUser() + "@" + pipeline.Hostname()
 			}
 			pub, err := seal.GenerateKey(prefix, pw, comment)
 			if err != nil {

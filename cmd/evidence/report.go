@@ -2,25 +2,17 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/report"
-	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/evidence-dfir/evidence/manifest/durable"
-	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
 )
 
@@ -72,110 +64,45 @@ problems at the top, and the exit code is 4.`,
 
 // report renders the page of the bundle at p into out.
 func (a *app) report(p, out, lang string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
+	if _, err := os.Stat(p); err != nil {
 		return usageErr("report: %v", err)
 	}
 	res, err := verifyPath(p)
 	if err != nil {
 		return err
 	}
-	an := report.NewAnalyzer()
-	var (
-		mbytes, sums []byte
-		names        []string
-		name         string
-		o            = report.Options{Lang: lang}
-	)
-	keep := func(r io.Reader) ([]byte, error) {
-		return io.ReadAll(io.LimitReader(r, 64<<20))
+	b, err := report.ReadBundle(p)
+	var nb *report.NotBundleError
+	switch {
+	case errors.As(err, &nb):
+		return &exitError{code: ExitVerify, err: err}
+	case err != nil:
+		return failErr(err)
 	}
-	if fi.IsDir() {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return failErr(err)
-		}
-		name = filepath.Base(abs)
-		err = report.FeedDir(an, abs, func(rel string) { names = append(names, rel) })
-		if err != nil {
-			return failErr(fmt.Errorf("report %s: %w", p, err))
-		}
-		if mbytes, err = os.ReadFile(filepath.Join(abs, manifest.ManifestName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return failErr(err)
-		}
-		if sums, err = os.ReadFile(filepath.Join(abs, manifest.SumsName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return failErr(err)
-		}
-		o.Signature = signatureState(names, func(n string) []byte {
-			b, _ := os.ReadFile(filepath.Join(abs, n))
-			return b
-		})
+	o := b.Options
+	o.Lang = lang
+	if b.Dir != "" {
 		if out != "-" {
-			if err := refuseInside(out, abs); err != nil {
+			if err := refuseInside(out, b.Dir); err != nil {
 				return err
 			}
-			o.LinkPrefix = linkPrefix(out, name, abs)
+			o.LinkPrefix = linkPrefix(out, b.Name, b.Dir)
 		} else {
-			o.LinkPrefix = (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs) + "/"}).String()
+			o.LinkPrefix = (&url.URL{Scheme: "file", Path: filepath.ToSlash(b.Dir) + "/"}).String()
 		}
-	} else {
-		name = strings.TrimSuffix(strings.TrimSuffix(filepath.Base(p), ".zst"), ".tar")
-		f, err := os.Open(p)
-		if err != nil {
-			return failErr(err)
-		}
-		defer f.Close()
-		h := sha256.New()
-		tee := io.TeeReader(f, h)
-		sigs := map[string][]byte{}
-		err = archive.Walk(tee, func(rel string, r io.Reader) error {
-			names = append(names, rel)
-			var err error
-			switch {
-			case rel == manifest.ManifestName:
-				mbytes, err = keep(r)
-			case rel == manifest.SumsName:
-				sums, err = keep(r)
-			case strings.HasPrefix(rel, manifest.SumsName+"."):
-				sigs[rel], err = keep(r)
-			case report.Wants(rel):
-				err = an.Feed(rel, r)
-			}
-			return err
-		})
-		if err != nil {
-			return &exitError{code: ExitVerify, err: fmt.Errorf("report %s: %w", p, err)}
-		}
-		if _, err := io.Copy(h, f); err != nil {
-			return failErr(err)
-		}
-		o.ArchiveSHA256 = hex.EncodeToString(h.Sum(nil))
-		o.Signature = signatureState(names, func(n string) []byte { return sigs[n] })
-		o.NoLinks = true
-	}
-	if mbytes == nil {
-		return &exitError{code: ExitVerify, err: fmt.Errorf("report %s: no %s: not a bundle", p, manifest.ManifestName)}
-	}
-	var m manifest.Manifest
-	if err := json.Unmarshal(mbytes, &m); err != nil {
-		return &exitError{code: ExitVerify, err: fmt.Errorf("report %s: %s: %w", p, manifest.ManifestName, err)}
-	}
-	if sums != nil {
-		s := sha256.Sum256(sums)
-		o.SumsSHA256 = hex.EncodeToString(s[:])
 	}
 	o.Integrity = &report.Integrity{OK: res.OK(), Files: res.Files, Bytes: res.Bytes}
 	for _, pr := range res.Problems {
 		o.Integrity.Problems = append(o.Integrity.Problems, pr.String())
 	}
 	ver, _, _ := buildInfo()
-	o.BundleName, o.Renderer, o.Rendered = name, "evidence "+ver, time.Now().UTC()
+	o.Renderer, o.Rendered = "evidence "+ver, time.Now().UTC()
 
 	var buf bytes.Buffer
-	if err := report.Render(&buf, &m, an, o); err != nil {
+	if err := report.Render(&buf, b.Manifest, b.Analyzer, o); err != nil {
 		return failErr(err)
 	}
-	path, err := writeOut(out, name, buf.Bytes(), a.stdout)
+	path, err := writeOut(out, b.Name, buf.Bytes(), a.stdout)
 	if err != nil {
 		return failErr(err)
 	}
@@ -243,18 +170,4 @@ func writeOut(out, name string, b []byte, stdout io.Writer) (string, error) {
 		out = name + ".report.html"
 	}
 	return out, durable.WriteBytes(out, 0o644, durable.Replace, b)
-}
-
-// signatureState says whether the bundle carries a signature. It does not
-// check it (evidence verify does): a signature file is reported as present,
-// with the fingerprint of the key it names, as ssh-keygen -lf prints it.
-func signatureState(names []string, read func(string) []byte) report.Signature {
-	if !slices.Contains(names, manifest.SigName) {
-		return report.Signature{State: report.SigUnsigned}
-	}
-	fp, err := seal.SignatureKey(read(manifest.SigName))
-	if err != nil {
-		return report.Signature{State: report.SigInvalid, File: manifest.SigName}
-	}
-	return report.Signature{State: report.SigPresent, File: manifest.SigName, Key: fp}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/evidence-dfir/evidence/manifest/seal"
@@ -45,7 +46,7 @@ Exit 0 when everything matches, 4 when anything does not.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var (
 				res *manifest.Result
-				rep *blobReport
+				rep *pipeline.BlobReport
 				err error
 			)
 			if isBlobURL(args[0]) {
@@ -64,13 +65,13 @@ Exit 0 when everything matches, 4 when anything does not.`,
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
 				out := struct {
-					Bundle   string             `json:"bundle"`
-					OK       bool               `json:"ok"`
-					Files    int                `json:"files"`
-					Bytes    int64              `json:"bytes"`
-					Problems []manifest.Problem `json:"problems"`
-					Seal     *seal.Report       `json:"seal"`
-					Blob     *blobReport        `json:"blob,omitempty"`
+					Bundle   string               `json:"bundle"`
+					OK       bool                 `json:"ok"`
+					Files    int                  `json:"files"`
+					Bytes    int64                `json:"bytes"`
+					Problems []manifest.Problem   `json:"problems"`
+					Seal     *seal.Report         `json:"seal"`
+					Blob     *pipeline.BlobReport `json:"blob,omitempty"`
 				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems, sealed, rep}
 				if out.Problems == nil {
 					out.Problems = []manifest.Problem{}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -40,7 +38,7 @@ func (o *verifySealOptions) check(res *manifest.Result, p string) (*seal.Report,
 		opts.RequireSignature = true // a trusted key given means a signature by it is expected
 	}
 	for _, f := range o.tsaCAs {
-		certs, err := readCerts(f)
+		certs, err := seal.ReadCertificates(f)
 		if err != nil {
 			return nil, usageErr("--tsa-ca: %v", err)
 		}
@@ -57,33 +55,6 @@ func (o *verifySealOptions) check(res *manifest.Result, p string) (*seal.Report,
 		}
 	}
 	return seal.Check(res, opts), nil
-}
-
-func readCerts(path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no PEM certificate", path)
-	}
-	return out, nil
 }
 
 // printSeal prints the signature, time-stamp and custody history.

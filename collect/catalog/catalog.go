@@ -33,6 +33,7 @@ const (
 	ClassMessageTrace = "messagetrace" // Exchange Online message trace
 	ClassAuditQuery   = "auditquery"   // audit log query submissions
 	ClassAuditRead    = "auditread"    // audit log query polls and record pages
+	ClassSecurity     = "security"     // /security: Defender XDR incidents and alerts
 )
 
 // Endpoint is one request the tool can make.
@@ -50,6 +51,9 @@ type Endpoint struct {
 	// Select lists the properties of this version the tool may $select;
 	// nil when the tool never sends $select here.
 	Select []string
+	// Expand lists the navigation properties the tool may $expand (as the
+	// page's examples do); nil when the tool never sends $expand here.
+	Expand []string
 	// Filter describes the documented $filter forms the tool sends.
 	Filter string
 	MaxTop int // largest documented $top; 0 when $top is not an option
@@ -274,7 +278,93 @@ var Endpoints = []*Endpoint{
 		Licence: "Exchange Online", Class: ClassMessageTrace, Doc: learn + "exchangemessagetrace-getdetailsbyrecipient"},
 }
 
+// Tenant posture (collect/tenant): the configuration an attacker changes
+// to stay in. Each entry sends only $skiptoken (from the service's own
+// nextLink) unless it names more; the pages document further options the
+// tool does not need.
+const (
+	policyReadAll = "Policy.Read.All"
+	domainReadAll = "Domain.Read.All"
+	roleRead      = "RoleManagement.Read.Directory"
+)
+
+// TenantEndpoints are the tenant source's requests, in collection order.
+var TenantEndpoints = []*Endpoint{
+	{ID: "ca.policies", Method: "GET", Version: "v1.0", Path: "/identity/conditionalAccess/policies", Use: "every conditional access policy (tenant source)",
+		Options: []string{"$skiptoken"}, Delegated: policyReadAll, Application: policyReadAll, Licence: p1, Class: ClassDirectory,
+		Doc:  learn + "conditionalaccessroot-list-policies",
+		Note: "the page also documents $skip, $top, $count, $filter, $orderby and $select; the tool reads every policy whole"},
+	{ID: "ca.namedLocations", Method: "GET", Version: "v1.0", Path: "/identity/conditionalAccess/namedLocations", Use: "every named location (tenant source)",
+		Options: []string{"$skiptoken"}, Delegated: policyReadAll, Application: policyReadAll, Licence: p1, Class: ClassDirectory,
+		Doc:  learn + "conditionalaccessroot-list-namedlocations",
+		Note: "the page also documents $count, $filter, $orderby, $select, $skip and $top"},
+	{ID: "roles.assignments", Method: "GET", Version: "v1.0", Path: "/roleManagement/directory/roleAssignments",
+		Use: "every directory role assignment, principal expanded (tenant source)", Options: []string{"$expand", "$skiptoken"}, Expand: []string{"principal"},
+		Delegated: roleRead, Application: roleRead, Licence: anyLicence, Class: ClassDirectory,
+		Doc:  learn + "rbacapplication-list-roleassignments",
+		Note: "the page documents $filter, $expand and $select (no $top); $expand=principal as in its first example. A role assignment carries no creation time: when it was made is in the directory audits"},
+	{ID: "roles.eligibilitySchedules", Method: "GET", Version: "v1.0", Path: "/roleManagement/directory/roleEligibilitySchedules",
+		Use: "every PIM role eligibility, principal expanded (tenant source)", Options: []string{"$expand", "$skiptoken"}, Expand: []string{"principal"},
+		Delegated: roleRead, Application: roleRead, Licence: p2, Class: ClassDirectory,
+		Doc:  learn + "rbacapplication-list-roleeligibilityschedules",
+		Note: "the page documents $select, $filter and $expand; it lists RoleEligibilitySchedule.Read.Directory before RoleManagement.Read.Directory, which role assignments need anyway and which covers this read"},
+	{ID: "domains.list", Method: "GET", Version: "v1.0", Path: "/domains", Use: "every domain and its authentication type (tenant source)",
+		Options: []string{"$skiptoken"}, Delegated: domainReadAll, Application: domainReadAll, Licence: anyLicence, Class: ClassDirectory,
+		Doc: learn + "domain-list"},
+	{ID: "domains.federation", Method: "GET", Version: "v1.0", Path: "/domains/{id}/federationConfiguration",
+		Use:       "a federated domain's federation settings: issuer, sign-in URIs, signing certificates (tenant source)",
+		Delegated: domainReadAll, Application: domainReadAll,
+		Role:    "Global Reader, Security Reader, Domain Name Administrator, External Identity Provider Administrator, Hybrid Identity Administrator or Security Administrator",
+		Licence: anyLicence, Class: ClassDirectory, Doc: learn + "domain-list-federationconfiguration",
+		Note: "the page: no OData query options; the collection holds one object"},
+	{ID: "policies.authorization", Method: "GET", Version: "v1.0", Path: "/policies/authorizationPolicy",
+		Use: "who may consent, invite and create apps (tenant source)", Delegated: policyReadAll, Application: policyReadAll,
+		Licence: anyLicence, Class: ClassDirectory, Doc: learn + "authorizationpolicy-get"},
+	{ID: "policies.crossTenant", Method: "GET", Version: "v1.0", Path: "/policies/crossTenantAccessPolicy",
+		Use: "the cross-tenant access policy (tenant source)", Delegated: policyReadAll, Application: policyReadAll,
+		Licence: anyLicence, Class: ClassDirectory, Doc: learn + "crosstenantaccesspolicy-get"},
+	{ID: "policies.crossTenantPartners", Method: "GET", Version: "v1.0", Path: "/policies/crossTenantAccessPolicy/partners",
+		Use: "every partner-specific cross-tenant access configuration (tenant source)", Options: []string{"$skiptoken"},
+		Delegated: policyReadAll, Application: policyReadAll, Licence: anyLicence, Class: ClassDirectory,
+		Doc: learn + "crosstenantaccesspolicy-list-partners"},
+	{ID: "policies.authenticationMethods", Method: "GET", Version: "v1.0", Path: "/policies/authenticationMethodsPolicy",
+		Use: "the authentication methods policy (tenant source)", Delegated: policyReadAll, Application: policyReadAll,
+		Licence: anyLicence, Class: ClassDirectory, Doc: learn + "authenticationmethodspolicy-get",
+		Note: "the page names Policy.Read.AuthenticationMethod as least privileged; Policy.Read.All, which the other policies need, covers it"},
+	{ID: "serviceprincipals.owners", Method: "GET", Version: "v1.0", Path: "/servicePrincipals/{id}/owners",
+		Use: "owners of every service principal (tenant source)", Options: []string{"$skiptoken"},
+		Delegated: "Application.Read.All", Application: "Application.Read.All", Role: dirReader, Licence: anyLicence, Class: ClassDirectory,
+		Doc: learn + "serviceprincipal-list-owners"},
+}
+
+// SignalsEndpoints are the signals source's requests (collect/signals):
+// what Microsoft's own detections already raised.
+var SignalsEndpoints = []*Endpoint{
+	{ID: "signals.riskyServicePrincipals", Method: "GET", Version: "v1.0", Path: "/identityProtection/riskyServicePrincipals",
+		Use: "service principals Identity Protection holds at risk (signals source)", Options: []string{"$skiptoken"},
+		Delegated: "IdentityRiskyServicePrincipal.Read.All", Application: "IdentityRiskyServicePrincipal.Read.All", Role: securityReaders,
+		Licence: workloadID, Class: ClassDirectory, Doc: learn + "identityprotectionroot-list-riskyserviceprincipals"},
+	{ID: "signals.servicePrincipalRiskDetections", Method: "GET", Version: "v1.0", Path: "/identityProtection/servicePrincipalRiskDetections",
+		Use: "risk detections of service principals (signals source)", Options: []string{"$skiptoken"},
+		Delegated: "IdentityRiskEvent.Read.All", Application: "IdentityRiskEvent.Read.All", Role: securityReaders,
+		Licence: workloadID, Class: ClassDirectory, Doc: learn + "identityprotectionroot-list-serviceprincipalriskdetections",
+		Note: "the page documents $filter and $select; the tool reads every detection"},
+	{ID: "signals.incidents", Method: "GET", Version: "v1.0", Path: "/security/incidents",
+		Use:     "Defender XDR incidents with their alerts; those naming the subject kept apart from the rest (signals source)",
+		Options: []string{"$expand", "$skiptoken"}, Expand: []string{"alerts"},
+		Delegated: "SecurityIncident.Read.All", Application: "SecurityIncident.Read.All",
+		Licence: "Microsoft Defender XDR", Class: ClassSecurity, Doc: learn + "security-list-incidents",
+		Note: "the page documents $count, $filter, $skip, $top and $expand, and $expand=alerts in its second example; the throttling page lists 150 requests per minute per app per tenant for alerts on /security and nothing for incidents, so the tool paces incidents the same"},
+}
+
+const (
+	securityReaders = "Global Reader, Security Operator, Security Reader or Security Administrator"
+	workloadID      = "Microsoft Entra Workload ID Premium"
+)
+
 func init() {
+	Endpoints = append(Endpoints, TenantEndpoints...)
+	Endpoints = append(Endpoints, SignalsEndpoints...)
 	for _, v := range []string{"beta", "v1.0"} {
 		docView := ""
 		if v == "beta" {
@@ -425,6 +515,13 @@ func (e *Endpoint) CheckQuery(rawQuery string) []Violation {
 					bad("Invalid filter: %s must be given as YYYY-MM-DDThh:mm:ssZ, not '%s'.", e.SecondsProp, m[2])
 				}
 			}
+		case "$expand":
+			for _, p := range strings.Split(val, ",") {
+				if p = strings.TrimSpace(p); !slices.ContainsFunc(e.Expand, func(s string) bool { return strings.EqualFold(s, p) }) {
+					bad("Could not find a navigation property named '%s' on type 'microsoft.graph.%s' that the tool may expand (documented here: %s).",
+						p, entityOf(e), strings.Join(e.Expand, ", "))
+				}
+			}
 		case "$select":
 			if e.Select == nil {
 				break
@@ -463,7 +560,7 @@ func entityOf(e *Endpoint) string {
 		return "mailFolder"
 	case e.ID == "organization":
 		return "organization"
-	case e.ID == "users.ownedObjects", e.ID == "applications.owners":
+	case e.ID == "users.ownedObjects", e.ID == "applications.owners", e.ID == "serviceprincipals.owners":
 		return "directoryObject"
 	case strings.HasPrefix(e.ID, "signins"):
 		return "signIn"

@@ -32,6 +32,9 @@ func TestEntriesComplete(t *testing.T) {
 		if (e.MaxTop > 0) != contains(e.Options, "$top") {
 			t.Errorf("%s: $top documented (%v) but MaxTop %d", e.ID, contains(e.Options, "$top"), e.MaxTop)
 		}
+		if (e.Expand != nil) != contains(e.Options, "$expand") {
+			t.Errorf("%s: $expand an option (%v) but Expand list given (%v)", e.ID, contains(e.Options, "$expand"), e.Expand != nil)
+		}
 		if (e.Select != nil) != contains(e.Options, "$select") {
 			t.Errorf("%s: $select an option (%v) but Select list given (%v)", e.ID, contains(e.Options, "$select"), e.Select != nil)
 		}
@@ -62,7 +65,9 @@ func TestMatch(t *testing.T) {
 		"/v1.0/admin/exchange/tracing/messageTraces/4a/getDetailsByRecipient(recipientAddress='x%40y.com')": "messagetrace.details",
 		"/beta/security/auditLog/queries/q1/records":                                                        "auditquery.records.beta",
 		"/v1.0/users/abc/oauth2PermissionGrants":                                                            "",
-		"/v1.0/servicePrincipals/x/owners":                                                                  "",
+		"/v1.0/servicePrincipals/x/owners":                                                                  "serviceprincipals.owners",
+		"/v1.0/servicePrincipals/x/appRoleAssignedTo":                                                       "",
+		"/v1.0/policies/authorizationPolicy":                                                                "policies.authorization",
 		"/v2.0/users":                                                                                       "",
 	} {
 		got := ""

@@ -101,6 +101,15 @@ type Config struct {
 	// (e.g. PermMailbox): the snapshot endpoints needing them answer 403.
 	Denied []string
 
+	// CleanPosture serves the tenant's configuration (the tenant source's
+	// parts) without the story's planted changes: no federated domain, every
+	// conditional access policy enforced, no role for the attacker's app,
+	// users may consent only to low-risk apps of verified publishers, and
+	// the attacker's secret is not on the app registration (Persistence's
+	// NewSecretKeyID is then empty), and Microsoft's detections raised nothing
+	// about the story (signals.go). Other snapshot data is unchanged.
+	CleanPosture bool
+
 	// Arrival delays records as Entra ID and the unified audit log do (see
 	// Arrival); the zero value serves every record at its event time.
 	Arrival Arrival

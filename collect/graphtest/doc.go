@@ -114,6 +114,38 @@
 // victim sign-in and one victim audit sit exactly on UTC midnights for
 // window-edge tests. See Story for the exact offsets.
 //
+// # Tenant posture
+//
+// The tenant source's endpoints (posture.go): conditional access policies
+// and named locations, role assignments and eligibility schedules (with
+// $expand=principal), domains and /domains/{id}/federationConfiguration,
+// the authorization, cross-tenant access (and partners) and authentication
+// methods policies, and /servicePrincipals/{id}/owners. The story plants a
+// federated domain (contoso-sso.com), the policy "Block legacy
+// authentication" disabled during the compromise, a report-only policy
+// excluding the victim, Privileged Role Administrator assigned to the
+// attacker's app, a Global Administrator eligibility for the victim, and
+// the legacy user-consent policy; the attacker's secret on an app
+// registration comes from the snapshot data. Config.CleanPosture serves the
+// same tenant without any of it; TenantPosture gives the ids. Denied
+// Policy.Read.All or Domain.Read.All answer 403; eligibility schedules need
+// P2 (403 AadPremiumLicenseRequired). Not modelled: $filter, $select and
+// $top on these lists (the tool sends none), domains other than Managed and
+// Federated, federation of non-federated domains (404), named locations
+// other than IP ranges, and the conditional access licence check (served on
+// every licence).
+//
+// # Signals
+//
+// signals.go serves /identityProtection/riskyServicePrincipals,
+// /identityProtection/servicePrincipalRiskDetections and
+// /security/incidents (with $expand=alerts): the attacker's app at risk
+// with one detection, an active incident whose alert names the victim and
+// the attacker's address, and a resolved incident about bob. CleanPosture
+// keeps only bob's. TenantSignals gives the ids. Not modelled: the Workload
+// ID licence check, $filter/$top on incidents, /security/alerts_v2 and
+// advanced hunting.
+//
 // # Limits
 //
 // Only GET (and POST for audit log queries, see UAL), only v1.0 (/beta serves

@@ -103,7 +103,7 @@ func nextLink(rc *reqCtx, path string, p params, token string) string {
 	b.WriteString(rc.base)
 	b.WriteString(path)
 	sep := byte('?')
-	for _, k := range []string{"$filter", "$top", "$select", "$orderby"} {
+	for _, k := range []string{"$filter", "$top", "$select", "$orderby", "$expand"} {
 		if v, ok := p[k]; ok {
 			b.WriteByte(sep)
 			b.WriteString(k)

@@ -81,6 +81,8 @@ type snapData struct {
 	detections   []*sobj
 	truth        Persistence
 	emptyMailbox *userSnap
+	posture      *postureData // the tenant source's configuration (posture.go)
+	signals      *signalsData // the signals source's detections (signals.go)
 }
 
 // snapState builds the snapshot data once per tenant.
@@ -144,6 +146,11 @@ func (t *Tenant) buildSnapshot() *snapData {
 			obj("customKeyIdentifier", nil, "displayName", "sync", "endDateTime", tr.SecretTime.AddDate(2, 0, 0),
 				"hint", "k~P", "keyId", tr.NewSecretKeyID, "secretText", nil, "startDateTime", tr.SecretTime),
 		})
+	if t.cfg.CleanPosture { // a clean tenant: the attacker's secret was never added
+		dashboard.set("passwordCredentials", []*sobj{obj("customKeyIdentifier", nil, "displayName", "dashboard-prod",
+			"endDateTime", dashCreated.AddDate(2, 0, 0), "hint", "Qx7", "keyId", oldKey, "secretText", nil, "startDateTime", dashCreated)})
+		tr.NewSecretKeyID, tr.SecretTime = "", time.Time{}
+	}
 	botCreated := a.Add(-150 * 24 * time.Hour)
 	certKey := id("cred/calendar-bot-cert")
 	calendarBot := obj("@odata.type", "#microsoft.graph.application", "id", id("app/calendar-bot"), "appId", id("appid/calendar-bot"),
@@ -336,6 +343,8 @@ func (t *Tenant) buildSnapshot() *snapData {
 	}
 	tr.BenignGuestIDs = []string{partner}
 	d.emptyMailbox = &userSnap{}
+	d.posture = t.buildPosture(d)
+	d.signals = t.buildSignals(d)
 	return d
 }
 

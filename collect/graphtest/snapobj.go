@@ -102,6 +102,10 @@ type snapList struct {
 	context    string   // @odata.context path after $metadata#
 	filterable []string // properties accepted in $filter (eq)
 	objs       []*sobj
+	// expand names the one navigation property $expand accepts ("" for
+	// none); expanded are objs with it expanded, in the same order.
+	expand   string
+	expanded []*sobj
 }
 
 // fields is the union of the objects' properties, for $select validation.
@@ -132,9 +136,17 @@ const snapPageSize = 100
 // filterable properties), $select, $top (1..999) and a $skiptoken carried
 // in an absolute nextLink.
 func (t *Tenant) serveList(rc *reqCtx, path string, l *snapList) ([]byte, bool, *gerr) {
-	p, e := parseParams(rc.r.URL.RawQuery, "$filter", "$top", "$skiptoken", "$select")
+	p, e := parseParams(rc.r.URL.RawQuery, "$filter", "$top", "$skiptoken", "$select", "$expand")
 	if e != nil {
 		return nil, false, e
+	}
+	ctxExpand := ""
+	if x, ok := p.get("$expand"); ok {
+		if l.expand == "" || !strings.EqualFold(strings.TrimSpace(x), l.expand) {
+			return nil, false, badRequest("Could not find a navigation property named '%s' on type 'microsoft.graph.%s'.", x, l.entity)
+		}
+		l = &snapList{entity: l.entity, context: l.context, filterable: l.filterable, objs: l.expanded}
+		ctxExpand = "(" + strings.TrimSpace(x) + "())"
 	}
 	if t.cfg.IgnoreFilter {
 		delete(p, "$filter")
@@ -173,7 +185,7 @@ func (t *Tenant) serveList(rc *reqCtx, path string, l *snapList) ([]byte, bool, 
 			preds = append(preds, pred{c.prop, v})
 		}
 	}
-	canon := path
+	canon := path + ctxExpand
 	for _, pr := range preds {
 		canon += "|" + pr.prop + "=" + strings.ToLower(pr.val)
 	}
@@ -210,7 +222,7 @@ func (t *Tenant) serveList(rc *reqCtx, path string, l *snapList) ([]byte, bool, 
 	w := jw{}
 	w.open()
 	w.key("@odata.context")
-	w.str(rc.base + "/v1.0/$metadata#" + l.context + selCtx)
+	w.str(rc.base + "/v1.0/$metadata#" + l.context + selCtx + ctxExpand)
 	if more {
 		w.key("@odata.nextLink")
 		w.str(nextLink(rc, path, p, t.encodeToken("v1.0/snapshot", canon, 3, next)))

@@ -109,6 +109,8 @@ func (t *Tenant) routeSnapshot(segs []string) (*endpoint, string, bool) {
 			return t.serveList(rc, path, &snapList{entity: "riskDetection", context: "identityProtection/riskDetections",
 				filterable: []string{"userId", "userPrincipalName", "riskEventType"}, objs: t.snapshot().detections})
 		}}
+	default:
+		se = t.routePosture(segs, path)
 	}
 	if se == nil {
 		return nil, "", false

@@ -432,6 +432,9 @@ func (t *Tenant) route(r *http.Request) (*endpoint, string, *gerr) {
 	switch segs[0] {
 	case "v1.0":
 		if len(segs) > 1 && strings.EqualFold(segs[1], "security") {
+			if ep, arg, ok := t.routeSnapshot(segs[1:]); ok { // /security/incidents (signals.go)
+				return ep, arg, nil
+			}
 			return t.routeUAL("v1.0", segs[1:], notFound)
 		}
 		return t.routeV1(segs[1:], notFound)

@@ -10,7 +10,11 @@ import (
 // CSV views of the snapshot parts, for people; the .jsonl files are the
 // evidence. Multi-valued fields stay JSON in one cell.
 
-func odataType(name string) collect.Column {
+func odataType(name string) collect.Column { return ODataType(name) }
+
+// ODataType is a column holding the record's @odata.type without its
+// "#microsoft.graph." prefix.
+func ODataType(name string) collect.Column {
 	return collect.Func(name, func(r gjson.Result) string {
 		return strings.TrimPrefix(r.Get("@odata\\.type").String(), "#microsoft.graph.")
 	})

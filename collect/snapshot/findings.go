@@ -36,6 +36,10 @@ var microsoftTenants = map[string]bool{
 	"72f988bf-86f1-41af-91ab-2d7cd011db47": true, // Microsoft (corp)
 }
 
+// MicrosoftTenant reports whether a tenant id is one of the tenants that
+// own Microsoft's first-party applications.
+func MicrosoftTenant(id string) bool { return microsoftTenants[strings.ToLower(id)] }
+
 // hidingFolders are the folders the guides name as places attackers' rules
 // move mail to so the victim does not see it (compared case-insensitively).
 var hidingFolders = map[string]bool{
@@ -65,6 +69,7 @@ type Finding struct {
 	Credential string    `json:"credential,omitempty"` // keyId, for app credentials
 	Time       string    `json:"time,omitempty"`       // the timestamp the finding rests on, RFC 3339 UTC
 	Summary    string    `json:"summary"`
+	NextStep   string    `json:"next_step,omitempty"` // what the responder should do next
 	Evidence   []Pointer `json:"evidence"`
 }
 
@@ -102,7 +107,11 @@ func newFindings(w collect.Window) *findings {
 }
 
 // inWindow parses a Graph timestamp and reports whether it lies in the window.
-func (f *findings) inWindow(v gjson.Result) (time.Time, bool) {
+func (f *findings) inWindow(v gjson.Result) (time.Time, bool) { return InWindow(f.w, v) }
+
+// InWindow parses a Graph timestamp and reports whether it lies in the
+// half-open window w ("in the window" of every findings file).
+func InWindow(w collect.Window, v gjson.Result) (time.Time, bool) {
 	if v.Type != gjson.String {
 		return time.Time{}, false
 	}
@@ -110,7 +119,7 @@ func (f *findings) inWindow(v gjson.Result) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	return t.UTC(), !t.Before(f.w.Start) && t.Before(f.w.End)
+	return t.UTC(), !t.Before(w.Start) && t.Before(w.End)
 }
 
 // add records a finding, merging evidence into an existing one with the same
@@ -319,6 +328,13 @@ func (f *findings) report() *Report {
 	for _, k := range f.order {
 		r.Findings = append(r.Findings, *f.byKey[k])
 	}
+	r.Sort()
+	return r
+}
+
+// Sort orders the findings by kind, time, object, credential and user, so
+// the same state gives the same bytes.
+func (r *Report) Sort() {
 	sort.SliceStable(r.Findings, func(i, j int) bool {
 		a, b := r.Findings[i], r.Findings[j]
 		if a.Kind != b.Kind {
@@ -327,30 +343,35 @@ func (f *findings) report() *Report {
 		if a.Time != b.Time {
 			return a.Time < b.Time
 		}
-		return a.ObjectID+a.Credential < b.ObjectID+b.Credential
+		return a.ObjectID+"\x00"+a.Credential+"\x00"+a.UserID < b.ObjectID+"\x00"+b.Credential+"\x00"+b.UserID
 	})
-	return r
 }
 
 // writeFindings writes findings.json (canonical JSON) and findings.csv.
 func (r *run) writeFindings() error {
-	files, ok := r.out.(Files)
+	return WriteReport(r.out, FindingsPath, FindingsCSV, Name, r.f.report())
+}
+
+// WriteReport writes a findings report as jsonPath (canonical JSON) and
+// csvPath (a table) through out, which must also implement Files. Every
+// source with findings writes them this way, in the same format.
+func WriteReport(out any, jsonPath, csvPath, source string, rep *Report) error {
+	files, ok := out.(Files)
 	if !ok {
-		return fmt.Errorf("%s: the bundle cannot hold findings.json", Name)
+		return fmt.Errorf("%s: the bundle cannot hold %s", source, jsonPath)
 	}
-	rep := r.f.report()
 	b, err := manifest.Canonical(rep)
 	if err != nil {
 		return err
 	}
-	w, err := files.Create(FindingsPath, Name, "application/json")
+	w, err := files.Create(jsonPath, source, "application/json")
 	if err != nil {
 		return err
 	}
 	if _, err := w.Write(append(b, '\n')); err != nil {
 		return err
 	}
-	cw, err := files.Create(FindingsCSV, Name, record.MediaCSV)
+	cw, err := files.Create(csvPath, source, record.MediaCSV)
 	if err != nil {
 		return err
 	}
@@ -360,7 +381,7 @@ func (r *run) writeFindings() error {
 // writeFindingsCSV writes the findings as a table, with record.CSV like
 // every CSV of the bundle.
 func writeFindingsCSV(w io.Writer, rep *Report) error {
-	c, err := record.NewCSV(w, []string{"Kind", "Severity", "Time (UTC)", "User", "User ID", "Object", "Object ID", "Credential", "Summary", "Evidence"})
+	c, err := record.NewCSV(w, []string{"Kind", "Severity", "Time (UTC)", "User", "User ID", "Object", "Object ID", "Credential", "Summary", "Next step", "Evidence"})
 	if err != nil {
 		return err
 	}
@@ -369,7 +390,7 @@ func writeFindingsCSV(w io.Writer, rep *Report) error {
 		for _, p := range f.Evidence {
 			ev = append(ev, fmt.Sprintf("%s:%d", p.File, p.Line))
 		}
-		if err := c.Row([]string{f.Kind, f.Severity, f.Time, f.UPN, f.UserID, f.Object, f.ObjectID, f.Credential, f.Summary, strings.Join(ev, " ")}); err != nil {
+		if err := c.Row([]string{f.Kind, f.Severity, f.Time, f.UPN, f.UserID, f.Object, f.ObjectID, f.Credential, f.Summary, f.NextStep, strings.Join(ev, " ")}); err != nil {
 			return err
 		}
 	}

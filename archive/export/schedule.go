@@ -1,0 +1,105 @@
+package export
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/evidence-dfir/evidence/collect"
+)
+
+// AppBudget is Graph's identity and access reports budget shared by one
+// app registration across all its tenants (docs/sources.md, throttling
+// limits): 122 requests per 10 seconds. Each tenant is also limited to
+// collect.ReportsBudget (5 per 10 s).
+var AppBudget = collect.Budget{Requests: 122, Per: 10 * time.Second}
+
+// Tenant is one line of the --tenants file.
+type Tenant struct {
+	Name     string
+	Requests int // estimated reports requests per daily run
+}
+
+// Shard is a group of tenants that run at the same time.
+type Shard struct {
+	Start   time.Duration // offset from midnight UTC
+	Tenants []Tenant
+}
+
+// Schedule spreads tenants over the day so that the tenants running at
+// once never need more than the app's shared budget: at most
+// floor(app rate / tenant rate) tenants per shard, each shard given the
+// time its slowest tenant needs at the per-tenant rate, plus half again
+// and five minutes for sign-in and sealing.
+func Schedule(tenants []Tenant, start time.Duration) (shards []Shard, perShard int, slot time.Duration, err error) {
+	tenantRate := float64(collect.ReportsBudget.Requests) / collect.ReportsBudget.Per.Seconds()
+	appRate := float64(AppBudget.Requests) / AppBudget.Per.Seconds()
+	perShard = int(math.Floor(appRate / tenantRate))
+	maxReq := 0
+	for _, t := range tenants {
+		maxReq = max(maxReq, t.Requests)
+	}
+	need := time.Duration(float64(maxReq)/tenantRate*1.5*float64(time.Second)) + 5*time.Minute
+	step := 5 * time.Minute
+	slot = (need + step - 1) / step * step
+	for i := 0; i < len(tenants); i += perShard {
+		end := min(i+perShard, len(tenants))
+		shards = append(shards, Shard{Start: start + time.Duration(len(shards))*slot, Tenants: tenants[i:end]})
+	}
+	if total := time.Duration(len(shards)) * slot; total > 24*time.Hour {
+		perDay := perShard * int(24*time.Hour/slot)
+		return nil, perShard, slot, fmt.Errorf("one app registration cannot keep up: %d tenants need %d shards of %s (%s a day); at %d requests per run one app keeps up with %d tenants a day: split the tenants across %d app registrations",
+			len(tenants), len(shards), Human(slot), Human(total), maxReq, perDay, (len(tenants)+perDay-1)/perDay)
+	}
+	return shards, perShard, slot, nil
+}
+
+var tenantNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
+
+// ReadTenants reads the --tenants file: TENANT [REQUESTS_PER_RUN] a line,
+// "#" comments.
+func ReadTenants(r io.Reader, defaultRequests int) ([]Tenant, error) {
+	var out []Tenant
+	sc := bufio.NewScanner(r)
+	line := 0
+	for sc.Scan() {
+		line++
+		f := strings.Fields(strings.SplitN(sc.Text(), "#", 2)[0])
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) > 2 || !tenantNameRE.MatchString(f[0]) {
+			return nil, fmt.Errorf("--tenants line %d: want TENANT [REQUESTS_PER_RUN], e.g. contoso.com 300", line)
+		}
+		t := Tenant{Name: f[0], Requests: defaultRequests}
+		if len(f) == 2 {
+			n, err := strconv.Atoi(f[1])
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("--tenants line %d: %q is not a positive number of requests", line, f[1])
+			}
+			t.Requests = n
+		}
+		out = append(out, t)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--tenants: no tenant listed")
+	}
+	return out, nil
+}
+
+// ContainerName turns a tenant name into a DNS-1123 label.
+func ContainerName(t string) string {
+	s := strings.ToLower(strings.NewReplacer(".", "-", "_", "-").Replace(t))
+	if len(s) > 63 {
+		s = s[:63]
+	}
+	return strings.Trim(s, "-")
+}

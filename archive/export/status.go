@@ -1,0 +1,175 @@
+package export
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/evidence-dfir/evidence/archive/pipeline"
+	"github.com/evidence-dfir/evidence/archive/state"
+	"github.com/evidence-dfir/evidence/manifest"
+)
+
+// Health is what WriteStatus found, worst first when compared with max.
+type Health int
+
+// Health values.
+const (
+	Healthy Health = iota // every watermark inside retention, chain intact, bundles present
+	Losing                // some watermark is older than what the tenant keeps: the next run records a loss
+	Broken                // the index chain is broken, a watermark unreadable, or a bundle missing or changed
+)
+
+// WriteStatus writes, for a person, each source's and scope's watermark, its
+// age, what the tenant has already deleted and when the oldest data not yet
+// exported expires; a pending cycle; the index and its chain; and, with
+// checkBundles, the re-hash of every bundle kept locally.
+func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time, checkBundles bool) Health {
+	code := Healthy
+	tier := st.Tier
+	if tier == "" {
+		tier = TierFree
+	}
+	tierName := map[string]string{TierFree: "Entra ID Free", TierPremium: "Entra ID P1/P2"}[tier]
+	fmt.Fprintf(w, "State %s: tenant %s (%s), %s, updated %s\n", store, st.Tenant.Domain, st.Tenant.ID, tierName, st.Updated)
+	names := make([]string, 0, len(st.Sources))
+	for n := range st.Sources {
+		names = append(names, n)
+	}
+	names = SortedSources(names)
+	for _, name := range names {
+		pol, known := Policies[name]
+		scopes := make([]string, 0, len(st.Sources[name].Scopes))
+		for sc := range st.Sources[name].Scopes {
+			scopes = append(scopes, sc)
+		}
+		sort.Strings(scopes)
+		for _, scope := range scopes {
+			sc := st.Sources[name].Scopes[scope]
+			label := name
+			if scope != state.ScopeTenant {
+				label += " (user " + scope + ")"
+			}
+			if sc.Watermark == "" {
+				fmt.Fprintf(w, "  %s: never completed; a run started at %s did not finish\n", label, sc.Edge.Start)
+				continue
+			}
+			wm, err := time.Parse(time.RFC3339Nano, sc.Watermark)
+			if err != nil {
+				fmt.Fprintf(w, "  %s: unreadable watermark %q\n", label, sc.Watermark)
+				code = max(code, Broken)
+				continue
+			}
+			line := fmt.Sprintf("  %s: last exported %s (%s ago)", label, shortTime(wm), Human(now.Sub(wm)))
+			if known {
+				ret := pol.Retention(tier)
+				gone := now.Add(-ret)
+				expires := wm.Add(ret)
+				line += fmt.Sprintf("; data older than %s is already gone%s", shortTime(gone), TierNote(pol, tier))
+				if wm.Before(gone) {
+					line += fmt.Sprintf("; LOST: [%s, %s) is no longer kept: the next run records it as lost", shortTime(wm), shortTime(gone))
+					code = max(code, Losing)
+				} else {
+					line += fmt.Sprintf("; the oldest data not yet exported expires %s (in %s)", shortTime(expires), Human(expires.Sub(now)))
+				}
+			}
+			fmt.Fprintln(w, line)
+			var lostTotal time.Duration
+			for _, g := range sc.Gaps {
+				lostTotal += Span(g.Window)
+			}
+			if len(sc.Gaps) > 0 {
+				fmt.Fprintf(w, "    %d lost interval(s) recorded, %s in all; the latest [%s, %s) in %s\n", len(sc.Gaps), Human(lostTotal),
+					sc.Gaps[len(sc.Gaps)-1].Start, sc.Gaps[len(sc.Gaps)-1].End, sc.Gaps[len(sc.Gaps)-1].Bundle)
+			}
+		}
+	}
+	incomplete := 0
+	for _, e := range st.Index {
+		if !e.Complete {
+			incomplete++
+		}
+	}
+	if p := st.Pending; p != nil {
+		fmt.Fprintf(w, "Pending: %s was sealed by a run that stopped before recording it; the next run adopts it if it was published (content %s), or removes it and exports its interval again\n", p.Bundle, p.Content[:16])
+	}
+	fmt.Fprintf(w, "Index: %d bundles (%d incomplete)", len(st.Index), incomplete)
+	if p := st.VerifyChain(); len(p) > 0 {
+		fmt.Fprintln(w, "; CHAIN BROKEN:")
+		for _, pr := range p {
+			fmt.Fprintf(w, "  entry %d: %s\n", pr.Seq, pr.Reason)
+		}
+		code = Broken
+	} else if len(st.Index) > 0 {
+		last := st.Index[len(st.Index)-1]
+		fmt.Fprintf(w, ", chain intact, head %s; last %s [%s, %s)\n", st.Head()[:16], last.Bundle, last.Interval.Start, last.Interval.End)
+	} else {
+		fmt.Fprintln(w)
+	}
+	if checkBundles {
+		checked, bad := 0, 0
+		for _, e := range st.Index {
+			if strings.Contains(e.Location, "://") {
+				continue // published elsewhere: checked by its store's read-back
+			}
+			checked++
+			if problem := checkBundle(e); problem != "" {
+				fmt.Fprintf(w, "  bundle %d %s: %s\n", e.Seq, e.Bundle, problem)
+				bad++
+			}
+		}
+		if checked > 0 {
+			if bad == 0 {
+				fmt.Fprintf(w, "Bundles: %d kept locally, all present with the SHA-256 the index records\n", checked)
+			} else {
+				fmt.Fprintf(w, "Bundles: %d of %d kept locally are MISSING or CHANGED\n", bad, checked)
+				code = Broken
+			}
+		}
+	}
+	return code
+}
+
+func checkBundle(e state.Entry) string {
+	f, err := os.Open(e.Location)
+	if os.IsNotExist(err) {
+		return "MISSING at " + e.Location
+	}
+	if err != nil {
+		return err.Error()
+	}
+	if fi, err := f.Stat(); err == nil && fi.IsDir() { // --bundle dir: the SHA-256 of its SHA256SUMS
+		f.Close()
+		got, err := pipeline.DirSHA256(e.Location)
+		switch {
+		case err != nil:
+			return err.Error()
+		case got != e.SHA256:
+			return "CHANGED: SHA256SUMS has SHA-256 " + got + ", the index records " + e.SHA256
+		}
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return err.Error()
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
+		return "CHANGED: SHA-256 " + got + ", the index records " + e.SHA256
+	}
+	return ""
+}
+
+// shortTime renders t as in "2026-11-23T06:00Z" (seconds only when needed).
+func shortTime(t time.Time) string {
+	t = t.UTC()
+	if t.Second() == 0 && t.Nanosecond() == 0 {
+		return t.Format("2006-01-02T15:04Z")
+	}
+	return manifest.FormatTime(t)
+}

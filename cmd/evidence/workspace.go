@@ -1,0 +1,87 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/workspace"
+	"github.com/google/uuid"
+	"github.com/spf13/pflag"
+)
+
+// workspaceFlags are grab's options for the Log Analytics workspace source.
+type workspaceFlags struct {
+	id     string
+	url    string
+	tables []string
+	ca     string // PEM file of a CA to trust besides the system's (a TLS-inspecting proxy, the simulator)
+
+	// set programmatically (demo, tests): the HTTP client that trusts the
+	// simulated endpoint's certificate.
+	transport policy.Transporter
+}
+
+func (w *workspaceFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&w.id, "workspace", "", "Log Analytics workspace id (a GUID) for --sources workspace")
+	f.StringVar(&w.url, "workspace-url", workspace.DefaultEndpoint, "Logs query API endpoint (national clouds, or the simulator)")
+	f.StringVar(&w.ca, "workspace-ca", "", "PEM file of an extra CA to trust for --workspace-url")
+	_ = f.MarkHidden("workspace-ca")
+	f.StringSliceVar(&w.tables, "workspace-tables", nil, "workspace tables to read (default all): "+strings.Join(workspace.TableNames(), ", "))
+}
+
+// configure checks the flags against the selected sources (before any
+// request) and hands the collector its options and the credential.
+func (w *workspaceFlags) configure(v *validated, cred collect.TokenSource, log *slog.Logger) error {
+	var src *workspace.Source
+	for _, s := range v.sources {
+		if ws, ok := s.(*workspace.Source); ok {
+			src = ws
+		}
+	}
+	switch {
+	case src == nil && (w.id != "" || len(w.tables) > 0):
+		return usageErr("--workspace and --workspace-tables apply to the workspace source: add workspace to --sources")
+	case src == nil:
+		return nil
+	case w.id == "":
+		return usageErr("--sources workspace needs --workspace WORKSPACE_ID (the workspace's id, a GUID)")
+	}
+	if _, err := uuid.Parse(w.id); err != nil {
+		return usageErr("--workspace %q is not a workspace id (a GUID)", w.id)
+	}
+	for _, t := range w.tables {
+		if _, ok := workspace.LookupTable(t); !ok {
+			return usageErr("--workspace-tables: unknown table %q (known: %s)", t, strings.Join(workspace.TableNames(), ", "))
+		}
+	}
+	if w.ca != "" && w.transport == nil {
+		pem, err := os.ReadFile(w.ca)
+		if err != nil {
+			return usageErr("--workspace-ca: %v", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return usageErr("--workspace-ca %s: no PEM certificate in it", w.ca)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		w.transport = &http.Client{Transport: tr}
+	}
+	src.Opt = workspace.Options{WorkspaceID: w.id, Credential: cred, Endpoint: w.url, Tables: w.tables, Transport: w.transport, Log: log}
+	if !strings.HasPrefix(w.url, "https://") {
+		return usageErr("--workspace-url %q: the Logs query API is served over https", w.url)
+	}
+	if w.url != workspace.DefaultEndpoint {
+		src.Opt.Audience = strings.TrimSuffix(strings.TrimRight(w.url, "/"), "/v1")
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package graphtest
+
+import (
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Permissions the signals endpoints require.
+const (
+	PermRiskySP  = "IdentityRiskyServicePrincipal.Read.All"
+	PermIncident = "SecurityIncident.Read.All"
+)
+
+// Signals lists what Microsoft's detections raised in the story (the
+// signals source's parts), by id. With Config.CleanPosture none is served
+// (the benign incident stays).
+type Signals struct {
+	RiskyServicePrincipalID string // the attacker's app, at risk
+	SPDetectionID           string // its risk detection
+	IncidentID              string // the open incident naming the victim
+	AlertID                 string // its alert
+	OtherIncidentID         string // a resolved incident about bob, not the victim
+}
+
+type signalsData struct {
+	riskySPs, spDetections []*sobj
+	incidents, incidentsX  []*sobj // without and with alerts expanded
+	truth                  Signals
+}
+
+// TenantSignals returns the story's signals.
+func (t *Tenant) TenantSignals() Signals { return t.snapshot().signals.truth }
+
+// buildSignals builds the Identity Protection and Defender XDR data.
+func (t *Tenant) buildSignals(d *snapData) *signalsData {
+	id := func(s string) string { return uuid.NewSHA1(t.ns, []byte("signals/"+s)).String() }
+	st := t.story
+	a := t.anchor.Truncate(time.Second)
+	t0 := a.Add(-5 * 24 * time.Hour)
+	victim, bob := t.users[0], t.users[2]
+	s := &signalsData{}
+	tr := &s.truth
+
+	userEvidence := func(u *person, at time.Time, roles ...string) *sobj {
+		if roles == nil {
+			roles = []string{}
+		}
+		return obj("@odata.type", "#microsoft.graph.security.userEvidence", "createdDateTime", at, "verdict", "suspicious",
+			"remediationStatus", "none", "remediationStatusDetails", nil, "roles", roles, "detailedRoles", []string{}, "tags", []string{},
+			"userAccount", obj("accountName", strings.Split(u.UPN, "@")[0], "domainName", "contoso.com", "userSid", nil,
+				"azureAdUserId", u.ID, "userPrincipalName", u.UPN, "displayName", u.DisplayName))
+	}
+	alert := func(aid, incident, title, status, severity, category string, at time.Time, evidence ...*sobj) *sobj {
+		return obj("@odata.type", "#microsoft.graph.security.alert", "id", aid, "providerAlertId", aid, "incidentId", incident,
+			"status", status, "severity", severity, "classification", nil, "determination", nil,
+			"serviceSource", "microsoftDefenderForCloudApps", "detectionSource", "cloudAppSecurity", "title", title,
+			"category", category, "createdDateTime", at, "lastUpdateDateTime", at.Add(10*time.Minute),
+			"firstActivityDateTime", at.Add(-5*time.Minute), "lastActivityDateTime", at, "evidence", evidence)
+	}
+	incident := func(iid, name, status, severity string, created time.Time, alerts []*sobj) {
+		base := []any{"@odata.type", "#microsoft.graph.security.incident", "id", iid,
+			"incidentWebUrl", "https://security.microsoft.com/incidents/" + iid + "?tid=" + t.tenantID,
+			"redirectIncidentId", nil, "tenantId", t.tenantID, "displayName", name, "createdDateTime", created,
+			"lastUpdateDateTime", created.Add(time.Hour), "assignedTo", nil, "classification", "unknown", "determination", "unknown",
+			"status", status, "severity", severity, "customTags", []string{}, "systemTags", []string{}, "comments", []string{},
+			"description", nil, "summary", nil}
+		s.incidents = append(s.incidents, obj(base...))
+		s.incidentsX = append(s.incidentsX, obj(append(base, "alerts", alerts)...))
+	}
+
+	other := "8" + strings.ReplaceAll(id("incident/bob")[:7], "-", "")
+	tr.OtherIncidentID = other
+	bobAt := a.Add(-40 * 24 * time.Hour)
+	incident(other, "Suspicious inbox manipulation rule involving one user", "resolved", "low", bobAt,
+		[]*sobj{alert(id("alert/bob"), other, "Suspicious inbox manipulation rule", "resolved", "low", "DefenseEvasion", bobAt,
+			userEvidence(bob, bobAt, "compromised"))})
+
+	if t.cfg.CleanPosture {
+		return s
+	}
+	tr.IncidentID = "9" + strings.ReplaceAll(id("incident/victim")[:7], "-", "")
+	tr.AlertID = id("alert/victim")
+	at := t0.Add(14 * time.Minute)
+	incident(tr.IncidentID, "Business email compromise (BEC) financial fraud involving one user", "active", "high", at,
+		[]*sobj{alert(tr.AlertID, tr.IncidentID, "Suspicious inbox forwarding rule", "new", "high", "Exfiltration", at,
+			userEvidence(victim, at, "compromised"),
+			obj("@odata.type", "#microsoft.graph.security.ipEvidence", "createdDateTime", at, "verdict", "suspicious",
+				"remediationStatus", "none", "roles", []string{"attacker"}, "ipAddress", AttackerIP, "countryLetterCode", "NL"))})
+
+	tr.RiskyServicePrincipalID = st.App.ServicePrincipalID
+	s.riskySPs = []*sobj{obj("id", st.App.ServicePrincipalID, "appId", st.App.AppID, "displayName", st.App.Name,
+		"isEnabled", true, "isProcessing", false, "riskLastUpdatedDateTime", t0.Add(3*time.Hour), "riskLevel", "high",
+		"riskState", "atRisk", "riskDetail", "none", "servicePrincipalType", "Application")}
+	tr.SPDetectionID = id("sp-detection/mailsync")
+	s.spDetections = []*sobj{obj("id", tr.SPDetectionID, "requestId", id("sp-detection-request"), "correlationId", id("sp-detection-corr"),
+		"riskEventType", "suspiciousSignins", "riskState", "atRisk", "riskLevel", "high", "riskDetail", "none", "source", "IdentityProtection",
+		"detectionTimingType", "offline", "activity", "servicePrincipal", "ipAddress", AttackerIP,
+		"location", obj("city", "Amsterdam", "state", "North Holland", "countryOrRegion", "NL"),
+		"activityDateTime", t0.Add(2*time.Hour), "detectedDateTime", t0.Add(3*time.Hour), "lastUpdatedDateTime", t0.Add(3*time.Hour),
+		"servicePrincipalId", st.App.ServicePrincipalID, "servicePrincipalDisplayName", st.App.Name, "appId", st.App.AppID,
+		"keyIds", []string{}, "additionalInfo", nil)}
+	return s
+}
+
+// routeSignals routes the signals endpoints; nil for any other path.
+func (t *Tenant) routeSignals(segs []string, path string) *snapEndpoint {
+	is := func(i int, name string) bool { return len(segs) > i && strings.EqualFold(segs[i], name) }
+	n := len(segs)
+	sig := func() *signalsData { return t.snapshot().signals }
+	switch {
+	case n == 2 && is(0, "identityProtection") && is(1, "riskyServicePrincipals"):
+		return &snapEndpoint{perm: PermRiskySP, handle: func(rc *reqCtx) ([]byte, bool, *gerr) {
+			return t.serveList(rc, path, &snapList{entity: "riskyServicePrincipal", context: "identityProtection/riskyServicePrincipals", objs: sig().riskySPs})
+		}}
+	case n == 2 && is(0, "identityProtection") && is(1, "servicePrincipalRiskDetections"):
+		return &snapEndpoint{perm: PermRiskEvent, handle: func(rc *reqCtx) ([]byte, bool, *gerr) {
+			return t.serveList(rc, path, &snapList{entity: "servicePrincipalRiskDetection", context: "identityProtection/servicePrincipalRiskDetections",
+				objs: sig().spDetections})
+		}}
+	case n == 2 && is(0, "security") && is(1, "incidents"):
+		return &snapEndpoint{perm: PermIncident, handle: func(rc *reqCtx) ([]byte, bool, *gerr) {
+			return t.serveList(rc, path, &snapList{entity: "security.incident", context: "security/incidents",
+				objs: sig().incidents, expand: "alerts", expanded: sig().incidentsX})
+		}}
+	}
+	return nil
+}

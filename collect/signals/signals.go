@@ -1,0 +1,180 @@
+// Package signals records what Microsoft's own detections already raised:
+// Identity Protection's risky service principals and their risk detections
+// (beside the user risk the snapshot reads), and Defender XDR incidents
+// with their alerts. Incidents whose alerts name a subject of the
+// collection are its records; the others are kept apart, byte-exact, in
+// the out-of-scope file beside them (all of them are the subject's when the
+// collection is tenant-wide). Findings go to signals/findings.json.
+//
+// Like the tenant source it only reads, one file and one manifest window
+// per part (collect/tenant.Parts), every request a catalogue entry.
+package signals
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/catalog"
+	"github.com/evidence-dfir/evidence/collect/snapshot"
+	"github.com/evidence-dfir/evidence/collect/tenant"
+	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/tidwall/gjson"
+)
+
+// Name is the source's name in --sources and the manifest.
+const Name = "signals"
+
+// Dir is the bundle folder of the source.
+const (
+	Dir          = "signals"
+	FindingsPath = Dir + "/findings.json"
+	FindingsCSV  = Dir + "/findings.csv"
+)
+
+// Finding kinds of the signals source.
+const (
+	KindOpenIncident = "defender-incident-open"
+	KindRiskySP      = "service-principal-at-risk"
+)
+
+// subjectPaths are where an incident's alerts name a user: user and
+// mailbox evidence, and the recipient of an analysed message.
+var subjectPaths = []string{
+	"alerts.#.evidence.#.userAccount.azureAdUserId|@flatten",
+	"alerts.#.evidence.#.userAccount.userPrincipalName|@flatten",
+	"alerts.#.evidence.#.primaryAddress|@flatten",
+	"alerts.#.evidence.#.recipientEmailAddress|@flatten",
+}
+
+// Source is the signals source.
+type Source struct{}
+
+// Name implements collect.Source.
+func (*Source) Name() string { return Name }
+
+// Collect implements collect.Source.
+func (*Source) Collect(ctx context.Context, c *collect.Client, job collect.Job, out collect.Output) (manifest.Source, error) {
+	f := &findings{byKey: map[string]bool{}}
+	r := tenant.NewParts(c, job, out, Name, Dir, "detections held at collection time; windows[] are the read intervals, one per part",
+		func(check, reason string) {
+			f.not = append(f.not, snapshot.NotChecked{Check: "signals " + check, Scope: "tenant", Reason: reason})
+		})
+	base := r.Base()
+	var about func(rec gjson.Result) string
+	if !job.AllUsers {
+		var vals []string
+		for _, u := range job.Users {
+			vals = append(vals, u.ID, u.UPN, u.Mail)
+		}
+		cond := collect.Cond{What: "subject", Paths: subjectPaths, Values: nonEmpty(vals)}
+		about = func(rec gjson.Result) string {
+			if holdsAny(cond, rec) {
+				return ""
+			}
+			return "no alert of the incident names a subject (" + strings.Join(nonEmpty(userIDs(job.Users)), ", ") + ")"
+		}
+	}
+	parts := []tenant.Part{
+		{Name: "risky-service-principals", Endpoint: "signals.riskyServicePrincipals", URL: base + "/identityProtection/riskyServicePrincipals",
+			Cols: RiskySPColumns, OnRecord: f.riskySP},
+		{Name: "service-principal-risk-detections", Endpoint: "signals.servicePrincipalRiskDetections",
+			URL: base + "/identityProtection/servicePrincipalRiskDetections", Cols: DetectionColumns},
+		{Name: "security-incidents", Endpoint: "signals.incidents", URL: base + "/security/incidents?$expand=alerts",
+			Class: catalog.ClassSecurity, Cols: IncidentColumns, Others: "security-incidents-other-users", Outside: about, OnRecord: f.incident},
+	}
+	for _, p := range parts {
+		if err := r.Fetch(ctx, p); err != nil {
+			return *r.Source(), err
+		}
+	}
+	rep := &snapshot.Report{Format: snapshot.FindingsFormat, Window: manifest.NewWindow(job.Window.Start, job.Window.End), NotChecked: f.not,
+		Note:     "Detections Microsoft already raised, each pointing at the record it comes from. evidence only reads: nothing was changed in the tenant.",
+		Findings: f.list}
+	if rep.Findings == nil {
+		rep.Findings = []snapshot.Finding{}
+	}
+	rep.Sort()
+	if err := snapshot.WriteReport(out, FindingsPath, FindingsCSV, Name, rep); err != nil {
+		return *r.Source(), &collect.FatalError{Err: err}
+	}
+	return r.Finish(FindingsPath, FindingsCSV), nil
+}
+
+// holdsAny reports whether one of cond's paths holds one of its values.
+func holdsAny(cond collect.Cond, rec gjson.Result) bool {
+	for _, p := range cond.Paths {
+		for _, v := range rec.Get(p).Array() {
+			for _, want := range cond.Values {
+				if strings.EqualFold(v.String(), want) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func userIDs(us []collect.User) []string {
+	var out []string
+	for _, u := range us {
+		out = append(out, u.UPN)
+	}
+	return out
+}
+
+func nonEmpty(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+type findings struct {
+	list  []snapshot.Finding
+	byKey map[string]bool
+	not   []snapshot.NotChecked
+}
+
+func (f *findings) add(n snapshot.Finding, p snapshot.Pointer) {
+	if f.byKey[n.Kind+n.ObjectID] {
+		return
+	}
+	f.byKey[n.Kind+n.ObjectID] = true
+	n.Evidence = []snapshot.Pointer{p}
+	f.list = append(f.list, n)
+}
+
+// incident flags an incident still open (active, in progress, awaiting
+// action) among the subject's.
+func (f *findings) incident(p snapshot.Pointer, rec gjson.Result) {
+	switch st := rec.Get("status").String(); st {
+	case "active", "inProgress", "awaitingAction":
+		var titles []string
+		for _, a := range rec.Get("alerts").Array() {
+			titles = append(titles, a.Get("title").String())
+		}
+		f.add(snapshot.Finding{Kind: KindOpenIncident, Severity: "high", Object: rec.Get("displayName").String(), ObjectID: rec.Get("id").String(),
+			Time: rec.Get("createdDateTime").String(),
+			Summary: fmt.Sprintf("Defender XDR incident %s %q is %s (severity %s, alerts: %s)", rec.Get("id").String(),
+				rec.Get("displayName").String(), st, rec.Get("severity").String(), strings.Join(titles, "; ")),
+			NextStep: "open " + rec.Get("incidentWebUrl").String() + " and coordinate with the security operations team before remediating, so their investigation keeps its evidence"}, p)
+	}
+}
+
+// riskySP flags a service principal Identity Protection holds at risk or
+// confirmed compromised.
+func (f *findings) riskySP(p snapshot.Pointer, rec gjson.Result) {
+	switch st := rec.Get("riskState").String(); st {
+	case "atRisk", "confirmedCompromised":
+		f.add(snapshot.Finding{Kind: KindRiskySP, Severity: "high", Object: rec.Get("displayName").String(), ObjectID: rec.Get("id").String(),
+			Time: rec.Get("riskLastUpdatedDateTime").String(),
+			Summary: fmt.Sprintf("Identity Protection holds service principal %q (app id %s) %s, risk level %s", rec.Get("displayName").String(),
+				rec.Get("appId").String(), st, rec.Get("riskLevel").String()),
+			NextStep: "read its risk detections (" + Dir + "/service-principal-risk-detections.jsonl) and service principal sign-ins; remove its credentials if the risk is confirmed"}, p)
+	}
+}
