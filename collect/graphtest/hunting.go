@@ -105,7 +105,6 @@ func (t *Tenant) buildHunting() *huntingData {
 			w := jw{}
 			w.openA()
 			for _, k := range o.keys {
-				w.sep()
 				w.open()
 				w.key("name")
 				w.str(k)
