@@ -18,6 +18,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -190,6 +191,7 @@ type State struct {
 	Manifest *manifest.Manifest
 	files    map[string][]record // bundle path -> records, in file order
 	findings map[string][]string // file + "\x00" + sha256 -> finding kinds
+	sums     map[string]string   // SHA-256 of each file read, by bundle path
 }
 
 type record struct {
@@ -205,7 +207,7 @@ func Load(p string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
 	}
-	s := &State{Bundle: Bundle{Path: p}, files: map[string][]record{}, findings: map[string][]string{}}
+	s := newState(p)
 	if fi.IsDir() {
 		res, err := manifest.VerifyDir(p)
 		if err != nil {
@@ -236,32 +238,83 @@ func Load(p string) (*State, error) {
 			return nil, fmt.Errorf("diff: read %s: %w", p, err)
 		}
 	} else {
-		res, err := archive.VerifyTarZst(p)
-		if err != nil {
-			return nil, &NotVerifiedError{Path: p, Err: err}
-		}
-		if !res.OK() {
-			return nil, &NotVerifiedError{Path: p, Result: res}
-		}
 		f, err := os.Open(p)
 		if err != nil {
 			return nil, fmt.Errorf("diff: %w", err)
 		}
 		defer f.Close()
-		err = archive.Walk(f, func(name string, r io.Reader) error {
-			if !s.wants(name) {
-				return nil
-			}
-			return s.read(name, r)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("diff: read %s: %w", p, err)
+		if err := s.readArchive(f); err != nil {
+			return nil, err
 		}
 	}
+	return s.finish()
+}
+
+// LoadReader is Load for a bundle archived as .tar.zst and streamed from r
+// (a file, a blob being downloaded), named p in messages: it is verified
+// and read in the same single pass.
+func LoadReader(p string, r io.Reader) (*State, error) {
+	s := newState(p)
+	if err := s.readArchive(r); err != nil {
+		return nil, err
+	}
+	return s.finish()
+}
+
+func newState(p string) *State {
+	return &State{Bundle: Bundle{Path: p}, files: map[string][]record{}, findings: map[string][]string{}, sums: map[string]string{}}
+}
+
+// readArchive verifies the archive streamed from r while it keeps the files
+// the comparison reads (they are small: state, not logs).
+func (s *State) readArchive(r io.Reader) error {
+	v := manifest.NewVerifier()
+	err := archive.Walk(r, func(name string, fr io.Reader) error {
+		if !s.wants(name) {
+			return v.Add(name, fr)
+		}
+		b, err := io.ReadAll(fr)
+		if err != nil {
+			return err
+		}
+		if err := v.Add(name, bytes.NewReader(b)); err != nil {
+			return err
+		}
+		return s.read(name, bytes.NewReader(b))
+	})
+	var unsafe *archive.UnsafeEntryError
+	switch {
+	case errors.As(err, &unsafe):
+		v.Halt(unsafe.Name, unsafe.Why)
+	case err != nil:
+		return &NotVerifiedError{Path: s.Bundle.Path, Err: fmt.Errorf("%s: %w", s.Bundle.Path, err)}
+	}
+	if res := v.Result(); !res.OK() {
+		return &NotVerifiedError{Path: s.Bundle.Path, Result: res}
+	}
+	return nil
+}
+
+func (s *State) finish() (*State, error) {
+	p := s.Bundle.Path
 	if s.Manifest == nil {
 		return nil, fmt.Errorf("diff: %s has no manifest.json", p)
 	}
 	m := s.Manifest
+	// The files were read after (a directory) or while (an archive) the
+	// bundle was verified: each must still be the file the manifest seals.
+	listed := map[string]string{}
+	for _, f := range m.Files {
+		listed[f.Path] = f.SHA256
+	}
+	for name, sum := range s.sums {
+		if name == manifest.SumsName || name == "manifest.json" {
+			continue
+		}
+		if listed[name] != sum {
+			return nil, &NotVerifiedError{Path: p, Err: fmt.Errorf("%s: %s changed while it was read (SHA-256 %s, sealed %s)", p, name, sum, listed[name])}
+		}
+	}
 	s.Bundle.CaseID, s.Bundle.CollectionEnd, s.Bundle.RequestedUsers = m.CaseID, m.CollectionEnd, len(m.Users)
 	s.Bundle.Tenant = m.Tenant.ID
 	return s, nil
@@ -294,13 +347,16 @@ func isState(source string) bool {
 }
 
 func (s *State) read(name string, r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(b)
+	s.sums[name] = hex.EncodeToString(sum[:])
+	r = bytes.NewReader(b)
 	switch {
 	case name == manifest.SumsName:
-		h := sha256.New()
-		if _, err := io.Copy(h, r); err != nil {
-			return err
-		}
-		s.Bundle.SHA256SUMS = hex.EncodeToString(h.Sum(nil))
+		s.Bundle.SHA256SUMS = s.sums[name]
 		return nil
 	case name == "manifest.json":
 		var m manifest.Manifest
