@@ -12,6 +12,7 @@ import (
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/catalog"
 	"github.com/evidence-dfir/evidence/collect/kql"
+	"github.com/evidence-dfir/evidence/collect/snapshot"
 	"github.com/evidence-dfir/evidence/collect/tenant"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/tidwall/gjson"
@@ -26,10 +27,14 @@ const (
 	HuntingRowLimit = 100000
 )
 
-// HuntingQueriesPath lists every advanced hunting answer kept: the query
-// and timespan sent, the rows returned, and the answer's schema as
-// returned (one JSON line per answer).
-const HuntingQueriesPath = Dir + "/hunting-queries.jsonl"
+// HuntingQueriesPath lists every advanced hunting answer: the query and
+// timespan sent, the rows returned, whether they reached the cap, and the
+// answer's schema as returned. It is JSON, not JSON Lines: its entries
+// describe answers, they are not records of the tenant.
+const HuntingQueriesPath = Dir + "/hunting-queries.json"
+
+// HuntingQueriesFormat names the layout of HuntingQueriesPath.
+const HuntingQueriesFormat = "evidence-hunting-queries/1"
 
 // HuntingQuery is one table of the advanced hunting schema read for the
 // subjects, and the columns that name them.
@@ -95,7 +100,14 @@ func (q HuntingQuery) KQL(w collect.Window, names, ids []string) (string, bool) 
 		"\n| where " + strings.Join(preds, " or ") + "\n| order by Timestamp asc", true
 }
 
-// huntingAnswer is one line of HuntingQueriesPath.
+// huntingAnswers is HuntingQueriesPath.
+type huntingAnswers struct {
+	Format  string          `json:"format"`
+	Note    string          `json:"note"`
+	Answers []huntingAnswer `json:"answers"`
+}
+
+// huntingAnswer is one answer of HuntingQueriesPath.
 type huntingAnswer struct {
 	Table    string          `json:"table"`
 	Window   manifest.Window `json:"window"`
@@ -105,9 +117,6 @@ type huntingAnswer struct {
 	Capped   bool            `json:"capped"` // rows reached the cap: not kept, asked again in halves
 	Schema   json.RawMessage `json:"schema"`
 }
-
-var answerCols = []collect.Column{collect.Str("Table", "table"), collect.Time("Window start (UTC)", "window.start"),
-	collect.Time("Window end (UTC)", "window.end"), collect.Str("Rows", "rows"), collect.Str("Capped", "capped"), collect.Str("Query", "query")}
 
 // hunt runs every hunting query for the job's subjects and records one
 // window per answer kept (data windows, not read intervals).
@@ -136,11 +145,14 @@ func (s *Source) hunt(ctx context.Context, c *collect.Client, job collect.Job, o
 		add(&names, u.Mail)
 	}
 	scope := strings.Join(userIDs(job.Users), ", ")
-	kept, lost := job.Window.Clamp(job.Now.Add(-collect.Retention("hunting", "")))
-	answers, err := out.Open(HuntingQueriesPath, Name, answerCols)
-	if err != nil {
-		return &collect.FatalError{Err: fmt.Errorf("%s: %w", Name, err)}
+	now := job.Now // the service's clock when the licence probe read it
+	if job.Facts != nil {
+		now = job.Facts.Now
 	}
+	kept, lost := job.Window.Clamp(now.Add(-collect.Retention("hunting", "")))
+	answers := huntingAnswers{Format: HuntingQueriesFormat, Answers: []huntingAnswer{},
+		Note: "one entry per runHuntingQuery answer: the query and timespan sent, the rows it held, whether they reached the cap " +
+			"(then not kept: the window was asked again in halves), and the answer's schema as returned"}
 	u := c.BaseURL("v1.0") + "/security/runHuntingQuery"
 	for _, q := range HuntingQueries {
 		part := "hunting-" + q.Table
@@ -206,13 +218,7 @@ func (s *Source) hunt(ctx context.Context, c *collect.Client, job collect.Job, o
 			if len(ans.Schema) == 0 {
 				ans.Schema = json.RawMessage("null")
 			}
-			line, err := json.Marshal(ans)
-			if err != nil {
-				return &collect.FatalError{Err: err}
-			}
-			if err := answers.Write(line); err != nil {
-				return &collect.FatalError{Err: fmt.Errorf("%s: writing %s: %w", Name, HuntingQueriesPath, err)}
-			}
+			answers.Answers = append(answers.Answers, ans)
 			if capped {
 				if a, b, ok := w.Halves(); ok {
 					why := fmt.Sprintf("asked in halves: the answer for %s held %d rows, the documented cap, and may have been cut", w, len(rows))
@@ -246,6 +252,21 @@ func (s *Source) hunt(ctx context.Context, c *collect.Client, job collect.Job, o
 			}
 		}
 	}
-	src.Files = append(src.Files, HuntingQueriesPath, collect.CSVPath(HuntingQueriesPath))
+	files, ok := out.(snapshot.Files)
+	if !ok {
+		return &collect.FatalError{Err: fmt.Errorf("%s: the bundle cannot hold %s", Name, HuntingQueriesPath)}
+	}
+	b, err := manifest.Canonical(answers)
+	if err != nil {
+		return &collect.FatalError{Err: err}
+	}
+	w, err := files.Create(HuntingQueriesPath, Name, "application/json")
+	if err == nil {
+		_, err = w.Write(append(b, '\n'))
+	}
+	if err != nil {
+		return &collect.FatalError{Err: fmt.Errorf("%s: writing %s: %w", Name, HuntingQueriesPath, err)}
+	}
+	src.Files = append(src.Files, HuntingQueriesPath)
 	return nil
 }

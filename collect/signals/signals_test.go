@@ -66,8 +66,11 @@ func runWith(t *testing.T, cfg graphtest.Config, source *signals.Source, allUser
 	if vs := srv.Tenant.Violations(); len(vs) > 0 {
 		t.Fatalf("requests outside the documented contract:\n%s", strings.Join(vs, "\n"))
 	}
-	if err := stage.Seal(&manifest.Manifest{}); err != nil {
+	if err := stage.Seal(&manifest.Manifest{Format: manifest.Format, Sources: []manifest.Source{src}}); err != nil {
 		t.Fatal(err)
+	}
+	if vr, err := manifest.VerifyDir(stage.Dir()); err != nil || !vr.OK() {
+		t.Fatalf("the bundle does not verify: %v %+v", err, vr.Problems)
 	}
 	res := result{src: src, dir: stage.Dir(), tenant: srv.Tenant}
 	b, err := os.ReadFile(filepath.Join(res.dir, signals.FindingsPath))
@@ -204,23 +207,41 @@ func TestSignalsHuntingOnStory(t *testing.T) {
 			t.Errorf("%s: a row older than 30 days was served", table)
 		}
 	}
-	answers := lines(t, filepath.Join(res.dir, signals.HuntingQueriesPath))
+	answers := huntingAnswers(t, res.dir)
 	if len(answers) != 4 {
-		t.Fatalf("answers: %v", answers)
+		t.Fatalf("answers: %+v", answers)
 	}
-	for _, a := range answers {
-		var ans struct {
-			Table  string
-			Rows   int
-			Schema []struct{ Name, Type string }
-		}
-		if err := json.Unmarshal([]byte(a), &ans); err != nil {
-			t.Fatal(err)
-		}
-		if len(ans.Schema) < 3 || ans.Schema[0].Name != "Timestamp" || ans.Schema[0].Type != "DateTime" {
+	for _, ans := range answers {
+		if len(ans.Schema) < 3 || ans.Schema[0].Name != "Timestamp" || ans.Schema[0].Type != "DateTime" || ans.Capped {
 			t.Errorf("%s: schema %+v", ans.Table, ans.Schema)
 		}
+		if w := window(res.src, "hunting-"+ans.Table); int64(ans.Rows) != w.Records {
+			t.Errorf("%s: answer of %d rows, window %d", ans.Table, ans.Rows, w.Records)
+		}
 	}
+}
+
+type huntingAnswer struct {
+	Table  string
+	Rows   int
+	Capped bool
+	Schema []struct{ Name, Type string }
+}
+
+func huntingAnswers(t *testing.T, dir string) []huntingAnswer {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, signals.HuntingQueriesPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Format  string
+		Answers []huntingAnswer
+	}
+	if err := json.Unmarshal(b, &f); err != nil || f.Format != signals.HuntingQueriesFormat {
+		t.Fatalf("%s: %v %q", signals.HuntingQueriesPath, err, f.Format)
+	}
+	return f.Answers
 }
 
 // A window reaching back beyond 30 days: the older part of every hunting
@@ -278,8 +299,8 @@ func TestSignalsHuntingSplitsCappedAnswers(t *testing.T) {
 		t.Errorf("%d windows (%d split), %d rows of %d", windows, halves, rows, n)
 	}
 	capped := 0
-	for _, a := range lines(t, filepath.Join(split.dir, signals.HuntingQueriesPath)) {
-		if strings.Contains(a, `"capped":true`) {
+	for _, a := range huntingAnswers(t, split.dir) {
+		if a.Capped {
 			capped++
 		}
 	}
