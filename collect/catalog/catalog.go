@@ -358,10 +358,10 @@ var SignalsEndpoints = []*Endpoint{
 		Note: "the page documents $count, $filter, $skip, $top and $expand, and $expand=alerts in its second example; the throttling page lists 150 requests per minute per app per tenant for alerts on /security and nothing for incidents, so the tool paces incidents the same"},
 	{ID: "signals.alerts", Method: "GET", Version: "v1.0", Path: "/security/alerts_v2",
 		Use:     "Defender XDR alerts updated since the window start; those naming the subject kept apart from the rest (signals source)",
-		Options: []string{"$filter"}, Filter: "lastUpdateDateTime ge START",
+		Options: []string{"$filter", "$skiptoken"}, Filter: "lastUpdateDateTime ge START",
 		Delegated: "SecurityAlert.Read.All", Application: "SecurityAlert.Read.All",
 		Licence: "Microsoft Defender XDR", Class: ClassSecurity, Doc: learn + "security-list-alerts_v2",
-		Note: "the page documents $count, $filter, $skip and $top, $filter on assignedTo, classification, determination, createdDateTime, lastUpdateDateTime, severity, serviceSource and status, and paging by @odata.nextLink (the tool sends only $filter: the largest $top is not documented); " +
+		Note: "the page documents $count, $filter, $skip and $top, $filter on assignedTo, classification, determination, createdDateTime, lastUpdateDateTime, severity, serviceSource and status, and paging by @odata.nextLink (the tool sends only $filter, the largest $top not being documented; $skiptoken only as the service's nextLinks carry it); " +
 			"the tool asks lastUpdateDateTime ge the window start, because an alert raised before the window and updated in it (new evidence, a status or classification change) belongs to the case, and createdDateTime would miss it; " +
 			"the throttling page lists 150 requests per minute per app per tenant for alerts"},
 	{ID: "signals.huntingQuery", Method: "POST", Version: "v1.0", Path: "/security/runHuntingQuery",
