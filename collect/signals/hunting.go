@@ -166,6 +166,13 @@ func (s *Source) hunt(ctx context.Context, c *collect.Client, job collect.Job, o
 		if kept.Empty() {
 			continue
 		}
+		if _, ok := q.KQL(kept, names, ids); !ok {
+			w := manifest.SubWindow{Window: manifest.NewWindow(kept.Start, kept.End), Scope: scope, Status: manifest.StatusUnavailable,
+				Query: part + ": not asked", Reason: "not asked: the users' " + strings.Join(append(q.ByName, q.ByID...), ", ") + " values are not known"}
+			src.Windows = append(src.Windows, w)
+			notChecked(part, w.Reason)
+			continue
+		}
 		var sink collect.Sink // opened on the first answer: a refused table leaves no empty file
 		todo := []collect.Window{kept}
 		note := map[collect.Window]string{}

@@ -35,6 +35,9 @@ func run(t *testing.T, cfg graphtest.Config, allUsers bool) result {
 	return runWith(t, cfg, &signals.Source{}, allUsers, 30*24*time.Hour)
 }
 
+// users, when set, replaces the victim as the subject of runWith.
+var users []collect.User
+
 func runWith(t *testing.T, cfg graphtest.Config, source *signals.Source, allUsers bool, span time.Duration) result {
 	t.Helper()
 	cfg.Token, cfg.Now, cfg.Seed = token, now, 5
@@ -58,6 +61,9 @@ func runWith(t *testing.T, cfg graphtest.Config, source *signals.Source, allUser
 	job := collect.Job{Window: collect.Window{Start: now.Add(-span), End: now}, Now: now, AllUsers: allUsers}
 	if !allUsers {
 		job.Users = []collect.User{{Requested: v.UPN, ID: v.ID, UPN: v.UPN, Mail: v.Mail}}
+		if users != nil {
+			job.Users = users
+		}
 	}
 	src, err := source.Collect(context.Background(), c, job, stage)
 	if err != nil {
@@ -409,5 +415,34 @@ func TestSignalsNotCollectable(t *testing.T) {
 	}
 	if len(got) != 5 {
 		t.Errorf("not collectable: %v", got)
+	}
+}
+
+// The queries' text: values are KQL literals, whatever they hold; a table
+// whose columns have nothing to be compared with is not asked.
+func TestHuntingKQL(t *testing.T) {
+	w := collect.Window{Start: now.Add(-time.Hour), End: now}
+	name := `o'brien"x\y@contoso.com`
+	got, ok := signals.HuntingQueries[2].KQL(w, []string{name}, nil)
+	want := "EmailEvents\n| where Timestamp >= datetime(2026-11-20T05:00:00Z) and Timestamp < datetime(2026-11-20T06:00:00Z)\n" +
+		`| where RecipientEmailAddress in~ ("o'brien\"x\\y@contoso.com") or SenderFromAddress in~ ("o'brien\"x\\y@contoso.com")` + "\n| order by Timestamp asc"
+	if !ok || got != want {
+		t.Errorf("KQL:\n%s\nwant\n%s", got, want)
+	}
+	if _, ok := signals.HuntingQueries[1].KQL(w, []string{name}, nil); ok {
+		t.Error("CloudAppEvents asked without an object id")
+	}
+	// Over HTTP: the simulator reads the escaped literal back (no 400);
+	// the subject without an object id leaves CloudAppEvents not asked.
+	users = []collect.User{{Requested: name, UPN: name}}
+	defer func() { users = nil }()
+	res := run(t, graphtest.Config{}, false)
+	for _, p := range []string{"hunting-IdentityLogonEvents", "hunting-EmailEvents", "hunting-UrlClickEvents"} {
+		if w := window(res.src, p); w.Status != manifest.StatusCollected || w.Records != 0 {
+			t.Errorf("%s: %+v", p, w)
+		}
+	}
+	if w := window(res.src, "hunting-CloudAppEvents"); w.Status != manifest.StatusUnavailable || !strings.Contains(w.Reason, "AccountObjectId") {
+		t.Errorf("CloudAppEvents: %+v", w)
 	}
 }
