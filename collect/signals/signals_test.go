@@ -304,6 +304,7 @@ func TestSignalsHuntingSplitsCappedAnswers(t *testing.T) {
 	if n := int64(len(lines(t, filepath.Join(whole.dir, "signals", "hunting-IdentityLogonEvents.jsonl")))); windows < 9 || halves != windows || rows != n {
 		t.Errorf("%d windows (%d split), %d rows of %d", windows, halves, rows, n)
 	}
+	t.Logf("IdentityLogonEvents: %d rows in %d windows, cap 4", rows, windows)
 	capped := 0
 	for _, a := range huntingAnswers(t, split.dir) {
 		if a.Capped {
@@ -313,6 +314,7 @@ func TestSignalsHuntingSplitsCappedAnswers(t *testing.T) {
 	if capped == 0 {
 		t.Error("no capped answer recorded")
 	}
+	t.Logf("%d capped answers asked again in halves", capped)
 }
 
 // A tenant-wide collection keeps every incident as its own; the resolved
