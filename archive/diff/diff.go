@@ -44,6 +44,12 @@ const Namespace = "evidence-diff"
 // events: the ones compared.
 var StateSources = []string{"snapshot", "tenant", "signals"}
 
+// Events are the files of the state sources that hold events of the
+// collection window, not objects as they are (the signals source's
+// advanced hunting rows): two bundles of different windows differ there by
+// design, so they are not compared.
+var Events = []string{"signals/hunting-"}
+
 // Volatile lists the properties ignored when two versions of an object are
 // compared, with why: they change without anyone changing the object. The
 // name is matched at any depth.
@@ -350,6 +356,11 @@ func (s *State) wants(name string) bool {
 		return true
 	case strings.HasSuffix(name, ".out-of-scope.jsonl"):
 		return false
+	}
+	for _, e := range Events {
+		if strings.HasPrefix(name, e) {
+			return false
+		}
 	}
 	top, _, _ := strings.Cut(name, "/")
 	if !isState(top) {
