@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	"github.com/evidence-dfir/evidence/archive/blob/azuritetest"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/diagarchive"
@@ -73,22 +71,6 @@ func (d *dirOutput) close() {
 	}
 }
 
-func accountSAS(t *testing.T, perms sas.AccountPermissions) string {
-	t.Helper()
-	cred, err := service.NewSharedKeyCredential(azuritetest.Account, azuritetest.AccountKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := sas.AccountSignatureValues{
-		Protocol: sas.ProtocolHTTPSandHTTP, StartTime: time.Now().Add(-time.Hour).UTC(), ExpiryTime: time.Now().Add(time.Hour).UTC(),
-		Permissions: perms.String(), ResourceTypes: (&sas.AccountResourceTypes{Service: true, Container: true, Object: true}).String(),
-	}.SignWithSharedKey(cred)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return q.Encode()
-}
-
 func lines(t *testing.T, path string) []string {
 	t.Helper()
 	f, err := os.Open(path)
@@ -138,7 +120,7 @@ func TestArchive40Days(t *testing.T) {
 		Missing:    map[string][]time.Time{"SignInLogs": {missSignIn}, "AuditLogs": {missAudit1, missAudit2}},
 		Tampered:   map[string][]time.Time{"AuditLogs": {tampered}},
 	})
-	sasq := accountSAS(t, sas.AccountPermissions{Read: true, List: true})
+	sasq := diagtest.AccountSAS(t, true)
 	out := &dirOutput{dir: t.TempDir()}
 	src := &diagarchive.Source{Opt: diagarchive.Options{Service: srv.Endpoint, SAS: sasq,
 		Containers: []string{"insights-logs-signinlogs", "insights-logs-auditlogs", "insights-logs-serviceprincipalsigninlogs"}}}
@@ -271,7 +253,7 @@ func TestArchiveRefused(t *testing.T) {
 		Categories: []string{"SignInLogs"}})
 	w := collect.Window{Start: start, End: start.Add(3 * time.Hour)}
 	out := &dirOutput{dir: t.TempDir()}
-	src := &diagarchive.Source{Opt: diagarchive.Options{Service: srv.Endpoint, SAS: accountSAS(t, sas.AccountPermissions{Read: true}),
+	src := &diagarchive.Source{Opt: diagarchive.Options{Service: srv.Endpoint, SAS: diagtest.AccountSAS(t, false),
 		Containers: []string{"insights-logs-signinlogs"}}}
 	ms, err := src.Collect(context.Background(), nil, collect.Job{Window: w, AllUsers: true}, out)
 	out.close()
@@ -285,7 +267,7 @@ func TestArchiveRefused(t *testing.T) {
 
 	// Defaults: the containers the tenant does not archive are noted.
 	out = &dirOutput{dir: t.TempDir()}
-	src = &diagarchive.Source{Opt: diagarchive.Options{Service: srv.Endpoint, SAS: accountSAS(t, sas.AccountPermissions{Read: true, List: true})}}
+	src = &diagarchive.Source{Opt: diagarchive.Options{Service: srv.Endpoint, SAS: diagtest.AccountSAS(t, true)}}
 	ms, err = src.Collect(context.Background(), nil, collect.Job{Window: w, AllUsers: true}, out)
 	out.close()
 	if err != nil {

@@ -22,6 +22,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	"github.com/evidence-dfir/evidence/archive/blob/azuritetest"
 )
 
@@ -208,3 +210,23 @@ func upload(ctx context.Context, cc *container.Client, b *Blob, appendBlob, tamp
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// AccountSAS signs an account SAS for the emulator's account (service,
+// container and object resources), valid for an hour, with the
+// permissions asked: read, and list when list is true.
+func AccountSAS(t testing.TB, list bool) string {
+	t.Helper()
+	cred, err := service.NewSharedKeyCredential(azuritetest.Account, azuritetest.AccountKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := sas.AccountSignatureValues{
+		Protocol: sas.ProtocolHTTPSandHTTP, StartTime: time.Now().Add(-time.Hour).UTC(), ExpiryTime: time.Now().Add(time.Hour).UTC(),
+		Permissions:   (&sas.AccountPermissions{Read: true, List: list}).String(),
+		ResourceTypes: (&sas.AccountResourceTypes{Service: true, Container: true, Object: true}).String(),
+	}.SignWithSharedKey(cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q.Encode()
+}
