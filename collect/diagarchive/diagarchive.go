@@ -525,7 +525,10 @@ func (r *run) copyBlob(ctx context.Context, cc *container.Client, cat Category, 
 		return nil, &collect.FatalError{Err: fmt.Errorf("diagarchive: %w", err)}
 	}
 	mh, sh := md5.New(), sha256.New() //nolint:gosec // see the import
-	ls := &lineSplitter{users: r.users, paths: cat.Users, subject: subject}
+	ls := &lineSplitter{subject: subject}
+	if subject != nil {
+		ls.scope = &collect.Scope{Require: []collect.Cond{{What: "user", Paths: cat.Users, Values: r.users}}}
+	}
 	n, err := io.Copy(io.MultiWriter(w, mh, sh, ls), body)
 	if err != nil {
 		var fe *collect.FatalError
@@ -580,8 +583,7 @@ func (r *run) copyBlob(ctx context.Context, cc *container.Client, cat Category, 
 // lineSplitter counts the JSON Lines records streamed through it and
 // passes those that name the subject to subject. Memory: one line.
 type lineSplitter struct {
-	users        []string
-	paths        []string
+	scope        *collect.Scope // the subject's identity fields
 	subject      collect.Sink
 	buf          []byte
 	lines        int64
@@ -622,9 +624,7 @@ func (l *lineSplitter) line() error {
 	if l.subject == nil {
 		return nil
 	}
-	cond := collect.Cond{What: "user", Paths: l.paths, Values: l.users}
-	sc := collect.Scope{Require: []collect.Cond{cond}}
-	if sc.Outside(rec) != "" {
+	if l.scope.Outside(rec) != "" {
 		return nil
 	}
 	l.subjectLines++
