@@ -160,6 +160,9 @@ type IndexEntry struct {
 	SHA256       string `json:"sha256"`
 	Lines        int64  `json:"lines"`
 	SubjectLines int64  `json:"subject_lines,omitempty"`
+	// Error says the copy at Path is partial (the read failed): the hour
+	// is a gap.
+	Error string `json:"error,omitempty"`
 }
 
 // MD5 check outcomes in the index.
@@ -534,6 +537,16 @@ func (r *run) copyBlob(ctx context.Context, cc *container.Client, cat Category, 
 		var fe *collect.FatalError
 		if errors.As(err, &fe) {
 			return nil, err
+		}
+		// The part read stays in the bundle; the index says it is partial.
+		_, _, fatal := r.classify(err)
+		if !fatal {
+			e := &IndexEntry{Container: cat.Container, Blob: name, Path: path, Hour: collect.FormatTime(hour), Size: n,
+				Error: fmt.Sprintf("copy incomplete after %d bytes: %s", n, r.scrub(err.Error()))}
+			if ierr := r.index.Encode(e); ierr != nil {
+				return nil, &collect.FatalError{Err: fmt.Errorf("diagarchive: writing the index: %w", ierr)}
+			}
+			r.counts["blobs_incomplete"]++
 		}
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
