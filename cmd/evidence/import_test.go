@@ -285,6 +285,10 @@ func TestImportScope(t *testing.T) {
 			t.Errorf("stderr does not name %s:\n%s", imp.OutOfScopePath, stderr)
 		}
 	}
+	readme, _ := os.ReadFile(filepath.Join(dir, manifest.ReadmeName))
+	if !strings.Contains(string(readme), "imported/InteractiveSignIns_2026-11-13_2026-11-20.in-scope.csv (the\n    subject's)") {
+		t.Errorf("README.txt does not explain the split:\n%s", readme)
+	}
 	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
 	if !strings.Contains(string(html), "kept apart, byte-exact, in imported/InteractiveSignIns_2026-11-13_2026-11-20.out-of-scope.csv") {
 		t.Errorf("report.html does not name the records kept apart")
