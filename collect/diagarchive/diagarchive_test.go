@@ -113,13 +113,16 @@ func TestArchive40Days(t *testing.T) {
 	missSignIn := start.Add(9*day + 5*time.Hour)
 	missAudit1, missAudit2 := start.Add(19*day+22*time.Hour), start.Add(19*day+23*time.Hour)
 	tampered := start.Add(11*day + 7*time.Hour)
-	truth := diagtest.Seed(t, srv, diagtest.Spec{
+	spec := diagtest.Spec{
 		Tenant: tenant, Start: start.Add(-2 * time.Hour), End: end.Add(2 * time.Hour), Users: []diagtest.User{victim, bob},
 		Categories: []string{"SignInLogs", "AuditLogs", "ServicePrincipalSignInLogs"},
 		Append:     map[string]bool{"SignInLogs": true, "ServicePrincipalSignInLogs": true},
 		Missing:    map[string][]time.Time{"SignInLogs": {missSignIn}, "AuditLogs": {missAudit1, missAudit2}},
 		Tampered:   map[string][]time.Time{"AuditLogs": {tampered}},
-	})
+	}
+	truth := diagtest.Seed(t, srv, spec)
+	// One busy hour outgrew its append blob and continued in PT1H_1.json.
+	truth.Overflow(t, srv, spec, "SignInLogs", start.Add(3*day+14*time.Hour), 1)
 	sasq := diagtest.AccountSAS(t, true)
 	out := &dirOutput{dir: t.TempDir()}
 	src := &diagarchive.Source{Opt: diagarchive.Options{Service: srv.Endpoint, SAS: sasq,
@@ -150,7 +153,7 @@ func TestArchive40Days(t *testing.T) {
 			t.Errorf("%s/%s: copy differs from the source blob (%v)", b.Container, b.Name, err)
 		}
 	}
-	if want != 3*40*24-3 || ms.Counts["blobs"] != want || ms.Records != records {
+	if want != 3*40*24-3+1 || ms.Counts["blobs"] != want || ms.Records != records {
 		t.Errorf("%d blobs copied (want %d), %d records (want %d)", ms.Counts["blobs"], want, ms.Records, records)
 	}
 
@@ -178,7 +181,7 @@ func TestArchive40Days(t *testing.T) {
 			t.Errorf("MD5 verdict %s for %s", e.MD5Check, e.Blob)
 		}
 	}
-	if n != want || checks["insights-logs-signinlogs none given"]+checks["insights-logs-signinlogs match"] != 40*24-1 || checks["insights-logs-auditlogs match"] != 40*24-3 || checks["insights-logs-auditlogs MISMATCH"] != 1 {
+	if n != want || checks["insights-logs-signinlogs none given"]+checks["insights-logs-signinlogs match"] != 40*24-1+1 || checks["insights-logs-auditlogs match"] != 40*24-3 || checks["insights-logs-auditlogs MISMATCH"] != 1 {
 		t.Errorf("index: %d entries, verdicts %v", n, checks)
 	}
 

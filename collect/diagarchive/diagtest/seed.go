@@ -86,6 +86,39 @@ func Name(tenant string, h time.Time) string {
 	return fmt.Sprintf("tenantId=%s/y=%04d/m=%02d/d=%02d/h=%02d/m=00/PT1H.json", tenant, h.Year(), int(h.Month()), h.Day(), h.Hour())
 }
 
+// Overflow adds hour h's n-th continuation blob (PT1H_<n>.json, written
+// when an hour outgrows one append blob) to category cat, with a record
+// of each user, and inserts it into the truth after the hour's blob (the
+// order a listing returns them in).
+func (t *Truth) Overflow(tb testing.TB, srv *azuritetest.Server, s Spec, cat string, h time.Time, n int) {
+	tb.Helper()
+	name := "insights-logs-" + strings.ToLower(cat)
+	b := Blob{Container: name, Name: strings.TrimSuffix(Name(s.Tenant, h), ".json") + fmt.Sprintf("_%d.json", n), Hour: h}
+	var body bytes.Buffer
+	for i, u := range s.Users {
+		l := line(cat, s.Tenant, u, h.Add(59*time.Minute+time.Duration(i)*time.Second), 900000+n*10+i)
+		b.Lines = append(b.Lines, Line{Text: l, User: u})
+		body.WriteString(l + "\n")
+	}
+	b.Body = body.Bytes()
+	sum := sha256.Sum256(b.Body)
+	b.SHA256 = hex.EncodeToString(sum[:])
+	cc, err := container.NewClientFromConnectionString(srv.ConnectionString(), name, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := upload(context.Background(), cc, &b, s.Append[cat], false); err != nil {
+		tb.Fatal(err)
+	}
+	at := len(t.Blobs)
+	for i, x := range t.Blobs {
+		if x.Container == name && x.Hour.Equal(h) {
+			at = i + 1
+		}
+	}
+	t.Blobs = append(t.Blobs[:at], append([]Blob{b}, t.Blobs[at:]...)...)
+}
+
 func has(hs []time.Time, h time.Time) bool {
 	for _, x := range hs {
 		if x.Equal(h) {
