@@ -159,14 +159,7 @@ func splitCSV(r io.Reader, kind string, scope *collect.Scope, sp *Split, in, out
 			}
 		}
 	}
-	col := map[string]int{}
-	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		if _, dup := col[h]; !dup {
-			col[h] = i
-		}
-	}
-	proj := projector(kind, col)
+	proj := projector(kind, columns(header))
 	row := 0
 	for {
 		rec, err := cr.Read()
@@ -243,10 +236,7 @@ func projector(kind string, col map[string]int) func([]string) (map[string]any, 
 	}
 	when := func(rec []string) (string, bool) {
 		v := get(rec, "Date (UTC)", "Date", "CreatedDateTime", "createdDateTime", "ActivityDateTime", "activityDateTime")
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			t, err = time.Parse("2006-01-02 15:04:05Z07:00", v)
-		}
+		t, err := parseZoned(v)
 		if err != nil {
 			return "", false
 		}
@@ -279,13 +269,8 @@ func projector(kind string, col map[string]int) func([]string) (map[string]any, 
 // splitJSON judges the records of a JSON array or a saved Graph page and
 // writes each into a JSON array of its own side, byte for byte.
 func splitJSON(r io.Reader, scope *collect.Scope, sp *Split, in, out io.Writer) error {
-	dec := json.NewDecoder(r)
 	sides := map[io.Writer]int{}
-	one := func() error {
-		var rec json.RawMessage
-		if err := dec.Decode(&rec); err != nil {
-			return fmt.Errorf("JSON record %d: %w", sp.InScope+sp.OutOfScope+1, err)
-		}
+	err := eachJSON(r, func(rec json.RawMessage) error {
 		w := in
 		if scope.Outside(rec) != "" {
 			w = out
@@ -301,45 +286,9 @@ func splitJSON(r io.Reader, scope *collect.Scope, sp *Split, in, out io.Writer) 
 		}
 		b.Write(rec)
 		return sp.judge(scope, rec, b.Bytes(), in, out)
-	}
-	tok, err := dec.Token()
+	})
 	if err != nil {
-		return fmt.Errorf("not JSON: %w", err)
-	}
-	switch tok {
-	case json.Delim('['):
-		for dec.More() {
-			if err := one(); err != nil {
-				return err
-			}
-		}
-	case json.Delim('{'):
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return fmt.Errorf("JSON: %w", err)
-			}
-			if k, _ := kt.(string); k == "value" {
-				if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-					return errors.New("JSON: value is not an array")
-				}
-				for dec.More() {
-					if err := one(); err != nil {
-						return err
-					}
-				}
-				if _, err := dec.Token(); err != nil {
-					return fmt.Errorf("JSON: %w", err)
-				}
-				continue
-			}
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return fmt.Errorf("JSON: %w", err)
-			}
-		}
-	default:
-		return errors.New("JSON that is neither an array of records nor a Graph page")
+		return err
 	}
 	for _, w := range []io.Writer{in, out} {
 		if w == nil {
