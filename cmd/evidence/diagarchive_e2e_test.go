@@ -30,7 +30,7 @@ func TestGrabDiagArchive(t *testing.T) {
 	v, a := srv.Tenant.Victim(), srv.Tenant.Admin()
 	from, to := fixedNow.Add(-3*24*time.Hour), fixedNow
 	missing := from.Add(30 * time.Hour)
-	truth := diagtest.Seed(t, az, diagtest.Spec{Tenant: srv.Tenant.TenantID(), Start: from, End: to,
+	truth := diagtest.Seed(t, diagtest.Plain(az), diagtest.Spec{Tenant: srv.Tenant.TenantID(), Start: from, End: to,
 		Users:      []diagtest.User{{ID: v.ID, UPN: v.UPN, Name: v.DisplayName}, {ID: a.ID, UPN: a.UPN, Name: a.DisplayName}},
 		Categories: []string{"SignInLogs", "AuditLogs"}, Append: map[string]bool{"SignInLogs": true},
 		Missing: map[string][]time.Time{"SignInLogs": {missing}}})

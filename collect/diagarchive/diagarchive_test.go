@@ -120,9 +120,9 @@ func TestArchive40Days(t *testing.T) {
 		Missing:    map[string][]time.Time{"SignInLogs": {missSignIn}, "AuditLogs": {missAudit1, missAudit2}},
 		Tampered:   map[string][]time.Time{"AuditLogs": {tampered}},
 	}
-	truth := diagtest.Seed(t, srv, spec)
+	truth := diagtest.Seed(t, diagtest.Plain(srv), spec)
 	// One busy hour outgrew its append blob and continued in PT1H_1.json.
-	truth.Overflow(t, srv, spec, "SignInLogs", start.Add(3*day+14*time.Hour), 1)
+	truth.Overflow(t, diagtest.Plain(srv), spec, "SignInLogs", start.Add(3*day+14*time.Hour), 1)
 	sasq := diagtest.AccountSAS(t, true)
 	out := &dirOutput{dir: t.TempDir()}
 	src := &diagarchive.Source{Opt: diagarchive.Options{Service: srv.Endpoint, SAS: sasq,
@@ -252,7 +252,7 @@ func TestArchive40Days(t *testing.T) {
 // is noted, not a gap.
 func TestArchiveRefused(t *testing.T) {
 	srv := azuritetest.Start(t)
-	diagtest.Seed(t, srv, diagtest.Spec{Tenant: tenant, Start: start, End: start.Add(3 * time.Hour), Users: []diagtest.User{victim},
+	diagtest.Seed(t, diagtest.Plain(srv), diagtest.Spec{Tenant: tenant, Start: start, End: start.Add(3 * time.Hour), Users: []diagtest.User{victim},
 		Categories: []string{"SignInLogs"}})
 	w := collect.Window{Start: start, End: start.Add(3 * time.Hour)}
 	out := &dirOutput{dir: t.TempDir()}
@@ -301,5 +301,54 @@ func TestParseService(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "sig=x") {
 			t.Errorf("%s: the error echoes the SAS", raw)
 		}
+	}
+}
+
+// TestArchiveEntraCredential: without a SAS the collector signs in with
+// the Entra ID credential (an azcore.TokenCredential, as azidentity's
+// are), asks it for a storage token (https://storage.azure.com/.default)
+// and reads the archive over TLS with it (Azurite with --oauth basic).
+func TestArchiveEntraCredential(t *testing.T) {
+	srv := diagtest.StartOAuth(t)
+	w := collect.Window{Start: start, End: start.Add(6 * time.Hour)}
+	truth := diagtest.Seed(t, srv.Account, diagtest.Spec{Tenant: tenant, Start: w.Start, End: w.End, Users: []diagtest.User{victim, bob},
+		Categories: []string{"AuditLogs"}})
+	cred := &diagtest.Credential{Tenant: tenant}
+	out := &dirOutput{dir: t.TempDir()}
+	src := &diagarchive.Source{Opt: diagarchive.Options{Service: srv.Endpoint, Credential: cred, Transport: srv.Transport,
+		Containers: []string{"insights-logs-auditlogs"}}}
+	ms, err := src.Collect(context.Background(), nil, collect.Job{Window: w, Users: []collect.User{{ID: victim.ID, UPN: victim.UPN}}}, out)
+	out.close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms.Status != manifest.StatusCollected || ms.Counts["blobs"] != 6 || len(ms.Missing) != 0 {
+		t.Fatalf("collect: %+v", ms)
+	}
+	for _, b := range truth.Blobs {
+		got, _ := os.ReadFile(filepath.Join(out.dir, "diagarchive", b.Container, filepath.FromSlash(b.Name)))
+		sum := sha256.Sum256(got)
+		if hex.EncodeToString(sum[:]) != b.SHA256 {
+			t.Errorf("%s: copy differs", b.Name)
+		}
+	}
+	if len(cred.Scopes) == 0 || !slices.Contains(cred.Scopes, "https://storage.azure.com/.default") {
+		t.Errorf("token scopes asked: %v", cred.Scopes)
+	}
+	got := lines(t, filepath.Join(out.dir, "diagarchive", "insights-logs-auditlogs.subject.jsonl"))
+	if want := truth.Subject("insights-logs-auditlogs", victim, w.Start, w.End); !slices.Equal(got, want) || len(want) == 0 {
+		t.Errorf("subject: %d lines, want %d", len(got), len(want))
+	}
+	// A token for another audience (a Graph token) is refused: recorded
+	// unavailable over the window with the fix, nothing copied.
+	out = &dirOutput{dir: t.TempDir()}
+	src.Opt.Credential = &diagtest.Credential{Tenant: tenant, Audience: "https://graph.microsoft.com"}
+	ms, err = src.Collect(context.Background(), nil, collect.Job{Window: w, AllUsers: true}, out)
+	out.close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms.Status != manifest.StatusUnavailable || ms.Counts["blobs"] != 0 || len(ms.Missing) != 1 || !strings.Contains(ms.Missing[0].Reason, "Storage Blob Data Reader") {
+		t.Errorf("a Graph token: %+v", ms)
 	}
 }

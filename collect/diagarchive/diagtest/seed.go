@@ -90,7 +90,7 @@ func Name(tenant string, h time.Time) string {
 // when an hour outgrows one append blob) to category cat, with a record
 // of each user, and inserts it into the truth after the hour's blob (the
 // order a listing returns them in).
-func (t *Truth) Overflow(tb testing.TB, srv *azuritetest.Server, s Spec, cat string, h time.Time, n int) {
+func (t *Truth) Overflow(tb testing.TB, acct Account, s Spec, cat string, h time.Time, n int) {
 	tb.Helper()
 	name := "insights-logs-" + strings.ToLower(cat)
 	b := Blob{Container: name, Name: strings.TrimSuffix(Name(s.Tenant, h), ".json") + fmt.Sprintf("_%d.json", n), Hour: h}
@@ -103,11 +103,7 @@ func (t *Truth) Overflow(tb testing.TB, srv *azuritetest.Server, s Spec, cat str
 	b.Body = body.Bytes()
 	sum := sha256.Sum256(b.Body)
 	b.SHA256 = hex.EncodeToString(sum[:])
-	cc, err := container.NewClientFromConnectionString(srv.ConnectionString(), name, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := upload(context.Background(), cc, &b, s.Append[cat], false); err != nil {
+	if err := upload(context.Background(), acct.container(tb, name), &b, s.Append[cat], false); err != nil {
 		tb.Fatal(err)
 	}
 	at := len(t.Blobs)
@@ -151,15 +147,37 @@ func line(cat, tenant string, u User, t time.Time, n int) string {
 	}
 }
 
-// Seed lays the archive out in srv and returns its truth.
-func Seed(t testing.TB, srv *azuritetest.Server, s Spec) *Truth {
+// Account is where an archive is laid out: an emulator's account reached
+// with its key (the test's side, never the collector's).
+type Account struct {
+	ConnectionString string
+	Options          *container.ClientOptions // e.g. a transport trusting a test certificate
+}
+
+// Plain is the account of an Azurite server started by azuritetest.
+func Plain(srv *azuritetest.Server) Account { return Account{ConnectionString: srv.ConnectionString()} }
+
+func (a Account) container(t testing.TB, name string) *container.Client {
+	t.Helper()
+	c, err := container.NewClientFromConnectionString(a.ConnectionString, name, a.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Seed lays the archive out in the account and returns its truth.
+func Seed(t testing.TB, acct Account, s Spec) *Truth {
 	t.Helper()
 	ctx := context.Background()
 	truth := &Truth{}
 	n := 0
 	for _, cat := range s.Categories {
 		name := "insights-logs-" + strings.ToLower(cat)
-		cc := srv.CreateContainer(t, name)
+		cc := acct.container(t, name)
+		if _, err := cc.Create(ctx, nil); err != nil {
+			t.Fatalf("creating container %s: %v", name, err)
+		}
 		for h := s.Start; h.Before(s.End); h = h.Add(time.Hour) {
 			if has(s.Missing[cat], h) {
 				continue
