@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/google/uuid"
@@ -115,7 +116,7 @@ func (a *app) runImport(ctx context.Context, o *importOptions, files []string) (
 		fmt.Fprintf(a.stderr, "  %-40s %-26s %8s records  %s .. %s  sha256 %s\n", imp.OriginalName, imp.Kind, recs, orDash(imp.First), orDash(imp.Last), imp.SHA256[:16])
 	}
 	res, err := pipeline.Run(ctx, pipeline.Plan{
-		Out: o.out, Name: "evidence-" + started.Format(time.RFC3339) + "-" + caseID[:8], Manifest: m, Started: started, Now: nowf,
+		Out: o.out, Name: bundle.Name(started, caseID), Manifest: m, Started: started, Now: nowf,
 		Collectors: []pipeline.Collector{pipeline.Imports{Files: files, Report: report}},
 		Seal:       a.sealPlan(&o.seal, []string{"import"}), Lang: lang, Readme: pipeline.ImportReadme,
 		Outputs: outputs, Log: a.log, Stderr: a.stderr,

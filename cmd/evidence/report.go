@@ -46,8 +46,8 @@ The bundle is only read. The page is written to -o (default
 NAME.report.html in the current directory; "-" for stdout) and its path is
 printed on stdout. A bundle that does not verify still gets a page, with the
 problems at the top, and the exit code is 4.`,
-		Example: `  evidence report evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst
-  evidence report --lang ja -o /cases/42/report-ja.html ./evidence-2026-11-25T01:56:00Z-3f2a9c1d`,
+		Example: `  evidence report evidence-20261125T015600Z-3f2a9c1d.tar.zst
+  evidence report --lang ja -o /cases/42/report-ja.html ./evidence-20261125T015600Z-3f2a9c1d`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			lang, err := reportLang(lang)
