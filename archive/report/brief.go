@@ -42,6 +42,27 @@ var FindingKinds = []string{
 	"defender-incident-open", "service-principal-at-risk",
 }
 
+// kindRank orders findings of one severity: what was done to the
+// account first (the snapshot's kinds, then the records' rules), then the
+// security team's signals, then the tenant's configuration.
+func kindRank(code string) int {
+	if strings.HasPrefix(code, "rule-") {
+		return 10
+	}
+	for i, k := range FindingKinds {
+		if k == code {
+			if i >= 8 && i < 16 { // the tenant's
+				return 30 + i
+			}
+			if i >= 16 { // signals
+				return 20 + i
+			}
+			return i
+		}
+	}
+	return 100
+}
+
 // ruleSeverity is the severity of a finding derived from a highlight rule.
 var ruleSeverity = map[string]string{
 	FlagFailSuccess: "high", FlagRisky: "high", FlagMailBurst: "high", FlagInboxRule: "high",
@@ -203,7 +224,30 @@ func briefFindings(a *Analyzer, tl timelineResult, anchors map[string]string, by
 		}
 		all = append(all, fv)
 	}
-	sort.SliceStable(all, func(i, j int) bool { return sevRank(all[i].Severity) < sevRank(all[j].Severity) })
+	// One finding per code and object: two sources reporting the same app
+	// credential (the tenant's and the user's snapshot) are one finding
+	// with the records of both.
+	merged := all[:0]
+	at := map[string]int{}
+	for _, f := range all {
+		key := f.Code + "\x00" + strings.ToLower(f.Object)
+		if i, ok := at[key]; ok && !f.Derived && f.Object != "" {
+			if merged[i].UPN == "" {
+				merged[i].UPN = f.UPN
+			}
+			merged[i].Refs = append(merged[i].Refs, f.Refs...)
+			continue
+		}
+		at[key] = len(merged)
+		merged = append(merged, f)
+	}
+	all = merged
+	sort.SliceStable(all, func(i, j int) bool {
+		if a, b := sevRank(all[i].Severity), sevRank(all[j].Severity); a != b {
+			return a < b
+		}
+		return kindRank(all[i].Code) < kindRank(all[j].Code)
+	})
 	var groups []sevGroup
 	high, medium := 0, 0
 	for _, f := range all {
