@@ -36,6 +36,7 @@ const (
 	SigVerified = "verified" // a signature was checked against a key
 	SigPresent  = "present"  // a signature file is there but was not checked
 	SigInvalid  = "invalid"  // a signature was checked and does not match
+	SigPlanned  = "planned"  // the page is sealed in a bundle about to be signed by Key
 )
 
 // Signature is what the page says about the bundle's signature.
@@ -519,9 +520,8 @@ func signatureLine(s Signature, embedded bool, cat *catalog) template.HTML {
 		return cat.T("sig.present", s.File, s.Key)
 	case SigInvalid:
 		return cat.T("sig.invalid", s.File)
-	}
-	if embedded {
-		return cat.T("sig.embedded")
+	case SigPlanned:
+		return cat.T("sig.planned", s.Key, s.File)
 	}
 	return cat.T("sig.unsigned")
 }
@@ -530,7 +530,7 @@ func sigClass(s Signature) string {
 	switch s.State {
 	case SigVerified:
 		return "ok"
-	case SigInvalid:
+	case SigInvalid, SigUnsigned:
 		return "bad"
 	}
 	return ""
