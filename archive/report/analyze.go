@@ -81,13 +81,33 @@ func (e *Event) flag(f string) {
 
 // own copies the strings out of the record line, so that keeping an event
 // (or a map key made of its fields) does not keep the whole line alive.
-func (e *Event) own() {
-	for _, p := range []*string{&e.ID, &e.User, &e.UserKey, &e.IP, &e.Country, &e.City, &e.App, &e.Op, &e.Detail, &e.Code, &e.UA, &e.Tenant} {
-		*p = strings.Clone(*p)
+// Values that repeat (users, IPs, apps, operations, details) are kept once
+// (interned), which is most of the memory of a 100,000-event timeline.
+func (a *Analyzer) own(e *Event) {
+	e.ID = strings.Clone(e.ID)
+	for _, p := range []*string{&e.User, &e.UserKey, &e.IP, &e.Country, &e.City, &e.App, &e.Op, &e.Detail, &e.Code, &e.UA, &e.Tenant} {
+		*p = a.intern(*p)
 	}
 	for i := range e.Fwd {
-		e.Fwd[i] = strings.Clone(e.Fwd[i])
+		e.Fwd[i] = a.intern(e.Fwd[i])
 	}
+}
+
+// maxInterned bounds the interned strings; past it, values are copied.
+const maxInterned = 200000
+
+func (a *Analyzer) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := a.strs[s]; ok {
+		return v
+	}
+	c := strings.Clone(s)
+	if len(a.strs) < maxInterned {
+		a.strs[c] = c
+	}
+	return c
 }
 
 // key identifies an event: its file and line (a mail burst: its sender and hour).
@@ -144,7 +164,7 @@ type Analyzer struct {
 	highlights map[string]*Event
 	hlOverflow int64
 	overflowed map[string]bool
-	ordinary   eventHeap
+	ordinary   valueHeap // by value: one block, not 100,000 objects
 	total      int64
 	byClass    map[string]int64
 
@@ -157,6 +177,7 @@ type Analyzer struct {
 	want     map[string]map[int64][]byte
 	captured int64 // bytes kept in want
 
+	strs    map[string]string   // interned values (own)
 	inds    map[string]*indStat // indicator kind + "\x00" + value
 	tenants *topSet             // home tenants the records name
 }
@@ -217,7 +238,7 @@ func NewAnalyzer() *Analyzer {
 		users: map[string]*userState{}, pairs: map[string]*pairState{}, cpairs: map[string]*pairState{},
 		senders: map[string]int64{}, mailFile: map[string]string{},
 		highlights: map[string]*Event{}, byClass: map[string]int64{},
-		want: map[string]map[int64][]byte{}, inds: map[string]*indStat{}, tenants: newTopSet(),
+		want: map[string]map[int64][]byte{}, inds: map[string]*indStat{}, tenants: newTopSet(), strs: map[string]string{},
 	}
 }
 
@@ -451,7 +472,7 @@ func (a *Analyzer) record(ad *Adapter, fs *FileStat, line []byte) {
 
 // event accounts for one extracted record.
 func (a *Analyzer) event(fs *FileStat, ev *Event) {
-	ev.own()
+	a.own(ev)
 	if ev.Time.IsZero() {
 		fs.Untimed++
 		return
@@ -691,9 +712,25 @@ func (a *Analyzer) keepOrdinary(ev *Event) {
 		return
 	}
 	if ev.Time.After(a.ordinary[0].Time) {
-		a.ordinary[0] = ev
+		a.ordinary[0] = *ev
 		heap.Fix(&a.ordinary, 0)
 	}
+}
+
+// valueHeap is a min-heap of events by time, the oldest on top, holding
+// the events themselves: a rule that later flags the record highlights its
+// own pointer, and the timeline shows the highlighted one.
+type valueHeap []Event
+
+func (h valueHeap) Len() int           { return len(h) }
+func (h valueHeap) Less(i, j int) bool { return h[i].Time.Before(h[j].Time) }
+func (h valueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *valueHeap) Push(x any)        { *h = append(*h, *x.(*Event)) }
+func (h *valueHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return &x
 }
 
 // eventHeap is a min-heap by time: the oldest kept event on top.

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -178,6 +179,7 @@ func briefFindings(a *Analyzer, tl timelineResult, anchors map[string]string, by
 		flag, who  string
 		first      time.Time
 		rows       []string
+		times      []string
 		ips        []string
 		seenIP     map[string]bool
 		n          int
@@ -200,6 +202,7 @@ func briefFindings(a *Analyzer, tl timelineResult, anchors map[string]string, by
 			g.n++
 			if len(g.rows) < 20 {
 				g.rows = append(g.rows, anchors[e.key()])
+				g.times = append(g.times, fmtTime(e.Time))
 			}
 			if e.IP != "" && !g.seenIP[e.IP] && len(g.ips) < 5 {
 				g.seenIP[e.IP] = true
@@ -220,7 +223,7 @@ func briefFindings(a *Analyzer, tl timelineResult, anchors map[string]string, by
 			fv.Summary = cat.S("finding.derived.burst", strings.Join(g.mailCounts, ", "))
 		}
 		for i, an := range g.rows {
-			fv.Refs = append(fv.Refs, refView{Label: cat.S("finding.derived.row", i+1), Href: "#" + an, Timeline: an})
+			fv.Refs = append(fv.Refs, refView{Label: g.times[i], Href: "#" + an, Timeline: an})
 		}
 		all = append(all, fv)
 	}
@@ -409,7 +412,12 @@ func timelineData(tl timelineResult, a *Analyzer, cat *catalog, href func(string
 	var files []fileInfo
 	anchors := map[string]string{}
 	resIdx := map[string]int{"": 0, ResultSuccess: 1, ResultFailure: 2, ResultInterrupted: 3}
-	rows := make([][]any, 0, len(tl.events))
+	// The rows are written straight as JSON (a row is an array of numbers
+	// and one string), without a value per field in memory.
+	var rb strings.Builder
+	rb.Grow(len(tl.events)*64 + 4096)
+	rb.WriteString(`{"rows":[`)
+	num := func(n int64) { rb.WriteString(strconv.FormatInt(n, 10)); rb.WriteByte(',') }
 	for i, ev := range tl.events {
 		anchors[ev.key()] = fmt.Sprintf("t%d", i)
 		fi, ok := fidx[ev.File]
@@ -433,7 +441,7 @@ func timelineData(tl timelineResult, a *Analyzer, cat *catalog, href func(string
 		if len(detail) > 300 {
 			detail = detail[:300] + "…"
 		}
-		var flags int
+		var flags int64
 		for b, f := range flagOrder {
 			for _, g := range ev.Flags {
 				if f == g {
@@ -445,9 +453,22 @@ func timelineData(tl timelineResult, a *Analyzer, cat *catalog, href func(string
 		if ev.Note != "" {
 			line = 0
 		}
-		rows = append(rows, []any{ev.Time.Unix(), fi, put(users, ev.User), put(ips, ev.IP), put(wheres, joinNonEmpty(", ", ev.City, ev.Country)),
-			put(ops, op), resIdx[ev.Result], put(apps, ev.App), put(details, detail), line, ev.ID, flags, put(codes, ev.Code)})
+		if i > 0 {
+			rb.WriteByte(',')
+		}
+		rb.WriteByte('[')
+		for _, n := range []int64{ev.Time.Unix(), int64(fi), int64(put(users, ev.User)), int64(put(ips, ev.IP)), int64(put(wheres, joinNonEmpty(", ", ev.City, ev.Country))),
+			int64(put(ops, op)), int64(resIdx[ev.Result]), int64(put(apps, ev.App)), int64(put(details, detail)), line} {
+			num(n)
+		}
+		id, _ := json.Marshal(ev.ID)
+		rb.Write(id)
+		rb.WriteByte(',')
+		num(flags)
+		rb.WriteString(strconv.Itoa(put(codes, ev.Code)))
+		rb.WriteByte(']')
 	}
+	rb.WriteString("],")
 	var flagLabels, resLabels []string
 	for _, f := range flagOrder {
 		flagLabels = append(flagLabels, cat.S("flag."+f))
@@ -466,11 +487,12 @@ func timelineData(tl timelineResult, a *Analyzer, cat *catalog, href func(string
 	data := map[string]any{
 		"files": files, "users": users.list, "ips": ips.list, "where": wheres.list, "ops": ops.list, "apps": apps.list,
 		"details": details.list, "codes": codes.list, "meanings": meanings, "flags": flagOrder, "flagLabels": flagLabels,
-		"results": []string{"", ResultSuccess, ResultFailure, ResultInterrupted}, "resultLabels": resLabels, "rows": rows,
+		"results": []string{"", ResultSuccess, ResultFailure, ResultInterrupted}, "resultLabels": resLabels,
 		"text": map[string]string{"shown": cat.S("filter.shown"), "page": cat.S("filter.page"), "code": cat.S("col.code")},
 	}
 	b, _ := json.Marshal(data)
-	return template.JS(b), anchors
+	rb.Write(b[1:]) // the dictionaries, after the rows
+	return template.JS(rb.String()), anchors
 }
 
 // verdict words the box at the top.

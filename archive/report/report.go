@@ -109,6 +109,16 @@ func Render(w io.Writer, m *manifest.Manifest, a *Analyzer, o Options) error {
 	if err != nil {
 		return fmt.Errorf("report template: %w", err)
 	}
+	// A page is rendered whole before it is written: a template error never
+	// leaves half a page (a caller's buffer is rendered into directly).
+	if bw, ok := w.(*bytes.Buffer); ok {
+		n := bw.Len()
+		if err := t.Execute(bw, v); err != nil {
+			bw.Truncate(n)
+			return fmt.Errorf("rendering the report: %w", err)
+		}
+		return nil
+	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, v); err != nil {
 		return fmt.Errorf("rendering the report: %w", err)
@@ -688,7 +698,8 @@ func (a *Analyzer) timeline(m *manifest.Manifest) timelineResult {
 		out = append(out, e)
 	}
 	shown := 0
-	for _, e := range a.ordinary {
+	for i := range a.ordinary {
+		e := &a.ordinary[i]
 		if a.highlights[e.key()] != nil {
 			continue
 		}
