@@ -13,9 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/archive/report"
-	"github.com/evidence-dfir/evidence/archive/report/reporttest"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
-	"github.com/evidence-dfir/evidence/manifest"
 )
 
 // fullBundle grabs the seeded compromise for the victim from every source
@@ -275,37 +273,7 @@ func TestReport100kRecordsInBrowser(t *testing.T) {
 	}
 	const n = 100000
 	start, end := fixedNow.Add(-30*24*time.Hour), fixedNow
-	name := bundle.Name(end, "0badc0de-0000-4000-8000-000000000000")
-	out := t.TempDir()
-	stage, err := bundle.Create(out, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := stage.Create("signins/interactive.jsonl", "signins.interactive", bundle.MediaJSONL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := reporttest.SignIns(w, n, 500, start, end, 1); err != nil {
-		t.Fatal(err)
-	}
-	win := manifest.NewWindow(start, end)
-	m := &manifest.Manifest{
-		Format: manifest.Format, CaseID: "0badc0de-0000-4000-8000-000000000000",
-		Tool: manifest.Tool{Name: "evidence", Version: "test"}, Examiner: "scale test",
-		Tenant:          manifest.Tenant{Domain: "contoso.com", GraphURL: "https://graph.microsoft.com"},
-		CollectionStart: manifest.FormatTime(end), CollectionEnd: manifest.FormatTime(end.Add(time.Hour)),
-		Requested: win, Complete: true,
-		Sources: []manifest.Source{{Name: "signins.interactive", Status: manifest.StatusCollected, Records: n, Pages: n / 1000,
-			Files:   []string{"signins/interactive.jsonl"},
-			Windows: []manifest.SubWindow{{Window: win, Status: manifest.StatusCollected, Records: n, Pages: n / 1000}}}},
-	}
-	if err := stage.Seal(m); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := stage.Commit()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := signInBundle(t, bundle.Name(end, "0badc0de"), n, 500, start, end)
 	page := filepath.Join(t.TempDir(), "report.html")
 	if code, _, e := invoke(t, nil, "report", "--lang", "en", "-o", page, dir); code != ExitOK {
 		t.Fatalf("report: exit %d\n%s", code, e)
