@@ -21,6 +21,7 @@ import (
 // signature itself, which is made after the page is sealed.
 func writeReport(stage *bundle.Stage, m *manifest.Manifest, lang string, signer seal.Signer, log *slog.Logger) {
 	err := func() error {
+		defer report.LimitMemory()()
 		if err := stage.Flush(); err != nil {
 			return err
 		}

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -800,4 +802,25 @@ func (t *topSet) Len() int {
 		n++
 	}
 	return n
+}
+
+// MemoryLimit is the soft memory limit (Go's runtime/debug.SetMemoryLimit)
+// under which a page is built: the analyzer keeps up to TimelineOrdinary
+// events (about 100 MB for a bundle of millions of records), and without a
+// limit the garbage collector lets the heap grow to twice that.
+const MemoryLimit = 100 << 20
+
+// LimitMemory lowers the process's soft memory limit to MemoryLimit while a
+// page is built, unless GOMEMLIMIT is set (it then decides), and returns
+// the function that restores the previous limit.
+func LimitMemory() (restore func()) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	prev := debug.SetMemoryLimit(-1)
+	if prev <= MemoryLimit {
+		return func() {}
+	}
+	debug.SetMemoryLimit(MemoryLimit)
+	return func() { debug.SetMemoryLimit(prev) }
 }

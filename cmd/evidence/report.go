@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -19,9 +18,6 @@ import (
 
 // langFlagHelp documents --lang for every command that writes the page.
 var langFlagHelp = "language of report.html: " + strings.Join(report.Languages, " or ") + " (default from LC_ALL, LC_MESSAGES or LANG; English otherwise)"
-
-// reportMemoryLimit is the report command's soft memory limit.
-const reportMemoryLimit = 100 << 20
 
 // reportLang checks --lang and applies the default.
 func reportLang(lang string) (string, error) {
@@ -59,13 +55,7 @@ problems at the top, and the exit code is 4.`,
 			if err != nil {
 				return err
 			}
-			// The page keeps up to report.TimelineOrdinary events (about
-			// 100 MB for a bundle of millions of records); a soft memory
-			// limit keeps the garbage collector from doubling that.
-			// GOMEMLIMIT, when set, decides instead.
-			if os.Getenv("GOMEMLIMIT") == "" {
-				debug.SetMemoryLimit(reportMemoryLimit)
-			}
+			defer report.LimitMemory()()
 			return a.report(args[0], out, lang)
 		},
 	}
