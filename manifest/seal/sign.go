@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/evidence-dfir/evidence/manifest/durable"
 	"github.com/hiddeco/sshsig"
@@ -268,6 +269,11 @@ type SignatureCheck struct {
 	Valid bool `json:"valid"`
 	// Trusted: that key is one of the trusted keys given.
 	Trusted bool `json:"trusted"`
+	// Principals are who the trusted-keys line names for the key, when
+	// Trusted.
+	Principals string `json:"principals,omitempty"`
+	// Untrusted says why a valid signature's key is not trusted.
+	Untrusted string `json:"untrusted,omitempty"`
 	// Error says why the signature is not valid.
 	Error string `json:"error,omitempty"`
 }
@@ -277,6 +283,11 @@ type SignatureCheck struct {
 // reports whether that key is among trusted (Trusted). The key carried by a
 // signature is never trusted by itself.
 func VerifySignature(msg, armored []byte, namespace string, trusted []ssh.PublicKey) SignatureCheck {
+	return checkSignature(msg, armored, namespace, KeysTrust("--pubkey", trusted), time.Now())
+}
+
+// checkSignature is VerifySignature against trust anchors at time now.
+func checkSignature(msg, armored []byte, namespace string, anchors *TrustedKeys, now time.Time) SignatureCheck {
 	sig, err := sshsig.Unarmor(armored)
 	if err != nil {
 		return SignatureCheck{Error: "not an SSH signature: " + err.Error()}
@@ -291,10 +302,10 @@ func VerifySignature(msg, armored []byte, namespace string, trusted []ssh.Public
 		return c
 	}
 	c.Valid = true
-	for _, k := range trusted {
-		if bytes.Equal(k.Marshal(), sig.PublicKey.Marshal()) {
-			c.Trusted = true
-		}
+	if k, ok, why := anchors.Lookup(sig.PublicKey, namespace, now); ok {
+		c.Trusted, c.Principals = true, k.Principals
+	} else {
+		c.Untrusted = why
 	}
 	return c
 }
