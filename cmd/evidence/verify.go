@@ -116,7 +116,7 @@ func verifyPath(p string) (*manifest.Result, error) {
 		res, err = archive.VerifyTarZst(p)
 	}
 	if err != nil {
-		return nil, &exitError{code: ExitVerify, err: fmt.Errorf("verify %s: %w", p, err)}
+		return nil, &exitError{code: ExitVerify, err: err} // the error names the bundle once
 	}
 	return res, nil
 }

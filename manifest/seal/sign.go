@@ -116,6 +116,9 @@ func LoadSigningKey(path string, passphrase func() ([]byte, error)) (Signer, err
 	if !fi.Mode().IsRegular() {
 		return nil, &KeyFileError{path, "not a regular file"}
 	}
+	if pub, err := os.ReadFile(path); err == nil && isPublicKeyFile(pub) {
+		return nil, &KeyFileError{path, "that is a public key; give the private key (" + strings.TrimSuffix(path, ".pub") + ".key, as evidence keygen writes it, or the ssh-keygen key without .pub)"}
+	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return nil, &KeyFileError{path, fmt.Sprintf("private key is accessible by group or others (mode %04o); refusing to use it: run chmod 600 %s", fi.Mode().Perm(), path)}
 	}
@@ -148,6 +151,16 @@ func LoadSigningKey(path string, passphrase func() ([]byte, error)) (Signer, err
 		return nil, &KeyFileError{path, fmt.Sprintf("a %T key: evidence signs with Ed25519 keys only (evidence keygen, or ssh-keygen -t ed25519)", raw)}
 	}
 	return ssh.NewSignerFromKey(key)
+}
+
+// isPublicKeyFile says whether b is a public key file (OpenSSH lines, an
+// authorized_keys or allowed_signers file) rather than a private key.
+func isPublicKeyFile(b []byte) bool {
+	if bytes.Contains(b, []byte("PRIVATE KEY")) {
+		return false
+	}
+	_, err := ParsePublicKeys(b)
+	return err == nil
 }
 
 // ParsePublicKeys reads trusted public keys: one per line, each an OpenSSH

@@ -353,3 +353,21 @@ func (o *Options) BesideArchive(archivePath string) error {
 	}
 	return nil
 }
+
+// CheckSigner refuses, before anything is collected, to seal with a key the
+// trust anchors (files, or env as in LoadTrust) do not trust for namespace:
+// what it signed would fail verify with the same trusted keys. Without
+// trusted keys, or without a signer, it passes.
+func CheckSigner(files []string, env string, s Signer, namespace string) error {
+	if s == nil {
+		return nil
+	}
+	t, err := LoadTrust(files, env, nil)
+	if err != nil || t == nil {
+		return err
+	}
+	if _, ok, why := t.Lookup(s.PublicKey(), namespace, time.Now()); !ok {
+		return fmt.Errorf("--sign-key: key %s is %s: what it signs would fail verify with them (exit 5); add it to the file or sign with a trusted key", Fingerprint(s.PublicKey()), why)
+	}
+	return nil
+}
