@@ -16,6 +16,7 @@ const (
 	ExitIncomplete = 3 // sealed, but some source or window could not be collected
 	ExitVerify     = 4 // verification failed
 	ExitUntrusted  = 5 // intact, but signed by a key outside the trusted keys
+	ExitAlert      = 6 // diff/export: a change since the previous bundle matches a finding
 )
 
 // verifyExit is the exit code of a verification's result.
