@@ -254,6 +254,12 @@ func TestCustodyBesideArchiveBound(t *testing.T) {
 		if strings.Contains(c.name, "0 bytes") && (strings.Contains(out, "tamper") || strings.Contains(out, "changed")) {
 			t.Errorf("0 bytes reported as tampering:\n%s", out)
 		}
+		if c.name == "0 bytes" {
+			code, _, stderr := invoke(t, keyEnv, "custody", "append", arch, "--action", "note", "--note", "x", "--sign-key", collector+".key")
+			if code != ExitVerify || !strings.Contains(stderr, "0 bytes") || !strings.Contains(stderr, "remove it and append again") {
+				t.Errorf("append to a 0-byte log: exit %d\n%s", code, stderr)
+			}
+		}
 		os.WriteFile(beside, intact, 0o644)
 	}
 
