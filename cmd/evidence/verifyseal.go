@@ -72,6 +72,8 @@ func printSeal(a *app, r *seal.Report) {
 		default:
 			fmt.Fprintf(w, "   signature: INVALID (%s)\n", c.Error)
 		}
+	} else if r.Trust == seal.TrustInvalid {
+		fmt.Fprintln(w, "   signature: MISSING or not checkable (see the problems above)")
 	} else {
 		fmt.Fprintln(w, "   signature: none (UNSIGNED bundle)")
 	}

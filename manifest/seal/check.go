@@ -103,6 +103,7 @@ func Check(res *manifest.Result, opts Options) *Report {
 	rep := &Report{}
 	sums, ok := res.Seal[manifest.SumsName]
 	if !ok {
+		rep.Trust = TrustInvalid // nothing can be checked without SHA256SUMS
 		return rep
 	}
 	add := res.AddProblem
