@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -96,39 +97,16 @@ func (t *TrustedKeys) Lookup(key ssh.PublicKey, namespace string, at time.Time) 
 	return TrustedKey{}, false, why
 }
 
-// matchAny reports whether s matches one of the patterns (ssh_config
-// wildcards * and ?), as ssh-keygen matches namespaces.
+// matchAny reports whether s matches one of the patterns (wildcards * and
+// ?, as ssh-keygen matches namespaces; path.Match, whose extra [ ] and \
+// syntax no namespace uses).
 func matchAny(patterns []string, s string) bool {
 	for _, p := range patterns {
-		if wildcard(p, s) {
+		if ok, _ := path.Match(p, s); ok {
 			return true
 		}
 	}
 	return false
-}
-
-func wildcard(p, s string) bool {
-	for len(p) > 0 {
-		switch p[0] {
-		case '*':
-			for i := 0; i <= len(s); i++ {
-				if wildcard(p[1:], s[i:]) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if s == "" {
-				return false
-			}
-		default:
-			if s == "" || s[0] != p[0] {
-				return false
-			}
-		}
-		p, s = p[1:], s[1:]
-	}
-	return s == ""
 }
 
 // KeysTrust makes trust anchors of bare public keys (--pubkey): trusted for
