@@ -1,11 +1,13 @@
 package main
 
 import (
+	"os"
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive/export"
 	"github.com/evidence-dfir/evidence/archive/state"
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
 )
 
@@ -14,6 +16,7 @@ func (a *app) exportStatusCmd() *cobra.Command {
 		stateSpec, nowSpec string
 		skipBundles        bool
 		outDir             string
+		trustedKeys        []string
 		auth               collect.AuthOptions
 	)
 	cmd := &cobra.Command{
@@ -59,7 +62,11 @@ changes nothing.`,
 			if st == nil {
 				return usageErr("no export state in %s yet: run `evidence export --state %s ...` first", store, stateSpec)
 			}
-			a.code = []int{ExitOK, ExitIncomplete, ExitVerify}[export.WriteStatus(a.stdout, store, st, now, !skipBundles, outDir)]
+			trust, err := seal.LoadTrust(trustedKeys, os.Getenv(seal.EnvTrustedKeys), nil)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			a.code = []int{ExitOK, ExitIncomplete, ExitVerify}[export.WriteStatus(a.stdout, store, st, now, !skipBundles, trust, outDir)]
 			return nil
 		},
 	}
@@ -67,6 +74,7 @@ changes nothing.`,
 	f.StringVar(&stateSpec, "state", "", "the export's state: a directory, or https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX")
 	authFlags(f, &auth)
 	f.BoolVar(&skipBundles, "skip-bundles", false, "do not re-hash the bundles, only check the index chain")
+	f.StringArrayVar(&trustedKeys, "trusted-keys", nil, "allowed_signers file (repeatable; default $"+seal.EnvTrustedKeys+"): every locally kept bundle must be signed by one of its keys")
 	f.StringVar(&outDir, "out", "", "the export's --out directory, searched for bundles the index does not hold (beside the directories of its local bundles)")
 	f.StringVar(&nowSpec, "now", "", "evaluate ages at this RFC 3339 time instead of now")
 	_ = f.MarkHidden("now")

@@ -285,3 +285,38 @@ func stderrOneLine(t *testing.T, what, stderr, want string) {
 		t.Errorf("%s: stderr is not one line saying %q:\n%s", what, want, stderr)
 	}
 }
+
+// TestExportTrustedKeys: export refuses to sign with a key its trusted
+// keys do not hold, and export status checks that every bundle kept
+// locally is signed by one of them.
+func TestExportTrustedKeys(t *testing.T) {
+	day0 := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
+	srv := newSim(t, graphtest.Config{Seed: 10, AuditsPerUser: 40, SignInsPerUser: 40, Now: day0})
+	collector, other := testKey(t), testKey(t)
+	dir := t.TempDir()
+	signers := func(name, prefix string) string {
+		pub, _ := os.ReadFile(prefix + ".pub")
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(name+" "+string(pub)), 0o644)
+		return p
+	}
+	mine, theirs := signers("collector", collector), signers("other", other)
+	stateDir, out := t.TempDir(), t.TempDir()
+	args := exportArgs(srv, stateDir, out, day0, "--since", "2d", "--settle", "audits=0s", "--sign-key", collector+".key")
+	if code, _, stderr := invoke(t, keyEnv, append(args, "--trusted-keys", theirs)...); code != ExitUsage || srv.Tenant.Stats().Requests != 0 {
+		t.Fatalf("export with a key outside --trusted-keys: exit %d, %d requests\n%s", code, srv.Tenant.Stats().Requests, stderr)
+	}
+	if code, _, stderr := invoke(t, keyEnv, append(args, "--trusted-keys", mine)...); code != ExitOK {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	status := func(keys string) (int, string) {
+		code, stdout, _ := invoke(t, nil, "export", "status", "--state", stateDir, "--trusted-keys", keys, "--now", day0.Add(time.Hour).Format(time.RFC3339))
+		return code, stdout
+	}
+	if code, s := status(mine); code != ExitOK || !strings.Contains(s, "each signed by a trusted key") {
+		t.Errorf("status with the collector's key: exit %d\n%s", code, s)
+	}
+	if code, s := status(theirs); code != ExitVerify || !strings.Contains(s, "signature UNTRUSTED") {
+		t.Errorf("status with another key: exit %d\n%s", code, s)
+	}
+}

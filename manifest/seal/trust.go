@@ -349,3 +349,9 @@ func CheckSigner(files []string, env string, s Signer, namespace string) error {
 	}
 	return nil
 }
+
+// CheckSums checks the signature of a bundle's SHA256SUMS (SHA256SUMS.sig,
+// namespace "evidence") against trust anchors at time now, as Check does.
+func CheckSums(sums, armored []byte, anchors *TrustedKeys, now time.Time) SignatureCheck {
+	return checkSignature(sums, armored, SignatureNamespace, anchors, now)
+}
