@@ -90,7 +90,8 @@ changes that match a finding.`,
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "print the comparison as JSON (the format of --out) instead of text")
 	f.StringVar(&out, "out", "", "write the comparison as JSON to this file")
-	f.StringVar(&so.signKey, "sign-key", "", "sign the --out file with this Ed25519 private key (evidence keygen); passphrase from "+EnvKeyPassword+" or a prompt")
+	f.StringVar(&so.signKey, "sign-key", "", "sign the --out file with this Ed25519 private key (evidence keygen); passphrase from --passphrase-file, "+EnvKeyPassword+" or a prompt")
+	f.StringVar(&so.passFile, "passphrase-file", "", "read the signing key's passphrase from this file (its first line)")
 	return cmd
 }
 

@@ -18,6 +18,7 @@ const EnvKeyPassword = "EVIDENCE_KEY_PASSWORD"
 // hashes: signature, time-stamp, and the actor of custody entries.
 type sealOptions struct {
 	signKey     string
+	passFile    string
 	tsa         string
 	requireSig  bool
 	trustedKeys []string
@@ -36,7 +37,8 @@ func (o *sealOptions) namespace() string {
 }
 
 func (a *app) sealFlags(f *pflag.FlagSet, o *sealOptions) {
-	f.StringVar(&o.signKey, "sign-key", "", "sign SHA256SUMS and the custody log with this Ed25519 private key (evidence keygen); passphrase from "+EnvKeyPassword+" or a prompt")
+	f.StringVar(&o.signKey, "sign-key", "", "sign SHA256SUMS and the custody log with this Ed25519 private key (evidence keygen); passphrase from --passphrase-file, "+EnvKeyPassword+" or a prompt")
+	f.StringVar(&o.passFile, "passphrase-file", "", "read the signing key's passphrase from this file (its first line)")
 	f.StringVar(&o.tsa, "tsa", "", "RFC 3161 time-stamp authority URL: stamps the SHA-256 of SHA256SUMS into SHA256SUMS.tsr")
 	f.BoolVar(&o.requireSig, "require-signature", false, "refuse to write an unsigned bundle")
 	f.StringArrayVar(&o.trustedKeys, "trusted-keys", nil, "allowed_signers file (repeatable; default $"+seal.EnvTrustedKeys+"): refuse a --sign-key it does not trust, as verify would")
@@ -57,7 +59,9 @@ func (a *app) loadSigner(o *sealOptions) error {
 	case strings.HasPrefix(o.signKey, "azurekeyvault://"):
 		return usageErr("--sign-key %s: Azure Key Vault holds no Ed25519 keys (only RSA and EC P-256/P-256K/P-384/P-521), and bundles are signed with Ed25519; see docs/verify.md", o.signKey)
 	}
-	s, err := seal.LoadSigningKey(o.signKey, readPassphrase(a, o.signKey))
+	s, err := seal.LoadSigningKey(o.signKey, func() ([]byte, error) {
+		return passphrase(a, o.passFile, "Passphrase for "+o.signKey+": ", false)
+	})
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -69,22 +73,59 @@ func (a *app) loadSigner(o *sealOptions) error {
 	return nil
 }
 
-// readPassphrase returns the passphrase from the environment or, when
-// stdin is a terminal, a prompt without echo.
-func readPassphrase(a *app, keyPath string) func() ([]byte, error) {
-	return func() ([]byte, error) {
-		if pw, ok := os.LookupEnv(EnvKeyPassword); ok {
-			return []byte(pw), nil
+// passphrase returns a key's passphrase: the first line of file when one
+// is given, else EVIDENCE_KEY_PASSWORD, else typed on the terminal
+// (/dev/tty, so the prompt is seen even with stdin or stderr redirected),
+// twice when it is new.
+func passphrase(a *app, file, prompt string, twice bool) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--passphrase-file: %w", err)
 		}
-		fd := int(os.Stdin.Fd())
-		if !term.IsTerminal(fd) {
-			return nil, fmt.Errorf("the key is encrypted: set %s or run in a terminal", EnvKeyPassword)
+		line, _, _ := strings.Cut(string(b), "\n")
+		if line = strings.TrimSuffix(line, "\r"); line == "" {
+			return nil, fmt.Errorf("--passphrase-file %s: the first line is empty; a key is always encrypted", file)
 		}
-		fmt.Fprintf(a.stderr, "Passphrase for %s: ", keyPath)
-		pw, err := term.ReadPassword(fd)
-		fmt.Fprintln(a.stderr)
+		return []byte(line), nil
+	}
+	if pw, ok := os.LookupEnv(EnvKeyPassword); ok {
+		if pw == "" {
+			return nil, fmt.Errorf("%s is empty: a key is always encrypted", EnvKeyPassword)
+		}
+		return []byte(pw), nil
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil || !term.IsTerminal(int(tty.Fd())) {
+		if tty != nil {
+			tty.Close()
+		}
+		return nil, fmt.Errorf("no passphrase and no terminal to ask on: give --passphrase-file FILE or set %s", EnvKeyPassword)
+	}
+	defer tty.Close()
+	read := func(p string) ([]byte, error) {
+		fmt.Fprint(tty, p)
+		pw, err := term.ReadPassword(int(tty.Fd()))
+		fmt.Fprintln(tty)
 		return pw, err
 	}
+	pw, err := read(prompt)
+	if err != nil {
+		return nil, err
+	}
+	if twice {
+		again, err := read("Same passphrase again: ")
+		if err != nil {
+			return nil, err
+		}
+		if string(pw) != string(again) {
+			return nil, fmt.Errorf("the passphrases differ")
+		}
+	}
+	if len(pw) == 0 {
+		return nil, fmt.Errorf("empty passphrase: a key is always encrypted")
+	}
+	return pw, nil
 }
 
 // sealPlan is how the pipeline seals a bundle: the loaded key, the

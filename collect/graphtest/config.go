@@ -95,7 +95,12 @@ type Config struct {
 	MessageTrace Budget // throttling budget for /admin/exchange/tracing/* (per token); zero = unlimited
 	Directory    Budget // throttling budget for /users and /organization (per token); zero = unlimited
 	Faults       Faults // applied to /auditLogs/*, /users* and message trace requests only
-	MaxTop       int    // largest accepted $top on the log endpoints, and their default page size (default 1000)
+	// Fail answers every request below a path with a chosen status and the
+	// error body Graph sends with it, after the token check (for example
+	// {"/auditLogs/signIns": 401}: a token that expired mid-run). The path
+	// may include the version ("/beta/auditLogs/signIns") or not (any).
+	Fail   map[string]int
+	MaxTop int // largest accepted $top on the log endpoints, and their default page size (default 1000)
 
 	// Denied names Graph permissions the simulated app was not granted
 	// (e.g. PermMailbox): the snapshot endpoints needing them answer 403.

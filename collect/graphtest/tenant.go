@@ -521,6 +521,14 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.writeError(rc, e, nil)
 		return
 	}
+	if e := t.forced(r); e != nil {
+		var extra map[string]string
+		if e.status == http.StatusTooManyRequests {
+			extra = map[string]string{"Retry-After": "1"}
+		}
+		t.writeError(rc, e, extra)
+		return
+	}
 	ep, arg, e := t.route(r)
 	if e != nil {
 		t.writeError(rc, e, nil)
