@@ -31,7 +31,7 @@ any of them keygen says so and stops. An existing key is never overwritten.`,
 			if prefix == "" {
 				return usageErr("keygen: --out PREFIX is required")
 			}
-			pw, err := passphrase(a, passFile, "New passphrase: ", true)
+			pw, err := seal.Passphrase(passFile, EnvKeyPassword, "New passphrase: ", true)
 			if err != nil {
 				return usageErr("keygen: %v", err)
 			}

@@ -8,7 +8,6 @@ import (
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 )
 
 // EnvKeyPassword holds the passphrase of the signing key, for unattended runs.
@@ -60,7 +59,7 @@ func (a *app) loadSigner(o *sealOptions) error {
 		return usageErr("--sign-key %s: Azure Key Vault holds no Ed25519 keys (only RSA and EC P-256/P-256K/P-384/P-521), and bundles are signed with Ed25519; see docs/verify.md", o.signKey)
 	}
 	s, err := seal.LoadSigningKey(o.signKey, func() ([]byte, error) {
-		return passphrase(a, o.passFile, "Passphrase for "+o.signKey+": ", false)
+		return seal.Passphrase(o.passFile, EnvKeyPassword, "Passphrase for "+o.signKey+": ", false)
 	})
 	if err != nil {
 		return usageErr("%v", err)
@@ -71,61 +70,6 @@ func (a *app) loadSigner(o *sealOptions) error {
 	o.signer = s
 	fmt.Fprintf(a.stderr, "Signing with key %s\n", seal.Fingerprint(s.PublicKey()))
 	return nil
-}
-
-// passphrase returns a key's passphrase: the first line of file when one
-// is given, else EVIDENCE_KEY_PASSWORD, else typed on the terminal
-// (/dev/tty, so the prompt is seen even with stdin or stderr redirected),
-// twice when it is new.
-func passphrase(a *app, file, prompt string, twice bool) ([]byte, error) {
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("--passphrase-file: %w", err)
-		}
-		line, _, _ := strings.Cut(string(b), "\n")
-		if line = strings.TrimSuffix(line, "\r"); line == "" {
-			return nil, fmt.Errorf("--passphrase-file %s: the first line is empty; a key is always encrypted", file)
-		}
-		return []byte(line), nil
-	}
-	if pw, ok := os.LookupEnv(EnvKeyPassword); ok {
-		if pw == "" {
-			return nil, fmt.Errorf("%s is empty: a key is always encrypted", EnvKeyPassword)
-		}
-		return []byte(pw), nil
-	}
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil || !term.IsTerminal(int(tty.Fd())) {
-		if tty != nil {
-			tty.Close()
-		}
-		return nil, fmt.Errorf("no passphrase and no terminal to ask on: give --passphrase-file FILE or set %s", EnvKeyPassword)
-	}
-	defer tty.Close()
-	read := func(p string) ([]byte, error) {
-		fmt.Fprint(tty, p)
-		pw, err := term.ReadPassword(int(tty.Fd()))
-		fmt.Fprintln(tty)
-		return pw, err
-	}
-	pw, err := read(prompt)
-	if err != nil {
-		return nil, err
-	}
-	if twice {
-		again, err := read("Same passphrase again: ")
-		if err != nil {
-			return nil, err
-		}
-		if string(pw) != string(again) {
-			return nil, fmt.Errorf("the passphrases differ")
-		}
-	}
-	if len(pw) == 0 {
-		return nil, fmt.Errorf("empty passphrase: a key is always encrypted")
-	}
-	return pw, nil
 }
 
 // sealPlan is how the pipeline seals a bundle: the loaded key, the
