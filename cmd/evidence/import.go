@@ -114,6 +114,9 @@ func (a *app) runImport(ctx context.Context, o *importOptions, files []string) (
 		if !st.Mode().IsRegular() {
 			return "", 0, usageErr("%s is not a regular file", f)
 		}
+		if err := portal.SniffFile(f); err != nil {
+			return "", 0, usageErr("import %s: %v", f, err)
+		}
 	}
 	lang, err := reportLang(o.lang)
 	if err != nil {
