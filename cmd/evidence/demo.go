@@ -81,8 +81,8 @@ are needed.`,
 	f := cmd.Flags()
 	f.StringVar(&o.since, "since", "30d", "start of the window")
 	// The demo shows everything: every source the tool has.
-	o.sources = sourceNames
-	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect: "+knownSources())
+	o.sources = collect.SourceNames()
+	f.StringSliceVar(&o.sources, "sources", o.sources, "sources to collect: "+knownSources())
 	f.StringVar(&o.out, "out", "evidence-demo", "directory the bundle is written to")
 	bundleFlag(f, &o.deliver)
 	blobFlags(f, &o.deliver)

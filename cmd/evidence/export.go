@@ -211,17 +211,15 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 		Store: store, Holder: state.Holder{PID: os.Getpid(), Host: pipeline.Hostname(), Since: manifest.FormatTime(now)},
 		Sources: names, Explicit: explicit,
 		Collectors: func(name string) ([]collect.Source, error) {
-			src, _ := newSource(name)
-			if u, ok := src.(*ual.Source); ok {
-				opt := ualOpts
-				opt.CaseID, opt.StateDir = caseID, filepath.Join(ualDir, "ual")
-				u.Opt, u.Log = opt, a.log
+			srcs, err := collect.SelectSources([]string{name}, collect.Config{Kinds: collect.SignInKinds})
+			for _, src := range srcs {
+				if u, ok := src.(*ual.Source); ok {
+					opt := ualOpts
+					opt.CaseID, opt.StateDir = caseID, filepath.Join(ualDir, "ual")
+					u.Opt, u.Log = opt, a.log
+				}
 			}
-			kinds, err := collect.ParseSignInKinds([]string{"all"})
-			if err != nil {
-				return nil, err
-			}
-			return expandSource(name, src, kinds), nil
+			return srcs, err
 		},
 		Users: o.users, Backfill: o.backfill, First: first, Settle: settle, Overlap: overlap,
 		Tier: o.tier, Now: now, PageSize: o.pageSize,
@@ -285,7 +283,7 @@ func (o *exportOptions) sourceList() ([]string, map[string]bool, error) {
 	if len(o.sources) == 0 {
 		var out []string
 		for _, n := range export.DefaultSources {
-			if _, ok := newSource(n); ok {
+			if _, ok := collect.LookupSource(n); ok {
 				out = append(out, n)
 			}
 		}
@@ -297,7 +295,7 @@ func (o *exportOptions) sourceList() ([]string, map[string]bool, error) {
 		if _, ok := export.Policies[n]; !ok {
 			return nil, nil, usageErr("--sources: unknown source %q (known: %s)", n, strings.Join(export.DefaultSources, ", "))
 		}
-		if _, ok := newSource(n); !ok {
+		if _, ok := collect.LookupSource(n); !ok {
 			return nil, nil, usageErr("--sources: %s is not collected by this build yet", n)
 		}
 		if !slices.Contains(out, n) {

@@ -10,64 +10,15 @@ import (
 	"github.com/evidence-dfir/evidence/archive/blob"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
-	"github.com/evidence-dfir/evidence/collect/signals"
 	"github.com/evidence-dfir/evidence/collect/snapshot"
-	"github.com/evidence-dfir/evidence/collect/tenant"
-	"github.com/evidence-dfir/evidence/collect/ual"
-	"github.com/evidence-dfir/evidence/collect/workspace"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
-// sourceNames lists every --sources name, in collection order: ual comes
-// after signins because it reads the sign-ins' status (the Free-tier trail).
-var sourceNames = []string{"signins", "audits", "ual", "messagetrace", "snapshot", "tenant", "signals", "workspace"}
-
-// defaultSources are collected without --sources; ual needs its own
-// permission (AuditLogsQuery.Read.All), so it is asked for explicitly.
-var defaultSources = []string{"signins", "audits"}
-
 // knownSources lists the --sources names for help and error messages.
-func knownSources() string { return strings.Join(sourceNames, ", ") }
-
-func newSource(name string) (collect.Source, bool) {
-	switch name {
-	case "signins":
-		return collect.SignIns{}, true
-	case "audits":
-		return collect.DirectoryAudits{}, true
-	case "messagetrace":
-		return collect.MessageTrace{}, true
-
-	case "snapshot":
-		return &snapshot.Source{}, true
-	case "ual":
-		return &ual.Source{}, true
-	case "tenant":
-		return &tenant.Source{}, true
-	case "signals":
-		return &signals.Source{}, true
-	case "workspace":
-		return &workspace.Source{}, true
-	}
-	return nil, false
-}
-
-// expandSource turns one --sources name into its collectors: "signins" is
-// one collector per --signin-kinds kind, sharing the user-app lookup.
-func expandSource(name string, src collect.Source, kinds []collect.SignInKind) []collect.Source {
-	if _, ok := src.(collect.SignIns); !ok || name != "signins" {
-		return []collect.Source{src}
-	}
-	apps := &collect.AppCache{}
-	var out []collect.Source
-	for _, k := range kinds {
-		out = append(out, collect.SignIns{Kind: k, Apps: apps})
-	}
-	return out
-}
+func knownSources() string { return strings.Join(collect.SourceNames(), ", ") }
 
 // connOptions are the flags grab and export share: how to sign in to Graph,
 // how hard to try, and who collects.
@@ -126,6 +77,10 @@ type grabOptions struct {
 	messageID     string   // internet message id to fetch as .eml
 	tenantObjects bool     // snapshot: tenant-wide objects too
 
+	// given reports whether a flag was set on the command line: the
+	// default sources depend on it (the workspace source on --workspace).
+	given func(flag string) bool
+
 	// set programmatically (demo, export, tests)
 	credential collect.TokenSource
 	now        func() time.Time
@@ -139,7 +94,8 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.BoolVar(&o.allUsers, "all-users", false, "collect tenant-wide instead of per user")
 	f.StringVar(&o.since, "since", "30d", "start of the window: a duration back from now (30d, 2w, 36h, 1.5d), an RFC 3339 time or a date (2026-11-01, UTC)")
 	f.StringVar(&o.until, "until", "", "end of the window (exclusive), same forms as --since; default now")
-	f.StringSliceVar(&o.sources, "sources", defaultSources, "sources to collect: "+knownSources())
+	f.StringSliceVar(&o.sources, "sources", nil, "sources to collect: "+knownSources()+" (default: "+strings.Join(collect.DefaultSourceNames(nil), ",")+"; see docs/sources.md)")
+	o.given = f.Changed
 	messageTraceFlags(cmd, o)
 	f.StringArrayVar(&o.attach, "attach", nil, "file to copy into the bundle's attachments/ with its SHA-256, name, size and mtime (repeatable)")
 	f.StringVar(&o.messageID, "message-id", "", "internet message id of a message to fetch from the users' mailboxes as .eml (needs Mail.Read)")
@@ -207,7 +163,6 @@ type grabResult struct {
 type validated struct {
 	window  collect.Window
 	sources []collect.Source
-	byName  map[string][]collect.Source // the same collectors by --sources name
 	attach  []pipeline.Attachment
 	message *snapshot.Message
 	split   collect.Splitting
@@ -217,7 +172,7 @@ type validated struct {
 }
 
 func (o *grabOptions) validate(now time.Time) (*validated, error) {
-	v := &validated{budgets: map[string]collect.Budget{}, byName: map[string][]collect.Source{}}
+	v := &validated{budgets: map[string]collect.Budget{}}
 	if len(o.users) == 0 && !o.allUsers {
 		return nil, usageErr("no --user given: name at least one user (--user alice@contoso.com, repeatable) or use --all-users")
 	}
@@ -264,27 +219,15 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 		return nil, usageErr("--max-pages must be 0 (no limit) or more")
 	}
 	v.split = collect.Splitting{Every: every, MaxPages: o.maxPages}
-	seen := map[string]bool{}
-	for _, s := range o.sources {
-		s = strings.TrimSpace(s)
-		if _, ok := newSource(s); !ok {
-			return nil, usageErr("--sources: unknown source %q (known: %s)", s, knownSources())
-		}
-		seen[s] = true
+	names := o.sources
+	if len(names) == 0 && (o.given == nil || !o.given("sources")) {
+		names = collect.DefaultSourceNames(o.given)
 	}
-	for _, s := range sourceNames { // in collection order: ual reads the sign-ins' status
-		if seen[s] {
-			src, _ := newSource(s)
-			exp := expandSource(s, src, kinds)
-			v.sources = append(v.sources, exp...)
-			v.byName[s] = exp
-		}
+	if v.sources, err = collect.SelectSources(names, collect.Config{Kinds: kinds}); err != nil {
+		return nil, usageErr("--sources: %v", err)
 	}
 	if err := o.configureMessageTrace(v); err != nil {
 		return nil, err
-	}
-	if len(v.sources) == 0 {
-		return nil, usageErr("--sources is empty (known: %s)", knownSources())
 	}
 	if err := o.validateSnapshot(v); err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	_ "github.com/evidence-dfir/evidence/collect/sources" // registers every source
 	"github.com/spf13/cobra"
 )
 
@@ -122,6 +123,7 @@ sealed bundle), 3 sealed but incomplete, 4 verification failed.`,
 	}
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log every retry and wait (debug level)")
 	root.AddCommand(a.grabCmd(), a.exportCmd(), a.importCmd(), a.packCmd(), a.verifyCmd(), a.reportCmd(), a.keygenCmd(), a.custodyCmd(), a.demoCmd(), a.simCmd(), a.versionCmd())
+	registerCompletions(root)
 	return root
 }
 
