@@ -49,7 +49,7 @@ func init() {
 		Name:      "messagetrace",
 		Summary:   "Exchange Online message trace (90 days), sent and received by each address of the user",
 		Order:     40,
-		Default:   Off,
+		Default:   On,
 		Files:     []File{{Pattern: MessageTracePath, Columns: TraceColumns}, {Pattern: MessageTraceDetailsPath, Columns: TraceDetailColumns}},
 		Endpoints: []string{"messagetrace.list", "messagetrace.details", "organization"},
 		Split:     "slices of at most 10 days (the service's limit), halved past --max-pages pages",

@@ -7,7 +7,7 @@ func init() {
 		Name:    Name,
 		Summary: "Identity Protection's risky service principals and their detections, Defender XDR incidents with alerts, with findings",
 		Order:   70,
-		Default: collect.Off,
+		Default: collect.On,
 		Files: []collect.File{
 			{Pattern: Dir + "/risky-service-principals.jsonl", Columns: RiskySPColumns},
 			{Pattern: Dir + "/service-principal-risk-detections.jsonl", Columns: DetectionColumns},

@@ -7,7 +7,7 @@ func init() {
 		Name:    Name,
 		Summary: "the persistence snapshot: each user's methods, devices, inbox rules, consents, apps, roles and risk now, with findings",
 		Order:   50,
-		Default: collect.Off,
+		Default: collect.On,
 		Files: []collect.File{
 			{Pattern: Dir + "/users/*/*.jsonl"}, {Pattern: Dir + "/tenant/*.jsonl"}, {Pattern: Dir + "/*.jsonl"},
 			{Pattern: MessagesPath, Columns: messageColumns},

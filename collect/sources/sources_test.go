@@ -118,8 +118,14 @@ func TestRegistry(t *testing.T) {
 	}
 	// Defaults: everything the tenant may allow; the workspace only with
 	// its flag.
-	if got := collect.DefaultSourceNames(nil); slices.Contains(got, "workspace") || !slices.Contains(got, "signins") || !slices.Contains(got, "audits") {
-		t.Errorf("defaults without flags: %v", got)
+	got := collect.DefaultSourceNames(nil)
+	for _, n := range []string{"signins", "audits", "ual", "messagetrace", "snapshot", "tenant", "signals"} {
+		if !slices.Contains(got, n) {
+			t.Errorf("defaults without flags lack %s: %v", n, got)
+		}
+	}
+	if slices.Contains(got, "workspace") {
+		t.Errorf("the workspace is a default without --workspace: %v", got)
 	}
 	if got := collect.DefaultSourceNames(func(f string) bool { return f == "workspace" }); !slices.Contains(got, "workspace") {
 		t.Errorf("defaults with --workspace: %v", got)

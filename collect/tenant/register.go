@@ -7,7 +7,7 @@ func init() {
 		Name:    Name,
 		Summary: "the tenant's posture: conditional access, roles, domains and federation, policies, app and service principal credentials and owners, with findings",
 		Order:   60,
-		Default: collect.Off,
+		Default: collect.On,
 		Files:   []collect.File{{Pattern: Dir + "/*.jsonl"}},
 		Endpoints: []string{"organization", "ca.policies", "ca.namedLocations", "roles.assignments", "roles.eligibilitySchedules",
 			"domains.list", "domains.federation", "policies.authorization", "policies.crossTenant", "policies.crossTenantPartners",

@@ -7,7 +7,7 @@ func init() {
 		Name:    Name,
 		Summary: "the Purview unified audit log (auditData intact); needs AuditLogsQuery.Read.All",
 		Order:   30, // after signins: it reads their status (the Free-tier trail)
-		Default: collect.Off,
+		Default: collect.On,
 		Files:   []collect.File{{Pattern: RecordsPath, Columns: Columns}, {Pattern: SignInsFromUALPath, Columns: Columns}},
 		Endpoints: []string{"auditquery.create.beta", "auditquery.get.beta", "auditquery.records.beta",
 			"auditquery.create.v1.0", "auditquery.get.v1.0", "auditquery.records.v1.0"},
