@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -28,8 +27,6 @@ type Imports struct {
 	// Report receives one line per file for a person; nil discards them.
 	Report func(imp manifest.Import)
 }
-
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // Collect implements Collector.
 func (c Imports) Collect(_ context.Context, s *Session) error {
@@ -98,10 +95,7 @@ func importFile(stage *bundle.Stage, src string, used map[string]bool) (manifest
 		return manifest.Import{}, err
 	}
 	base := filepath.Base(src)
-	safe := strings.Trim(unsafeName.ReplaceAllString(base, "_"), ".")
-	if safe == "" {
-		safe = "file"
-	}
+	safe := SafeName(base)
 	rel := "imported/" + safe
 	for i := 2; used[rel]; i++ {
 		rel = fmt.Sprintf("imported/%d-%s", i, safe)
