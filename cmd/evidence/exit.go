@@ -14,6 +14,7 @@ const (
 	ExitFailed     = 2 // failed: no sealed bundle was written
 	ExitIncomplete = 3 // sealed, but some source or window could not be collected
 	ExitVerify     = 4 // verification failed
+	ExitAlert      = 6 // diff/export: a change since the previous bundle matches a finding
 )
 
 // exitError carries the exit code for an error that ends the program.

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/evidence-dfir/evidence/archive/diff"
+	"github.com/evidence-dfir/evidence/manifest/durable"
+	"github.com/evidence-dfir/evidence/manifest/seal"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) diffCmd() *cobra.Command {
+	var (
+		asJSON bool
+		out    string
+		so     sealOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "diff OLD NEW",
+		Short: "What changed between two bundles' snapshots: objects that appeared, disappeared or changed",
+		Long: `diff verifies two bundles (directories or .tar.zst) and compares what they
+hold of the tenant's state: the snapshot of the subject's persistence, the
+tenant posture and the security signals. Objects are matched by id within
+the same file and compared property by property; properties that change by
+themselves (last sign-in times, mail folder counts: docs/cli.md lists them) are
+ignored. A file that either bundle did not collect completely is listed as
+not compared, never as objects that disappeared.
+
+A change to a record that a finding of NEW points at (a new forwarding rule,
+a new app credential, a disabled policy) is an alert: exit 6, so that a
+scheduler can raise it. --out writes the comparison as JSON; with --sign-key
+it is signed beside it (FILE.sig, namespace "evidence-diff", for ssh-keygen -Y
+verify).
+
+Exit 0 compared (no alert), 1 bad usage, 4 a bundle does not verify, 6
+changes that match a finding.`,
+		Example: `  evidence diff bundles/evidence-20261204T060000Z-1a2b3c4d.tar.zst bundles/evidence-20261205T060000Z-5e6f7a8b.tar.zst
+  evidence diff --json OLD_DIR NEW_DIR > diff.json`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if so.signKey != "" && out == "" {
+				return usageErr("--sign-key signs the file --out writes: give --out FILE")
+			}
+			if so.signKey != "" {
+				if err := a.loadSigner(&so); err != nil {
+					return err
+				}
+			}
+			res, err := diff.Compare(args[0], args[1])
+			var nv *diff.NotVerifiedError
+			switch {
+			case errors.As(err, &nv):
+				return &exitError{code: ExitVerify, err: err}
+			case err != nil:
+				return usageErr("%v", err)
+			}
+			b, err := json.MarshalIndent(res, "", "  ")
+			if err != nil {
+				return failErr(err)
+			}
+			b = append(b, '\n')
+			if out != "" {
+				if err := durable.WriteBytes(out, 0o644, durable.Replace, b); err != nil {
+					return failErr(err)
+				}
+				if so.signer != nil {
+					sig, err := seal.SignBytes(b, so.signer, diff.Namespace)
+					if err != nil {
+						return failErr(err)
+					}
+					if err := durable.WriteBytes(out+".sig", 0o644, durable.Replace, sig); err != nil {
+						return failErr(err)
+					}
+				}
+			}
+			if asJSON {
+				a.stdout.Write(b)
+			} else {
+				printDiff(a, res)
+			}
+			if n := len(res.Alerts()); n > 0 {
+				return &exitError{code: ExitAlert, err: fmt.Errorf("%d change(s) match a finding of %s", n, args[1])}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, "print the comparison as JSON (the format of --out) instead of text")
+	f.StringVar(&out, "out", "", "write the comparison as JSON to this file")
+	f.StringVar(&so.signKey, "sign-key", "", "sign the --out file with this Ed25519 private key (evidence keygen); passphrase from "+EnvKeyPassword+" or a prompt")
+	return cmd
+}
+
+// printDiff prints the comparison for a person: one line per change,
+// alerts first.
+func printDiff(a *app, r *diff.Result) {
+	ap, dis, ch := r.Counts()
+	fmt.Fprintf(a.stdout, "OLD %s (collected %s)\nNEW %s (collected %s)\n", r.Old.Path, r.Old.CollectionEnd, r.New.Path, r.New.CollectionEnd)
+	fmt.Fprintf(a.stdout, "%d files compared: %d appeared, %d disappeared, %d changed; %d files not compared\n",
+		len(r.Compared), ap, dis, ch, len(r.Skipped))
+	line := func(c diff.Change) {
+		mark := "      "
+		if len(c.Findings) > 0 {
+			mark = "ALERT "
+		}
+		name := c.ID
+		if c.Name != "" {
+			name = fmt.Sprintf("%q (%s)", c.Name, c.ID)
+		}
+		fmt.Fprintf(a.stdout, "%s%-11s %s %s", mark, c.Kind, c.File, name)
+		if len(c.Properties) > 0 {
+			paths := make([]string, len(c.Properties))
+			for i, p := range c.Properties {
+				paths[i] = p.Path
+			}
+			fmt.Fprintf(a.stdout, ": %s", strings.Join(paths, ", "))
+		}
+		if len(c.Findings) > 0 {
+			fmt.Fprintf(a.stdout, " [finding: %s]", strings.Join(c.Findings, ", "))
+		}
+		fmt.Fprintln(a.stdout)
+	}
+	for _, c := range r.Alerts() {
+		line(c)
+	}
+	for _, c := range r.Changes {
+		if len(c.Findings) == 0 {
+			line(c)
+		}
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(a.stdout, "not compared %s: %s\n", s.File, s.Why)
+	}
+}
