@@ -66,8 +66,8 @@ are needed.`,
 			o.credential = collect.StaticToken("demo-" + hex.EncodeToString(token))
 			o.examiner = "evidence demo"
 			// --sources ual: the simulated queries finish in milliseconds.
-			o.ual = ualFlags{apiVersion: "beta", concurrency: ual.DefaultConcurrency, poll: 50 * time.Millisecond, timeout: 10 * time.Minute,
-				pageSize: ual.DefaultPageSize, recordLimit: ual.DefaultRecordLimit, maxQueries: ual.DefaultMaxQueries}
+			o.ual = ualFlags{opt: ual.Options{APIVersion: "beta", Concurrency: ual.DefaultConcurrency, PollInterval: 50 * time.Millisecond, QueryTimeout: 10 * time.Minute,
+				PageSize: ual.DefaultPageSize, RecordLimit: ual.DefaultRecordLimit, MaxQueries: ual.DefaultMaxQueries}}
 			res, err := a.grab(cmd.Context(), o)
 			if err != nil {
 				return err

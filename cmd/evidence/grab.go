@@ -12,7 +12,6 @@ import (
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/snapshot"
 	"github.com/evidence-dfir/evidence/manifest"
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -29,6 +28,17 @@ type connOptions struct {
 	attempts int
 	retryMin time.Duration
 	auth     collect.AuthOptions
+}
+
+// check checks the shared flags and returns the --budget overrides.
+func (o connOptions) check() (map[string]collect.Budget, error) {
+	if o.pageSize < 0 {
+		return nil, usageErr("--page-size must be positive")
+	}
+	if o.attempts < 1 {
+		return nil, usageErr("--max-attempts must be at least 1")
+	}
+	return pipeline.ParseBudgets(o.budgets)
 }
 
 // connFlags registers the shared flags.
@@ -54,7 +64,7 @@ type grabOptions struct {
 	until    string
 	sources  []string
 	out      string
-	deliver  deliverOptions
+	deliver  pipeline.DeliveryFlags
 	caseID   string
 	connOptions
 	seal     sealOptions
@@ -168,87 +178,30 @@ type validated struct {
 	split   collect.Splitting
 	caseID  string
 	budgets map[string]collect.Budget
-	deliver *deliverPlan
+	deliver *pipeline.DeliveryPlan
 }
 
 func (o *grabOptions) validate(now time.Time) (*validated, error) {
-	v := &validated{budgets: map[string]collect.Budget{}}
-	if len(o.users) == 0 && !o.allUsers {
-		return nil, usageErr("no --user given: name at least one user (--user alice@contoso.com, repeatable) or use --all-users")
-	}
-	if len(o.users) > 0 && o.allUsers {
-		return nil, usageErr("--user and --all-users exclude each other")
-	}
-	for _, u := range o.users {
-		if strings.TrimSpace(u) == "" {
-			return nil, usageErr("--user is empty")
-		}
-	}
-	start, err := collect.ParseWhen(o.since, now)
+	sc, err := pipeline.Scope{Users: o.users, AllUsers: o.allUsers, Since: o.since, Until: o.until, Sources: o.sources, Given: o.given,
+		Kinds: o.kinds, Split: o.split, MaxPages: o.maxPages}.Check(now)
 	if err != nil {
-		return nil, usageErr("--since: %v", err)
+		return nil, err
 	}
-	end := now.UTC().Truncate(collect.Tick)
-	if o.until != "" {
-		if end, err = collect.ParseWhen(o.until, now); err != nil {
-			return nil, usageErr("--until: %v", err)
-		}
-	}
-	if !start.Before(end) {
-		return nil, usageErr("--until (%s) must be after --since (%s)", collect.FormatTime(end), collect.FormatTime(start))
-	}
-	if end.After(now) {
-		return nil, usageErr("--until (%s) is in the future; the latest possible end is now (%s)", collect.FormatTime(end), collect.FormatTime(now))
-	}
-	v.window = collect.Window{Start: start, End: end}
-	if len(o.kinds) == 0 {
-		o.kinds = []string{"all"}
-	}
-	kinds, err := collect.ParseSignInKinds(o.kinds)
-	if err != nil {
-		return nil, usageErr("--signin-kinds: %v", err)
-	}
-	if o.split == "" {
-		o.split = "7d"
-	}
-	every, err := collect.ParseDuration(o.split)
-	if err != nil {
-		return nil, usageErr("--split: %v", err)
-	}
-	if o.maxPages < 0 {
-		return nil, usageErr("--max-pages must be 0 (no limit) or more")
-	}
-	v.split = collect.Splitting{Every: every, MaxPages: o.maxPages}
-	names := o.sources
-	if len(names) == 0 && (o.given == nil || !o.given("sources")) {
-		names = collect.DefaultSourceNames(o.given)
-	}
-	if v.sources, err = collect.SelectSources(names, collect.Config{Kinds: kinds}); err != nil {
-		return nil, usageErr("--sources: %v", err)
-	}
+	v := &validated{window: sc.Window, sources: sc.Sources, split: sc.Split}
 	if err := o.configureMessageTrace(v); err != nil {
 		return nil, err
 	}
 	if err := o.validateSnapshot(v); err != nil {
 		return nil, err
 	}
-	if v.deliver, err = o.deliver.plan(true); err != nil {
+	if v.deliver, err = o.deliver.Plan(true); err != nil {
 		return nil, err
 	}
-	v.caseID = o.caseID
-	if v.caseID == "" {
-		v.caseID = uuid.NewString()
-	} else if _, err := uuid.Parse(v.caseID); err != nil {
-		return nil, usageErr("--case %q is not a UUID", o.caseID)
-	}
-	if v.budgets, err = parseBudgets(o.budgets); err != nil {
+	if v.caseID, err = pipeline.CaseID(o.caseID); err != nil {
 		return nil, err
 	}
-	if o.pageSize < 0 {
-		return nil, usageErr("--page-size must be positive")
-	}
-	if o.attempts < 1 {
-		return nil, usageErr("--max-attempts must be at least 1")
+	if v.budgets, err = o.connOptions.check(); err != nil {
+		return nil, err
 	}
 	if o.lang, err = reportLang(o.lang); err != nil {
 		return nil, err
@@ -293,7 +246,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	if err := o.ws.configure(v, cred, a.log); err != nil {
 		return nil, err
 	}
-	outputs, err := a.outputs(v.deliver, cred, identity, o.auth.Method)
+	outputs, err := v.deliver.Deliverers(cred, identity, o.auth.Method)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +283,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	}
 	pres, err := pipeline.Run(ctx, plan)
 	if err != nil {
-		if stateDir != "" && !stateStarted(stateDir) {
+		if stateDir != "" && !pipeline.ResumeStarted(stateDir) {
 			os.RemoveAll(stateDir) // failed before any query: nothing to resume
 		} else if stateDir != "" {
 			if _, serr := os.Stat(stateDir); serr == nil {
@@ -413,20 +366,3 @@ func (a *app) summary(r *grabResult) {
 }
 
 func describeProblems(r *manifest.Result) string { return pipeline.DescribeProblems(r) }
-
-// parseBudgets reads the --budget overrides, CLASS=REQUESTS/DURATION.
-func parseBudgets(specs []string) (map[string]collect.Budget, error) {
-	out := map[string]collect.Budget{}
-	for _, b := range specs {
-		class, spec, ok := strings.Cut(b, "=")
-		if !ok {
-			return nil, usageErr("--budget %q: want CLASS=REQUESTS/DURATION, e.g. reports=5/10s", b)
-		}
-		bud, err := collect.ParseBudget(spec)
-		if err != nil {
-			return nil, usageErr("--budget: %v", err)
-		}
-		out[class] = bud
-	}
-	return out, nil
-}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/manifest"
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 )
 
@@ -79,11 +78,9 @@ func (a *app) runImport(ctx context.Context, o *importOptions, files []string) (
 	default:
 		return "", 0, usageErr("--bundle %q: use tar or dir", o.bundle)
 	}
-	caseID := o.caseID
-	if caseID == "" {
-		caseID = uuid.NewString()
-	} else if _, err := uuid.Parse(caseID); err != nil {
-		return "", 0, usageErr("--case %q is not a UUID", o.caseID)
+	caseID, err := pipeline.CaseID(o.caseID)
+	if err != nil {
+		return "", 0, err
 	}
 	for _, f := range files {
 		st, err := os.Stat(f)

@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	_ "github.com/evidence-dfir/evidence/collect/sources" // registers every source
 	"github.com/spf13/cobra"
 )
 
