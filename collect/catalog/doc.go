@@ -164,3 +164,23 @@ func Markdown() string {
 	w("%s\n", DocEnd)
 	return b.String()
 }
+
+// SpliceDoc returns doc with its generated block (from the line holding
+// begin to the end marker after it, both included, and the newline after
+// it) replaced by block, which carries its own markers. Tests of generated
+// documentation compare the result with doc and, with -update, write it.
+func SpliceDoc(doc, begin, end, block string) (string, error) {
+	i := strings.Index(doc, begin)
+	if i < 0 {
+		return "", fmt.Errorf("no generated block starting %q", begin)
+	}
+	j := strings.Index(doc[i:], end)
+	if j < 0 {
+		return "", fmt.Errorf("generated block %q has no end %q", begin, end)
+	}
+	j += i + len(end)
+	if j < len(doc) && doc[j] == '\n' {
+		j++
+	}
+	return doc[:i] + block + doc[j:], nil
+}

@@ -23,18 +23,15 @@ func TestSourcesDoc(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(b)
-	i := strings.Index(doc, DocBegin)
-	j := strings.Index(doc[max(i, 0):], DocEnd) + max(i, 0)
-	if i < 0 || j < i {
-		t.Fatalf("%s: no generated block between %q and %q", path, DocBegin, DocEnd)
+	want, err := catalog.SpliceDoc(doc, DocBegin, DocEnd, Markdown())
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
-	want := Markdown()
-	got := doc[i : j+len(DocEnd)+1]
-	if got == want {
+	if want == doc {
 		return
 	}
 	if *update {
-		if err := os.WriteFile(path, []byte(doc[:i]+want+doc[j+len(DocEnd)+1:]), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
