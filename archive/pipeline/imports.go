@@ -28,6 +28,32 @@ type Imports struct {
 	Report func(imp manifest.Import)
 }
 
+// Check checks the files before anything is written: each must be a
+// regular file. Its errors are usage errors.
+func (c Imports) Check() error {
+	for _, f := range c.Files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		if !st.Mode().IsRegular() {
+			return usageErr("%s is not a regular file", f)
+		}
+	}
+	return nil
+}
+
+// ImportOutputs are the deliverers of an import's --bundle: tar or dir.
+func ImportOutputs(form string) ([]Deliverer, error) {
+	switch form {
+	case "tar":
+		return []Deliverer{Tar{}}, nil
+	case "dir":
+		return []Deliverer{Dir{}}, nil
+	}
+	return nil, usageErr("--bundle %q: use tar or dir", form)
+}
+
 // Collect implements Collector.
 func (c Imports) Collect(_ context.Context, s *Session) error {
 	m := s.Manifest

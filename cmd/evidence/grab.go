@@ -19,6 +19,17 @@ import (
 // knownSources lists the --sources names for help and error messages.
 func knownSources() string { return strings.Join(collect.SourceNames(), ", ") }
 
+// defaultSourcesHelp says what grab collects without --sources.
+func defaultSourcesHelp() string {
+	h := strings.Join(collect.DefaultSourceNames(nil), ",")
+	for _, d := range collect.Sources() {
+		if d.Default == collect.WhenFlag {
+			h += ", and " + d.Name + " with --" + d.Flags[0]
+		}
+	}
+	return h
+}
+
 // connOptions are the flags grab and export share: how to sign in to Graph,
 // how hard to try, and who collects.
 type connOptions struct {
@@ -104,7 +115,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.BoolVar(&o.allUsers, "all-users", false, "collect tenant-wide instead of per user")
 	f.StringVar(&o.since, "since", "30d", "start of the window: a duration back from now (30d, 2w, 36h, 1.5d), an RFC 3339 time or a date (2026-11-01, UTC)")
 	f.StringVar(&o.until, "until", "", "end of the window (exclusive), same forms as --since; default now")
-	f.StringSliceVar(&o.sources, "sources", nil, "sources to collect: "+knownSources()+" (default: "+strings.Join(collect.DefaultSourceNames(nil), ",")+"; see docs/sources.md)")
+	f.StringSliceVar(&o.sources, "sources", nil, "sources to collect: "+knownSources()+" (default: "+defaultSourcesHelp()+"; see docs/sources.md)")
 	o.given = f.Changed
 	messageTraceFlags(cmd, o)
 	f.StringArrayVar(&o.attach, "attach", nil, "file to copy into the bundle's attachments/ with its SHA-256, name, size and mtime (repeatable)")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive/pipeline"
@@ -69,27 +68,17 @@ func (a *app) runImport(ctx context.Context, o *importOptions, files []string) (
 		nowf = time.Now
 	}
 	started := nowf().UTC().Truncate(time.Second)
-	var outputs []pipeline.Deliverer
-	switch o.bundle {
-	case "tar":
-		outputs = []pipeline.Deliverer{pipeline.Tar{}}
-	case "dir":
-		outputs = []pipeline.Deliverer{pipeline.Dir{}}
-	default:
-		return "", 0, usageErr("--bundle %q: use tar or dir", o.bundle)
+	outputs, err := pipeline.ImportOutputs(o.bundle)
+	if err != nil {
+		return "", 0, err
 	}
 	caseID, err := pipeline.CaseID(o.caseID)
 	if err != nil {
 		return "", 0, err
 	}
-	for _, f := range files {
-		st, err := os.Stat(f)
-		if err != nil {
-			return "", 0, usageErr("%v", err)
-		}
-		if !st.Mode().IsRegular() {
-			return "", 0, usageErr("%s is not a regular file", f)
-		}
+	imports := pipeline.Imports{Files: files}
+	if err := imports.Check(); err != nil {
+		return "", 0, err
 	}
 	lang, err := reportLang(o.lang)
 	if err != nil {
@@ -104,7 +93,7 @@ func (a *app) runImport(ctx context.Context, o *importOptions, files []string) (
 	if o.note != "" {
 		m.Warnings = append(m.Warnings, "note: "+o.note)
 	}
-	report := func(imp manifest.Import) {
+	imports.Report = func(imp manifest.Import) {
 		recs := "unknown"
 		if imp.Records != nil {
 			recs = fmt.Sprint(*imp.Records)
@@ -113,7 +102,7 @@ func (a *app) runImport(ctx context.Context, o *importOptions, files []string) (
 	}
 	res, err := pipeline.Run(ctx, pipeline.Plan{
 		Out: o.out, Name: "evidence-" + started.Format(time.RFC3339) + "-" + caseID[:8], Manifest: m, Started: started, Now: nowf,
-		Collectors: []pipeline.Collector{pipeline.Imports{Files: files, Report: report}},
+		Collectors: []pipeline.Collector{imports},
 		Seal:       a.sealPlan(&o.seal, []string{"import"}), Lang: lang, Readme: pipeline.ImportReadme,
 		Outputs: outputs, Log: a.log, Stderr: a.stderr,
 	})
