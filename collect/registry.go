@@ -69,8 +69,9 @@ type Descriptor struct {
 	Order   int
 	Default Default
 	Files   []File
-	// Endpoints are the catalogue entries (collect/catalog IDs, or a
-	// non-Graph API's own endpoint name) the source may send.
+	// Endpoints are the requests the source may send: collect/catalog IDs,
+	// or another API's endpoint named "api: METHOD /path" (as it appears
+	// in requests.jsonl's endpoint field).
 	Endpoints []string
 	Split     string   // how the window is cut (or "state": the source reads current state)
 	Resume    string   // what grab --resume does for it

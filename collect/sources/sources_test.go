@@ -9,7 +9,6 @@ import (
 
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/catalog"
-	"github.com/evidence-dfir/evidence/collect/workspace"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated part of docs/sources.md")
@@ -89,8 +88,10 @@ func TestRegistry(t *testing.T) {
 	for _, d := range collect.Sources() {
 		for _, e := range d.Endpoints {
 			used[e] = true
-			if catalog.ByID(e) == nil && e != workspace.EndpointName {
-				t.Errorf("%s: endpoint %q is not in the catalogue", d.Name, e)
+			// A catalogue ID has no space; another API's endpoint is named
+			// "api: METHOD /path" (workspace.EndpointName).
+			if catalog.ByID(e) == nil && !strings.Contains(e, ": ") {
+				t.Errorf("%s: endpoint %q is neither a catalogue entry nor another API's \"api: METHOD /path\"", d.Name, e)
 			}
 		}
 		if len(d.New(collect.Config{})) == 0 {
