@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 )
@@ -165,22 +166,35 @@ func Markdown() string {
 	return b.String()
 }
 
-// SpliceDoc returns doc with its generated block (from the line holding
-// begin to the end marker after it, both included, and the newline after
-// it) replaced by block, which carries its own markers. Tests of generated
-// documentation compare the result with doc and, with -update, write it.
-func SpliceDoc(doc, begin, end, block string) (string, error) {
+// GeneratedDoc checks the generated block of the documentation file at
+// path (from the marker begin to the end marker after it, and the newline
+// after that) against block, which carries its own markers. It reports
+// whether the file is stale; with write, a stale file is rewritten with
+// block in place (tests of generated documentation, run with -update).
+func GeneratedDoc(path, begin, end, block string, write bool) (stale bool, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	doc := string(b)
 	i := strings.Index(doc, begin)
 	if i < 0 {
-		return "", fmt.Errorf("no generated block starting %q", begin)
+		return false, fmt.Errorf("%s: no generated block starting %q", path, begin)
 	}
 	j := strings.Index(doc[i:], end)
 	if j < 0 {
-		return "", fmt.Errorf("generated block %q has no end %q", begin, end)
+		return false, fmt.Errorf("%s: generated block %q has no end %q", path, begin, end)
 	}
 	j += i + len(end)
 	if j < len(doc) && doc[j] == '\n' {
 		j++
 	}
-	return doc[:i] + block + doc[j:], nil
+	want := doc[:i] + block + doc[j:]
+	if want == doc {
+		return false, nil
+	}
+	if write {
+		return false, os.WriteFile(path, []byte(want), 0o644)
+	}
+	return true, nil
 }
