@@ -9,6 +9,20 @@ type Export struct {
 	Sequence int    `json:"sequence"` // this bundle's index entry number (1, 2, ...)
 	Previous string `json:"previous"` // SHA-256 of the previous index entry ("" for the first)
 	Interval Window `json:"interval"` // the new data this bundle covers, UTC
+	// Changes summarises diff.json: what changed in the tenant's state
+	// (snapshot, tenant, signals) since the previous bundle of the series.
+	Changes *ExportChanges `json:"changes,omitempty"`
+}
+
+// ExportChanges is the manifest's summary of an export bundle's diff.json.
+type ExportChanges struct {
+	File        string `json:"file"`                   // "diff.json" in this bundle; "" when nothing was compared
+	Previous    string `json:"previous"`               // the bundle compared with (its index location), "" for none
+	Appeared    int    `json:"appeared"`               // objects only in this bundle
+	Disappeared int    `json:"disappeared"`            // objects only in the previous one
+	Changed     int    `json:"changed"`                // objects in both, with other properties
+	Alerts      int    `json:"alerts"`                 // changes that match a finding of this bundle
+	NotCompared string `json:"not_compared,omitempty"` // why nothing was compared
 }
 
 // SourceExport is what an export run did for one source: per scope, where

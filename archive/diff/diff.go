@@ -216,24 +216,7 @@ func Load(p string) (*State, error) {
 		if !res.OK() {
 			return nil, &NotVerifiedError{Path: p, Result: res}
 		}
-		err = filepath.WalkDir(p, func(fp string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			rel, err := filepath.Rel(p, fp)
-			if err != nil {
-				return err
-			}
-			if !s.wants(filepath.ToSlash(rel)) {
-				return nil
-			}
-			f, err := os.Open(fp)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			return s.read(filepath.ToSlash(rel), f)
-		})
+		err = s.readDir(p)
 		if err != nil {
 			return nil, fmt.Errorf("diff: read %s: %w", p, err)
 		}
@@ -248,6 +231,44 @@ func Load(p string) (*State, error) {
 		}
 	}
 	return s.finish()
+}
+
+// Current reads the state of the bundle being built in dir, whose manifest
+// so far is m: nothing is verified (the files are this process's own,
+// not sealed yet). Export compares it with the previous bundle before
+// sealing the comparison into it.
+func Current(dir string, m *manifest.Manifest) (*State, error) {
+	s := newState(dir)
+	err := s.readDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("diff: read %s: %w", dir, err)
+	}
+	s.Manifest = m
+	s.Bundle.CaseID, s.Bundle.CollectionEnd, s.Bundle.RequestedUsers = m.CaseID, m.CollectionEnd, len(m.Users)
+	s.Bundle.Tenant = m.Tenant.ID
+	return s, nil
+}
+
+// readDir reads the files the comparison needs from a bundle directory.
+func (s *State) readDir(dir string) error {
+	return filepath.WalkDir(dir, func(fp string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, fp)
+		if err != nil {
+			return err
+		}
+		if !s.wants(filepath.ToSlash(rel)) {
+			return nil
+		}
+		f, err := os.Open(fp)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return s.read(filepath.ToSlash(rel), f)
+	})
 }
 
 // LoadReader is Load for a bundle archived as .tar.zst and streamed from r

@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evidence-dfir/evidence/archive/diff"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/archive/state"
 	"github.com/evidence-dfir/evidence/collect"
@@ -113,6 +114,10 @@ type Result struct {
 	Bundle *pipeline.Result
 	Entry  state.Entry
 	Lost   []Lost
+	// Alerts are the changes in the tenant's state since the previous
+	// bundle that match a finding of this one (diff.json): a scheduler
+	// should raise them (exit 6).
+	Alerts []diff.Change
 }
 
 func (c *Config) hook(step string) {
@@ -194,7 +199,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("bundle %s is sealed and published, but the state could not be written (the next run adopts it): %w", last.Location, err)
 	}
 	cfg.hook(StepCommit)
-	res.Bundle, res.Entry, res.Lost = pres, entry, c.lost
+	res.Bundle, res.Entry, res.Lost, res.Alerts = pres, entry, c.lost, c.alerts
 	return res, nil
 }
 
@@ -288,6 +293,8 @@ type cycle struct {
 	lost     []Lost
 	sealedAt string
 	complete bool
+	state    bool          // a State source was read: compare with the previous bundle
+	alerts   []diff.Change // changes since the previous bundle that match a finding
 }
 
 // Collect implements pipeline.Collector: plan, then collect.
@@ -327,6 +334,27 @@ func (c *cycle) Collect(ctx context.Context, s *pipeline.Session) error {
 		srcs, err := cfg.Collectors(name)
 		if err != nil {
 			return &UsageError{err}
+		}
+		if pol.State {
+			for _, src := range srcs {
+				if !planned {
+					planned = true
+					cfg.hook(StepPlan)
+				}
+				got, err := c.collectState(ctx, s, src)
+				if err != nil {
+					return err
+				}
+				sources = append(sources, got)
+				p := c.runs[len(c.runs)-1].plan
+				if start.IsZero() || p.from.Before(start) {
+					start = p.from
+				}
+				if p.to.After(end) {
+					end = p.to
+				}
+			}
+			continue
 		}
 		set, ov := pol.Settle, pol.Overlap
 		if d, ok := cfg.Settle[name]; ok {
@@ -465,6 +493,11 @@ func (c *cycle) Collect(ctx context.Context, s *pipeline.Session) error {
 	m.Requested = c.interval
 	m.Sources = append(m.Sources, sources...)
 	m.Export = &manifest.Export{State: cfg.Store.String(), Sequence: len(c.st.Index) + 1, Previous: c.st.Head(), Interval: c.interval}
+	if c.state {
+		if err := c.compare(ctx, s); err != nil {
+			return err
+		}
+	}
 	return s.Stage.Rename("evidence-export-" + start.Format(time.RFC3339) + "--" + end.Format(time.RFC3339))
 }
 

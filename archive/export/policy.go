@@ -25,7 +25,11 @@ const (
 type Policy struct {
 	Settle, Overlap time.Duration
 	PremiumOnly     bool                            // only licensed tenants have it (sign-ins)
-	Retention       func(tier string) time.Duration // how long the service keeps records
+	Retention       func(tier string) time.Duration // how long the service keeps records; nil for a State source
+	// State marks a source of objects as they are now (snapshot, tenant,
+	// signals), not events: every cycle reads it whole, and the bundle
+	// holds what changed since the previous bundle (diff.json).
+	State bool
 }
 
 // retentionOf reads source's row of collect's retention table.
@@ -39,6 +43,9 @@ var Policies = map[string]Policy{
 	"signins":      {Settle: 30 * time.Minute, Overlap: 12 * time.Hour, Retention: retentionOf("signins"), PremiumOnly: true},
 	"ual":          {Settle: 2 * time.Hour, Overlap: 72 * time.Hour, Retention: retentionOf("ual")},
 	"messagetrace": {Settle: time.Hour, Overlap: 24 * time.Hour, Retention: retentionOf("messagetrace")},
+	"snapshot":     {State: true},
+	"tenant":       {State: true},
+	"signals":      {State: true},
 }
 
 // DefaultSources is the default order: audits, sign-ins where

@@ -20,8 +20,8 @@ func TestSelectSources(t *testing.T) {
 		t.Errorf("named: %v %v %v", got, explicit, err)
 	}
 	var ue *UsageError
-	if _, _, err := SelectSources([]string{"snapshot"}); !errors.As(err, &ue) || !strings.Contains(err.Error(), `unknown source "snapshot"`) {
-		t.Errorf("snapshot: %v", err)
+	if _, _, err := SelectSources([]string{"workspace"}); !errors.As(err, &ue) || !strings.Contains(err.Error(), `unknown source "workspace"`) {
+		t.Errorf("workspace: %v", err)
 	}
 	for in, want := range map[string]string{"auto": "auto", "p1": TierPremium, "p2": TierPremium, "free": TierFree} {
 		if got, err := ParseTier(in); err != nil || got != want {

@@ -66,7 +66,10 @@ func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time
 				continue
 			}
 			line := fmt.Sprintf("  %s: last exported %s (%s ago)", label, shortTime(wm), Human(now.Sub(wm)))
-			if known {
+			if known && pol.State {
+				line = fmt.Sprintf("  %s: last read whole %s (%s ago); each bundle holds what changed since the one before", label, shortTime(wm), Human(now.Sub(wm)))
+			}
+			if known && !pol.State {
 				ret := pol.Retention(tier)
 				gone := now.Add(-ret)
 				expires := wm.Add(ret)

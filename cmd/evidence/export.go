@@ -245,6 +245,19 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 	if len(res.Lost) > 0 {
 		code = ExitIncomplete
 	}
+	if ch := res.Bundle.Manifest.Export.Changes; ch != nil {
+		if ch.NotCompared != "" {
+			fmt.Fprintf(a.stderr, "  export: changes since the previous bundle: not compared (%s)\n", ch.NotCompared)
+		} else {
+			fmt.Fprintf(a.stderr, "  export: changes since the previous bundle (%s): %d appeared, %d disappeared, %d changed\n", ch.File, ch.Appeared, ch.Disappeared, ch.Changed)
+		}
+	}
+	for _, c := range res.Alerts {
+		fmt.Fprintf(a.stderr, "evidence: ALERT %s %s %q (%s): matches finding %s\n", c.Kind, c.File, c.Name, c.ID, strings.Join(c.Findings, ", "))
+	}
+	if len(res.Alerts) > 0 {
+		code = ExitAlert // outranks incomplete: a scheduler must raise it; the manifest still says what is missing
+	}
 	return &exportResult{path: gr.path, code: code}, nil
 }
 
