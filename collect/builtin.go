@@ -19,7 +19,7 @@ func init() {
 			"applications.get", "applications.owners", "audits"},
 		Split:  "sub-windows of --split, halved past --max-pages pages",
 		Resume: "collected again",
-		Flags:  []string{"signin-kinds", "split", "max-pages"},
+		Flags:  []string{"signin-kinds"},
 		New: func(cfg Config) []Source {
 			kinds := cfg.Kinds
 			if len(kinds) == 0 {
@@ -42,7 +42,6 @@ func init() {
 		Endpoints: []string{"audits"},
 		Split:     "sub-windows of --split, halved past --max-pages pages",
 		Resume:    "collected again",
-		Flags:     []string{"split", "max-pages"},
 		New:       func(Config) []Source { return []Source{DirectoryAudits{}} },
 	})
 	Register(Descriptor{

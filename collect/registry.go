@@ -73,9 +73,11 @@ type Descriptor struct {
 	// or another API's endpoint named "api: METHOD /path" (as it appears
 	// in requests.jsonl's endpoint field).
 	Endpoints []string
-	Split     string   // how the window is cut (or "state": the source reads current state)
-	Resume    string   // what grab --resume does for it
-	Flags     []string // the flags that configure it (without "--")
+	Split     string // how the window is cut (or "state": the source reads current state)
+	Resume    string // what grab --resume does for it
+	// Flags are the flags (without "--") that configure this source only:
+	// one given while the source is not selected is refused.
+	Flags []string
 	// State is true for a source that reads current state rather than a
 	// time window of log records: its windows are when each read ran.
 	State bool

@@ -91,7 +91,33 @@ func (s Scope) Check(now time.Time) (*CheckedScope, error) {
 	if c.Sources, err = collect.SelectSources(names, collect.Config{Kinds: kinds}); err != nil {
 		return nil, usageErr("--sources: %v", err)
 	}
+	if err := flagsOfOthers(names, s.Given); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// flagsOfOthers refuses a flag that configures a source (its descriptor's
+// Flags) when that source is not selected: it would be silently ignored.
+func flagsOfOthers(selected []string, given func(string) bool) error {
+	if given == nil {
+		return nil
+	}
+	mine := map[string]bool{}
+	for _, n := range selected {
+		d, _ := collect.LookupSource(strings.TrimSpace(n))
+		for _, f := range d.Flags {
+			mine[f] = true
+		}
+	}
+	for _, d := range collect.Sources() {
+		for _, f := range d.Flags {
+			if given(f) && !mine[f] {
+				return usageErr("--%s applies to the %s source: add %s to --sources", f, d.Name, d.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // CaseID returns the --case id given, checked, or a new random one.

@@ -40,6 +40,9 @@ func TestScopeCheck(t *testing.T) {
 		{Scope{Users: user, Since: "30d", MaxPages: -1}, "--max-pages"},
 		{Scope{Users: user, Since: "30d", Sources: []string{"signins", "mailbox"}}, `unknown source "mailbox"`},
 		{Scope{Users: user, Since: "30d", Given: flags("sources")}, "no source selected"},
+		{Scope{Users: user, Since: "30d", Sources: []string{"audits"}, Given: flags("sources", "trace-details")}, "--trace-details applies to the messagetrace source"},
+		{Scope{Users: user, Since: "30d", Sources: []string{"signins"}, Given: flags("sources", "workspace")}, "add workspace to --sources"},
+		{Scope{Users: user, Since: "30d", Sources: []string{"audits"}, Given: flags("sources", "preset")}, "--preset applies to the ual source"},
 	} {
 		_, err := c.s.Check(now)
 		var pe *Error
@@ -74,7 +77,7 @@ func TestScopeCheck(t *testing.T) {
 	if c, err = (Scope{Users: user, Since: "30d", Given: flags("workspace")}).Check(now); err != nil || !names(c)["workspace"] {
 		t.Errorf("--workspace without --sources: %v", err)
 	}
-	if c, err = (Scope{Users: user, Since: "30d", Sources: []string{"audits"}, Given: flags("sources", "workspace")}).Check(now); err != nil || len(c.Sources) != 1 {
+	if c, err = (Scope{Users: user, Since: "30d", Sources: []string{"audits"}, Given: flags("sources")}).Check(now); err != nil || len(c.Sources) != 1 {
 		t.Errorf("--sources audits narrows: %v %v", c, err)
 	}
 }

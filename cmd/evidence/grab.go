@@ -199,9 +199,7 @@ func (o *grabOptions) validate(now time.Time) (*validated, error) {
 		return nil, err
 	}
 	v := &validated{window: sc.Window, sources: sc.Sources, split: sc.Split}
-	if err := o.configureMessageTrace(v); err != nil {
-		return nil, err
-	}
+	o.configureMessageTrace(v)
 	if err := o.validateSnapshot(v); err != nil {
 		return nil, err
 	}

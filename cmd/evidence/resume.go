@@ -46,10 +46,7 @@ func (a *app) prepareState(o *grabOptions, v *validated, name string, started ti
 			us = u
 		}
 	}
-	if us == nil {
-		if o.ual.preset != "" || o.ual.opt.Filtered() {
-			return "", usageErr("--preset and --ual-* filters apply to the unified audit log: add ual to --sources")
-		}
+	if us == nil { // its flags without it are refused by pipeline.Scope
 		return "", nil
 	}
 	dir := o.resumeDir

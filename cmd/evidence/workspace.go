@@ -39,10 +39,7 @@ func (w *workspaceFlags) configure(v *validated, cred collect.TokenSource, log *
 			src = ws
 		}
 	}
-	switch {
-	case src == nil && (w.id != "" || len(w.tables) > 0):
-		return usageErr("--workspace and --workspace-tables apply to the workspace source: add workspace to --sources")
-	case src == nil:
+	if src == nil { // its flags without it are refused by pipeline.Scope
 		return nil
 	}
 	opt, err := workspace.Options{WorkspaceID: w.id, Credential: cred, Endpoint: w.url, Tables: w.tables, Transport: w.transport, Log: log}.Checked(w.ca)

@@ -18,7 +18,7 @@ func init() {
 			"pim.eligible", "pim.active", "riskyUsers.get", "riskDetections.list", "users.messages", "users.messageMIME"},
 		Split:  "state: one read per part and user",
 		Resume: "read again",
-		Flags:  []string{"tenant-objects", "message-id"},
+		Flags:  []string{"tenant-objects"},
 		State:  true,
 		Also:   []string{MessageSourceName},
 		New:    func(collect.Config) []collect.Source { return []collect.Source{&Source{}} },

@@ -25,9 +25,6 @@ func TestOptionsChecked(t *testing.T) {
 	if n != 1 || len(got.Operations) != len(Presets["mailbox-takeover"]) {
 		t.Errorf("operations %q", got.Operations)
 	}
-	if !got.Filtered() || ok.Filtered() {
-		t.Error("Filtered")
-	}
 	for _, c := range []struct {
 		f    func(*Options)
 		want string

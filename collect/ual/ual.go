@@ -814,12 +814,6 @@ func (o Options) Checked(preset string) (Options, error) {
 	return o, nil
 }
 
-// Filtered reports whether o narrows the log (operations, record types,
-// services, a keyword).
-func (o Options) Filtered() bool {
-	return len(o.Operations)+len(o.RecordTypes)+len(o.Services) > 0 || o.Keyword != ""
-}
-
 func clean(l []string) []string {
 	var out []string
 	for _, s := range l {
