@@ -44,6 +44,12 @@ const Namespace = "evidence-diff"
 // events: the ones compared.
 var StateSources = []string{"snapshot", "tenant", "signals"}
 
+// Events are the files of the state sources that hold events of the
+// collection window, not objects as they are (the signals source's
+// advanced hunting rows): two bundles of different windows differ there by
+// design, so they are not compared.
+var Events = []string{"signals/hunting-"}
+
 // Volatile lists the properties ignored when two versions of an object are
 // compared, with why: they change without anyone changing the object. The
 // name is matched at any depth.
@@ -351,6 +357,11 @@ func (s *State) wants(name string) bool {
 	case strings.HasSuffix(name, ".out-of-scope.jsonl"):
 		return false
 	}
+	for _, e := range Events {
+		if strings.HasPrefix(name, e) {
+			return false
+		}
+	}
 	top, _, _ := strings.Cut(name, "/")
 	if !isState(top) {
 		return false
@@ -655,4 +666,47 @@ func raw(v any) json.RawMessage {
 		return json.RawMessage(`null`)
 	}
 	return json.RawMessage(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+}
+
+// WriteText writes the comparison for a person: the two bundles, the
+// counts, one line per change (alerts first, marked ALERT), then the files
+// not compared and why.
+func (r *Result) WriteText(w io.Writer) {
+	ap, dis, ch := r.Counts()
+	fmt.Fprintf(w, "OLD %s (collected %s)\nNEW %s (collected %s)\n", r.Old.Path, r.Old.CollectionEnd, r.New.Path, r.New.CollectionEnd)
+	fmt.Fprintf(w, "%d files compared: %d appeared, %d disappeared, %d changed; %d files not compared\n",
+		len(r.Compared), ap, dis, ch, len(r.Skipped))
+	line := func(c Change) {
+		mark := "      "
+		if len(c.Findings) > 0 {
+			mark = "ALERT "
+		}
+		name := c.ID
+		if c.Name != "" {
+			name = fmt.Sprintf("%q (%s)", c.Name, c.ID)
+		}
+		fmt.Fprintf(w, "%s%-11s %s %s", mark, c.Kind, c.File, name)
+		if len(c.Properties) > 0 {
+			paths := make([]string, len(c.Properties))
+			for i, p := range c.Properties {
+				paths[i] = p.Path
+			}
+			fmt.Fprintf(w, ": %s", strings.Join(paths, ", "))
+		}
+		if len(c.Findings) > 0 {
+			fmt.Fprintf(w, " [finding: %s]", strings.Join(c.Findings, ", "))
+		}
+		fmt.Fprintln(w)
+	}
+	for _, c := range r.Alerts() {
+		line(c)
+	}
+	for _, c := range r.Changes {
+		if len(c.Findings) == 0 {
+			line(c)
+		}
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(w, "not compared %s: %s\n", s.File, s.Why)
+	}
 }

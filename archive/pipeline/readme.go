@@ -157,6 +157,12 @@ func writeImportReadme(stage *bundle.Stage, m *manifest.Manifest) error {
 			recs = fmt.Sprint(*i.Records)
 		}
 		fmt.Fprintf(&b, "  %s\n    %s, %s records, %s .. %s (UTC)\n", i.Path, i.Kind, recs, orDash(i.First), orDash(i.Last))
+		if i.Scope != "" {
+			fmt.Fprintf(&b, "    scope: %s\n", i.Scope)
+		}
+		if i.OutOfScope > 0 {
+			fmt.Fprintf(&b, "    %d records outside that scope: split byte for byte into %s (the\n    subject's) and %s (the rest); the file above is unchanged\n", i.OutOfScope, i.SubjectPath, i.OutOfScopePath)
+		}
 		for _, w := range i.Warnings {
 			fmt.Fprintf(&b, "    WARNING: %s\n", w)
 		}

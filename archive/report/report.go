@@ -258,6 +258,11 @@ func build(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) *view {
 
 	// Completeness, exactly as the manifest says.
 	v.Complete = m.Complete && !m.Incomplete()
+	for _, i := range m.Imports {
+		if i.OutOfScope > 0 {
+			v.Warnings = append(v.Warnings, cat.S("import.outofscope", i.OriginalName, i.OutOfScope, i.Scope, i.OutOfScopePath, i.SubjectPath))
+		}
+	}
 	for _, s := range m.Sources {
 		sv := sourceView{Name: s.Name, Endpoint: s.Endpoint, Status: s.Status, StatusLabel: cat.status(s.Status), Reason: s.Reason, Records: s.Records, Pages: s.Pages, Files: s.Files}
 		for _, w := range s.Windows {
@@ -411,7 +416,9 @@ func caseRows(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) []row 
 	for _, u := range m.Users {
 		users = append(users, joinNonEmpty(" ", u.UPN, "("+u.ID+")"))
 	}
-	if len(users) == 0 {
+	if len(users) == 0 && len(m.Imports) > 0 {
+		add("case.users", cat.T("case.users.asdownloaded"), "")
+	} else if len(users) == 0 {
 		add("case.users", cat.T("case.users.all"), "")
 	} else {
 		add("case.users", text(strings.Join(users, ", ")), "")

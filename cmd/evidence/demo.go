@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/evidence-dfir/evidence/collect"
@@ -80,9 +81,14 @@ are needed.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.since, "since", "30d", "start of the window")
-	// The demo shows everything: every source the tool has.
-	o.sources = collect.SourceNames()
-	f.StringSliceVar(&o.sources, "sources", o.sources, "sources to collect: "+knownSources())
+	// The demo shows every source the tool has but the diagnostic-settings
+	// archive, which needs a real storage service (tests run it on Azurite).
+	for _, s := range collect.SourceNames() {
+		if s != "diagarchive" {
+			o.sources = append(o.sources, s)
+		}
+	}
+	f.StringSliceVar(&o.sources, "sources", o.sources, "sources to collect: "+strings.Join(o.sources, ", "))
 	f.StringVar(&o.out, "out", "evidence-demo", "directory the bundle is written to")
 	bundleFlag(f, &o.deliver)
 	blobFlags(f, &o.deliver)

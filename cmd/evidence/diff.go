@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/evidence-dfir/evidence/archive/diff"
 	"github.com/evidence-dfir/evidence/manifest/durable"
@@ -79,7 +78,7 @@ changes that match a finding.`,
 			if asJSON {
 				a.stdout.Write(b)
 			} else {
-				printDiff(a, res)
+				res.WriteText(a.stdout)
 			}
 			if n := len(res.Alerts()); n > 0 {
 				return &exitError{code: ExitAlert, err: fmt.Errorf("%d change(s) match a finding of %s", n, args[1])}
@@ -90,48 +89,7 @@ changes that match a finding.`,
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "print the comparison as JSON (the format of --out) instead of text")
 	f.StringVar(&out, "out", "", "write the comparison as JSON to this file")
-	f.StringVar(&so.signKey, "sign-key", "", "sign the --out file with this Ed25519 private key (evidence keygen); passphrase from "+EnvKeyPassword+" or a prompt")
+	f.StringVar(&so.signKey, "sign-key", "", "sign the --out file with this Ed25519 private key (evidence keygen); passphrase from --passphrase-file, "+EnvKeyPassword+" or a prompt")
+	f.StringVar(&so.passFile, "passphrase-file", "", "read the signing key's passphrase from this file (its first line)")
 	return cmd
-}
-
-// printDiff prints the comparison for a person: one line per change,
-// alerts first.
-func printDiff(a *app, r *diff.Result) {
-	ap, dis, ch := r.Counts()
-	fmt.Fprintf(a.stdout, "OLD %s (collected %s)\nNEW %s (collected %s)\n", r.Old.Path, r.Old.CollectionEnd, r.New.Path, r.New.CollectionEnd)
-	fmt.Fprintf(a.stdout, "%d files compared: %d appeared, %d disappeared, %d changed; %d files not compared\n",
-		len(r.Compared), ap, dis, ch, len(r.Skipped))
-	line := func(c diff.Change) {
-		mark := "      "
-		if len(c.Findings) > 0 {
-			mark = "ALERT "
-		}
-		name := c.ID
-		if c.Name != "" {
-			name = fmt.Sprintf("%q (%s)", c.Name, c.ID)
-		}
-		fmt.Fprintf(a.stdout, "%s%-11s %s %s", mark, c.Kind, c.File, name)
-		if len(c.Properties) > 0 {
-			paths := make([]string, len(c.Properties))
-			for i, p := range c.Properties {
-				paths[i] = p.Path
-			}
-			fmt.Fprintf(a.stdout, ": %s", strings.Join(paths, ", "))
-		}
-		if len(c.Findings) > 0 {
-			fmt.Fprintf(a.stdout, " [finding: %s]", strings.Join(c.Findings, ", "))
-		}
-		fmt.Fprintln(a.stdout)
-	}
-	for _, c := range r.Alerts() {
-		line(c)
-	}
-	for _, c := range r.Changes {
-		if len(c.Findings) == 0 {
-			line(c)
-		}
-	}
-	for _, s := range r.Skipped {
-		fmt.Fprintf(a.stdout, "not compared %s: %s\n", s.File, s.Why)
-	}
 }

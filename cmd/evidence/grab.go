@@ -79,12 +79,13 @@ type grabOptions struct {
 	caseID   string
 	connOptions
 	seal     sealOptions
-	ual      ualFlags       // the unified audit log source (ual.go)
-	ws       workspaceFlags // the Log Analytics workspace source (workspace.go)
-	resume   string         // --resume DIR
-	kinds    []string       // --signin-kinds
-	split    string         // --split
-	maxPages int            // --max-pages
+	ual      ualFlags         // the unified audit log source (ual.go)
+	ws       workspaceFlags   // the Log Analytics workspace source (workspace.go)
+	da       diagArchiveFlags // the diagnostic-settings storage archive (diagarchive.go)
+	resume   string           // --resume DIR
+	kinds    []string         // --signin-kinds
+	split    string           // --split
+	maxPages int              // --max-pages
 
 	// set by --resume (resume.go)
 	resumeDir string
@@ -135,6 +136,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.resume, "resume", "", "resume the interrupted grab whose output directory (or .evidence-*.resume directory) is DIR")
 	o.ual.register(f)
 	o.ws.register(f)
+	o.da.register(f)
 }
 
 func (a *app) grabCmd() *cobra.Command {
@@ -253,6 +255,9 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		identity = "in-process simulator token"
 	}
 	if err := o.ws.configure(v, cred, a.log); err != nil {
+		return nil, err
+	}
+	if err := o.da.configure(v, cred, o.auth.Method, a.log); err != nil {
 		return nil, err
 	}
 	outputs, err := v.deliver.Deliverers(cred, identity, o.auth.Method)

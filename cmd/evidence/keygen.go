@@ -1,18 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os"
 
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 func (a *app) keygenCmd() *cobra.Command {
-	var prefix, comment string
+	var prefix, comment, passFile string
 	cmd := &cobra.Command{
 		Use:   "keygen --out PREFIX",
 		Short: "Create an Ed25519 signing key pair (PREFIX.key, PREFIX.pub)",
@@ -23,16 +20,18 @@ func (a *app) keygenCmd() *cobra.Command {
   PREFIX.pub  the public key, one OpenSSH line: give it to whoever will
               verify your bundles (evidence verify --pubkey, ssh-keygen -Y verify)
 
-The passphrase comes from ` + EnvKeyPassword + ` or is asked twice on the
-terminal. An existing key is never overwritten.`,
+The passphrase comes from --passphrase-file (its first line), else from
+` + EnvKeyPassword + `, else it is asked twice on the terminal (/dev/tty). Without
+any of them keygen says so and stops. An existing key is never overwritten.`,
 		Example: `  evidence keygen --out ~/.evidence/alice
-  ` + EnvKeyPassword + `=... evidence keygen --out ci-signer --comment "CI signer, SOC"`,
+  ` + EnvKeyPassword + `=... evidence keygen --out ci-signer --comment "CI signer, SOC"
+  evidence keygen --out ci-signer --passphrase-file /run/secrets/evidence-key-passphrase`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if prefix == "" {
 				return usageErr("keygen: --out PREFIX is required")
 			}
-			pw, err := newPassphrase(a)
+			pw, err := seal.Passphrase(passFile, EnvKeyPassword, "New passphrase: ", true)
 			if err != nil {
 				return usageErr("keygen: %v", err)
 			}
@@ -50,39 +49,6 @@ terminal. An existing key is never overwritten.`,
 	}
 	cmd.Flags().StringVar(&prefix, "out", "", "path prefix of the key files: PREFIX.key and PREFIX.pub")
 	cmd.Flags().StringVar(&comment, "comment", "", "comment stored with the key (default USER@HOST)")
+	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "read the new key's passphrase from this file (its first line) instead of "+EnvKeyPassword+" or the terminal")
 	return cmd
-}
-
-// newPassphrase reads a new passphrase from the environment or, twice, from
-// the terminal.
-func newPassphrase(a *app) ([]byte, error) {
-	if pw, ok := os.LookupEnv(EnvKeyPassword); ok {
-		if pw == "" {
-			return nil, fmt.Errorf("%s is empty: a key is always encrypted", EnvKeyPassword)
-		}
-		return []byte(pw), nil
-	}
-	fd := int(os.Stdin.Fd())
-	if !term.IsTerminal(fd) {
-		return nil, fmt.Errorf("no passphrase: set %s or run in a terminal", EnvKeyPassword)
-	}
-	fmt.Fprint(a.stderr, "New passphrase: ")
-	pw, err := term.ReadPassword(fd)
-	fmt.Fprintln(a.stderr)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprint(a.stderr, "Same passphrase again: ")
-	again, err := term.ReadPassword(fd)
-	fmt.Fprintln(a.stderr)
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(pw, again) {
-		return nil, fmt.Errorf("the passphrases differ")
-	}
-	if len(pw) == 0 {
-		return nil, fmt.Errorf("empty passphrase: a key is always encrypted")
-	}
-	return pw, nil
 }

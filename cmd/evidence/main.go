@@ -30,13 +30,29 @@ func buildInfo() (ver, commit, goVersion string) {
 		if ver == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			ver = bi.Main.Version
 		}
+		modified := false
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
+			switch s.Key {
+			case "vcs.revision":
 				commit = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
 			}
+		}
+		if commit != "" && modified {
+			commit += ", with uncommitted changes"
 		}
 	}
 	return ver, commit, goVersion
+}
+
+// versionLine is what `evidence version` and `evidence --version` print.
+func versionLine() string {
+	v, c, g := buildInfo()
+	if c == "" {
+		c = "unknown: built without version control information"
+	}
+	return fmt.Sprintf("evidence %s (commit %s, %s)", v, c, g)
 }
 
 // app holds what every command shares: its streams and logger.
@@ -110,6 +126,7 @@ sealed bundle), 3 sealed but incomplete, 4 verification failed.`,
 		Example: `  evidence demo
   evidence grab --user alice@contoso.com --since 30d --auth device --tenant contoso.com --client-id APP_ID
   evidence verify evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst`,
+		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
@@ -120,6 +137,7 @@ sealed bundle), 3 sealed but incomplete, 4 verification failed.`,
 			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: utcTime}))
 		},
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log every retry and wait (debug level)")
 	root.AddCommand(a.grabCmd(), a.exportCmd(), a.importCmd(), a.packCmd(), a.verifyCmd(), a.diffCmd(), a.reportCmd(), a.keygenCmd(), a.custodyCmd(), a.demoCmd(), a.simCmd(), a.versionCmd())
 	registerCompletions(root)
@@ -142,11 +160,7 @@ func (a *app) versionCmd() *cobra.Command {
 		Short: "Print the version, commit and Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, c, g := buildInfo()
-			if c == "" {
-				c = "unknown"
-			}
-			fmt.Fprintf(a.stdout, "evidence %s (commit %s, %s)\n", v, c, g)
+			fmt.Fprintln(a.stdout, versionLine())
 			return nil
 		},
 	}

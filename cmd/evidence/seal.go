@@ -2,13 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 )
 
 // EnvKeyPassword holds the passphrase of the signing key, for unattended runs.
@@ -18,6 +16,7 @@ const EnvKeyPassword = "EVIDENCE_KEY_PASSWORD"
 // hashes: signature, time-stamp, and the actor of custody entries.
 type sealOptions struct {
 	signKey    string
+	passFile   string
 	tsa        string
 	requireSig bool
 
@@ -25,7 +24,8 @@ type sealOptions struct {
 }
 
 func (a *app) sealFlags(f *pflag.FlagSet, o *sealOptions) {
-	f.StringVar(&o.signKey, "sign-key", "", "sign SHA256SUMS and the custody log with this Ed25519 private key (evidence keygen); passphrase from "+EnvKeyPassword+" or a prompt")
+	f.StringVar(&o.signKey, "sign-key", "", "sign SHA256SUMS and the custody log with this Ed25519 private key (evidence keygen); passphrase from --passphrase-file, "+EnvKeyPassword+" or a prompt")
+	f.StringVar(&o.passFile, "passphrase-file", "", "read the signing key's passphrase from this file (its first line)")
 	f.StringVar(&o.tsa, "tsa", "", "RFC 3161 time-stamp authority URL: stamps the SHA-256 of SHA256SUMS into SHA256SUMS.tsr")
 	f.BoolVar(&o.requireSig, "require-signature", false, "refuse to write an unsigned bundle")
 }
@@ -42,31 +42,15 @@ func (a *app) loadSigner(o *sealOptions) error {
 	case strings.HasPrefix(o.signKey, "azurekeyvault://"):
 		return usageErr("--sign-key %s: Azure Key Vault holds no Ed25519 keys (only RSA and EC P-256/P-256K/P-384/P-521), and bundles are signed with Ed25519; see docs/verify.md", o.signKey)
 	}
-	s, err := seal.LoadSigningKey(o.signKey, readPassphrase(a, o.signKey))
+	s, err := seal.LoadSigningKey(o.signKey, func() ([]byte, error) {
+		return seal.Passphrase(o.passFile, EnvKeyPassword, "Passphrase for "+o.signKey+": ", false)
+	})
 	if err != nil {
 		return usageErr("%v", err)
 	}
 	o.signer = s
 	fmt.Fprintf(a.stderr, "Signing with key %s\n", seal.Fingerprint(s.PublicKey()))
 	return nil
-}
-
-// readPassphrase returns the passphrase from the environment or, when
-// stdin is a terminal, a prompt without echo.
-func readPassphrase(a *app, keyPath string) func() ([]byte, error) {
-	return func() ([]byte, error) {
-		if pw, ok := os.LookupEnv(EnvKeyPassword); ok {
-			return []byte(pw), nil
-		}
-		fd := int(os.Stdin.Fd())
-		if !term.IsTerminal(fd) {
-			return nil, fmt.Errorf("the key is encrypted: set %s or run in a terminal", EnvKeyPassword)
-		}
-		fmt.Fprintf(a.stderr, "Passphrase for %s: ", keyPath)
-		pw, err := term.ReadPassword(fd)
-		fmt.Fprintln(a.stderr)
-		return pw, err
-	}
 }
 
 // sealPlan is how the pipeline seals a bundle: the loaded key, the

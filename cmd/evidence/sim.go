@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 func (a *app) simCmd() *cobra.Command {
 	var (
 		listen, token, license, reports, now, tokenKind string
+		fail                                            []string
 		cfg                                             graphtest.Config
 	)
 	cmd := &cobra.Command{
@@ -33,9 +35,15 @@ undocumented or percent-encoded options, $select of properties the version
 lacks, and app-only tokens where no application permission exists are
 answered 400 or 403 and logged as violations),
 bearer-token checks, throttling budgets with 429 and Retry-After, licence
-behaviour and optional fault injection.`,
+behaviour and optional fault injection. --fail PATH=CODE answers every
+request below PATH with that status and Graph's error body for it (401: an
+expired token), to see how a run records it.
+
+Its clock follows the wall clock, so records keep arriving while it runs and
+a grab started minutes later still reaches "now".`,
 		Example: `  evidence sim --listen 127.0.0.1:8080 --token test-token --license p2
-  EVIDENCE_GRAPH_TOKEN=test-token evidence grab --graph-url http://127.0.0.1:8080 --auth token --user victim@contoso.com`,
+  EVIDENCE_GRAPH_TOKEN=test-token evidence grab --graph-url http://127.0.0.1:8080 --auth token --user victim@contoso.com
+  evidence sim --token test-token --fail /auditLogs/signIns=401`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if token == "" {
@@ -66,6 +74,17 @@ behaviour and optional fault injection.`,
 				}
 				cfg.Now = t
 			}
+			for _, rule := range fail {
+				p, code, ok := strings.Cut(rule, "=")
+				n, err := strconv.Atoi(code)
+				if !ok || !strings.HasPrefix(p, "/") || err != nil || n < 400 || n > 599 {
+					return usageErr("--fail %q: want PATH=CODE, a path from / and an HTTP error status, e.g. /auditLogs/signIns=401", rule)
+				}
+				if cfg.Fail == nil {
+					cfg.Fail = map[string]int{}
+				}
+				cfg.Fail[p] = n
+			}
 			cfg.Token, cfg.License, cfg.TokenKind = token, graphtest.License(license), graphtest.TokenKind(tokenKind)
 			cfg.Reports = graphtest.Budget{Requests: b.Requests, Per: b.Per}
 			cfg.Logger = a.log // violations of the documented contract are logged as warnings
@@ -76,8 +95,20 @@ behaviour and optional fault injection.`,
 			defer srv.Close()
 			fmt.Fprintln(a.stdout, srv.URL)
 			a.log.Info("simulated tenant serving", "url", srv.URL, "license", license, "victim", srv.Tenant.Victim().UPN)
-			<-cmd.Context().Done()
-			return nil
+			if now != "" {
+				<-cmd.Context().Done()
+				return nil
+			}
+			tick := time.NewTicker(time.Second) // the tenant's clock follows the wall clock
+			defer tick.Stop()
+			for {
+				select {
+				case <-cmd.Context().Done():
+					return nil
+				case t := <-tick.C:
+					srv.Tenant.SetNow(t)
+				}
+			}
 		},
 	}
 	f := cmd.Flags()
@@ -103,7 +134,8 @@ behaviour and optional fault injection.`,
 	f.DurationVar(&cfg.UAL.QueryDelay, "ual-query-delay", 2*time.Second, "how long a simulated audit log query takes to succeed")
 	f.IntVar(&cfg.UAL.RecordLimit, "ual-record-limit", 1000000, "per-query record limit (isRecordCountLimitExceeded above it)")
 	f.Float64Var(&cfg.UAL.FailRate, "ual-fail-rate", 0, "share of audit log queries that end failed")
-	f.StringVar(&now, "now", "", "the tenant's clock, RFC 3339 (default: the real time at start)")
+	f.StringArrayVar(&fail, "fail", nil, "answer every request below PATH with status CODE and Graph's error body, PATH=CODE (repeatable), e.g. /auditLogs/signIns=401")
+	f.StringVar(&now, "now", "", "fix the tenant's clock at this time, RFC 3339 (default: it follows the wall clock)")
 	_ = f.MarkHidden("now")
 	return cmd
 }

@@ -95,7 +95,12 @@ type Config struct {
 	MessageTrace Budget // throttling budget for /admin/exchange/tracing/* (per token); zero = unlimited
 	Directory    Budget // throttling budget for /users and /organization (per token); zero = unlimited
 	Faults       Faults // applied to /auditLogs/*, /users* and message trace requests only
-	MaxTop       int    // largest accepted $top on the log endpoints, and their default page size (default 1000)
+	// Fail answers every request below a path with a chosen status and the
+	// error body Graph sends with it, after the token check (for example
+	// {"/auditLogs/signIns": 401}: a token that expired mid-run). The path
+	// may include the version ("/beta/auditLogs/signIns") or not (any).
+	Fail   map[string]int
+	MaxTop int // largest accepted $top on the log endpoints, and their default page size (default 1000)
 
 	// Denied names Graph permissions the simulated app was not granted
 	// (e.g. PermMailbox): the snapshot endpoints needing them answer 403.
@@ -109,6 +114,17 @@ type Config struct {
 	// NewSecretKeyID is then empty), and Microsoft's detections raised nothing
 	// about the story (signals.go). Other snapshot data is unchanged.
 	CleanPosture bool
+
+	// NoDefender simulates a tenant without Microsoft Defender XDR: the
+	// incidents, alerts_v2 and runHuntingQuery endpoints answer 403.
+	NoDefender bool
+	// HuntingMaxRows is the row cap of one advanced hunting answer
+	// (default 100,000, the documented limit): a query matching more rows
+	// gets the first HuntingMaxRows, as Defender truncates.
+	HuntingMaxRows int
+	// Hunting is the throttling budget of runHuntingQuery (per token);
+	// zero = unlimited.
+	Hunting Budget
 
 	// Arrival delays records as Entra ID and the unified audit log do (see
 	// Arrival); the zero value serves every record at its event time.

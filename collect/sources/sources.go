@@ -13,6 +13,7 @@ import (
 
 	// The sources outside package collect (signins, audits and messagetrace
 	// register from collect itself).
+	_ "github.com/evidence-dfir/evidence/collect/diagarchive"
 	_ "github.com/evidence-dfir/evidence/collect/signals"
 	_ "github.com/evidence-dfir/evidence/collect/snapshot"
 	_ "github.com/evidence-dfir/evidence/collect/tenant"
