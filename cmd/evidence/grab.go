@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive/blob"
+	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/snapshot"
@@ -265,7 +266,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 		return nil, err
 	}
 
-	name := "evidence-" + started.Format(time.RFC3339) + "-" + v.caseID[:8]
+	name := bundle.Name(started, v.caseID)
 	stateDir, err := a.prepareState(o, v, name, started)
 	if err != nil {
 		return nil, err

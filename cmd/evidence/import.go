@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/portal"
@@ -132,7 +133,7 @@ func (a *app) runImport(ctx context.Context, o *importOptions, files []string) (
 		}
 	}
 	res, err := pipeline.Run(ctx, pipeline.Plan{
-		Out: o.out, Name: "evidence-" + started.Format(time.RFC3339) + "-" + caseID[:8], Manifest: m, Started: started, Now: nowf,
+		Out: o.out, Name: bundle.Name(started, caseID), Manifest: m, Started: started, Now: nowf,
 		Collectors: []pipeline.Collector{imports},
 		Seal:       a.sealPlan(&o.seal, []string{"import"}), Lang: lang, Readme: pipeline.ImportReadme,
 		Outputs: outputs, Log: a.log, Stderr: a.stderr,
