@@ -28,6 +28,18 @@ const (
 // AuthMethods lists the --auth choices.
 var AuthMethods = []string{"device", "secret", "certificate", "managed-identity", "azcli", "env", "token"}
 
+// StorageAuthMethods are the --auth methods that can sign in to Azure
+// storage (blob bundles, a blob --state): all but a Graph bearer token.
+func StorageAuthMethods() []string {
+	var m []string
+	for _, x := range AuthMethods {
+		if x != "token" {
+			m = append(m, x)
+		}
+	}
+	return m
+}
+
 // AuthOptions select and configure a sign-in method.
 type AuthOptions struct {
 	Method   string

@@ -201,3 +201,46 @@ func SortedSources(names []string) []string {
 	})
 	return out
 }
+
+// SelectSources returns the sources to export, in DefaultSources order,
+// and which of them were named (--sources): none named means every
+// default source this build registers. A name must have a Policy and a
+// registered collector.
+func SelectSources(named []string) ([]string, map[string]bool, error) {
+	explicit := map[string]bool{}
+	if len(named) == 0 {
+		var out []string
+		for _, n := range DefaultSources {
+			if _, ok := collect.LookupSource(n); ok {
+				out = append(out, n)
+			}
+		}
+		return out, explicit, nil
+	}
+	var out []string
+	for _, n := range named {
+		n = strings.TrimSpace(n)
+		if _, ok := Policies[n]; !ok {
+			return nil, nil, &UsageError{fmt.Errorf("--sources: unknown source %q (known: %s)", n, strings.Join(DefaultSources, ", "))}
+		}
+		if _, ok := collect.LookupSource(n); !ok {
+			return nil, nil, &UsageError{fmt.Errorf("--sources: %s is not collected by this build yet", n)}
+		}
+		if !explicit[n] {
+			out = append(out, n)
+		}
+		explicit[n] = true
+	}
+	return SortedSources(out), explicit, nil
+}
+
+// ParseTier reads --tier: auto (ask Graph), free, premium (or p1, p2).
+func ParseTier(s string) (string, error) {
+	switch s {
+	case "auto", TierFree, TierPremium:
+		return s, nil
+	case "p1", "p2":
+		return TierPremium, nil
+	}
+	return "", &UsageError{fmt.Errorf("--tier %q: use auto, free or premium", s)}
+}

@@ -103,3 +103,83 @@ func ContainerName(t string) string {
 	}
 	return strings.Trim(s, "-")
 }
+
+// ParseClock reads a time of day, HH:MM (UTC), as the duration since
+// midnight.
+func ParseClock(s string) (time.Duration, error) {
+	hh, mm, ok := strings.Cut(s, ":")
+	h, err1 := strconv.Atoi(hh)
+	m, err2 := strconv.Atoi(mm)
+	if !ok || err1 != nil || err2 != nil || h < 0 || h > 23 || m < 0 || m > 59 {
+		return 0, fmt.Errorf("%q: want HH:MM (UTC)", s)
+	}
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute, nil
+}
+
+// PlanTargets say where the planned exports keep their state and bundles
+// (BASE/TENANT) and, for Kubernetes, which image and namespace they run in.
+type PlanTargets struct {
+	StateBase, OutBase string
+	ClientID           string // the multi-tenant app registration's client id
+	Image, Namespace   string // cronjob
+}
+
+// WritePlan prints a schedule as crontab lines (format "cron") or one
+// Kubernetes CronJob per shard ("cronjob"), headed by what it fits in the
+// shared budget.
+func WritePlan(w io.Writer, format string, tenants []Tenant, shards []Shard, perShard int, slot time.Duration, startAt string, t PlanTargets) error {
+	if format != "cron" && format != "cronjob" {
+		return fmt.Errorf("--format %q: use cron or cronjob", format)
+	}
+	fmt.Fprintf(w, "# evidence export plan: %d tenants, %d shards of at most %d tenants, one every %s from %s UTC\n", len(tenants), len(shards), perShard, Human(slot), startAt)
+	fmt.Fprintf(w, "# budget: %s per app across tenants, %s per tenant; this slot length fits %d tenants a day per app registration\n",
+		AppBudget, collect.ReportsBudget, perShard*int(24*time.Hour/slot))
+	if format == "cron" {
+		fmt.Fprintln(w, "CRON_TZ=UTC")
+		fmt.Fprintln(w, "# certificate password, if any, in EVIDENCE_CERT_PASSWORD (set it in the crontab's environment, never on the command line)")
+		for i, s := range shards {
+			at := s.Start % (24 * time.Hour)
+			for _, tn := range s.Tenants {
+				fmt.Fprintf(w, "%d %d * * * evidence export --state %s/%s --out %s/%s --backfill --auth certificate --tenant %s --client-id %s --cert /etc/evidence/app.pem  # shard %d\n",
+					int(at/time.Minute)%60, int(at/time.Hour), t.StateBase, tn.Name, t.OutBase, tn.Name, tn.Name, t.ClientID, i+1)
+			}
+		}
+		return nil
+	}
+	for i, s := range shards {
+		at := s.Start % (24 * time.Hour)
+		fmt.Fprintf(w, `---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: evidence-export-shard-%02d
+  namespace: %s
+spec:
+  schedule: "%d %d * * *"
+  timeZone: "Etc/UTC"
+  concurrencyPolicy: Forbid
+  startingDeadlineSeconds: 3600
+  jobTemplate:
+    spec:
+      backoffLimit: 0
+      activeDeadlineSeconds: %d
+      template:
+        spec:
+          serviceAccountName: evidence-export
+          restartPolicy: Never
+          securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
+          containers:
+`, i+1, t.Namespace, int(at/time.Minute)%60, int(at/time.Hour), int(slot/time.Second))
+		for _, tn := range s.Tenants {
+			fmt.Fprintf(w, `          - name: %s
+            image: %s
+            args: ["export", "--state", "%s/%s", "--out", "%s/%s", "--backfill", "--auth", "certificate", "--cert", "/secrets/app.pem", "--tenant", "%s", "--client-id", "%s"]
+            securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+            resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {memory: 256Mi}}
+            volumeMounts: [{name: data, mountPath: /data}, {name: app-cert, mountPath: /secrets, readOnly: true}]
+`, ContainerName(tn.Name), t.Image, t.StateBase, tn.Name, t.OutBase, tn.Name, tn.Name, t.ClientID)
+		}
+		fmt.Fprintln(w, "          volumes: [{name: data, persistentVolumeClaim: {claimName: evidence-data}}, {name: app-cert, secret: {secretName: evidence-app-cert}}]")
+	}
+	return nil
+}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -35,7 +34,34 @@ type Imports struct {
 	Report func(imp manifest.Import)
 }
 
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+// Check checks the files before anything is written: each must be a
+// regular file. Its errors are usage errors.
+func (c Imports) Check() error {
+	for _, f := range c.Files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		if !st.Mode().IsRegular() {
+			return usageErr("%s is not a regular file", f)
+		}
+		if err := portal.SniffFile(f); err != nil {
+			return usageErr("import %s: %v", f, err)
+		}
+	}
+	return nil
+}
+
+// ImportOutputs are the deliverers of an import's --bundle: tar or dir.
+func ImportOutputs(form string) ([]Deliverer, error) {
+	switch form {
+	case "tar":
+		return []Deliverer{Tar{}}, nil
+	case "dir":
+		return []Deliverer{Dir{}}, nil
+	}
+	return nil, usageErr("--bundle %q: use tar or dir", form)
+}
 
 // Collect implements Collector.
 func (c Imports) Collect(_ context.Context, s *Session) error {
@@ -179,10 +205,7 @@ func importFile(stage *bundle.Stage, src string, used map[string]bool) (manifest
 		return manifest.Import{}, err
 	}
 	base := filepath.Base(src)
-	safe := strings.Trim(unsafeName.ReplaceAllString(base, "_"), ".")
-	if safe == "" {
-		safe = "file"
-	}
+	safe := SafeName(base)
 	rel := "imported/" + safe
 	for i := 2; used[rel]; i++ {
 		rel = fmt.Sprintf("imported/%d-%s", i, safe)

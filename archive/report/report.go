@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evidence-dfir/evidence/collect"
+	_ "github.com/evidence-dfir/evidence/collect/sources" // the registry isStateSource reads
 	"github.com/evidence-dfir/evidence/manifest"
 )
 
@@ -551,17 +553,21 @@ func sigClass(s Signature) string {
 	return ""
 }
 
-// stateSources read current state (the persistence snapshot, a message
-// fetched by id): their windows are when each read ran, not time windows of
-// log data, so the case header leaves them out; the completeness table
-// lists them.
-var stateSources = map[string]bool{"snapshot": true, "message": true}
+// isStateSource reports whether a manifest source reads current state (the
+// registry's Descriptor.State: the persistence snapshot and the message it
+// fetches by id, the tenant's posture): its windows are when each read ran,
+// not time windows of log data, so the case header leaves them out; the
+// completeness table lists them.
+func isStateSource(name string) bool {
+	d, ok := collect.SourceOf(name)
+	return ok && d.State
+}
 
 // collectedWindows merges the log sub-windows every source collected.
 func collectedWindows(m *manifest.Manifest) [][2]time.Time {
 	var ws [][2]time.Time
 	for _, s := range m.Sources {
-		if stateSources[s.Name] {
+		if isStateSource(s.Name) {
 			continue
 		}
 		for _, w := range s.Windows {

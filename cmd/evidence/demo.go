@@ -67,8 +67,8 @@ are needed.`,
 			o.credential = collect.StaticToken("demo-" + hex.EncodeToString(token))
 			o.examiner = "evidence demo"
 			// --sources ual: the simulated queries finish in milliseconds.
-			o.ual = ualFlags{apiVersion: "beta", concurrency: ual.DefaultConcurrency, poll: 50 * time.Millisecond, timeout: 10 * time.Minute,
-				pageSize: ual.DefaultPageSize, recordLimit: ual.DefaultRecordLimit, maxQueries: ual.DefaultMaxQueries}
+			o.ual = ualFlags{opt: ual.Options{APIVersion: "beta", Concurrency: ual.DefaultConcurrency, PollInterval: 50 * time.Millisecond, QueryTimeout: 10 * time.Minute,
+				PageSize: ual.DefaultPageSize, RecordLimit: ual.DefaultRecordLimit, MaxQueries: ual.DefaultMaxQueries}}
 			res, err := a.grab(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -83,14 +83,12 @@ are needed.`,
 	f.StringVar(&o.since, "since", "30d", "start of the window")
 	// The demo shows every source the tool has but the diagnostic-settings
 	// archive, which needs a real storage service (tests run it on Azurite).
-	var demoSources []string
-	for _, s := range sourceNames {
+	for _, s := range collect.SourceNames() {
 		if s != "diagarchive" {
-			demoSources = append(demoSources, s)
+			o.sources = append(o.sources, s)
 		}
 	}
-	o.sources = demoSources
-	f.StringSliceVar(&o.sources, "sources", demoSources, "sources to collect: "+strings.Join(demoSources, ", "))
+	f.StringSliceVar(&o.sources, "sources", o.sources, "sources to collect: "+strings.Join(o.sources, ", "))
 	f.StringVar(&o.out, "out", "evidence-demo", "directory the bundle is written to")
 	bundleFlag(f, &o.deliver)
 	blobFlags(f, &o.deliver)

@@ -35,9 +35,7 @@ func (d *diagArchiveFlags) configure(v *validated, cred collect.TokenSource, met
 		}
 	}
 	switch {
-	case src == nil && (d.url != "" || len(d.containers) > 0):
-		return usageErr("--diag-archive and --diag-archive-containers apply to the diagarchive source: add diagarchive to --sources")
-	case src == nil:
+	case src == nil: // its flags without it are refused by pipeline.Scope
 		return nil
 	case d.url == "":
 		return usageErr("--sources diagarchive needs --diag-archive https://ACCOUNT.blob.core.windows.net (the storage account the diagnostic settings archive to)")
@@ -53,7 +51,7 @@ func (d *diagArchiveFlags) configure(v *validated, cred collect.TokenSource, met
 	}
 	sas := strings.TrimSpace(os.Getenv(diagarchive.EnvSAS))
 	if sas == "" && (cred == nil || method == "token") {
-		return usageErr("--diag-archive: no credential for the storage account: set %s (a SAS with read and list) or use an Entra ID --auth method (%s); a Graph token cannot read storage", diagarchive.EnvSAS, strings.Join(storageAuthMethods(), ", "))
+		return usageErr("--diag-archive: no credential for the storage account: set %s (a SAS with read and list) or use an Entra ID --auth method (%s); a Graph token cannot read storage", diagarchive.EnvSAS, strings.Join(collect.StorageAuthMethods(), ", "))
 	}
 	src.Opt = diagarchive.Options{Service: svc, SAS: sas, Containers: d.containers, Transport: d.transport, Log: log}
 	if sas == "" {

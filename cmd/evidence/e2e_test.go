@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -69,11 +70,16 @@ func failOnViolations(t testing.TB, srv *graphtest.Server) {
 }
 
 // grabArgs is a grab over [fixedNow-30d, fixedNow) against srv, scaled for
-// tests: budgets of 5 requests per 20 ms, retries starting at 1 ms.
+// tests: budgets of 5 requests per 20 ms, retries starting at 1 ms. Its
+// sources are signins and audits unless extra names --sources (grab's own
+// default, every source, is TestGrabDefaultSources's).
 func grabArgs(srv *graphtest.Server, out string, extra ...string) []string {
 	args := []string{"grab", "--graph-url", srv.URL, "--auth", "token", "--out", out,
 		"--since", fixedNow.Add(-30 * 24 * time.Hour).Format(time.RFC3339), "--until", fixedNow.Format(time.RFC3339),
 		"--budget", "reports=5/20ms", "--retry-base", "1ms"}
+	if !slices.ContainsFunc(extra, func(a string) bool { return a == "--sources" || strings.HasPrefix(a, "--sources=") }) {
+		args = append(args, "--sources", "signins,audits")
+	}
 	return append(args, extra...)
 }
 

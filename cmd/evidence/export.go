@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -34,9 +33,9 @@ type exportOptions struct {
 	out      string
 	connOptions
 	nowSpec string
-	deliver deliverOptions // --bundle, --blob-url, --retain, ...: as grab
-	seal    sealOptions    // --sign-key, --tsa: as grab
-	ual     ualFlags       // --ual-*: as grab
+	deliver pipeline.DeliveryFlags // --bundle, --blob-url, --retain, ...: as grab
+	seal    sealOptions            // --sign-key, --tsa: as grab
+	ual     ualFlags               // --ual-*: as grab
 
 	// set programmatically (tests)
 	credential collect.TokenSource
@@ -131,9 +130,9 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 	}
 	now := nowf().UTC().Truncate(time.Second)
 
-	names, explicit, err := o.sourceList()
+	names, explicit, err := export.SelectSources(o.sources)
 	if err != nil {
-		return nil, err
+		return nil, exportErr(err)
 	}
 	settle, err := export.ParseDurations("--settle", o.settle)
 	if err != nil {
@@ -152,24 +151,14 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 			return nil, usageErr("--since: %v", err)
 		}
 	}
-	switch o.tier {
-	case "auto", export.TierFree, export.TierPremium:
-	case "p1", "p2":
-		o.tier = export.TierPremium
-	default:
-		return nil, usageErr("--tier %q: use auto, free or premium", o.tier)
+	if o.tier, err = export.ParseTier(o.tier); err != nil {
+		return nil, exportErr(err)
 	}
-	if o.pageSize < 0 {
-		return nil, usageErr("--page-size must be positive")
-	}
-	if o.attempts < 1 {
-		return nil, usageErr("--max-attempts must be at least 1")
-	}
-	budgets, err := parseBudgets(o.budgets)
+	budgets, err := o.connOptions.check()
 	if err != nil {
 		return nil, err
 	}
-	deliver, err := o.deliver.plan(true)
+	deliver, err := o.deliver.Plan(true)
 	if err != nil {
 		return nil, err
 	}
@@ -180,13 +169,13 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 	if err := a.loadSigner(&o.seal); err != nil {
 		return nil, err
 	}
-	cred, credID, err := stateCredential(o.state, o.credential, o.auth)
+	cred, credID, err := export.StateCredential(o.state, o.credential, o.auth)
 	if err != nil {
-		return nil, err
+		return nil, exportErr(err)
 	}
-	store, err := openState(o.state, cred, credID, o.auth.Method)
+	store, err := export.OpenState(o.state, cred, credID, o.auth.Method)
 	if err != nil {
-		return nil, err
+		return nil, exportErr(err)
 	}
 	if cred == nil {
 		if cred, credID, err = collect.Credential(o.auth); err != nil {
@@ -195,7 +184,7 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 	} else if credID == "" {
 		credID = "in-process simulator token"
 	}
-	outputs, err := a.outputs(deliver, cred, credID, o.auth.Method)
+	outputs, err := deliver.Deliverers(cred, credID, o.auth.Method)
 	if err != nil {
 		return nil, err
 	}
@@ -211,17 +200,15 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 		Store: store, Holder: state.Holder{PID: os.Getpid(), Host: pipeline.Hostname(), Since: manifest.FormatTime(now)},
 		Sources: names, Explicit: explicit,
 		Collectors: func(name string) ([]collect.Source, error) {
-			src, _ := newSource(name)
-			if u, ok := src.(*ual.Source); ok {
-				opt := ualOpts
-				opt.CaseID, opt.StateDir = caseID, filepath.Join(ualDir, "ual")
-				u.Opt, u.Log = opt, a.log
+			srcs, err := collect.SelectSources([]string{name}, collect.Config{Kinds: collect.SignInKinds})
+			for _, src := range srcs {
+				if u, ok := src.(*ual.Source); ok {
+					opt := ualOpts
+					opt.CaseID, opt.StateDir = caseID, filepath.Join(ualDir, "ual")
+					u.Opt, u.Log = opt, a.log
+				}
 			}
-			kinds, err := collect.ParseSignInKinds([]string{"all"})
-			if err != nil {
-				return nil, err
-			}
-			return expandSource(name, src, kinds), nil
+			return srcs, err
 		},
 		Users: o.users, Backfill: o.backfill, First: first, Settle: settle, Overlap: overlap,
 		Tier: o.tier, Now: now, PageSize: o.pageSize,
@@ -290,33 +277,4 @@ func exportErr(err error) error {
 		return err
 	}
 	return failErr(err)
-}
-
-// sourceList returns the sources to export, and which were named explicitly.
-func (o *exportOptions) sourceList() ([]string, map[string]bool, error) {
-	explicit := map[string]bool{}
-	if len(o.sources) == 0 {
-		var out []string
-		for _, n := range export.DefaultSources {
-			if _, ok := newSource(n); ok {
-				out = append(out, n)
-			}
-		}
-		return out, explicit, nil
-	}
-	var out []string
-	for _, n := range o.sources {
-		n = strings.TrimSpace(n)
-		if _, ok := export.Policies[n]; !ok {
-			return nil, nil, usageErr("--sources: unknown source %q (known: %s)", n, strings.Join(export.DefaultSources, ", "))
-		}
-		if _, ok := newSource(n); !ok {
-			return nil, nil, usageErr("--sources: %s is not collected by this build yet", n)
-		}
-		if !slices.Contains(out, n) {
-			out = append(out, n)
-		}
-		explicit[n] = true
-	}
-	return export.SortedSources(out), explicit, nil
 }

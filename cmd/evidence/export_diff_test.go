@@ -15,6 +15,7 @@ import (
 	"github.com/evidence-dfir/evidence/archive/blob"
 	"github.com/evidence-dfir/evidence/archive/blob/azuritetest"
 	"github.com/evidence-dfir/evidence/archive/diff"
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
 	"github.com/evidence-dfir/evidence/manifest"
 )
@@ -91,7 +92,7 @@ func TestExportSealsTheDayChanges(t *testing.T) {
 				defer f.Close()
 				read(f)
 			} else {
-				st, err := openStore(mustTarget(t, e.Location), nil, "", "")
+				st, err := pipeline.OpenStore(mustTarget(t, e.Location), nil, "", "")
 				if err != nil {
 					t.Fatal(err)
 				}

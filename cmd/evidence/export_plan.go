@@ -1,14 +1,9 @@
 package main
 
 import (
-	"fmt"
 	"os"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/evidence-dfir/evidence/archive/export"
-	"github.com/evidence-dfir/evidence/collect"
 	"github.com/spf13/cobra"
 )
 
@@ -42,13 +37,11 @@ how many app registrations are needed (exit 1).`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			hh, mm, ok := strings.Cut(startAt, ":")
-			h, err1 := strconv.Atoi(hh)
-			m, err2 := strconv.Atoi(mm)
-			if !ok || err1 != nil || err2 != nil || h < 0 || h > 23 || m < 0 || m > 59 {
-				return usageErr("--start %q: want HH:MM (UTC)", startAt)
+			start, err := export.ParseClock(startAt)
+			if err != nil {
+				return usageErr("--start %v", err)
 			}
-			shards, perShard, slot, err := export.Schedule(tenants, time.Duration(h)*time.Hour+time.Duration(m)*time.Minute)
+			shards, perShard, slot, err := export.Schedule(tenants, start)
 			if err != nil {
 				return usageErr("%v", err)
 			}
@@ -60,59 +53,10 @@ how many app registrations are needed (exit 1).`,
 					outBase = "/data/bundles"
 				}
 			}
-			w := a.stdout
-			fmt.Fprintf(w, "# evidence export plan: %d tenants, %d shards of at most %d tenants, one every %s from %s UTC\n", len(tenants), len(shards), perShard, export.Human(slot), startAt)
-			fmt.Fprintf(w, "# budget: %s per app across tenants, %s per tenant; this slot length fits %d tenants a day per app registration\n",
-				export.AppBudget, collect.ReportsBudget, perShard*int(24*time.Hour/slot))
-			switch format {
-			case "cron":
-				fmt.Fprintln(w, "CRON_TZ=UTC")
-				fmt.Fprintln(w, "# certificate password, if any, in EVIDENCE_CERT_PASSWORD (set it in the crontab's environment, never on the command line)")
-				for i, s := range shards {
-					at := s.Start % (24 * time.Hour)
-					for _, t := range s.Tenants {
-						fmt.Fprintf(w, "%d %d * * * evidence export --state %s/%s --out %s/%s --backfill --auth certificate --tenant %s --client-id %s --cert /etc/evidence/app.pem  # shard %d\n",
-							int(at/time.Minute)%60, int(at/time.Hour), stateBase, t.Name, outBase, t.Name, t.Name, clientID, i+1)
-					}
-				}
-			case "cronjob":
-				for i, s := range shards {
-					at := s.Start % (24 * time.Hour)
-					fmt.Fprintf(w, `---
-apiVersion: batch/v1
-kind: CronJob
-metadata:
-  name: evidence-export-shard-%02d
-  namespace: %s
-spec:
-  schedule: "%d %d * * *"
-  timeZone: "Etc/UTC"
-  concurrencyPolicy: Forbid
-  startingDeadlineSeconds: 3600
-  jobTemplate:
-    spec:
-      backoffLimit: 0
-      activeDeadlineSeconds: %d
-      template:
-        spec:
-          serviceAccountName: evidence-export
-          restartPolicy: Never
-          securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
-          containers:
-`, i+1, namespace, int(at/time.Minute)%60, int(at/time.Hour), int(slot/time.Second))
-					for _, t := range s.Tenants {
-						fmt.Fprintf(w, `          - name: %s
-            image: %s
-            args: ["export", "--state", "%s/%s", "--out", "%s/%s", "--backfill", "--auth", "certificate", "--cert", "/secrets/app.pem", "--tenant", "%s", "--client-id", "%s"]
-            securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
-            resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {memory: 256Mi}}
-            volumeMounts: [{name: data, mountPath: /data}, {name: app-cert, mountPath: /secrets, readOnly: true}]
-`, export.ContainerName(t.Name), image, stateBase, t.Name, outBase, t.Name, t.Name, clientID)
-					}
-					fmt.Fprintln(w, "          volumes: [{name: data, persistentVolumeClaim: {claimName: evidence-data}}, {name: app-cert, secret: {secretName: evidence-app-cert}}]")
-				}
-			default:
-				return usageErr("--format %q: use cron or cronjob", format)
+			err = export.WritePlan(a.stdout, format, tenants, shards, perShard, slot, startAt,
+				export.PlanTargets{StateBase: stateBase, OutBase: outBase, ClientID: clientID, Image: image, Namespace: namespace})
+			if err != nil {
+				return usageErr("%v", err)
 			}
 			return nil
 		},

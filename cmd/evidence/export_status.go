@@ -47,13 +47,13 @@ changes nothing.`,
 				}
 				now = t.UTC()
 			}
-			cred, credID, err := stateCredential(stateSpec, nil, auth)
+			cred, credID, err := export.StateCredential(stateSpec, nil, auth)
 			if err != nil {
-				return err
+				return exportErr(err)
 			}
-			store, err := openState(stateSpec, cred, credID, auth.Method)
+			store, err := export.OpenState(stateSpec, cred, credID, auth.Method)
 			if err != nil {
-				return err
+				return exportErr(err)
 			}
 			st, err := state.Load(cmd.Context(), store)
 			if err != nil {

@@ -11,66 +11,24 @@ import (
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
-	"github.com/evidence-dfir/evidence/collect/diagarchive"
-	"github.com/evidence-dfir/evidence/collect/signals"
 	"github.com/evidence-dfir/evidence/collect/snapshot"
-	"github.com/evidence-dfir/evidence/collect/tenant"
-	"github.com/evidence-dfir/evidence/collect/ual"
-	"github.com/evidence-dfir/evidence/collect/workspace"
 	"github.com/evidence-dfir/evidence/manifest"
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
-// sourceNames lists every --sources name, in collection order: ual comes
-// after signins because it reads the sign-ins' status (the Free-tier trail).
-var sourceNames = []string{"signins", "audits", "ual", "messagetrace", "snapshot", "tenant", "signals", "workspace", "diagarchive"}
-
-// defaultSources are collected without --sources; ual needs its own
-// permission (AuditLogsQuery.Read.All), so it is asked for explicitly.
-var defaultSources = []string{"signins", "audits"}
-
 // knownSources lists the --sources names for help and error messages.
-func knownSources() string { return strings.Join(sourceNames, ", ") }
+func knownSources() string { return strings.Join(collect.SourceNames(), ", ") }
 
-func newSource(name string) (collect.Source, bool) {
-	switch name {
-	case "signins":
-		return collect.SignIns{}, true
-	case "audits":
-		return collect.DirectoryAudits{}, true
-	case "messagetrace":
-		return collect.MessageTrace{}, true
-
-	case "snapshot":
-		return &snapshot.Source{}, true
-	case "ual":
-		return &ual.Source{}, true
-	case "tenant":
-		return &tenant.Source{}, true
-	case "signals":
-		return &signals.Source{}, true
-	case "workspace":
-		return &workspace.Source{}, true
-	case "diagarchive":
-		return &diagarchive.Source{}, true
+// defaultSourcesHelp says what grab collects without --sources.
+func defaultSourcesHelp() string {
+	h := strings.Join(collect.DefaultSourceNames(nil), ",")
+	for _, d := range collect.Sources() {
+		if d.Default == collect.WhenFlag {
+			h += ", and " + d.Name + " with --" + d.Flags[0]
+		}
 	}
-	return nil, false
-}
-
-// expandSource turns one --sources name into its collectors: "signins" is
-// one collector per --signin-kinds kind, sharing the user-app lookup.
-func expandSource(name string, src collect.Source, kinds []collect.SignInKind) []collect.Source {
-	if _, ok := src.(collect.SignIns); !ok || name != "signins" {
-		return []collect.Source{src}
-	}
-	apps := &collect.AppCache{}
-	var out []collect.Source
-	for _, k := range kinds {
-		out = append(out, collect.SignIns{Kind: k, Apps: apps})
-	}
-	return out
+	return h
 }
 
 // connOptions are the flags grab and export share: how to sign in to Graph,
@@ -82,6 +40,17 @@ type connOptions struct {
 	attempts int
 	retryMin time.Duration
 	auth     collect.AuthOptions
+}
+
+// check checks the shared flags and returns the --budget overrides.
+func (o connOptions) check() (map[string]collect.Budget, error) {
+	if o.pageSize < 0 {
+		return nil, usageErr("--page-size must be positive")
+	}
+	if o.attempts < 1 {
+		return nil, usageErr("--max-attempts must be at least 1")
+	}
+	return pipeline.ParseBudgets(o.budgets)
 }
 
 // connFlags registers the shared flags.
@@ -107,7 +76,7 @@ type grabOptions struct {
 	until    string
 	sources  []string
 	out      string
-	deliver  deliverOptions
+	deliver  pipeline.DeliveryFlags
 	caseID   string
 	connOptions
 	seal     sealOptions
@@ -131,6 +100,10 @@ type grabOptions struct {
 	messageID     string   // internet message id to fetch as .eml
 	tenantObjects bool     // snapshot: tenant-wide objects too
 
+	// given reports whether a flag was set on the command line: the
+	// default sources depend on it (the workspace source on --workspace).
+	given func(flag string) bool
+
 	// set programmatically (demo, export, tests)
 	credential collect.TokenSource
 	now        func() time.Time
@@ -144,7 +117,8 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.BoolVar(&o.allUsers, "all-users", false, "collect tenant-wide instead of per user")
 	f.StringVar(&o.since, "since", "30d", "start of the window: a duration back from now (30d, 2w, 36h, 1.5d), an RFC 3339 time or a date (2026-11-01, UTC)")
 	f.StringVar(&o.until, "until", "", "end of the window (exclusive), same forms as --since; default now")
-	f.StringSliceVar(&o.sources, "sources", defaultSources, "sources to collect: "+knownSources())
+	f.StringSliceVar(&o.sources, "sources", nil, "sources to collect: "+knownSources()+" (default: "+defaultSourcesHelp()+"; see docs/sources.md)")
+	o.given = f.Changed
 	messageTraceFlags(cmd, o)
 	f.StringArrayVar(&o.attach, "attach", nil, "file to copy into the bundle's attachments/ with its SHA-256, name, size and mtime (repeatable)")
 	f.StringVar(&o.messageID, "message-id", "", "internet message id of a message to fetch from the users' mailboxes as .eml (needs Mail.Read)")
@@ -213,105 +187,33 @@ type grabResult struct {
 type validated struct {
 	window  collect.Window
 	sources []collect.Source
-	byName  map[string][]collect.Source // the same collectors by --sources name
 	attach  []pipeline.Attachment
 	message *snapshot.Message
 	split   collect.Splitting
 	caseID  string
 	budgets map[string]collect.Budget
-	deliver *deliverPlan
+	deliver *pipeline.DeliveryPlan
 }
 
 func (o *grabOptions) validate(now time.Time) (*validated, error) {
-	v := &validated{budgets: map[string]collect.Budget{}, byName: map[string][]collect.Source{}}
-	if len(o.users) == 0 && !o.allUsers {
-		return nil, usageErr("no --user given: name at least one user (--user alice@contoso.com, repeatable) or use --all-users")
-	}
-	if len(o.users) > 0 && o.allUsers {
-		return nil, usageErr("--user and --all-users exclude each other")
-	}
-	for _, u := range o.users {
-		if strings.TrimSpace(u) == "" {
-			return nil, usageErr("--user is empty")
-		}
-	}
-	start, err := collect.ParseWhen(o.since, now)
+	sc, err := pipeline.Scope{Users: o.users, AllUsers: o.allUsers, Since: o.since, Until: o.until, Sources: o.sources, Given: o.given,
+		Kinds: o.kinds, Split: o.split, MaxPages: o.maxPages}.Check(now)
 	if err != nil {
-		return nil, usageErr("--since: %v", err)
-	}
-	end := now.UTC().Truncate(collect.Tick)
-	if o.until != "" {
-		if end, err = collect.ParseWhen(o.until, now); err != nil {
-			return nil, usageErr("--until: %v", err)
-		}
-	}
-	if !start.Before(end) {
-		return nil, usageErr("--until (%s) must be after --since (%s)", collect.FormatTime(end), collect.FormatTime(start))
-	}
-	if end.After(now) {
-		return nil, usageErr("--until (%s) is in the future; the latest possible end is now (%s)", collect.FormatTime(end), collect.FormatTime(now))
-	}
-	v.window = collect.Window{Start: start, End: end}
-	if len(o.kinds) == 0 {
-		o.kinds = []string{"all"}
-	}
-	kinds, err := collect.ParseSignInKinds(o.kinds)
-	if err != nil {
-		return nil, usageErr("--signin-kinds: %v", err)
-	}
-	if o.split == "" {
-		o.split = "7d"
-	}
-	every, err := collect.ParseDuration(o.split)
-	if err != nil {
-		return nil, usageErr("--split: %v", err)
-	}
-	if o.maxPages < 0 {
-		return nil, usageErr("--max-pages must be 0 (no limit) or more")
-	}
-	v.split = collect.Splitting{Every: every, MaxPages: o.maxPages}
-	seen := map[string]bool{}
-	for _, s := range o.sources {
-		s = strings.TrimSpace(s)
-		if _, ok := newSource(s); !ok {
-			return nil, usageErr("--sources: unknown source %q (known: %s)", s, knownSources())
-		}
-		seen[s] = true
-	}
-	for _, s := range sourceNames { // in collection order: ual reads the sign-ins' status
-		if seen[s] {
-			src, _ := newSource(s)
-			exp := expandSource(s, src, kinds)
-			v.sources = append(v.sources, exp...)
-			v.byName[s] = exp
-		}
-	}
-	if err := o.configureMessageTrace(v); err != nil {
 		return nil, err
 	}
-	if len(v.sources) == 0 {
-		return nil, usageErr("--sources is empty (known: %s)", knownSources())
-	}
+	v := &validated{window: sc.Window, sources: sc.Sources, split: sc.Split}
+	o.configureMessageTrace(v)
 	if err := o.validateSnapshot(v); err != nil {
 		return nil, err
 	}
-	if v.deliver, err = o.deliver.plan(true); err != nil {
+	if v.deliver, err = o.deliver.Plan(true); err != nil {
 		return nil, err
 	}
-	v.caseID = o.caseID
-	if v.caseID == "" {
-		v.caseID = uuid.NewString()
-	} else if _, err := uuid.Parse(v.caseID); err != nil {
-		return nil, usageErr("--case %q is not a UUID", o.caseID)
-	}
-	if v.budgets, err = parseBudgets(o.budgets); err != nil {
+	if v.caseID, err = pipeline.CaseID(o.caseID); err != nil {
 		return nil, err
 	}
-	if o.pageSize < 0 {
-		return nil, usageErr("--page-size must be positive")
-	}
-	if o.attempts < 1 {
-		return nil, usageErr("--max-attempts must be at least 1")
+	if v.budgets, err = o.connOptions.check(); err != nil {
+		return nil, err
 	}
 	if o.lang, err = reportLang(o.lang); err != nil {
 		return nil, err
@@ -359,7 +261,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	if err := o.da.configure(v, cred, o.auth.Method, a.log); err != nil {
 		return nil, err
 	}
-	outputs, err := a.outputs(v.deliver, cred, identity, o.auth.Method)
+	outputs, err := v.deliver.Deliverers(cred, identity, o.auth.Method)
 	if err != nil {
 		return nil, err
 	}
@@ -396,7 +298,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	}
 	pres, err := pipeline.Run(ctx, plan)
 	if err != nil {
-		if stateDir != "" && !stateStarted(stateDir) {
+		if stateDir != "" && !pipeline.ResumeStarted(stateDir) {
 			os.RemoveAll(stateDir) // failed before any query: nothing to resume
 		} else if stateDir != "" {
 			if _, serr := os.Stat(stateDir); serr == nil {
@@ -479,20 +381,3 @@ func (a *app) summary(r *grabResult) {
 }
 
 func describeProblems(r *manifest.Result) string { return pipeline.DescribeProblems(r) }
-
-// parseBudgets reads the --budget overrides, CLASS=REQUESTS/DURATION.
-func parseBudgets(specs []string) (map[string]collect.Budget, error) {
-	out := map[string]collect.Budget{}
-	for _, b := range specs {
-		class, spec, ok := strings.Cut(b, "=")
-		if !ok {
-			return nil, usageErr("--budget %q: want CLASS=REQUESTS/DURATION, e.g. reports=5/10s", b)
-		}
-		bud, err := collect.ParseBudget(spec)
-		if err != nil {
-			return nil, usageErr("--budget: %v", err)
-		}
-		out[class] = bud
-	}
-	return out, nil
-}

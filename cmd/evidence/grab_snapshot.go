@@ -16,11 +16,8 @@ func (o *grabOptions) validateSnapshot(v *validated) error {
 			snap = ss
 		}
 	}
-	if o.tenantObjects {
-		if snap == nil {
-			return usageErr("--tenant-objects needs --sources snapshot")
-		}
-		snap.TenantObjects = true
+	if snap != nil {
+		snap.TenantObjects = o.tenantObjects // the flag without the source is refused by pipeline.Scope
 	}
 	if o.messageID != "" {
 		id := snapshot.NormalizeMessageID(o.messageID)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -87,36 +86,21 @@ func (a *app) runImport(ctx context.Context, o *importOptions, files []string) (
 		nowf = time.Now
 	}
 	started := nowf().UTC().Truncate(time.Second)
-	var outputs []pipeline.Deliverer
-	switch o.bundle {
-	case "tar":
-		outputs = []pipeline.Deliverer{pipeline.Tar{}}
-	case "dir":
-		outputs = []pipeline.Deliverer{pipeline.Dir{}}
-	default:
-		return "", 0, usageErr("--bundle %q: use tar or dir", o.bundle)
+	outputs, err := pipeline.ImportOutputs(o.bundle)
+	if err != nil {
+		return "", 0, err
 	}
-	caseID := o.caseID
-	if caseID == "" {
-		caseID = uuid.NewString()
-	} else if _, err := uuid.Parse(caseID); err != nil {
-		return "", 0, usageErr("--case %q is not a UUID", o.caseID)
+	caseID, err := pipeline.CaseID(o.caseID)
+	if err != nil {
+		return "", 0, err
 	}
 	scope, err := importScope(o, nowf().UTC())
 	if err != nil {
 		return "", 0, err
 	}
-	for _, f := range files {
-		st, err := os.Stat(f)
-		if err != nil {
-			return "", 0, usageErr("%v", err)
-		}
-		if !st.Mode().IsRegular() {
-			return "", 0, usageErr("%s is not a regular file", f)
-		}
-		if err := portal.SniffFile(f); err != nil {
-			return "", 0, usageErr("import %s: %v", f, err)
-		}
+	imports := pipeline.Imports{Files: files, Scope: scope}
+	if err := imports.Check(); err != nil {
+		return "", 0, err
 	}
 	lang, err := reportLang(o.lang)
 	if err != nil {
@@ -138,7 +122,7 @@ func (a *app) runImport(ctx context.Context, o *importOptions, files []string) (
 	if o.note != "" {
 		m.Warnings = append(m.Warnings, "note: "+o.note)
 	}
-	report := func(imp manifest.Import) {
+	imports.Report = func(imp manifest.Import) {
 		recs := "unknown"
 		if imp.Records != nil {
 			recs = fmt.Sprint(*imp.Records)
@@ -150,7 +134,7 @@ func (a *app) runImport(ctx context.Context, o *importOptions, files []string) (
 	}
 	res, err := pipeline.Run(ctx, pipeline.Plan{
 		Out: o.out, Name: bundle.Name(started, caseID), Manifest: m, Started: started, Now: nowf,
-		Collectors: []pipeline.Collector{pipeline.Imports{Files: files, Scope: scope, Report: report}},
+		Collectors: []pipeline.Collector{imports},
 		Seal:       a.sealPlan(&o.seal, []string{"import"}), Lang: lang, Readme: pipeline.ImportReadme,
 		Outputs: outputs, Log: a.log, Stderr: a.stderr,
 	})

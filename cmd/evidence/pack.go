@@ -2,22 +2,18 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/evidence-dfir/evidence/archive/blob"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
-	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/spf13/cobra"
 )
 
 func (a *app) packCmd() *cobra.Command {
 	var (
 		out  string
-		d    deliverOptions
+		d    pipeline.DeliveryFlags
 		auth collect.AuthOptions
 	)
 	cmd := &cobra.Command{
@@ -37,76 +33,36 @@ last line on stdout.`,
   EVIDENCE_BLOB_SAS=... evidence pack ./evidence-20261125T015600Z-3f2a9c1d --blob-url https://acct.blob.core.windows.net/evidence --retain 365d`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.bundle = "tar"
-			if d.blobURL != "" {
-				d.bundle = "tar,blob"
+			d.Bundle = "tar"
+			if d.BlobURL != "" {
+				d.Bundle = "tar,blob"
 			}
-			plan, err := d.plan(false)
+			plan, err := d.Plan(false)
 			if err != nil {
 				return err
 			}
-			dir := filepath.Clean(args[0])
-			fi, err := os.Stat(dir)
+			pk, err := pipeline.CheckPack(pipeline.Pack{Dir: args[0], Out: out, Upload: plan.Upload, Plan: pipeline.Plan{Log: a.log, Stderr: a.stderr}})
 			if err != nil {
-				return usageErr("pack: %v", err)
+				return err
 			}
-			if !fi.IsDir() {
-				return usageErr("pack: %s is not a bundle directory", dir)
-			}
-			name := filepath.Base(dir)
-			if out == "" {
-				out = dir + ".tar.zst"
-			}
-			if !strings.HasSuffix(out, ".tar.zst") {
-				return usageErr("-o %s: the archive's name must end in .tar.zst", out)
-			}
-			if _, err := os.Lstat(out); err == nil {
-				return usageErr("-o %s already exists: an archive is never overwritten", out)
-			}
-			var store *blob.Store
-			if plan.blob {
-				var tok collect.TokenSource
-				var id string
-				if auth.Method != "" && auth.Method != "token" {
-					if tok, id, err = collect.Credential(auth); err != nil {
-						return usageErr("%v", err)
-					}
-				}
-				if store, err = openStore(plan.target, tok, id, auth.Method); err != nil {
+			if plan.Blob {
+				if pk.Store, err = pipeline.OpenStoreAuth(plan.Target, auth); err != nil {
 					return err
 				}
 			}
-
-			res, err := manifest.VerifyDir(dir)
-			if err != nil {
-				return &exitError{code: ExitVerify, err: fmt.Errorf("pack: %w", err)}
-			}
-			if !res.OK() {
-				return &exitError{code: ExitVerify, err: fmt.Errorf("pack: %s does not verify, so it is not packed: %s", dir, describeProblems(res))}
-			}
-			m := res.Manifest
-			mtime, err := time.Parse(time.RFC3339Nano, m.CollectionStart)
-			if err != nil {
-				return &exitError{code: ExitVerify, err: fmt.Errorf("pack: manifest collection_start %q is not an RFC 3339 time", m.CollectionStart)}
-			}
-			outputs := []pipeline.Deliverer{pipeline.Tar{Path: out, KeepDir: true}}
-			if store != nil {
-				outputs = append(outputs, pipeline.Blob{Store: store, Options: plan.upload, KeepArchive: true})
-			}
-			sealed := &pipeline.Sealed{Dir: dir, Name: name, Manifest: m, Started: mtime}
-			pres, err := pipeline.Deliver(cmd.Context(), pipeline.Plan{Outputs: outputs, Log: a.log, Stderr: a.stderr}, sealed)
+			pres, m, err := pipeline.RunPack(cmd.Context(), pk)
 			if err != nil {
 				return err
 			}
 			tar := pres.Deliveries[0]
-			fmt.Fprintf(a.stderr, "Packed %s: %d files, %d bytes, verified\n  archive SHA-256: %s\n", dir, tar.Verified.Files, tar.Verified.Bytes, tar.SHA256)
+			fmt.Fprintf(a.stderr, "Packed %s: %d files, %d bytes, verified\n  archive SHA-256: %s\n", pk.Dir, tar.Verified.Files, tar.Verified.Bytes, tar.SHA256)
 			if pres.Incomplete() {
 				if !m.Complete {
 					fmt.Fprintln(a.stderr, "  note: the manifest records INCOMPLETE collection (exit code 3)")
 				}
 				a.code = ExitIncomplete
 			}
-			fmt.Fprintln(a.stdout, out)
+			fmt.Fprintln(a.stdout, pk.Out)
 			return nil
 		},
 	}
@@ -122,20 +78,8 @@ last line on stdout.`,
 func authFlags(f interface {
 	StringVar(p *string, name, value, usage string)
 }, o *collect.AuthOptions) {
-	f.StringVar(&o.Method, "auth", "", "Entra ID sign-in for blob storage when neither "+blob.EnvSAS+" nor "+blob.EnvConnectionString+" is set: "+strings.Join(storageAuthMethods(), ", "))
+	f.StringVar(&o.Method, "auth", "", "Entra ID sign-in for blob storage when neither "+blob.EnvSAS+" nor "+blob.EnvConnectionString+" is set: "+strings.Join(collect.StorageAuthMethods(), ", "))
 	f.StringVar(&o.Tenant, "tenant", "", "tenant id or domain")
 	f.StringVar(&o.ClientID, "client-id", "", "app registration (or user-assigned managed identity) client id")
 	f.StringVar(&o.CertPath, "cert", "", "certificate file for --auth certificate; password from "+collect.EnvCertPassword)
-}
-
-// storageAuthMethods are the --auth methods that can sign in to storage
-// (a Graph bearer token cannot).
-func storageAuthMethods() []string {
-	var m []string
-	for _, x := range collect.AuthMethods {
-		if x != "token" {
-			m = append(m, x)
-		}
-	}
-	return m
 }

@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive/report"
-	"github.com/evidence-dfir/evidence/manifest/durable"
 	"github.com/spf13/cobra"
 )
 
@@ -88,13 +84,11 @@ func (a *app) report(p, out, lang string) error {
 	}
 	if b.Dir != "" {
 		if out != "-" {
-			if err := refuseInside(out, b.Dir); err != nil {
-				return err
+			if err := report.RefuseInside(out, b.Dir); err != nil {
+				return usageErr("%v", err)
 			}
-			o.LinkPrefix = linkPrefix(out, b.Name, b.Dir)
-		} else {
-			o.LinkPrefix = (&url.URL{Scheme: "file", Path: filepath.ToSlash(b.Dir) + "/"}).String()
 		}
+		o.LinkPrefix = report.LinkPrefix(out, b.Name, b.Dir)
 	}
 	o.Integrity = &report.Integrity{OK: res.OK(), Files: res.Files, Bytes: res.Bytes}
 	for _, pr := range res.Problems {
@@ -107,7 +101,7 @@ func (a *app) report(p, out, lang string) error {
 	if err := report.Render(&buf, b.Manifest, b.Analyzer, o); err != nil {
 		return failErr(err)
 	}
-	path, err := writeOut(out, b.Name, buf.Bytes(), a.stdout)
+	path, err := report.WriteOut(out, b.Name, buf.Bytes(), a.stdout)
 	if err != nil {
 		return failErr(err)
 	}
@@ -119,60 +113,4 @@ func (a *app) report(p, out, lang string) error {
 		a.code = ExitVerify
 	}
 	return nil
-}
-
-// refuseInside refuses an output path inside the bundle directory: writing
-// there would change the bundle.
-func refuseInside(out, bundleDir string) error {
-	if out == "" {
-		out = "."
-	}
-	abs, err := filepath.Abs(out)
-	if err != nil {
-		return usageErr("-o: %v", err)
-	}
-	if real, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
-		abs = filepath.Join(real, filepath.Base(abs))
-	}
-	bd := bundleDir
-	if real, err := filepath.EvalSymlinks(bundleDir); err == nil {
-		bd = real
-	}
-	if rel, err := filepath.Rel(bd, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return usageErr("-o %s is inside the bundle %s: the bundle is never changed; write the page elsewhere", out, bundleDir)
-	}
-	return nil
-}
-
-// linkPrefix makes the page's links to the bundle's files work from where
-// the page is written.
-func linkPrefix(out, name, bundleDir string) string {
-	target := out
-	if target == "" {
-		target = name + ".report.html"
-	}
-	dir, err := filepath.Abs(filepath.Dir(target))
-	if err != nil {
-		return ""
-	}
-	rel, err := filepath.Rel(dir, bundleDir)
-	if err != nil {
-		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(bundleDir) + "/"}).String()
-	}
-	// "./" keeps a first segment holding ':' (the bundle name's time) from
-	// reading as a URL scheme.
-	return "./" + (&url.URL{Path: filepath.ToSlash(rel) + "/"}).EscapedPath()
-}
-
-// writeOut writes the page to out durably (or to stdout for "-") and
-// returns the path written, "" for stdout.
-func writeOut(out, name string, b []byte, stdout io.Writer) (string, error) {
-	if out == "-" {
-		_, err := stdout.Write(b)
-		return "", err
-	}
-	if out == "" {
-		out = name + ".report.html"
-	}
-	return out, durable.WriteBytes(out, 0o644, durable.Replace, b)
 }

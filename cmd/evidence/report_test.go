@@ -18,6 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
 )
 
@@ -157,7 +158,7 @@ func TestReportInBrowser(t *testing.T) {
 	has("the consent", func(r row) bool {
 		return r.Op == st.Consent.Activity && r.IP == ip && strings.Contains(r.Flags, "consent") && strings.Contains(r.Text, st.App.Name)
 	})
-	if _, ok := newSource("ual"); ok {
+	if _, ok := collect.LookupSource("ual"); ok {
 		has("the inbox rule", func(r row) bool { return strings.Contains(r.Flags, "inbox rule") && r.IP == st.InboxRule.ClientIP })
 	} else {
 		t.Log("no unified audit log source in this build: the inbox rule is checked by the report package's own test")

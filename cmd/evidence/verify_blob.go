@@ -27,14 +27,7 @@ func verifyBlob(ctx context.Context, rawURL string, auth collect.AuthOptions) (*
 	if t.Path == "" {
 		return nil, nil, usageErr("verify: %s names a container, not a blob", t)
 	}
-	var tok collect.TokenSource
-	var id string
-	if auth.Method != "" && auth.Method != "token" {
-		if tok, id, err = collect.Credential(auth); err != nil {
-			return nil, nil, usageErr("%v", err)
-		}
-	}
-	s, err := openStore(t, tok, id, auth.Method)
+	s, err := pipeline.OpenStoreAuth(t, auth)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -141,6 +141,7 @@ func TestBadInput(t *testing.T) {
 		{"since yesterday", tokenEnv, []string{"--user", "victim@contoso.com", "--since", "yesterday"}, ExitUsage, "--since"},
 		{"until before since", tokenEnv, []string{"--user", "victim@contoso.com", "--since", since, "--until", fixedNow.Add(-48 * time.Hour).Format(time.RFC3339)}, ExitUsage, "--until"},
 		{"unknown source", tokenEnv, []string{"--user", "victim@contoso.com", "--sources", "signins,mailbox"}, ExitUsage, `unknown source "mailbox"`},
+		{"empty sources", tokenEnv, []string{"--user", "victim@contoso.com", "--sources", ""}, ExitUsage, "no source selected"},
 		{"no user", tokenEnv, nil, ExitUsage, "--user"},
 		{"unknown flag", tokenEnv, []string{"--user", "victim@contoso.com", "--bogus"}, ExitUsage, "unknown flag"},
 		{"unknown user", tokenEnv, []string{"--user", "nobody@contoso.com"}, ExitUsage, "nobody@contoso.com"},

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"log/slog"
-	"net/http"
-	"os"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/workspace"
-	"github.com/google/uuid"
 	"github.com/spf13/pflag"
 )
 
@@ -44,44 +39,13 @@ func (w *workspaceFlags) configure(v *validated, cred collect.TokenSource, log *
 			src = ws
 		}
 	}
-	switch {
-	case src == nil && (w.id != "" || len(w.tables) > 0):
-		return usageErr("--workspace and --workspace-tables apply to the workspace source: add workspace to --sources")
-	case src == nil:
+	if src == nil { // its flags without it are refused by pipeline.Scope
 		return nil
-	case w.id == "":
-		return usageErr("--sources workspace needs --workspace WORKSPACE_ID (the workspace's id, a GUID)")
 	}
-	if _, err := uuid.Parse(w.id); err != nil {
-		return usageErr("--workspace %q is not a workspace id (a GUID)", w.id)
+	opt, err := workspace.Options{WorkspaceID: w.id, Credential: cred, Endpoint: w.url, Tables: w.tables, Transport: w.transport, Log: log}.Checked(w.ca)
+	if err != nil {
+		return usageErr("%v", err)
 	}
-	for _, t := range w.tables {
-		if _, ok := workspace.LookupTable(t); !ok {
-			return usageErr("--workspace-tables: unknown table %q (known: %s)", t, strings.Join(workspace.TableNames(), ", "))
-		}
-	}
-	if w.ca != "" && w.transport == nil {
-		pem, err := os.ReadFile(w.ca)
-		if err != nil {
-			return usageErr("--workspace-ca: %v", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return usageErr("--workspace-ca %s: no PEM certificate in it", w.ca)
-		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-		w.transport = &http.Client{Transport: tr}
-	}
-	src.Opt = workspace.Options{WorkspaceID: w.id, Credential: cred, Endpoint: w.url, Tables: w.tables, Transport: w.transport, Log: log}
-	if !strings.HasPrefix(w.url, "https://") {
-		return usageErr("--workspace-url %q: the Logs query API is served over https", w.url)
-	}
-	if w.url != workspace.DefaultEndpoint {
-		src.Opt.Audience = strings.TrimSuffix(strings.TrimRight(w.url, "/"), "/v1")
-	}
+	src.Opt = opt
 	return nil
 }

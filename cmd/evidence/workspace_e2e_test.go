@@ -164,6 +164,8 @@ func TestWorkspaceFlags(t *testing.T) {
 		{[]string{"--sources", "workspace"}, "needs --workspace"},
 		{[]string{"--sources", "signins", "--workspace", testWorkspace}, "add workspace to --sources"},
 		{[]string{"--sources", "workspace", "--workspace", "not-a-guid"}, "is not a workspace id"},
+		// no --sources: --workspace makes the workspace one of the defaults
+		{[]string{"--workspace", "not-a-guid"}, "is not a workspace id"},
 		{[]string{"--sources", "workspace", "--workspace", testWorkspace, "--workspace-tables", "Heartbeat"}, "unknown table"},
 	} {
 		args := append([]string{"grab", "--auth", "token", "--graph-url", "http://127.0.0.1:1", "--user", "a@b.example", "--out", t.TempDir()}, c.args...)

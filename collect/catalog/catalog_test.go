@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"flag"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -137,27 +136,13 @@ var update = flag.Bool("update", false, "rewrite the generated part of docs/perm
 // generates (run with -update after changing the catalogue).
 func TestPermissionsDoc(t *testing.T) {
 	const path = "../../docs/permissions.md"
-	b, err := os.ReadFile(path)
+	stale, err := GeneratedDoc(path, DocBegin, DocEnd, Markdown(), *update)
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := string(b)
-	i, j := strings.Index(doc, DocBegin), strings.Index(doc, DocEnd)
-	if i < 0 || j < i {
-		t.Fatalf("%s: no generated block between %q and %q", path, DocBegin, DocEnd)
+	if stale {
+		t.Errorf("%s is stale: run go test ./collect/catalog -run TestPermissionsDoc -update", path)
 	}
-	want := Markdown()
-	got := doc[i : j+len(DocEnd)+1]
-	if got == want {
-		return
-	}
-	if *update {
-		if err := os.WriteFile(path, []byte(doc[:i]+want+doc[j+len(DocEnd)+1:]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Errorf("%s is stale: run go test ./collect/catalog -run TestPermissionsDoc -update", path)
 }
 
 // Every application permission the catalogue names has its id, in the

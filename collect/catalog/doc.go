@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 )
@@ -165,4 +166,37 @@ func Markdown() string {
 	w("`Add-MgApplicationKey`) or use a managed identity; prefer either to a client secret.\n\n")
 	w("%s\n", DocEnd)
 	return b.String()
+}
+
+// GeneratedDoc checks the generated block of the documentation file at
+// path (from the marker begin to the end marker after it, and the newline
+// after that) against block, which carries its own markers. It reports
+// whether the file is stale; with write, a stale file is rewritten with
+// block in place (tests of generated documentation, run with -update).
+func GeneratedDoc(path, begin, end, block string, write bool) (stale bool, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	doc := string(b)
+	i := strings.Index(doc, begin)
+	if i < 0 {
+		return false, fmt.Errorf("%s: no generated block starting %q", path, begin)
+	}
+	j := strings.Index(doc[i:], end)
+	if j < 0 {
+		return false, fmt.Errorf("%s: generated block %q has no end %q", path, begin, end)
+	}
+	j += i + len(end)
+	if j < len(doc) && doc[j] == '\n' {
+		j++
+	}
+	want := doc[:i] + block + doc[j:]
+	if want == doc {
+		return false, nil
+	}
+	if write {
+		return false, os.WriteFile(path, []byte(want), 0o644)
+	}
+	return true, nil
 }

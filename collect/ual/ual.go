@@ -765,3 +765,52 @@ func notCreated(err error) bool {
 	}
 	return false
 }
+
+// Checked returns o with the operations of preset (a Presets name, "" for
+// none) added and duplicates dropped, or an error naming the --ual-* flag
+// that is out of range.
+func (o Options) Checked(preset string) (Options, error) {
+	if o.APIVersion != "beta" && o.APIVersion != "v1.0" {
+		return o, fmt.Errorf("--ual-api-version %q: use beta or v1.0", o.APIVersion)
+	}
+	o.RecordTypes, o.Services = clean(o.RecordTypes), clean(o.Services)
+	ops := clean(o.Operations)
+	if preset != "" {
+		p, ok := Presets[preset]
+		if !ok {
+			return o, fmt.Errorf("--preset %q: known presets: mailbox-takeover", preset)
+		}
+		ops = append(ops, p...)
+	}
+	seen := map[string]bool{}
+	o.Operations = nil
+	for _, op := range ops {
+		if !seen[strings.ToLower(op)] {
+			seen[strings.ToLower(op)] = true
+			o.Operations = append(o.Operations, op)
+		}
+	}
+	switch {
+	case o.Concurrency < 1 || o.Concurrency > 50:
+		return o, fmt.Errorf("--ual-concurrency %d: use 1 to 50 (the tenant allows at least 50 queued or running queries)", o.Concurrency)
+	case o.Windows < 0:
+		return o, fmt.Errorf("--ual-windows must not be negative")
+	case o.PollInterval <= 0 || o.QueryTimeout <= 0:
+		return o, fmt.Errorf("--ual-poll and --ual-query-timeout must be positive")
+	case o.PageSize < 1:
+		return o, fmt.Errorf("--ual-page-size must be positive")
+	case o.RecordLimit < 1 || o.MaxQueries < 1:
+		return o, fmt.Errorf("--ual-record-limit and --ual-max-queries must be positive")
+	}
+	return o, nil
+}
+
+func clean(l []string) []string {
+	var out []string
+	for _, s := range l {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
