@@ -755,6 +755,50 @@ func RedactURL(raw string) string {
 	return u.String()
 }
 
+var (
+	urlInTextRE  = regexp.MustCompile(`(?i)\bhttps?://[^\s"'<>]+`)
+	pairInTextRE = regexp.MustCompile(`([A-Za-z0-9_.-]+)=([^;&\s"'<>]+)`)
+)
+
+// RedactText removes credentials from free text a person typed (a custody
+// detail, a note): the credential parameters and user info of every URL in
+// it (as RedactURL), every NAME=VALUE whose NAME can carry a credential
+// (sig=, AccountKey=, client_secret=, as in a SAS or a connection string),
+// and bearer tokens.
+func RedactText(s string) string {
+	s = urlInTextRE.ReplaceAllStringFunc(s, RedactURL)
+	s = pairInTextRE.ReplaceAllStringFunc(s, func(kv string) string {
+		k, _, _ := strings.Cut(kv, "=")
+		if secretParam(k) || secretParam(camelWords(k)) {
+			return k + "=REDACTED"
+		}
+		return kv
+	})
+	return scrub(s)
+}
+
+// camelWords splits AccountKey into Account_Key, as connection strings
+// name their parts.
+func camelWords(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && r >= 'A' && r <= 'Z' && s[i-1] >= 'a' && s[i-1] <= 'z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// RedactDetail is RedactText for a KEY=VALUE detail: the whole value when
+// KEY itself names a credential (sig, token, secret, password, key, ...).
+func RedactDetail(key, value string) string {
+	if secretParam(key) || secretParam(camelWords(key)) {
+		return "REDACTED"
+	}
+	return RedactText(value)
+}
+
 // bearerRE matches a bearer token in free text.
 var bearerRE = regexp.MustCompile(`(?i)(bearer\s+)[^\s"',;]+`)
 

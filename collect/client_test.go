@@ -120,3 +120,24 @@ func TestParseBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactText: credentials inside free text (a custody detail) are
+// removed wherever they sit; the rest of the text stays readable.
+func TestRedactText(t *testing.T) {
+	for in, want := range map[string]string{
+		"uploaded to https://acct.blob.core.windows.net/c/b.tar.zst?sv=2022-11-02&sig=abc%2Bdef&se=2026 today": "uploaded to https://acct.blob.core.windows.net/c/b.tar.zst?sv=2022-11-02&sig=REDACTED&se=2026 today",
+		"DefaultEndpointsProtocol=https;AccountName=a;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net":     "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=REDACTED;EndpointSuffix=core.windows.net",
+		"called with Authorization: Bearer eyJ0eXAi.x.y":                                                       "called with Authorization: Bearer REDACTED",
+		"USB 4411, bag 17, $skiptoken=abc":                                                                     "USB 4411, bag 17, $skiptoken=abc",
+	} {
+		if got := RedactText(in); got != want {
+			t.Errorf("RedactText(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
+	if got := RedactDetail("sig", "abc"); got != "REDACTED" {
+		t.Errorf("RedactDetail(sig) = %q", got)
+	}
+	if got := RedactDetail("url", "https://h/p?token=t"); got != "https://h/p?token=REDACTED" {
+		t.Errorf("RedactDetail(url) = %q", got)
+	}
+}

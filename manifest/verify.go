@@ -52,6 +52,11 @@ const (
 	// ProblemTimestamp: SHA256SUMS.tsr does not stamp this SHA256SUMS, is
 	// not validly signed, or its authority is not trusted when roots were given.
 	ProblemTimestamp = "timestamp"
+	// ProblemUntrusted: a valid signature (of SHA256SUMS or of a custody
+	// entry) made by a key outside the trusted keys given. A bundle whose
+	// only problems are of this kind is intact but was sealed by someone
+	// the verifier does not trust (see Result.OnlyUntrusted).
+	ProblemUntrusted = "untrusted"
 )
 
 // ProblemCustody: the custody log is broken (an entry edited, removed,
@@ -107,6 +112,18 @@ type Result struct {
 
 // OK reports whether the bundle verified without any problem.
 func (r *Result) OK() bool { return len(r.Problems) == 0 }
+
+// OnlyUntrusted reports whether the bundle has problems and every one is of
+// kind ProblemUntrusted: every hash, the manifest and every signature
+// verify, but a signature is by a key outside the trusted keys.
+func (r *Result) OnlyUntrusted() bool {
+	for _, p := range r.Problems {
+		if p.Kind != ProblemUntrusted {
+			return false
+		}
+	}
+	return len(r.Problems) > 0
+}
 
 // AddProblem records a finding about path, joined with any finding of the
 // same path and kind, keeping Problems sorted. Package manifest/seal adds

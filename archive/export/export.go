@@ -149,6 +149,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 
+	removed, err := RemoveLeftovers(cfg.Pipeline.Out, stateDir(cfg.Store), st)
+	if log := cfg.Pipeline.Log; log != nil && len(removed) > 0 {
+		log.Info("removed what interrupted runs left", "paths", removed)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		orphans, err := Orphans(st, append(localDirs(st), cfg.Pipeline.Out)...)
+		if log := cfg.Pipeline.Log; log != nil && err == nil && len(orphans) > 0 {
+			log.Warn("bundles on disk that the index does not hold (a run stopped before recording them): see evidence export status", "bundles", orphans)
+		}
+	}
+
 	c := &cycle{cfg: &cfg, st: st}
 	plan := cfg.Pipeline
 	if plan.Graph == nil {

@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/archive/state"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
 )
 
 // Health is what WriteStatus found, worst first when compared with max.
@@ -29,7 +33,15 @@ const (
 // age, what the tenant has already deleted and when the oldest data not yet
 // exported expires; a pending cycle; the index and its chain; and, with
 // checkBundles, the re-hash of every bundle kept locally.
-func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time, checkBundles bool) Health {
+//
+// It also lists the bundles on disk that the index does not hold (Orphans,
+// in the directories of the index's local bundles and in outs: Broken) and
+// the work files interrupted runs left (Leftovers, which the next run
+// removes).
+//
+// With trust (trusted keys, nil: none), every locally kept bundle's
+// signature must be valid and by one of them (Broken otherwise).
+func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time, checkBundles bool, trust *seal.TrustedKeys, outs ...string) Health {
 	code := Healthy
 	tier := st.Tier
 	if tier == "" {
@@ -121,21 +133,99 @@ func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time
 				continue // published elsewhere: checked by its store's read-back
 			}
 			checked++
-			if problem := checkBundle(e); problem != "" {
+			problem := checkBundle(e)
+			if problem == "" && trust.Len() > 0 {
+				problem = checkSigner(e.Location, trust, now)
+			}
+			if problem != "" {
 				fmt.Fprintf(w, "  bundle %d %s: %s\n", e.Seq, e.Bundle, problem)
 				bad++
 			}
 		}
 		if checked > 0 {
+			signed := ""
+			if trust.Len() > 0 {
+				signed = ", each signed by a trusted key (" + trust.Source + ")"
+			}
 			if bad == 0 {
-				fmt.Fprintf(w, "Bundles: %d kept locally, all present with the SHA-256 the index records\n", checked)
+				fmt.Fprintf(w, "Bundles: %d kept locally, all present with the SHA-256 the index records%s\n", checked, signed)
 			} else {
-				fmt.Fprintf(w, "Bundles: %d of %d kept locally are MISSING or CHANGED\n", bad, checked)
+				fmt.Fprintf(w, "Bundles: %d of %d kept locally are MISSING, CHANGED or not signed by a trusted key\n", bad, checked)
 				code = Broken
 			}
 		}
 	}
+	dirs := localDirs(st)
+	for _, o := range outs {
+		if o != "" && !slices.Contains(dirs, filepath.Clean(o)) {
+			dirs = append(dirs, filepath.Clean(o))
+		}
+	}
+	orphans, err := Orphans(st, dirs...)
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "Orphans: could not be listed: %v\n", err)
+		code = Broken
+	case len(orphans) > 0:
+		fmt.Fprintf(w, "Orphans: %d bundle(s) on disk that the index does not hold (sealed by a run that stopped before recording them; their intervals were exported again, so their records are not accounted for by the index): verify each, then keep it apart as a duplicate or remove it\n", len(orphans))
+		for _, o := range orphans {
+			fmt.Fprintf(w, "  %s\n", o)
+		}
+		code = Broken
+	}
+	var left []string
+	for _, out := range dirs {
+		l, _ := Leftovers(out, "", st)
+		left = append(left, l...)
+	}
+	l, _ := Leftovers("", stateDir(store), st)
+	left = append(left, l...)
+	if len(left) > 0 {
+		fmt.Fprintf(w, "Leftovers: %d work file(s) of interrupted runs, removed by the next run: %s\n", len(left), strings.Join(left, ", "))
+	}
 	return code
+}
+
+// checkSigner checks that the bundle at p (a directory or an archive) is
+// signed by one of the trusted keys, at now; "" when it is.
+func checkSigner(p string, trust *seal.TrustedKeys, now time.Time) string {
+	files := map[string][]byte{}
+	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+		for _, n := range []string{manifest.SumsName, manifest.SigName} {
+			if b, err := os.ReadFile(filepath.Join(p, n)); err == nil {
+				files[n] = b
+			}
+		}
+	} else {
+		f, err := os.Open(p)
+		if err != nil {
+			return err.Error()
+		}
+		defer f.Close()
+		err = archive.Walk(f, func(name string, r io.Reader) error {
+			if name == manifest.SumsName || name == manifest.SigName {
+				b, err := io.ReadAll(io.LimitReader(r, 64<<20))
+				files[name] = b
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			return err.Error()
+		}
+	}
+	sig, ok := files[manifest.SigName]
+	if !ok {
+		return "UNSIGNED, and trusted keys were given"
+	}
+	c := seal.CheckSums(files[manifest.SumsName], sig, trust, now)
+	switch {
+	case !c.Valid:
+		return "signature INVALID: " + c.Error
+	case !c.Trusted:
+		return "signature UNTRUSTED: by key " + c.Fingerprint + ", " + c.Untrusted
+	}
+	return ""
 }
 
 func checkBundle(e state.Entry) string {

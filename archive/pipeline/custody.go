@@ -52,6 +52,9 @@ func CustodyLogFor(p string) (string, error) {
 	case err != nil:
 		return "", failErr(fmt.Errorf("custody: %w", err))
 	}
+	if len(log) == 0 && !fi.IsDir() {
+		return "", verifyErr(fmt.Errorf("custody log %s is 0 bytes, as a full disk or an interrupted write leaves it: restore it from a copy, or remove it and append again, which restarts it from the log sealed inside the archive", path))
+	}
 	if fi.IsDir() {
 		inner = nil // the log is the one inside
 	}

@@ -157,12 +157,8 @@ func CheckOwnSeal(res *manifest.Result, bundlePath string, signer seal.Signer) (
 	if signer != nil {
 		opts.Trusted = append(opts.Trusted, signer.PublicKey())
 	}
-	if strings.HasSuffix(bundlePath, manifest.ArchiveSuffix) {
-		if b, err := os.ReadFile(manifest.CustodyPathFor(bundlePath)); err == nil {
-			opts.CustodyLog, opts.CustodyLogName = b, filepath.Base(manifest.CustodyPathFor(bundlePath))
-		} else if !os.IsNotExist(err) {
-			return nil, err
-		}
+	if err := opts.BesideArchive(bundlePath); err != nil {
+		return nil, err
 	}
 	return seal.Check(res, opts), nil
 }

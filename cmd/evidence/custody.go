@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/evidence-dfir/evidence/archive/pipeline"
+	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
@@ -57,12 +58,16 @@ Actions: ` + strings.Join(manifest.CustodyActions, ", ") + `.`,
 					d[k] = v
 				}
 			}
+			for k, v := range d {
+				d[k] = collect.RedactDetail(k, v) // no SAS, token or key in a signed log
+			}
 			if len(d) == 0 {
 				d = nil
 			}
 			if actor == "" {
 				actor = pipeline.OSUser()
 			}
+			so.custodyOnly = true
 			if err := a.loadSigner(&so); err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/evidence-dfir/evidence/archive/pipeline"
+	"github.com/evidence-dfir/evidence/manifest"
 )
 
 // Exit codes, documented in docs/cli.md. Scripts rely on them: keep them.
@@ -14,8 +15,20 @@ const (
 	ExitFailed     = 2 // failed: no sealed bundle was written
 	ExitIncomplete = 3 // sealed, but some source or window could not be collected
 	ExitVerify     = 4 // verification failed
+	ExitUntrusted  = 5 // intact, but signed by a key outside the trusted keys
 	ExitAlert      = 6 // diff/export: a change since the previous bundle matches a finding
 )
+
+// verifyExit is the exit code of a verification's result.
+func verifyExit(res *manifest.Result) int {
+	switch {
+	case res.OK():
+		return ExitOK
+	case res.OnlyUntrusted():
+		return ExitUntrusted
+	}
+	return ExitVerify
+}
 
 // exitError carries the exit code for an error that ends the program.
 type exitError struct {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive/pipeline"
+	"github.com/evidence-dfir/evidence/collect/portal"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
@@ -92,6 +93,9 @@ func (a *app) runImport(ctx context.Context, o *importOptions, files []string) (
 		}
 		if !st.Mode().IsRegular() {
 			return "", 0, usageErr("%s is not a regular file", f)
+		}
+		if err := portal.SniffFile(f); err != nil {
+			return "", 0, usageErr("import %s: %v", f, err)
 		}
 	}
 	lang, err := reportLang(o.lang)

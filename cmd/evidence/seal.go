@@ -15,12 +15,23 @@ const EnvKeyPassword = "EVIDENCE_KEY_PASSWORD"
 // sealOptions are the flags that decide how a bundle is sealed beyond its
 // hashes: signature, time-stamp, and the actor of custody entries.
 type sealOptions struct {
-	signKey    string
-	passFile   string
-	tsa        string
-	requireSig bool
+	signKey     string
+	passFile    string
+	tsa         string
+	requireSig  bool
+	trustedKeys []string
+	custodyOnly bool // custody append: the key signs custody entries only
 
 	signer seal.Signer // loaded from signKey before collecting
+}
+
+// namespace is what the key will sign: custody entries only, for custody
+// append (which has no --tsa), else bundles.
+func (o *sealOptions) namespace() string {
+	if o.custodyOnly {
+		return seal.CustodyNamespace
+	}
+	return seal.SignatureNamespace
 }
 
 func (a *app) sealFlags(f *pflag.FlagSet, o *sealOptions) {
@@ -28,11 +39,15 @@ func (a *app) sealFlags(f *pflag.FlagSet, o *sealOptions) {
 	f.StringVar(&o.passFile, "passphrase-file", "", "read the signing key's passphrase from this file (its first line)")
 	f.StringVar(&o.tsa, "tsa", "", "RFC 3161 time-stamp authority URL: stamps the SHA-256 of SHA256SUMS into SHA256SUMS.tsr")
 	f.BoolVar(&o.requireSig, "require-signature", false, "refuse to write an unsigned bundle")
+	f.StringArrayVar(&o.trustedKeys, "trusted-keys", nil, "allowed_signers file (repeatable; default $"+seal.EnvTrustedKeys+"): refuse a --sign-key it does not trust, as verify would")
 }
 
 // loadSigner reads the signing key before anything is collected, so that a
 // wrong passphrase costs seconds, not a collection.
 func (a *app) loadSigner(o *sealOptions) error {
+	if err := seal.CheckTSAURL(o.tsa); err != nil {
+		return usageErr("%v", err)
+	}
 	switch {
 	case o.signKey == "" && o.requireSig:
 		return usageErr("--require-signature: no --sign-key given (create one with: evidence keygen --out PREFIX)")
@@ -46,6 +61,9 @@ func (a *app) loadSigner(o *sealOptions) error {
 		return seal.Passphrase(o.passFile, EnvKeyPassword, "Passphrase for "+o.signKey+": ", false)
 	})
 	if err != nil {
+		return usageErr("%v", err)
+	}
+	if err := seal.CheckSigner(o.trustedKeys, os.Getenv(seal.EnvTrustedKeys), s, o.namespace()); err != nil {
 		return usageErr("%v", err)
 	}
 	o.signer = s

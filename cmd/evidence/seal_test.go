@@ -256,7 +256,7 @@ func TestVerifyTamperMatrix(t *testing.T) {
 }
 
 // TestUnsignedBundle: allowed with a loud warning, refused with
-// --require-signature (at grab and at verify).
+// --require-signature (at grab and at verify, where it needs trusted keys).
 func TestUnsignedBundle(t *testing.T) {
 	srv := newSim(t, graphtest.Config{Seed: 5})
 	code, _, stderr := invoke(t, tokenEnv, grabArgs(srv, t.TempDir(), "--user", "victim@contoso.com", "--require-signature")...)
@@ -268,7 +268,11 @@ func TestUnsignedBundle(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "UNSIGNED") {
 		t.Fatalf("unsigned verify: exit %d\n%s", code, out)
 	}
-	if code, out, _ := invoke(t, nil, "verify", "--require-signature", dir); code != ExitVerify || !strings.Contains(out, manifest.SigName) {
+	// --require-signature needs trusted keys: any key makes a valid signature.
+	if code, _, stderr := invoke(t, nil, "verify", "--require-signature", dir); code != ExitUsage || !strings.Contains(stderr, "--trusted-keys") {
+		t.Fatalf("verify --require-signature without trusted keys: exit %d\n%s", code, stderr)
+	}
+	if code, out, _ := invoke(t, nil, "verify", "--require-signature", "--pubkey", testKey(t)+".pub", dir); code != ExitVerify || !strings.Contains(out, manifest.SigName) {
 		t.Fatalf("verify --require-signature: exit %d\n%s", code, out)
 	}
 	if code, out, _ := invoke(t, nil, "verify", "--pubkey", testKey(t)+".pub", dir); code != ExitVerify {

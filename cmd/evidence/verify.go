@@ -27,10 +27,13 @@ SHA256SUMS, names each file that is missing, added or changed, checks that
 manifest.json agrees with SHA256SUMS and with the files (sizes, record
 counts), and refuses unsafe archive entries (absolute paths, "..", links).
 Then it checks the seal: the signature of SHA256SUMS against the trusted
-keys given with --pubkey (the key named in a bundle is never trusted by
-itself), the RFC 3161 time-stamp, and the hash-chained custody log (inside
-the bundle and, for NAME.tar.zst, NAME.custody.jsonl beside it), and prints
-the custody history.
+keys (--trusted-keys FILE in ssh-keygen's allowed_signers format, or
+$EVIDENCE_TRUSTED_KEYS, and --pubkey; the key named in a bundle is never
+trusted by itself), the RFC 3161 time-stamp, and the hash-chained custody
+log (inside the bundle and, for NAME.tar.zst, NAME.custody.jsonl beside it,
+which must be there), and prints the custody history. Who signed is one
+line: trusted, UNTRUSTED, SELF-SIGNED (no trusted keys given), UNSIGNED or
+INVALID (--json: seal.trust).
 
 Given a blob URL (https://ACCOUNT.blob.core.windows.net/CONTAINER/NAME.tar.zst),
 it streams the blob once, verifies it as a local archive, compares its
@@ -38,8 +41,9 @@ SHA-256 with the one recorded at upload, and reports the immutability
 policy and legal hold in effect now. Credentials as for the upload:
 EVIDENCE_BLOB_SAS or AZURE_STORAGE_CONNECTION_STRING, or --auth.
 
-Exit 0 when everything matches, 4 when anything does not.`,
-		Example: `  evidence verify evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst
+Exit 0 when everything matches; 5 when everything matches but a signature
+is by a key outside the trusted keys; 4 when anything else does not.`,
+		Example: `  evidence verify --trusted-keys allowed_signers evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst
   evidence verify --json ./evidence-2026-11-25T01:56:00Z-3f2a9c1d
   EVIDENCE_BLOB_SAS=... evidence verify https://acct.blob.core.windows.net/evidence/evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst`,
 		Args: cobra.ExactArgs(1),
@@ -47,8 +51,11 @@ Exit 0 when everything matches, 4 when anything does not.`,
 			var (
 				res *manifest.Result
 				rep *pipeline.BlobReport
-				err error
 			)
+			opts, err := so.options()
+			if err != nil {
+				return err
+			}
 			if isBlobURL(args[0]) {
 				res, rep, err = verifyBlob(cmd.Context(), args[0], auth)
 			} else {
@@ -57,7 +64,7 @@ Exit 0 when everything matches, 4 when anything does not.`,
 			if err != nil {
 				return err
 			}
-			sealed, err := so.check(res, args[0])
+			sealed, err := so.check(res, args[0], opts, !isBlobURL(args[0]))
 			if err != nil {
 				return err
 			}
@@ -86,9 +93,7 @@ Exit 0 when everything matches, 4 when anything does not.`,
 					printBlobReport(a, rep)
 				}
 			}
-			if !res.OK() {
-				a.code = ExitVerify
-			}
+			a.code = verifyExit(res)
 			return nil
 		},
 	}
@@ -111,7 +116,7 @@ func verifyPath(p string) (*manifest.Result, error) {
 		res, err = archive.VerifyTarZst(p)
 	}
 	if err != nil {
-		return nil, &exitError{code: ExitVerify, err: fmt.Errorf("verify %s: %w", p, err)}
+		return nil, &exitError{code: ExitVerify, err: err} // the error names the bundle once
 	}
 	return res, nil
 }

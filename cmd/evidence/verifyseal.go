@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/evidence-dfir/evidence/manifest"
@@ -14,44 +12,47 @@ import (
 
 // verifySealOptions are verify's flags about the seal: whom to trust.
 type verifySealOptions struct {
-	pubkeys    []string
-	tsaCAs     []string
-	requireSig bool
+	trustedKeys []string
+	pubkeys     []string
+	tsaCAs      []string
+	requireSig  bool
 }
 
 func (o *verifySealOptions) flags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringArrayVar(&o.pubkeys, "pubkey", nil, "trusted public key file (PREFIX.pub, an authorized_keys or allowed_signers file; repeatable): the signature must be by one of these keys")
+	f.StringArrayVar(&o.trustedKeys, "trusted-keys", nil, "trusted keys file in ssh-keygen's allowed_signers format (repeatable; default $"+seal.EnvTrustedKeys+"): the signature and signed custody entries must be by one of its keys")
+	f.StringArrayVar(&o.pubkeys, "pubkey", nil, "trusted public key file (PREFIX.pub, an authorized_keys or allowed_signers file; repeatable), trusted with --trusted-keys")
 	f.StringArrayVar(&o.tsaCAs, "tsa-ca", nil, "trusted root certificate(s) of the time-stamp authority, PEM (repeatable); added to the system's")
-	f.BoolVar(&o.requireSig, "require-signature", false, "an unsigned bundle fails verification")
+	f.BoolVar(&o.requireSig, "require-signature", false, "an unsigned bundle fails verification; needs trusted keys")
 }
 
-// check verifies the seal of the bundle at p, whose files res holds.
-func (o *verifySealOptions) check(res *manifest.Result, p string) (*seal.Report, error) {
+// options reads the trusted keys and roots, before anything is verified.
+func (o *verifySealOptions) options() (seal.Options, error) {
 	opts := seal.Options{RequireSignature: o.requireSig}
-	if len(o.pubkeys) > 0 {
-		keys, err := seal.ReadPublicKeys(o.pubkeys...)
-		if err != nil {
-			return nil, usageErr("--pubkey: %v", err)
-		}
-		opts.Trusted = keys
-		opts.RequireSignature = true // a trusted key given means a signature by it is expected
+	anchors, err := seal.LoadTrust(o.trustedKeys, os.Getenv(seal.EnvTrustedKeys), o.pubkeys)
+	if err != nil {
+		return opts, usageErr("%v", err)
 	}
+	if anchors == nil && o.requireSig {
+		return opts, usageErr("--require-signature: no trusted key to check the signature against (any key makes a valid signature): give --trusted-keys FILE, set %s, or give --pubkey", seal.EnvTrustedKeys)
+	}
+	opts.Anchors = anchors
 	for _, f := range o.tsaCAs {
 		certs, err := seal.ReadCertificates(f)
 		if err != nil {
-			return nil, usageErr("--tsa-ca: %v", err)
+			return opts, usageErr("--tsa-ca: %v", err)
 		}
 		opts.TSARoots = append(opts.TSARoots, certs...)
 	}
-	if strings.HasSuffix(p, manifest.ArchiveSuffix) {
-		cp := manifest.CustodyPathFor(p)
-		b, err := os.ReadFile(cp)
-		switch {
-		case err == nil:
-			opts.CustodyLog, opts.CustodyLogName = b, filepath.Base(cp)
-		case !errors.Is(err, os.ErrNotExist):
-			return nil, &exitError{code: ExitVerify, err: fmt.Errorf("verify: custody log: %w", err)}
+	return opts, nil
+}
+
+// check verifies the seal of the bundle at p, whose files res holds, with
+// opts from options; local says p is a file on this machine (not a blob).
+func (o *verifySealOptions) check(res *manifest.Result, p string, opts seal.Options, local bool) (*seal.Report, error) {
+	if local {
+		if err := opts.BesideArchive(p); err != nil {
+			return nil, &exitError{code: ExitVerify, err: err}
 		}
 	}
 	return seal.Check(res, opts), nil
@@ -63,12 +64,16 @@ func printSeal(a *app, r *seal.Report) {
 	if c := r.Signature; c != nil {
 		switch {
 		case c.Valid && c.Trusted:
-			fmt.Fprintf(w, "   signature: valid, by trusted key %s\n", c.Fingerprint)
+			fmt.Fprintf(w, "   signature: valid, by trusted key %s (%s)\n", c.Fingerprint, c.Principals)
+		case c.Valid && r.Trust == seal.TrustSelfSigned:
+			fmt.Fprintf(w, "   signature: SELF-SIGNED: valid, by key %s, which no trusted key vouches for (give --trusted-keys)\n", c.Fingerprint)
 		case c.Valid:
-			fmt.Fprintf(w, "   signature: valid, by key %s (NOT a trusted key)\n", c.Fingerprint)
+			fmt.Fprintf(w, "   signature: UNTRUSTED: valid, by key %s, %s\n", c.Fingerprint, c.Untrusted)
 		default:
 			fmt.Fprintf(w, "   signature: INVALID (%s)\n", c.Error)
 		}
+	} else if r.Trust == seal.TrustInvalid {
+		fmt.Fprintln(w, "   signature: MISSING or not checkable (see the problems above)")
 	} else {
 		fmt.Fprintln(w, "   signature: none (UNSIGNED bundle)")
 	}

@@ -99,6 +99,9 @@ func AppendCustody(path string, ev manifest.CustodyEvent, s Signer) (*manifest.C
 	if err != nil {
 		return nil, fmt.Errorf("custody log %s: %w", path, err)
 	}
+	if s == nil && last.signed {
+		return nil, fmt.Errorf("custody log %s: its entries are signed, so an unsigned entry would break it: give the signing key (--sign-key)", path)
+	}
 	line, e, err := newEntry(last.seq+1, sha256Hex(last.line), ev, s)
 	if err != nil {
 		return nil, err
@@ -119,8 +122,9 @@ func AppendCustody(path string, ev manifest.CustodyEvent, s Signer) (*manifest.C
 }
 
 type lastLine struct {
-	seq  int
-	line []byte
+	seq    int
+	line   []byte
+	signed bool
 }
 
 // lastEntry returns the last line of a log and its sequence number.
@@ -137,7 +141,7 @@ func lastEntry(b []byte) (lastLine, error) {
 	if e.Seq < 1 {
 		return lastLine{}, fmt.Errorf("last entry has seq %d", e.Seq)
 	}
-	return lastLine{seq: e.Seq, line: line}, nil
+	return lastLine{seq: e.Seq, line: line, signed: e.Sig != ""}, nil
 }
 
 func sha256Hex(b []byte) string {
@@ -152,6 +156,9 @@ type CustodyEntryCheck struct {
 	Signed      bool   `json:"signed"`
 	Valid       bool   `json:"valid"`   // chained and, when signed, the signature verifies
 	Trusted     bool   `json:"trusted"` // signed by one of the trusted keys
+	// Principals are who the trusted-keys line names for the key.
+	Principals string `json:"principals,omitempty"`
+	untrusted  string
 }
 
 // CustodyCheck is the outcome of checking a custody log.
@@ -171,6 +178,15 @@ type CustodyCheck struct {
 // log found inside the bundle: log (found beside the archive) must start
 // with it byte for byte.
 func VerifyCustody(name string, log, inner, sums []byte, trusted []ssh.PublicKey) *CustodyCheck {
+	return verifyCustody(name, log, inner, sums, KeysTrust("--pubkey", trusted), time.Now())
+}
+
+// verifyCustody is VerifyCustody against trust anchors at time now. With
+// anchors, an entry signed by a key they do not trust for namespace
+// "evidence-custody" is a problem of kind untrusted. In any log, an
+// unsigned entry after a signed one is a custody problem: once a log is
+// signed, only a signed entry can extend it.
+func verifyCustody(name string, log, inner, sums []byte, anchors *TrustedKeys, now time.Time) *CustodyCheck {
 	c := &CustodyCheck{Log: name}
 	bad := func(detail string) {
 		c.Problems = append(c.Problems, manifest.Problem{Path: name, Kind: manifest.ProblemCustody, Detail: detail})
@@ -186,6 +202,7 @@ func VerifyCustody(name string, log, inner, sums []byte, trusted []ssh.PublicKey
 		bad("the last line is not complete")
 	}
 	prev := sha256Hex(sums)
+	signedBefore := 0
 	for i, line := range bytes.Split(bytes.TrimSuffix(log, []byte{'\n'}), []byte{'\n'}) {
 		n := i + 1
 		var e manifest.CustodyEntry
@@ -221,11 +238,18 @@ func VerifyCustody(name string, log, inner, sums []byte, trusted []ssh.PublicKey
 		}
 		switch {
 		case e.Key == "" && e.Sig == "":
+			if signedBefore > 0 {
+				fail(fmt.Sprintf("unsigned, after %d signed entries: once a log is signed only a signed entry extends it (anyone can append an unsigned line)", signedBefore))
+			}
 		case e.Key == "" || e.Sig == "":
 			fail("a key without a signature, or a signature without a key")
 		default:
 			ec.Signed = true
-			checkEntrySig(&ec, e, trusted, fail)
+			signedBefore++
+			if checkEntrySig(&ec, e, anchors, now, fail) && anchors.Len() > 0 && !ec.Trusted {
+				c.Problems = append(c.Problems, manifest.Problem{Path: name, Kind: manifest.ProblemUntrusted,
+					Detail: fmt.Sprintf("entry %d (%s by %s): signed by key %s, which is %s", n, e.Action, e.Actor, ec.Fingerprint, ec.untrusted)})
+			}
 		}
 		c.Entries = append(c.Entries, ec)
 		prev = sha256Hex(line)
@@ -233,41 +257,44 @@ func VerifyCustody(name string, log, inner, sums []byte, trusted []ssh.PublicKey
 	return c
 }
 
-func checkEntrySig(ec *CustodyEntryCheck, e manifest.CustodyEntry, trusted []ssh.PublicKey, fail func(string)) {
+// checkEntrySig checks a signed entry's signature; it reports whether the
+// signature verifies (then ec.Trusted says whether anchors trust the key).
+func checkEntrySig(ec *CustodyEntryCheck, e manifest.CustodyEntry, anchors *TrustedKeys, now time.Time, fail func(string)) bool {
 	key, err := parseKeyLine(e.Key)
 	if err != nil {
 		fail("key: " + err.Error())
-		return
+		return false
 	}
 	ec.Fingerprint = Fingerprint(key)
 	if key.Type() != ssh.KeyAlgoED25519 {
 		fail("key type " + key.Type() + ", want " + ssh.KeyAlgoED25519)
-		return
+		return false
 	}
 	raw, err := base64.StdEncoding.DecodeString(e.Sig)
 	if err != nil {
 		fail("signature is not base64")
-		return
+		return false
 	}
 	sig, err := sshsig.ParseSignature(raw)
 	if err != nil {
 		fail("signature does not parse: " + err.Error())
-		return
+		return false
 	}
 	unsigned := e
 	unsigned.Sig = ""
 	body, err := manifest.Canonical(unsigned)
 	if err != nil {
 		fail(err.Error())
-		return
+		return false
 	}
 	if err := sshsig.Verify(bytes.NewReader(body), sig, key, sig.HashAlgorithm, CustodyNamespace); err != nil {
 		fail("signature does not verify: " + err.Error())
-		return
+		return false
 	}
-	for _, k := range trusted {
-		if bytes.Equal(k.Marshal(), key.Marshal()) {
-			ec.Trusted = true
-		}
+	if k, ok, why := anchors.Lookup(key, CustodyNamespace, now); ok {
+		ec.Trusted, ec.Principals = true, k.Principals
+	} else {
+		ec.untrusted = why
 	}
+	return true
 }

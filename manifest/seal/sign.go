@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/evidence-dfir/evidence/manifest/durable"
 	"github.com/hiddeco/sshsig"
@@ -115,6 +116,9 @@ func LoadSigningKey(path string, passphrase func() ([]byte, error)) (Signer, err
 	if !fi.Mode().IsRegular() {
 		return nil, &KeyFileError{path, "not a regular file"}
 	}
+	if pub, err := os.ReadFile(path); err == nil && isPublicKeyFile(pub) {
+		return nil, &KeyFileError{path, "that is a public key; give the private key (" + strings.TrimSuffix(path, ".pub") + ".key, as evidence keygen writes it, or the ssh-keygen key without .pub)"}
+	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return nil, &KeyFileError{path, fmt.Sprintf("private key is accessible by group or others (mode %04o); refusing to use it: run chmod 600 %s", fi.Mode().Perm(), path)}
 	}
@@ -147,6 +151,16 @@ func LoadSigningKey(path string, passphrase func() ([]byte, error)) (Signer, err
 		return nil, &KeyFileError{path, fmt.Sprintf("a %T key: evidence signs with Ed25519 keys only (evidence keygen, or ssh-keygen -t ed25519)", raw)}
 	}
 	return ssh.NewSignerFromKey(key)
+}
+
+// isPublicKeyFile says whether b is a public key file (OpenSSH lines, an
+// authorized_keys or allowed_signers file) rather than a private key.
+func isPublicKeyFile(b []byte) bool {
+	if bytes.Contains(b, []byte("PRIVATE KEY")) {
+		return false
+	}
+	_, err := ParsePublicKeys(b)
+	return err == nil
 }
 
 // ParsePublicKeys reads trusted public keys: one per line, each an OpenSSH
@@ -268,6 +282,11 @@ type SignatureCheck struct {
 	Valid bool `json:"valid"`
 	// Trusted: that key is one of the trusted keys given.
 	Trusted bool `json:"trusted"`
+	// Principals are who the trusted-keys line names for the key, when
+	// Trusted.
+	Principals string `json:"principals,omitempty"`
+	// Untrusted says why a valid signature's key is not trusted.
+	Untrusted string `json:"untrusted,omitempty"`
 	// Error says why the signature is not valid.
 	Error string `json:"error,omitempty"`
 }
@@ -277,6 +296,11 @@ type SignatureCheck struct {
 // reports whether that key is among trusted (Trusted). The key carried by a
 // signature is never trusted by itself.
 func VerifySignature(msg, armored []byte, namespace string, trusted []ssh.PublicKey) SignatureCheck {
+	return checkSignature(msg, armored, namespace, KeysTrust("--pubkey", trusted), time.Now())
+}
+
+// checkSignature is VerifySignature against trust anchors at time now.
+func checkSignature(msg, armored []byte, namespace string, anchors *TrustedKeys, now time.Time) SignatureCheck {
 	sig, err := sshsig.Unarmor(armored)
 	if err != nil {
 		return SignatureCheck{Error: "not an SSH signature: " + err.Error()}
@@ -291,10 +315,10 @@ func VerifySignature(msg, armored []byte, namespace string, trusted []ssh.Public
 		return c
 	}
 	c.Valid = true
-	for _, k := range trusted {
-		if bytes.Equal(k.Marshal(), sig.PublicKey.Marshal()) {
-			c.Trusted = true
-		}
+	if k, ok, why := anchors.Lookup(sig.PublicKey, namespace, now); ok {
+		c.Trusted, c.Principals = true, k.Principals
+	} else {
+		c.Untrusted = why
 	}
 	return c
 }

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/digitorus/timestamp"
 
@@ -25,6 +26,20 @@ import (
 // maxTimestampResponse bounds the bytes read from a time-stamp authority.
 const maxTimestampResponse = 1 << 20
 
+// CheckTSAURL checks a time-stamp authority URL (--tsa) before anything is
+// collected: an absolute http or https URL with a host and nothing after
+// the path. The empty string (no time-stamp) passes.
+func CheckTSAURL(tsaURL string) error {
+	if tsaURL == "" {
+		return nil
+	}
+	u, err := url.Parse(tsaURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" || strings.ContainsAny(tsaURL, " \t") {
+		return fmt.Errorf("--tsa %q: not an http:// or https:// URL of an RFC 3161 time-stamp authority", tsaURL)
+	}
+	return nil
+}
+
 // RequestTimestamp asks the RFC 3161 time-stamp authority at tsaURL to
 // stamp msg: it sends the SHA-256 of msg (never msg itself) with a random
 // nonce and certReq set, so that the response carries the TSA certificate
@@ -32,9 +47,12 @@ const maxTimestampResponse = 1 << 20
 // received, after checking it is granted, signed by the certificate it
 // carries, for the same SHA-256 and the same nonce.
 func RequestTimestamp(ctx context.Context, client *http.Client, tsaURL string, msg []byte) ([]byte, error) {
+	if err := CheckTSAURL(tsaURL); err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(tsaURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--tsa %q: not an http(s) URL", tsaURL)
+	if err != nil {
+		return nil, err
 	}
 	nonce, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
 	if err != nil {
