@@ -141,3 +141,19 @@ func TestRedactText(t *testing.T) {
 		t.Errorf("RedactDetail(url) = %q", got)
 	}
 }
+
+// Defender's advanced hunting is paced at its documented quota (45 calls a
+// minute) and given the 200 s a query may run; other classes keep the
+// default timeout.
+func TestHuntingDefaults(t *testing.T) {
+	c, err := New(Options{GraphURL: "http://127.0.0.1:1", Credential: StaticToken("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := c.limiters[ClassHunting].budget; b != (Budget{Requests: 45, Per: time.Minute}) {
+		t.Errorf("hunting budget %v", b)
+	}
+	if c.hunting.Timeout < 200*time.Second || c.http.Timeout >= c.hunting.Timeout || c.hunting.Transport != c.http.Transport {
+		t.Errorf("timeouts: hunting %v, others %v", c.hunting.Timeout, c.http.Timeout)
+	}
+}

@@ -60,6 +60,9 @@ var (
 	// SecurityBudget: 150 requests per minute per app per tenant on
 	// /security (the page names alerts; incidents are paced the same).
 	SecurityBudget = Budget{Requests: 150, Per: time.Minute}
+	// HuntingBudget: advanced hunting, at least 45 calls per minute per
+	// tenant (Defender XDR advanced hunting API page).
+	HuntingBudget = Budget{Requests: 45, Per: time.Minute}
 )
 
 // Limiter enforces a Budget on the client side with a sliding log of send

@@ -16,6 +16,8 @@ var retention = map[string]map[string]time.Duration{
 	"ual": {"": 180 * 24 * time.Hour},
 	// Message trace: the last 90 days can be queried.
 	"messagetrace": {"": MessageTraceMaxAge},
+	// Defender XDR advanced hunting: the last 30 days.
+	"hunting": {"": 30 * 24 * time.Hour},
 }
 
 // Retention is how long the service keeps records of source (signins,

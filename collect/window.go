@@ -27,6 +27,16 @@ func (w Window) String() string {
 	return "[" + FormatTime(w.Start) + ", " + FormatTime(w.End) + ")"
 }
 
+// Halves splits w at a whole second near its middle, for a query whose
+// answer was capped; ok is false when w is too short to split.
+func (w Window) Halves() (first, second Window, ok bool) {
+	mid := w.Start.Add(w.Duration() / 2).Truncate(time.Second)
+	if !mid.After(w.Start) || !mid.Before(w.End) {
+		return w, w, false
+	}
+	return Window{Start: w.Start, End: mid}, Window{Start: mid, End: w.End}, true
+}
+
 // Clamp returns the part of w that lies at or after notBefore, and the part
 // before it that was cut off (empty when nothing was).
 func (w Window) Clamp(notBefore time.Time) (kept, lost Window) {

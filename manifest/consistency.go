@@ -26,6 +26,23 @@ func (v *Verifier) checkSources(m *Manifest, listed map[string]string, ps proble
 	for _, f := range m.Files {
 		fileSource[f.Path] = f.Source
 	}
+	for i, imp := range m.Imports {
+		if imp.InScope == nil {
+			continue
+		}
+		if imp.Records == nil || *imp.InScope+imp.OutOfScope != *imp.Records {
+			recs := "unknown"
+			if imp.Records != nil {
+				recs = fmt.Sprint(*imp.Records)
+			}
+			ps.add(ManifestName, ProblemInconsistent, fmt.Sprintf("imports[%d] %s: %d records in scope and %d outside, the file holds %s",
+				i, imp.Path, *imp.InScope, imp.OutOfScope, recs))
+		}
+		if imp.OutOfScope > 0 && (fileSource[imp.SubjectPath] == "" || fileSource[imp.OutOfScopePath] == "") {
+			ps.add(ManifestName, ProblemInconsistent, fmt.Sprintf("imports[%d] %s: %d records outside the scope, but the split files %q and %q are not in files[]",
+				i, imp.Path, imp.OutOfScope, imp.SubjectPath, imp.OutOfScopePath))
+		}
+	}
 	for i, s := range m.Sources {
 		var recs, pages int64
 		for _, w := range s.Windows {

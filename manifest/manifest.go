@@ -104,6 +104,22 @@ type Import struct {
 	Last         string   `json:"last,omitempty"`  // latest record time, UTC
 	TimeColumn   string   `json:"time_column,omitempty"`
 	Warnings     []string `json:"warnings,omitempty"`
+
+	// Scope is what the import asked of the file (`import --user --since
+	// --until`), or "as downloaded" when it asked nothing.
+	Scope string `json:"scope,omitempty"`
+	// InScope counts the records within Scope; OutOfScope those outside it
+	// (InScope + OutOfScope = Records). When any is outside, the file's
+	// records are also split, each byte for byte, into SubjectPath (within
+	// the scope) and OutOfScopePath (the rest): copies beside the untouched
+	// original at Path, never mixed. Any outside makes the bundle incomplete.
+	InScope        *int64 `json:"in_scope,omitempty"`
+	OutOfScope     int64  `json:"out_of_scope,omitempty"`
+	SubjectPath    string `json:"subject_path,omitempty"`
+	OutOfScopePath string `json:"out_of_scope_path,omitempty"`
+	// ScopeNote says what the scope check could not judge (e.g. service
+	// principal sign-ins name no user; times without a zone).
+	ScopeNote string `json:"scope_note,omitempty"`
 }
 
 // Tool identifies the program that wrote the bundle.
@@ -271,6 +287,11 @@ type Requests struct {
 
 // Incomplete reports whether any source or sub-window was not fully collected.
 func (m *Manifest) Incomplete() bool {
+	for _, i := range m.Imports {
+		if i.OutOfScope > 0 {
+			return true
+		}
+	}
 	for _, s := range m.Sources {
 		if s.Status != StatusCollected || len(s.Missing) > 0 || s.OutOfScope > 0 {
 			return true

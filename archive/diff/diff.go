@@ -44,6 +44,27 @@ const Namespace = "evidence-diff"
 // events: the ones compared.
 var StateSources = []string{"snapshot", "tenant", "signals"}
 
+// Events are the files of the state sources that hold events of the
+// collection window, not objects as they are (the signals source's
+// advanced hunting rows): two bundles of different windows differ there by
+// design, so they are not compared.
+var Events = []string{"signals/hunting-"}
+
+// Windowed are state files that hold only the objects touched since the
+// window's start (the signals source's alerts, asked for by last update):
+// an object absent from the newer bundle was not touched again, not
+// removed, so only what appeared or changed is reported there.
+var Windowed = []string{"signals/security-alerts"}
+
+func windowed(name string) bool {
+	for _, w := range Windowed {
+		if strings.HasPrefix(name, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // Volatile lists the properties ignored when two versions of an object are
 // compared, with why: they change without anyone changing the object. The
 // name is matched at any depth.
@@ -351,6 +372,11 @@ func (s *State) wants(name string) bool {
 	case strings.HasSuffix(name, ".out-of-scope.jsonl"):
 		return false
 	}
+	for _, e := range Events {
+		if strings.HasPrefix(name, e) {
+			return false
+		}
+	}
 	top, _, _ := strings.Cut(name, "/")
 	if !isState(top) {
 		return false
@@ -457,7 +483,7 @@ func States(o, n *State) *Result {
 			continue
 		}
 		r.Compared = append(r.Compared, f)
-		r.Changes = append(r.Changes, compareFile(f, o.files[f], n.files[f], n.findings)...)
+		r.Changes = append(r.Changes, compareFile(f, o.files[f], n.files[f], n.findings, windowed(f))...)
 	}
 	return r
 }
@@ -530,7 +556,7 @@ type keyed struct {
 // compareFile matches the records of one file by id (the n-th record with
 // the same id matches the n-th; a record without an id is matched by its
 // position among those).
-func compareFile(f string, old, cur []record, findings map[string][]string) []Change {
+func compareFile(f string, old, cur []record, findings map[string][]string, noDisappear bool) []Change {
 	om, okeys := index(old)
 	nm, nkeys := index(cur)
 	var out []Change
@@ -553,7 +579,7 @@ func compareFile(f string, old, cur []record, findings map[string][]string) []Ch
 			Old: ptr(or.rec), New: ptr(nr.rec), Findings: findings[f+"\x00"+nr.rec.sum]})
 	}
 	for _, k := range okeys {
-		if _, ok := nm[k]; !ok {
+		if _, ok := nm[k]; !ok && !noDisappear {
 			or := om[k]
 			out = append(out, Change{Kind: Disappeared, File: f, ID: idOf(or), Name: nameOf(or), Old: ptr(or.rec)})
 		}

@@ -31,7 +31,10 @@ func TestCompareFile(t *testing.T) {
 	)
 	// The same objects with only a volatile property changed are not a change.
 	old = append(old, recs(`{"id":"v","signInActivity":{"last":"0"}}`)...)
-	got := compareFile("f.jsonl", old, cur, map[string][]string{"f.jsonl\x00" + cur[1].sum: {"k"}})
+	got := compareFile("f.jsonl", old, cur, map[string][]string{"f.jsonl\x00" + cur[1].sum: {"k"}}, false)
+	if w := compareFile("f.jsonl", old, cur, nil, true); len(w) != 2 || w[0].Kind != Changed || w[1].Kind != Appeared {
+		t.Errorf("a windowed file reports %+v, want only the changed and the appeared object", w)
+	}
 	var lines []string
 	for _, c := range got {
 		var ps []string

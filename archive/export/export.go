@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/archive/diff"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/archive/state"
@@ -172,7 +173,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	g := *plan.Graph
 	g.Users, g.AllUsers, g.Probe, g.Sources = cfg.Users, len(cfg.Users) == 0, cfg.Tier == "auto", nil
 	plan.Graph = &g
-	plan.Name = "evidence-export-" + cfg.Now.Format(time.RFC3339)
+	plan.Name = "evidence-export-" + bundle.Stamp(cfg.Now)
 	plan.Collectors = append([]pipeline.Collector{c}, plan.Collectors...)
 	plan.Hook = func(step string) {
 		if step == pipeline.StepCollected {
@@ -518,7 +519,7 @@ func (c *cycle) Collect(ctx context.Context, s *pipeline.Session) error {
 			return err
 		}
 	}
-	return s.Stage.Rename("evidence-export-" + start.Format(time.RFC3339) + "--" + end.Format(time.RFC3339))
+	return s.Stage.Rename(bundle.ExportName(start, end))
 }
 
 // pending is the state's record of the sealed cycle: what the index and the

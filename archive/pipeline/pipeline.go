@@ -275,7 +275,7 @@ func Build(ctx context.Context, p Plan) (*Sealed, error) {
 	if err := prepareSeal(stage, m, p.Seal); err != nil {
 		return nil, failErr(err)
 	}
-	writeReport(stage, m, p.Lang, log)
+	writeReport(stage, m, p.Lang, p.Seal.Signer, log)
 	readme := p.Readme
 	if readme == nil {
 		readme = writeReadme

@@ -8,6 +8,7 @@ import (
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/archive/report"
 	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/seal"
 )
 
 // writeReport renders report.html into the bundle being written, from the
@@ -15,8 +16,12 @@ import (
 // like every other file). The page is rendered in memory first: a failure
 // never leaves a half-written page, and never costs the evidence; it is
 // recorded as a manifest warning and the bundle is sealed without the page.
-func writeReport(stage *bundle.Stage, m *manifest.Manifest, lang string, log *slog.Logger) {
+//
+// The page knows whether the bundle is about to be signed (signer), not the
+// signature itself, which is made after the page is sealed.
+func writeReport(stage *bundle.Stage, m *manifest.Manifest, lang string, signer seal.Signer, log *slog.Logger) {
 	err := func() error {
+		defer report.LimitMemory()()
 		if err := stage.Flush(); err != nil {
 			return err
 		}
@@ -25,10 +30,14 @@ func writeReport(stage *bundle.Stage, m *manifest.Manifest, lang string, log *sl
 			return err
 		}
 		rendered, _ := time.Parse(time.RFC3339Nano, m.CollectionEnd)
+		sig := report.Signature{State: report.SigUnsigned}
+		if signer != nil {
+			sig = report.Signature{State: report.SigPlanned, File: manifest.SigName, Key: seal.Fingerprint(signer.PublicKey())}
+		}
 		var buf bytes.Buffer
 		if err := report.Render(&buf, m, an, report.Options{
 			Lang: lang, Embedded: true, BundleName: stage.Name(),
-			Signature: report.Signature{State: report.SigUnsigned},
+			Signature: sig,
 			Renderer:  m.Tool.Name + " " + m.Tool.Version, Rendered: rendered,
 		}); err != nil {
 			return err

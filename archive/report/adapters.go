@@ -127,8 +127,8 @@ var interrupts = map[int64]bool{50074: true, 50076: true, 50079: true, 50097: tr
 // Sign-ins are most of a large bundle, so the record is walked once, key by
 // key, instead of being searched once per field.
 func extractSignIn(r gjson.Result, ev *Event) {
-	var created, upn, spn, spid, uid, app, appID, risk string
-	var loc, status gjson.Result
+	var created, upn, spn, spid, uid, app, appID, risk, ua string
+	var loc, status, device gjson.Result
 	r.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "id":
@@ -151,6 +151,12 @@ func extractSignIn(r gjson.Result, ev *Event) {
 			appID = v.String()
 		case "riskLevelDuringSignIn":
 			risk = v.String()
+		case "userAgent":
+			ua = v.String()
+		case "deviceDetail":
+			device = v
+		case "homeTenantId":
+			ev.Tenant = v.String()
 		case "location":
 			loc = v
 		case "status":
@@ -165,7 +171,9 @@ func extractSignIn(r gjson.Result, ev *Event) {
 	ev.City = first(loc, "city")
 	ev.App = firstOf(app, appID)
 	ev.Op = "Sign-in"
+	ev.UA = firstOf(ua, joinNonEmpty(" / ", first(device, "browser"), first(device, "operatingSystem")))
 	if code := status.Get("errorCode"); code.Exists() {
+		ev.Code = code.String()
 		switch c := code.Int(); {
 		case c == 0:
 			ev.Result = ResultSuccess
@@ -290,6 +298,18 @@ func extractUAL(r gjson.Result, ev *Event) {
 		return len(params) < 6
 	})
 	ev.Detail = joinNonEmpty(" · ", first(r, "service"), strings.Join(params, ", "))
+	ev.UA = first(r, "auditData.UserAgent")
+	r.Get("auditData.Parameters").ForEach(func(_, p gjson.Result) bool {
+		switch strings.ToLower(p.Get("Name").String()) {
+		case "forwardto", "redirectto", "forwardasattachmentto", "forwardingsmtpaddress":
+			for _, a := range strings.FieldsFunc(p.Get("Value").String(), func(r rune) bool { return r == ';' || r == ',' }) {
+				if a = strings.TrimSpace(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(a)), "smtp:")); a != "" {
+					ev.Fwd = append(ev.Fwd, a)
+				}
+			}
+		}
+		return true
+	})
 	if len(params) == 0 {
 		ev.Detail = joinNonEmpty(" · ", ev.Detail, first(r, "objectId"))
 	}
@@ -328,4 +348,19 @@ func joinNonEmpty(sep string, parts ...string) string {
 		}
 	}
 	return strings.Join(out, sep)
+}
+
+// forwardTargets are the addresses a mailbox rule forwards or redirects
+// mail to: https://learn.microsoft.com/en-us/graph/api/resources/messageruleactions
+func forwardTargets(rule gjson.Result) []string {
+	var out []string
+	for _, k := range []string{"actions.forwardTo", "actions.redirectTo", "actions.forwardAsAttachmentTo"} {
+		rule.Get(k).ForEach(func(_, r gjson.Result) bool {
+			if a := strings.TrimSpace(r.Get("emailAddress.address").String()); a != "" {
+				out = append(out, strings.ToLower(a))
+			}
+			return true
+		})
+	}
+	return out
 }

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -20,7 +23,7 @@ import (
 const (
 	// TimelineOrdinary is how many events without a highlight the timeline
 	// shows; beyond it, the newest are kept.
-	TimelineOrdinary = 3000
+	TimelineOrdinary = 100000
 	// TimelineHighlights caps highlighted events kept for the timeline.
 	TimelineHighlights = 2000
 	// TopN is how many rows the IP, country and app tables show.
@@ -32,8 +35,9 @@ const (
 	// unreadable); Graph records are a few kilobytes.
 	maxLine = 16 << 20
 	// burstPerHour is how many messages one sender must send within one UTC
-	// hour for a mail burst.
-	burstPerHour = 30
+	// hour for a mail burst: a phishing run from a taken-over mailbox sends
+	// a few dozen (the simulated one, 24), a person rarely 20.
+	burstPerHour = 20
 	// failuresBeforeSuccess and failWindow: that many failed sign-ins from
 	// one IP for one user within failWindow before a success.
 	failuresBeforeSuccess = 3
@@ -59,7 +63,11 @@ type Event struct {
 	App     string
 	Op      string
 	Detail  string
-	Result  string // ResultSuccess, ResultFailure, ResultInterrupted or ""
+	Result  string   // ResultSuccess, ResultFailure, ResultInterrupted or ""
+	Code    string   // the sign-in's error code (status.errorCode), "" when not a sign-in
+	UA      string   // user agent, or browser and operating system
+	Tenant  string   // the home tenant a record names, when it names one
+	Fwd     []string // mail forwarding targets a record sets (inbox rules)
 	Flags   []string
 	Note    string // set on synthetic events (mail bursts): a count
 }
@@ -75,10 +83,33 @@ func (e *Event) flag(f string) {
 
 // own copies the strings out of the record line, so that keeping an event
 // (or a map key made of its fields) does not keep the whole line alive.
-func (e *Event) own() {
-	for _, p := range []*string{&e.ID, &e.User, &e.UserKey, &e.IP, &e.Country, &e.City, &e.App, &e.Op, &e.Detail} {
-		*p = strings.Clone(*p)
+// Values that repeat (users, IPs, apps, operations, details) are kept once
+// (interned), which is most of the memory of a 100,000-event timeline.
+func (a *Analyzer) own(e *Event) {
+	e.ID = strings.Clone(e.ID)
+	for _, p := range []*string{&e.User, &e.UserKey, &e.IP, &e.Country, &e.City, &e.App, &e.Op, &e.Detail, &e.Code, &e.UA, &e.Tenant} {
+		*p = a.intern(*p)
 	}
+	for i := range e.Fwd {
+		e.Fwd[i] = a.intern(e.Fwd[i])
+	}
+}
+
+// maxInterned bounds the interned strings; past it, values are copied.
+const maxInterned = 200000
+
+func (a *Analyzer) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := a.strs[s]; ok {
+		return v
+	}
+	c := strings.Clone(s)
+	if len(a.strs) < maxInterned {
+		a.strs[c] = c
+	}
+	return c
 }
 
 // key identifies an event: its file and line (a mail burst: its sender and hour).
@@ -135,14 +166,46 @@ type Analyzer struct {
 	highlights map[string]*Event
 	hlOverflow int64
 	overflowed map[string]bool
-	ordinary   eventHeap
+	ordinary   valueHeap // by value: one block, not 100,000 objects
 	total      int64
 	byClass    map[string]int64
 
 	finished                              bool
 	findings                              []Finding
 	findingsFile, findingsOK, findingsBad bool
+
+	// The records findings point at: file -> line -> the line's bytes
+	// (captured while the file streams by; nil until then).
+	want     map[string]map[int64][]byte
+	captured int64 // bytes kept in want
+
+	strs    map[string]string   // interned values (own)
+	inds    map[string]*indStat // indicator kind + "\x00" + value
+	tenants *topSet             // home tenants the records name
 }
+
+// indStat is what the page says about one indicator.
+type indStat struct {
+	Kind, Value string
+	First, Last time.Time
+	Count       int64
+	Sources     map[string]bool // event classes and state files it was seen in
+}
+
+// Indicator kinds.
+const (
+	IndIP      = "ip"
+	IndUA      = "ua"
+	IndApp     = "app"
+	IndCountry = "country"
+	IndFwd     = "fwd"
+)
+
+// maxCapture bounds one captured record and all of them.
+const (
+	maxCaptureLine  = 8 << 10
+	maxCaptureTotal = 4 << 20
+)
 
 // Per-hour count slots.
 const (
@@ -177,11 +240,126 @@ func NewAnalyzer() *Analyzer {
 		users: map[string]*userState{}, pairs: map[string]*pairState{}, cpairs: map[string]*pairState{},
 		senders: map[string]int64{}, mailFile: map[string]string{},
 		highlights: map[string]*Event{}, byClass: map[string]int64{},
+		want: map[string]map[int64][]byte{}, inds: map[string]*indStat{}, tenants: newTopSet(), strs: map[string]string{},
+	}
+}
+
+// inboxRules are the snapshot's inbox rule files: read for the forwarding
+// targets they set (indicators), not shown on the timeline.
+const inboxRules = "snapshot/users/*/inbox-rules.jsonl"
+
+func isInboxRules(rel string) bool { ok, _ := path.Match(inboxRules, rel); return ok }
+
+// ind counts one sighting of an indicator.
+func (a *Analyzer) ind(kind, val, source string, at time.Time) {
+	val = strings.TrimSpace(val)
+	if val == "" || val == "—" {
+		return
+	}
+	k := kind + "\x00" + strings.ToLower(val)
+	st := a.inds[k]
+	if st == nil {
+		if len(a.inds) >= maxKeys {
+			return
+		}
+		st = &indStat{Kind: kind, Value: val, Sources: map[string]bool{}}
+		a.inds[k] = st
+	}
+	st.Count++
+	st.Sources[source] = true
+	if !at.IsZero() {
+		if st.First.IsZero() || at.Before(st.First) {
+			st.First = at
+		}
+		if at.After(st.Last) {
+			st.Last = at
+		}
+	}
+}
+
+// WantsFile reports whether Feed reads file: a record file, a findings
+// file, an inbox rule file or a file a findings file points into.
+func (a *Analyzer) WantsFile(file string) bool {
+	return Wants(file) || a.want[file] != nil
+}
+
+// missingCaptures lists the files findings point into whose lines were not
+// captured (they streamed by before the findings file was read).
+func (a *Analyzer) missingCaptures() []string {
+	var out []string
+	for f, lines := range a.want {
+		for _, b := range lines {
+			if b == nil {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Capture reads file only for the lines findings point at (a second pass
+// over an archive whose findings came after the records they name).
+func (a *Analyzer) Capture(rel string, r io.Reader) error {
+	lines := a.want[rel]
+	if lines == nil {
+		return nil
+	}
+	return eachLine(r, func(n int64, line []byte) { a.capture(lines, n, line) })
+}
+
+func (a *Analyzer) capture(lines map[int64][]byte, n int64, line []byte) {
+	b, ok := lines[n]
+	if !ok || b != nil {
+		return
+	}
+	if len(line) > maxCaptureLine {
+		line = line[:maxCaptureLine]
+	}
+	if a.captured+int64(len(line)) > maxCaptureTotal {
+		lines[n] = []byte{}
+		return
+	}
+	a.captured += int64(len(line))
+	lines[n] = bytes.Clone(line)
+}
+
+// eachLine calls fn with each line of r (1-based, without its newline).
+func eachLine(r io.Reader, fn func(n int64, line []byte)) error {
+	br := bufio.NewReaderSize(r, 256<<10)
+	var n int64
+	var long []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(long) < maxCaptureLine {
+				long = append(long, chunk...)
+			}
+			continue
+		}
+		line := chunk
+		if long != nil {
+			line = append(long, chunk...)
+			long = nil
+		}
+		if len(line) > 0 {
+			n++
+			fn(n, bytes.TrimRight(line, "\r\n"))
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
 }
 
 // Wants reports whether Feed reads file (a bundle-relative path).
-func Wants(file string) bool { return adapterFor(file) != nil || isFindings(file) }
+func Wants(file string) bool {
+	return adapterFor(file) != nil || isFindings(file) || isInboxRules(file) || isImported(file)
+}
 
 // Feed reads the record file at rel (bundle-relative, '/'-separated) from r.
 // Files no adapter knows are ignored (r is not read). Each line is one
@@ -199,14 +377,44 @@ func (a *Analyzer) Feed(rel string, r io.Reader) error {
 			return nil
 		}
 		fs, ok := parseFindings(b)
+		for _, f := range fs {
+			for _, r := range f.Records {
+				if r.Path == "" || r.Line <= 0 {
+					continue
+				}
+				if a.want[r.Path] == nil {
+					a.want[r.Path] = map[int64][]byte{}
+				}
+				if _, ok := a.want[r.Path][r.Line]; !ok {
+					a.want[r.Path][r.Line] = nil
+				}
+			}
+		}
 		a.findings = append(a.findings, fs...)
 		a.findingsOK = ok && (first || a.findingsOK)
 		a.findingsBad = a.findingsBad || !ok
 		return nil
 	}
+	if isImported(rel) {
+		return a.feedImported(rel, r)
+	}
 	ad := adapterFor(rel)
+	lines := a.want[rel]
 	if ad == nil {
-		return nil
+		inbox := isInboxRules(rel)
+		if lines == nil && !inbox {
+			return nil
+		}
+		return eachLine(r, func(n int64, line []byte) {
+			if lines != nil {
+				a.capture(lines, n, line)
+			}
+			if inbox && len(line) > 1 && line[0] == '{' {
+				for _, f := range forwardTargets(gjson.ParseBytes(line)) {
+					a.ind(IndFwd, f, "snapshot", time.Time{})
+				}
+			}
+		})
 	}
 	if a.files[rel] != nil {
 		return fmt.Errorf("report: %s read twice", rel)
@@ -235,7 +443,11 @@ func (a *Analyzer) Feed(rel string, r io.Reader) error {
 		}
 		if len(line) > 0 {
 			fs.Records++
-			a.record(ad, fs, bytes.TrimRight(line, "\r\n"))
+			l := bytes.TrimRight(line, "\r\n")
+			if lines != nil {
+				a.capture(lines, fs.Records, l)
+			}
+			a.record(ad, fs, l)
 		}
 		if err == io.EOF {
 			return nil
@@ -257,7 +469,12 @@ func (a *Analyzer) record(ad *Adapter, fs *FileStat, line []byte) {
 	// point into the read buffer until own() copies every kept field, before
 	// the next read.
 	ad.Extract(gjson.Parse(unsafe.String(&line[0], len(line))), ev)
-	ev.own()
+	a.event(fs, ev)
+}
+
+// event accounts for one extracted record.
+func (a *Analyzer) event(fs *FileStat, ev *Event) {
+	a.own(ev)
 	if ev.Time.IsZero() {
 		fs.Untimed++
 		return
@@ -271,6 +488,18 @@ func (a *Analyzer) record(ad *Adapter, fs *FileStat, line []byte) {
 	a.total++
 	a.byClass[ev.Class]++
 	a.count(ev)
+	a.ind(IndIP, ev.IP, ev.Class, ev.Time)
+	if ev.Class == ClassSignIn {
+		a.ind(IndUA, ev.UA, ev.Class, ev.Time)
+		a.ind(IndApp, ev.App, ev.Class, ev.Time)
+		a.ind(IndCountry, ev.Country, ev.Class, ev.Time)
+	}
+	for _, f := range ev.Fwd {
+		a.ind(IndFwd, f, ev.Class, ev.Time)
+	}
+	if ev.Tenant != "" {
+		a.tenants.add(ev.Tenant)
+	}
 	switch ev.Class {
 	case ClassSignIn:
 		a.signIn(ev)
@@ -485,9 +714,25 @@ func (a *Analyzer) keepOrdinary(ev *Event) {
 		return
 	}
 	if ev.Time.After(a.ordinary[0].Time) {
-		a.ordinary[0] = ev
+		a.ordinary[0] = *ev
 		heap.Fix(&a.ordinary, 0)
 	}
+}
+
+// valueHeap is a min-heap of events by time, the oldest on top, holding
+// the events themselves: a rule that later flags the record highlights its
+// own pointer, and the timeline shows the highlighted one.
+type valueHeap []Event
+
+func (h valueHeap) Len() int           { return len(h) }
+func (h valueHeap) Less(i, j int) bool { return h[i].Time.Before(h[j].Time) }
+func (h valueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *valueHeap) Push(x any)        { *h = append(*h, *x.(*Event)) }
+func (h *valueHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return &x
 }
 
 // eventHeap is a min-heap by time: the oldest kept event on top.
@@ -557,4 +802,25 @@ func (t *topSet) Len() int {
 		n++
 	}
 	return n
+}
+
+// MemoryLimit is the soft memory limit (Go's runtime/debug.SetMemoryLimit)
+// under which a page is built: the analyzer keeps up to TimelineOrdinary
+// events (about 100 MB for a bundle of millions of records), and without a
+// limit the garbage collector lets the heap grow to twice that.
+const MemoryLimit = 100 << 20
+
+// LimitMemory lowers the process's soft memory limit to MemoryLimit while a
+// page is built, unless GOMEMLIMIT is set (it then decides), and returns
+// the function that restores the previous limit.
+func LimitMemory() (restore func()) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	prev := debug.SetMemoryLimit(-1)
+	if prev <= MemoryLimit {
+		return func() {}
+	}
+	debug.SetMemoryLimit(MemoryLimit)
+	return func() { debug.SetMemoryLimit(prev) }
 }

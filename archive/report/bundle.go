@@ -86,7 +86,7 @@ func ReadBundle(p string) (*Bundle, error) {
 				sums, err = keep(r)
 			case strings.HasPrefix(rel, manifest.SumsName+"."):
 				sigs[rel], err = keep(r)
-			case Wants(rel):
+			case b.Analyzer.WantsFile(rel):
 				err = b.Analyzer.Feed(rel, r)
 			}
 			return err
@@ -96,6 +96,12 @@ func ReadBundle(p string) (*Bundle, error) {
 		}
 		if _, err := io.Copy(h, f); err != nil {
 			return nil, err
+		}
+		// Findings read after the records they name: read those again.
+		if miss := b.Analyzer.missingCaptures(); len(miss) > 0 {
+			if err := recapture(p, b.Analyzer, miss); err != nil {
+				return nil, &NotBundleError{fmt.Errorf("report %s: %w", p, err)}
+			}
 		}
 		b.Options.ArchiveSHA256 = hex.EncodeToString(h.Sum(nil))
 		b.Options.Signature = signatureState(names, func(n string) []byte { return sigs[n] })
@@ -128,4 +134,20 @@ func signatureState(names []string, read func(string) []byte) Signature {
 		return Signature{State: SigInvalid, File: manifest.SigName}
 	}
 	return Signature{State: SigPresent, File: manifest.SigName, Key: fp}
+}
+
+// recapture walks the archive at p again for the lines findings point at
+// in files.
+func recapture(p string, a *Analyzer, files []string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return archive.Walk(f, func(rel string, r io.Reader) error {
+		if slices.Contains(files, rel) {
+			return a.Capture(rel, r)
+		}
+		return nil
+	})
 }

@@ -30,11 +30,13 @@ func FeedDir(an *Analyzer, dir string, seen func(rel string)) error {
 		return err
 	}
 	sort.Strings(rels)
+	// Findings first: the records they point at are captured as they pass.
+	sort.SliceStable(rels, func(i, j int) bool { return isFindings(rels[i]) && !isFindings(rels[j]) })
 	for _, rel := range rels {
 		if seen != nil {
 			seen(rel)
 		}
-		if !Wants(rel) {
+		if !an.WantsFile(rel) {
 			continue
 		}
 		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))

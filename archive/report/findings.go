@@ -1,6 +1,8 @@
 package report
 
 import (
+	"strings"
+
 	"github.com/tidwall/gjson"
 )
 
@@ -24,19 +26,29 @@ func isFindings(rel string) bool {
 // maxFindingsFile bounds how much of the findings file is read.
 const maxFindingsFile = 16 << 20
 
-// Finding is one finding of the snapshot, as the page shows it.
+// Finding is one finding of a findings file, as the page shows it. Kind
+// is the stable code (e.g. "inbox-rule-suspicious") the page's catalogue
+// keys its title, why it matters and next step by, in every language;
+// Title, Detail and NextStep are the English text the file holds.
 type Finding struct {
+	Kind     string
 	Severity string
 	Title    string
 	Detail   string
+	NextStep string
+	Object   string
+	UPN      string
 	Time     string
 	Records  []RecordRef
 }
 
-// RecordRef points at one record of the bundle: its file and id.
+// RecordRef points at one record of the bundle: its file, 1-based line,
+// id and the SHA-256 of the line.
 type RecordRef struct {
-	Path string
-	ID   string
+	Path   string
+	Line   int64
+	ID     string
+	SHA256 string
 }
 
 // parseFindings reads the findings file tolerantly: a JSON array of
@@ -58,9 +70,13 @@ func parseFindings(b []byte) ([]Finding, bool) {
 	var out []Finding
 	list.ForEach(func(_, f gjson.Result) bool {
 		fd := Finding{
-			Severity: first(f, "severity", "level"),
+			Kind:     first(f, "kind", "code", "rule"),
+			Severity: strings.ToLower(first(f, "severity", "level")),
 			Title:    first(f, "title", "summary", "name", "rule", "kind"),
-			Detail:   first(f, "detail", "details", "description", "message", "next_step"),
+			Detail:   first(f, "detail", "details", "description", "message"),
+			NextStep: first(f, "next_step", "nextStep"),
+			Object:   first(f, "object"),
+			UPN:      first(f, "upn"),
 			Time:     first(f, "time", "createdDateTime", "detectedDateTime", "at"),
 		}
 		for _, k := range []string{"records", "evidence", "refs"} {
@@ -68,7 +84,7 @@ func parseFindings(b []byte) ([]Finding, bool) {
 				if r.Type == gjson.String {
 					fd.Records = append(fd.Records, RecordRef{ID: r.String()})
 				} else {
-					fd.Records = append(fd.Records, RecordRef{Path: first(r, "path", "file"), ID: first(r, "id", "record_id", "recordId")})
+					fd.Records = append(fd.Records, RecordRef{Path: first(r, "path", "file"), Line: r.Get("line").Int(), ID: first(r, "id", "record_id", "recordId"), SHA256: first(r, "sha256")})
 				}
 				return len(fd.Records) < 50
 			})

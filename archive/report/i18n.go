@@ -194,3 +194,13 @@ func (c *catalog) keys() []string {
 	sort.Strings(ks)
 	return ks
 }
+
+// OutName is the default file name of the page of the bundle name rendered
+// outside it in lang: NAME.report.html in English, NAME.report.LANG.html in
+// any other language, so rendering one language never overwrites another.
+func OutName(bundleName, lang string) string {
+	if lang == "" || lang == "en" {
+		return bundleName + ".report.html"
+	}
+	return bundleName + ".report." + lang + ".html"
+}

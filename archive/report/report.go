@@ -36,6 +36,7 @@ const (
 	SigVerified = "verified" // a signature was checked against a key
 	SigPresent  = "present"  // a signature file is there but was not checked
 	SigInvalid  = "invalid"  // a signature was checked and does not match
+	SigPlanned  = "planned"  // the page is sealed in a bundle about to be signed by Key
 )
 
 // Signature is what the page says about the bundle's signature.
@@ -108,6 +109,16 @@ func Render(w io.Writer, m *manifest.Manifest, a *Analyzer, o Options) error {
 	if err != nil {
 		return fmt.Errorf("report template: %w", err)
 	}
+	// A page is rendered whole before it is written: a template error never
+	// leaves half a page (a caller's buffer is rendered into directly).
+	if bw, ok := w.(*bytes.Buffer); ok {
+		n := bw.Len()
+		if err := t.Execute(bw, v); err != nil {
+			bw.Truncate(n)
+			return fmt.Errorf("rendering the report: %w", err)
+		}
+		return nil
+	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, v); err != nil {
 		return fmt.Errorf("rendering the report: %w", err)
@@ -118,31 +129,46 @@ func Render(w io.Writer, m *manifest.Manifest, a *Analyzer, o Options) error {
 
 // view is what the template shows.
 type view struct {
-	Lang       string
-	CSP        string
-	CSS        template.CSS
-	JS         template.JS
-	M          *manifest.Manifest
-	O          Options
-	Case       []row
-	Complete   bool
-	Problems   []problem
-	Warnings   []string
-	Sources    []sourceView
-	Key        []evView
-	Timeline   []evView
-	Classes    []option
-	Summarised []template.HTML
-	Chart      template.HTML
-	IPs        groupTable
-	Countries  groupTable
-	Apps       groupTable
-	Findings   []findingView
-	FindingsIn bool // a findings file is in the bundle
-	FindingsOK bool
-	Files      []fileView
-	Rules      []rule
-	Total      int64
+	Lang          string
+	CSP           string
+	CSS           template.CSS
+	JS            template.JS
+	M             *manifest.Manifest
+	O             Options
+	Case          []row
+	Complete      bool
+	Problems      []problem
+	Warnings      []string
+	Sources       []sourceView
+	Key           []keyView
+	Classes       []option
+	Summarised    []template.HTML
+	Chart         template.HTML
+	IPs           groupTable
+	Countries     groupTable
+	Apps          groupTable
+	FindingGroups []sevGroup
+	NFindings     int
+	Evidence      []evidenceView
+	FindingsIn    bool // a findings file is in the bundle
+	FindingsOK    bool
+	Files         []fileView
+	Rules         []rule
+	Total         int64
+	Verdict       verdictView
+	Indicators    []indicatorView
+	IndicatorsCSV template.URL
+	Codes         []codeRow
+	TimelineJSON  template.JS
+	NTimeline     int
+	Results       []option
+	Imported      bool
+	Imports       []importView
+}
+
+type importView struct {
+	Name, Path, Kind, First, Last string
+	Records                       string
 }
 
 type row struct {
@@ -192,13 +218,6 @@ type groupRow struct {
 	First, Last                            string
 	Highlighted                            bool
 }
-
-type findingView struct {
-	Severity, Title, Detail, Time string
-	Records                       []refView
-}
-
-type refView struct{ Path, Href, ID, Anchor string }
 
 type fileView struct {
 	Path, Href, Label string
@@ -256,20 +275,25 @@ func build(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) *view {
 
 	// Completeness, exactly as the manifest says.
 	v.Complete = m.Complete && !m.Incomplete()
+	for _, i := range m.Imports {
+		if i.OutOfScope > 0 {
+			v.Warnings = append(v.Warnings, cat.S("import.outofscope", i.OriginalName, i.OutOfScope, i.Scope, i.OutOfScopePath, i.SubjectPath))
+		}
+	}
 	for _, s := range m.Sources {
-		sv := sourceView{Name: s.Name, Endpoint: s.Endpoint, Status: s.Status, StatusLabel: cat.status(s.Status), Reason: s.Reason, Records: s.Records, Pages: s.Pages, Files: s.Files}
+		sv := sourceView{Name: s.Name, Endpoint: s.Endpoint, Status: s.Status, StatusLabel: cat.status(s.Status), Reason: cat.text(s.Reason, s.Status), Records: s.Records, Pages: s.Pages, Files: s.Files}
 		for _, w := range s.Windows {
-			sv.Rows = append(sv.Rows, windowRow{Start: fmtStamp(w.Start), End: fmtStamp(w.End), Scope: scope(w.Scope), Status: w.Status, StatusLabel: cat.status(w.Status), Reason: w.Reason, Query: w.Query, Records: w.Records, Pages: w.Pages})
+			sv.Rows = append(sv.Rows, windowRow{Start: fmtStamp(w.Start), End: fmtStamp(w.End), Scope: scope(w.Scope), Status: w.Status, StatusLabel: cat.status(w.Status), Reason: cat.text(w.Reason, w.Status), Query: w.Query, Records: w.Records, Pages: w.Pages})
 			if w.Status != manifest.StatusCollected {
-				v.Problems = append(v.Problems, problem{Source: s.Name, Status: w.Status, StatusLabel: cat.status(w.Status), Start: fmtStamp(w.Start), End: fmtStamp(w.End), Scope: scope(w.Scope), Reason: w.Reason})
+				v.Problems = append(v.Problems, problem{Source: s.Name, Status: w.Status, StatusLabel: cat.status(w.Status), Start: fmtStamp(w.Start), End: fmtStamp(w.End), Scope: scope(w.Scope), Reason: cat.text(w.Reason, w.Status)})
 			}
 		}
 		for _, g := range s.Missing {
-			sv.Rows = append(sv.Rows, windowRow{Start: fmtStamp(g.Start), End: fmtStamp(g.End), Scope: scope(g.Scope), Status: g.Status, StatusLabel: cat.status(g.Status), Reason: g.Reason, Gap: true})
-			v.Problems = append(v.Problems, problem{Source: s.Name, Status: g.Status, StatusLabel: cat.status(g.Status), Start: fmtStamp(g.Start), End: fmtStamp(g.End), Scope: scope(g.Scope), Reason: g.Reason})
+			sv.Rows = append(sv.Rows, windowRow{Start: fmtStamp(g.Start), End: fmtStamp(g.End), Scope: scope(g.Scope), Status: g.Status, StatusLabel: cat.status(g.Status), Reason: cat.text(g.Reason, g.Status), Gap: true})
+			v.Problems = append(v.Problems, problem{Source: s.Name, Status: g.Status, StatusLabel: cat.status(g.Status), Start: fmtStamp(g.Start), End: fmtStamp(g.End), Scope: scope(g.Scope), Reason: cat.text(g.Reason, g.Status)})
 		}
 		if s.Status != manifest.StatusCollected && len(s.Windows) == 0 && len(s.Missing) == 0 {
-			v.Problems = append(v.Problems, problem{Source: s.Name, Status: s.Status, StatusLabel: cat.status(s.Status), Start: fmtStamp(m.Requested.Start), End: fmtStamp(m.Requested.End), Reason: s.Reason})
+			v.Problems = append(v.Problems, problem{Source: s.Name, Status: s.Status, StatusLabel: cat.status(s.Status), Start: fmtStamp(m.Requested.Start), End: fmtStamp(m.Requested.End), Reason: cat.text(s.Reason, s.Status)})
 		}
 		// Cross-check: the records the files hold against the manifest.
 		var read int64
@@ -281,7 +305,7 @@ func build(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) *view {
 			}
 		}
 		if s.API != nil && len(s.API.FieldsNotHeld) > 0 {
-			v.Warnings = append(v.Warnings, cat.S("source.api.fallback", s.Name, s.API.Version, s.API.Reason, strings.Join(s.API.FieldsNotHeld, ", ")))
+			v.Warnings = append(v.Warnings, cat.S("source.api.fallback", s.Name, s.API.Version, cat.text(s.API.Reason, ""), strings.Join(s.API.FieldsNotHeld, ", ")))
 		}
 		if s.OutOfScope > 0 {
 			var files []string
@@ -301,16 +325,16 @@ func build(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) *view {
 	if m.Complete && m.Incomplete() {
 		v.Warnings = append(v.Warnings, cat.S("banner.contradiction"))
 	}
-	v.Warnings = append(v.Warnings, m.Warnings...)
+	for _, w := range m.Warnings {
+		v.Warnings = append(v.Warnings, cat.text(w, ""))
+	}
 
 	v.Case = caseRows(m, a, o, cat)
 
-	// Timeline.
+	// Timeline: every kept event, as data the page's script pages through.
 	tl := a.timeline(m)
 	classSeen := map[string]bool{}
 	for _, ev := range tl.events {
-		ev := ev
-		v.Timeline = append(v.Timeline, evRow(ev, a, cat, href))
 		classSeen[ev.Class] = true
 	}
 	for _, c := range []string{ClassSignIn, ClassAudit, ClassUAL, ClassMail} {
@@ -318,11 +342,30 @@ func build(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) *view {
 			v.Classes = append(v.Classes, option{c, cat.S("class." + c)})
 		}
 	}
-	for _, e := range v.Timeline {
-		if len(e.Flags) > 0 {
-			v.Key = append(v.Key, e)
-		}
+	for _, r := range []string{ResultSuccess, ResultFailure, ResultInterrupted} {
+		v.Results = append(v.Results, option{r, cat.S("result." + r)})
 	}
+	var anchors map[string]string
+	v.TimelineJSON, anchors = timelineData(tl, a, cat, href)
+	v.NTimeline = len(tl.events)
+	byID := map[string]string{}
+	codesSeen := map[string]bool{}
+	for _, e := range tl.events {
+		if e.ID != "" {
+			if _, ok := byID[e.ID]; !ok {
+				byID[e.ID] = anchors[e.key()]
+			}
+		}
+		if len(e.Flags) == 0 {
+			continue
+		}
+		k := evKey(e, a, cat, anchors[e.key()])
+		if e.Code != "" && e.Code != "0" {
+			codesSeen[e.Code] = true
+		}
+		v.Key = append(v.Key, k)
+	}
+	v.Codes = codeTable(codesSeen, cat)
 	v.Summarised = summaryNotes(a, tl, cat)
 
 	// Who and where.
@@ -337,26 +380,23 @@ func build(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) *view {
 	v.Apps = groups(a.apps, cat, nil, nil)
 	v.Chart = chart(a, m, tl, cat)
 
-	// Findings.
+	// Findings, indicators and the verdict.
 	v.FindingsIn, v.FindingsOK = a.findingsFile, a.findingsOK
-	byID := map[string]string{}
-	for _, e := range v.Timeline {
-		if e.ID != "" {
-			if _, ok := byID[e.ID]; !ok {
-				byID[e.ID] = e.Anchor
-			}
-		}
+	var high, medium int
+	v.FindingGroups, v.Evidence, high, medium = briefFindings(a, tl, anchors, byID, cat, href)
+	for _, g := range v.FindingGroups {
+		v.NFindings += len(g.Items)
 	}
-	for _, f := range a.findings {
-		fv := findingView{Severity: f.Severity, Title: f.Title, Detail: f.Detail, Time: fmtStamp(f.Time)}
-		if f.Time == "" {
-			fv.Time = ""
+	v.Indicators, v.IndicatorsCSV = indicators(a, tl, cat)
+	v.Imported = len(m.Imports) > 0 && len(m.Sources) == 0
+	for _, im := range m.Imports {
+		iv := importView{Name: im.OriginalName, Path: im.Path, Kind: im.Kind, First: fmtStamp(im.First), Last: fmtStamp(im.Last), Records: "—"}
+		if im.Records != nil {
+			iv.Records = num(*im.Records)
 		}
-		for _, r := range f.Records {
-			fv.Records = append(fv.Records, refView{Path: r.Path, Href: href(r.Path), ID: r.ID, Anchor: byID[r.ID]})
-		}
-		v.Findings = append(v.Findings, fv)
+		v.Imports = append(v.Imports, iv)
 	}
+	v.Verdict = verdict(m, v, a, o, tl, high, medium, cat)
 
 	v.Files = fileRows(m, a, cat, href)
 	for _, f := range flagOrder {
@@ -365,36 +405,37 @@ func build(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) *view {
 	return v
 }
 
-func evRow(ev *Event, a *Analyzer, cat *catalog, href func(string) string) evView {
-	r := evView{
-		Anchor: fmt.Sprintf("r%x", sha256.Sum256([]byte(ev.key())))[:17],
-		Time:   fmtTime(ev.Time), Class: ev.Class, User: ev.User, IP: ev.IP,
-		Where: joinNonEmpty(", ", ev.City, ev.Country), Op: ev.Op, Detail: ev.Detail,
-		Result: ev.Result, File: ev.File, Href: href(ev.File), ID: ev.ID, Line: ev.Line,
-	}
+func evKey(ev *Event, a *Analyzer, cat *catalog, anchor string) keyView {
+	k := keyView{Anchor: anchor, Time: fmtTime(ev.Time), User: ev.User, IP: ev.IP, Where: joinNonEmpty(", ", ev.City, ev.Country), Op: ev.Op, Result: ev.Result}
 	if fs := a.files[ev.File]; fs != nil {
-		r.ClassLabel = cat.label(fs.LabelKey, fs.LabelArg)
+		k.ClassLabel = cat.label(fs.LabelKey, fs.LabelArg)
 	} else {
-		r.ClassLabel = cat.S("class." + ev.Class)
+		k.ClassLabel = cat.S("class." + ev.Class)
 	}
 	if ev.Class == ClassSignIn {
-		r.Op = cat.S("op.signin")
+		k.Op = cat.S("op.signin")
+		if ev.App != "" {
+			k.Op += " · " + ev.App
+		}
 	}
 	if ev.Note != "" {
-		r.Op = cat.S("op.mailburst")
-		r.Detail = cat.S("burst.detail", ev.Note, ev.User)
+		k.Op = cat.S("op.mailburst") + " · " + cat.S("burst.detail", ev.Note, ev.User)
 	}
 	if ev.Result != "" {
-		r.ResultLabel = cat.S("result." + ev.Result)
+		k.ResultLabel = cat.S("result." + ev.Result)
+	}
+	if ev.Code != "" && ev.Code != "0" {
+		k.Code = ev.Code
+		k.CodeMeaning = cat.codeMeaning(ev.Code)
 	}
 	for _, f := range flagOrder {
 		for _, g := range ev.Flags {
 			if f == g {
-				r.Flags = append(r.Flags, flagView{f, cat.S("flag." + f)})
+				k.Flags = append(k.Flags, flagView{f, cat.S("flag." + f)})
 			}
 		}
 	}
-	return r
+	return k
 }
 
 func caseRows(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) []row {
@@ -404,21 +445,42 @@ func caseRows(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) []row 
 	}
 	text := func(s string) template.HTML { return template.HTML(template.HTMLEscapeString(s)) }
 	add("case.id", text(m.CaseID), "mono")
-	add("case.tenant", text(joinNonEmpty(" · ", m.Tenant.DisplayName, m.Tenant.Domain, m.Tenant.ID)), "")
+	imported := len(m.Imports) > 0 && len(m.Sources) == 0
+	tenant := joinNonEmpty(" · ", m.Tenant.DisplayName, m.Tenant.Domain, m.Tenant.ID)
+	if tenant == "" {
+		if ts, _ := a.tenants.Top(3); len(ts) > 0 {
+			tenant = cat.S("verdict.tenant.records", strings.Join(ts, ", "))
+		} else {
+			tenant = cat.S("verdict.tenant.unknown")
+		}
+	}
+	add("case.tenant", text(tenant), "")
 	var users []string
 	for _, u := range m.Users {
 		users = append(users, joinNonEmpty(" ", u.UPN, "("+u.ID+")"))
 	}
-	if len(users) == 0 {
+	switch {
+	case len(users) == 0 && imported:
+		add("case.users", cat.T("case.users.asdownloaded"), "")
+	case len(users) == 0:
 		add("case.users", cat.T("case.users.all"), "")
-	} else {
+	default:
 		add("case.users", text(strings.Join(users, ", ")), "")
 	}
-	add("case.requested", cat.T("window.range", fmtStamp(m.Requested.Start), fmtStamp(m.Requested.End)), "")
+	if m.Requested.Start != "" {
+		add("case.requested", cat.T("window.range", fmtStamp(m.Requested.Start), fmtStamp(m.Requested.End)), "")
+	}
 	coll := collectedWindows(m)
-	if len(coll) == 0 {
+	switch {
+	case len(coll) == 0 && len(m.Imports) > 0:
+		var parts []string
+		for _, im := range m.Imports {
+			parts = append(parts, string(cat.T("case.imported.file", im.OriginalName, fmtStamp(im.First), fmtStamp(im.Last))))
+		}
+		add("case.collected", template.HTML(strings.Join(parts, "<br>")), "")
+	case len(coll) == 0:
 		add("case.collected", cat.T("case.collected.none"), "bad")
-	} else {
+	default:
 		var parts []string
 		for _, w := range coll {
 			parts = append(parts, string(cat.T("window.range", fmtTime(w[0]), fmtTime(w[1]))))
@@ -473,9 +535,8 @@ func signatureLine(s Signature, embedded bool, cat *catalog) template.HTML {
 		return cat.T("sig.present", s.File, s.Key)
 	case SigInvalid:
 		return cat.T("sig.invalid", s.File)
-	}
-	if embedded {
-		return cat.T("sig.embedded")
+	case SigPlanned:
+		return cat.T("sig.planned", s.Key, s.File)
 	}
 	return cat.T("sig.unsigned")
 }
@@ -484,7 +545,7 @@ func sigClass(s Signature) string {
 	switch s.State {
 	case SigVerified:
 		return "ok"
-	case SigInvalid:
+	case SigInvalid, SigUnsigned:
 		return "bad"
 	}
 	return ""
@@ -642,7 +703,8 @@ func (a *Analyzer) timeline(m *manifest.Manifest) timelineResult {
 		out = append(out, e)
 	}
 	shown := 0
-	for _, e := range a.ordinary {
+	for i := range a.ordinary {
+		e := &a.ordinary[i]
 		if a.highlights[e.key()] != nil {
 			continue
 		}

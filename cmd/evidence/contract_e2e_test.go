@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -229,7 +230,7 @@ func TestExportAppOnly(t *testing.T) {
 	consented := srv.Tenant.Story().App
 	stateDir, out := t.TempDir(), t.TempDir()
 	code, stdout, stderr := invoke(t, map[string]string{"EVIDENCE_GRAPH_TOKEN": tok},
-		exportArgs(srv, stateDir, out, fixedNow, "--user", v.UPN, "--sources", "signins,audits", "--backfill")...)
+		exportArgs(srv, stateDir, out, fixedNow, "--user", v.UPN, "--sources", "signins,audits,snapshot", "--backfill")...)
 	if code != ExitIncomplete {
 		t.Fatalf("exit %d, want %d (the owned-objects lookup is refused)\n%s", code, ExitIncomplete, stderr)
 	}
@@ -259,6 +260,25 @@ func TestExportAppOnly(t *testing.T) {
 	if !found {
 		t.Error("the victim's consent (audit) is not in the export")
 	}
+	// The export's daily snapshot holds the consent grant itself, read
+	// app-only through /oauth2PermissionGrants?$filter=principalId eq.
+	grant := srv.Tenant.Persistence().ConsentGrantID
+	found = false
+	for _, id := range ids["snapshot/users/"+v.ID+"/oauth2-permission-grants.jsonl"] {
+		found = found || id == grant
+	}
+	if !found {
+		t.Errorf("the victim's consent grant %s is not in the export's snapshot (files %v)", grant, keys(ids))
+	}
+}
+
+func keys(m map[string][]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // TestSimTokenKind: `evidence sim --token-kind app` serves an app-only

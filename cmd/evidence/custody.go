@@ -38,8 +38,8 @@ directory it is custody.log.jsonl inside it, which SHA256SUMS does not cover.
 
 The existing log is checked first; a broken log is never extended (exit 4).
 Actions: ` + strings.Join(manifest.CustodyActions, ", ") + `.`,
-		Example: `  evidence custody append evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst --action transferred --to "SOC team" --note "USB stick 4411, sealed bag 17" --sign-key ~/.evidence/alice.key
-  evidence custody append ./evidence-2026-11-25T01:56:00Z-3f2a9c1d --action received --actor "Bob (SOC)" --from "Alice (IR)" --sign-key bob.key`,
+		Example: `  evidence custody append evidence-20261125T015600Z-3f2a9c1d.tar.zst --action transferred --to "SOC team" --note "USB stick 4411, sealed bag 17" --sign-key ~/.evidence/alice.key
+  evidence custody append ./evidence-20261125T015600Z-3f2a9c1d --action received --actor "Bob (SOC)" --from "Alice (IR)" --sign-key bob.key`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if action == "" {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/evidence-dfir/evidence/collect"
@@ -80,9 +81,16 @@ are needed.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.since, "since", "30d", "start of the window")
-	// The demo shows everything: every source the tool has.
-	o.sources = sourceNames
-	f.StringSliceVar(&o.sources, "sources", sourceNames, "sources to collect: "+knownSources())
+	// The demo shows every source the tool has but the diagnostic-settings
+	// archive, which needs a real storage service (tests run it on Azurite).
+	var demoSources []string
+	for _, s := range sourceNames {
+		if s != "diagarchive" {
+			demoSources = append(demoSources, s)
+		}
+	}
+	o.sources = demoSources
+	f.StringSliceVar(&o.sources, "sources", demoSources, "sources to collect: "+strings.Join(demoSources, ", "))
 	f.StringVar(&o.out, "out", "evidence-demo", "directory the bundle is written to")
 	bundleFlag(f, &o.deliver)
 	blobFlags(f, &o.deliver)

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive/blob"
+	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/diagarchive"
 	"github.com/evidence-dfir/evidence/collect/signals"
 	"github.com/evidence-dfir/evidence/collect/snapshot"
 	"github.com/evidence-dfir/evidence/collect/tenant"
@@ -23,7 +25,7 @@ import (
 
 // sourceNames lists every --sources name, in collection order: ual comes
 // after signins because it reads the sign-ins' status (the Free-tier trail).
-var sourceNames = []string{"signins", "audits", "ual", "messagetrace", "snapshot", "tenant", "signals", "workspace"}
+var sourceNames = []string{"signins", "audits", "ual", "messagetrace", "snapshot", "tenant", "signals", "workspace", "diagarchive"}
 
 // defaultSources are collected without --sources; ual needs its own
 // permission (AuditLogsQuery.Read.All), so it is asked for explicitly.
@@ -51,6 +53,8 @@ func newSource(name string) (collect.Source, bool) {
 		return &signals.Source{}, true
 	case "workspace":
 		return &workspace.Source{}, true
+	case "diagarchive":
+		return &diagarchive.Source{}, true
 	}
 	return nil, false
 }
@@ -107,12 +111,13 @@ type grabOptions struct {
 	caseID   string
 	connOptions
 	seal     sealOptions
-	ual      ualFlags       // the unified audit log source (ual.go)
-	ws       workspaceFlags // the Log Analytics workspace source (workspace.go)
-	resume   string         // --resume DIR
-	kinds    []string       // --signin-kinds
-	split    string         // --split
-	maxPages int            // --max-pages
+	ual      ualFlags         // the unified audit log source (ual.go)
+	ws       workspaceFlags   // the Log Analytics workspace source (workspace.go)
+	da       diagArchiveFlags // the diagnostic-settings storage archive (diagarchive.go)
+	resume   string           // --resume DIR
+	kinds    []string         // --signin-kinds
+	split    string           // --split
+	maxPages int              // --max-pages
 
 	// set by --resume (resume.go)
 	resumeDir string
@@ -158,6 +163,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.resume, "resume", "", "resume the interrupted grab whose output directory (or .evidence-*.resume directory) is DIR")
 	o.ual.register(f)
 	o.ws.register(f)
+	o.da.register(f)
 }
 
 func (a *app) grabCmd() *cobra.Command {
@@ -350,12 +356,15 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	if err := o.ws.configure(v, cred, a.log); err != nil {
 		return nil, err
 	}
+	if err := o.da.configure(v, cred, o.auth.Method, a.log); err != nil {
+		return nil, err
+	}
 	outputs, err := a.outputs(v.deliver, cred, identity, o.auth.Method)
 	if err != nil {
 		return nil, err
 	}
 
-	name := "evidence-" + started.Format(time.RFC3339) + "-" + v.caseID[:8]
+	name := bundle.Name(started, v.caseID)
 	stateDir, err := a.prepareState(o, v, name, started)
 	if err != nil {
 		return nil, err

@@ -196,3 +196,126 @@ func TestImportManagedIdentityDownload(t *testing.T) {
 		t.Fatalf("imports: %+v", m.Imports)
 	}
 }
+
+// TestImportScope: a portal download holding two users and days outside
+// the asked window. `import --user --since --until` seals each original
+// unchanged, counts the records outside the scope, splits each file's
+// records byte for byte into <name>.in-scope and <name>.out-of-scope
+// beside it, names them in the manifest and the report, verifies, and
+// exits 3; without the flags the scope is "as downloaded"; bad scope flags
+// are usage errors before anything is written.
+func TestImportScope(t *testing.T) {
+	files := []string{
+		"testdata/InteractiveSignIns_2026-11-13_2026-11-20.csv",     // victim x3 in the window, sōta on 2026-11-13
+		"testdata/NonInteractiveSignIns_2026-11-13_2026-11-20.json", // victim on the 15th, 16th and 17th
+		"testdata/AuditLogs_2026-11-20.csv",                         // victim as actor or target, all in the window
+	}
+	out := t.TempDir()
+	args := append([]string{"import", "--out", out, "--bundle", "dir", "--user", "victim@contoso.com", "--since", "2026-11-14", "--until", "2026-11-16T12:00:00Z"}, files...)
+	code, stdout, stderr := invoke(t, nil, args...)
+	if code != ExitIncomplete {
+		t.Fatalf("import exit %d, want %d\n%s", code, ExitIncomplete, stderr)
+	}
+	dir := lastLine(stdout)
+	if c, o, e := invoke(t, nil, "verify", dir); c != ExitIncomplete && c != ExitOK {
+		t.Fatalf("verify exit %d\n%s%s", c, o, e)
+	} else if strings.Contains(o+e, "inconsistent") {
+		t.Fatalf("verify: %s%s", o, e)
+	}
+	m := readManifest(t, dir)
+	if m.Complete || len(m.Users) != 1 || m.Users[0].UPN != "victim@contoso.com" ||
+		m.Requested != manifest.NewWindow(mustTime(t, "2026-11-14T00:00:00Z"), mustTime(t, "2026-11-16T12:00:00Z")) {
+		t.Fatalf("manifest: complete %v, users %+v, requested %+v", m.Complete, m.Users, m.Requested)
+	}
+	want := []struct {
+		in, out  int64
+		inHas    []string
+		outHas   []string
+		jsonForm bool
+	}{
+		{3, 1, []string{"4ad2c68c-2f1f-5b76-a794-2c378820da9e"}, []string{"sōta@contoso.co.jp"}, false},
+		{2, 1, []string{`"createdDateTime": "2026-11-16T06:06:30Z"`}, []string{`"createdDateTime": "2026-11-17T08:06:30Z"`}, true},
+		{3, 0, nil, nil, false},
+	}
+	for i, f := range files {
+		imp, w := m.Imports[i], want[i]
+		orig, _ := os.ReadFile(f)
+		sealed, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(imp.Path)))
+		if string(sealed) != string(orig) {
+			t.Errorf("%s: the original was changed", f)
+		}
+		if imp.InScope == nil || *imp.InScope != w.in || imp.OutOfScope != w.out || !strings.Contains(imp.Scope, "victim@contoso.com") || !strings.Contains(imp.Scope, "2026-11-16T12:00:00Z") {
+			t.Errorf("%s: scope %q, in %v, out %d; want %d, %d", f, imp.Scope, imp.InScope, imp.OutOfScope, w.in, w.out)
+			continue
+		}
+		if w.out == 0 {
+			if imp.SubjectPath != "" || imp.OutOfScopePath != "" {
+				t.Errorf("%s: split although every record is in scope", f)
+			}
+			continue
+		}
+		ext := filepath.Ext(imp.Path)
+		if imp.SubjectPath != strings.TrimSuffix(imp.Path, ext)+".in-scope"+ext || imp.OutOfScopePath != strings.TrimSuffix(imp.Path, ext)+".out-of-scope"+ext {
+			t.Errorf("%s: split into %q and %q", f, imp.SubjectPath, imp.OutOfScopePath)
+		}
+		in, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(imp.SubjectPath)))
+		oos, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(imp.OutOfScopePath)))
+		for _, h := range w.inHas {
+			if !strings.Contains(string(in), h) || strings.Contains(string(oos), h) {
+				t.Errorf("%s: %q not only in the subject's file", f, h)
+			}
+		}
+		for _, h := range w.outHas {
+			if !strings.Contains(string(oos), h) || strings.Contains(string(in), h) {
+				t.Errorf("%s: %q not only in the out-of-scope file", f, h)
+			}
+		}
+		if !w.jsonForm {
+			// Every data row of the original is in exactly one side, byte for byte.
+			lines := strings.SplitAfter(string(orig), "\r\n")
+			header := lines[0]
+			if !strings.HasPrefix(string(in), header) || !strings.HasPrefix(string(oos), header) {
+				t.Errorf("%s: a side lacks the original header", f)
+			}
+			if len(in)+len(oos)-len(header) != len(orig) {
+				t.Errorf("%s: sides hold %d bytes past one header, the original %d", f, len(in)+len(oos)-len(header), len(orig))
+			}
+		}
+		if !strings.Contains(stderr, imp.OutOfScopePath) {
+			t.Errorf("stderr does not name %s:\n%s", imp.OutOfScopePath, stderr)
+		}
+	}
+	readme, _ := os.ReadFile(filepath.Join(dir, manifest.ReadmeName))
+	if !strings.Contains(string(readme), "imported/InteractiveSignIns_2026-11-13_2026-11-20.in-scope.csv (the\n    subject's)") {
+		t.Errorf("README.txt does not explain the split:\n%s", readme)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	if !strings.Contains(string(html), "kept apart, byte-exact, in imported/InteractiveSignIns_2026-11-13_2026-11-20.out-of-scope.csv") {
+		t.Errorf("report.html does not name the records kept apart")
+	}
+
+	// Without scope flags: as downloaded, complete, no split.
+	code, stdout, stderr = invoke(t, nil, "import", "--out", t.TempDir(), "--bundle", "dir", files[0])
+	if code != ExitOK {
+		t.Fatalf("import exit %d\n%s", code, stderr)
+	}
+	m = readManifest(t, lastLine(stdout))
+	if !strings.HasPrefix(m.Imports[0].Scope, "as downloaded") || m.Imports[0].InScope != nil || len(m.Users) != 0 {
+		t.Errorf("as downloaded: %+v", m.Imports[0])
+	}
+	html, _ = os.ReadFile(filepath.Join(lastLine(stdout), "report.html"))
+	if !strings.Contains(string(html), "As downloaded") || strings.Contains(string(html), "All users of the tenant") {
+		t.Errorf("report.html does not say the scope is as downloaded")
+	}
+
+	for _, bad := range [][]string{{"--user", "victim"}, {"--since", "yesterday"}, {"--since", "2026-11-16", "--until", "2026-11-15"}} {
+		empty := t.TempDir()
+		code, _, stderr := invoke(t, nil, append(append([]string{"import", "--out", empty}, bad...), files[0])...)
+		if code != ExitUsage || strings.Count(strings.TrimSpace(stderr), "\n") > 1 {
+			t.Errorf("%v: exit %d\n%s", bad, code, stderr)
+		}
+		if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+			t.Errorf("%v: a refused import left %d entries", bad, len(entries))
+		}
+	}
+}

@@ -125,7 +125,7 @@ Exit codes: 0 complete and verified, 1 bad usage or input, 2 failed (no
 sealed bundle), 3 sealed but incomplete, 4 verification failed.`,
 		Example: `  evidence demo
   evidence grab --user alice@contoso.com --since 30d --auth device --tenant contoso.com --client-id APP_ID
-  evidence verify evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst`,
+  evidence verify evidence-20261125T015600Z-3f2a9c1d.tar.zst`,
 		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -33,8 +33,8 @@ written. The directory is left in place.
 With --blob-url the archive is then uploaded as an immutable blob, read back
 and checked, as with grab --bundle tar,blob. The path of the archive is the
 last line on stdout.`,
-		Example: `  evidence pack evidence-2026-11-25T01:56:00Z-3f2a9c1d -o evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst
-  EVIDENCE_BLOB_SAS=... evidence pack ./evidence-2026-11-25T01:56:00Z-3f2a9c1d --blob-url https://acct.blob.core.windows.net/evidence --retain 365d`,
+		Example: `  evidence pack evidence-20261125T015600Z-3f2a9c1d -o evidence-20261125T015600Z-3f2a9c1d.tar.zst
+  EVIDENCE_BLOB_SAS=... evidence pack ./evidence-20261125T015600Z-3f2a9c1d --blob-url https://acct.blob.core.windows.net/evidence --retain 365d`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d.bundle = "tar"

@@ -43,21 +43,23 @@ highlighted, sign-ins by IP, country and app, the snapshot's findings, and
 how to verify the bundle. The page loads nothing from the network.
 
 The bundle is only read. The page is written to -o (default
-NAME.report.html in the current directory; "-" for stdout) and its path is
+NAME.report.html in the current directory, NAME.report.ja.html in Japanese,
+so one language never overwrites the other; "-" for stdout) and its path is
 printed on stdout. A bundle that does not verify still gets a page, with the
 problems at the top, and the exit code is 4.`,
-		Example: `  evidence report evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst
-  evidence report --lang ja -o /cases/42/report-ja.html ./evidence-2026-11-25T01:56:00Z-3f2a9c1d`,
+		Example: `  evidence report evidence-20261125T015600Z-3f2a9c1d.tar.zst
+  evidence report --lang ja -o /cases/42/report-ja.html ./evidence-20261125T015600Z-3f2a9c1d`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			lang, err := reportLang(lang)
 			if err != nil {
 				return err
 			}
+			defer report.LimitMemory()()
 			return a.report(args[0], out, lang)
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", `file to write ("-" for stdout); default NAME.report.html in the current directory`)
+	cmd.Flags().StringVarP(&out, "out", "o", "", `file to write ("-" for stdout); default NAME.report.html (NAME.report.ja.html for --lang ja) in the current directory`)
 	cmd.Flags().StringVar(&lang, "lang", "", langFlagHelp)
 	return cmd
 }
@@ -81,6 +83,9 @@ func (a *app) report(p, out, lang string) error {
 	}
 	o := b.Options
 	o.Lang = lang
+	if out == "" {
+		out = report.OutName(b.Name, lang)
+	}
 	if b.Dir != "" {
 		if out != "-" {
 			if err := refuseInside(out, b.Dir); err != nil {

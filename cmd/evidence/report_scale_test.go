@@ -26,36 +26,7 @@ func TestReport1MBoundedMemory(t *testing.T) {
 	bin := buildBinary(t)
 	start, end := fixedNow.Add(-30*24*time.Hour), fixedNow
 	name := "evidence-" + end.Format(time.RFC3339) + "-0badc0de"
-	out := t.TempDir()
-	stage, err := bundle.Create(out, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := stage.Create("signins/interactive.jsonl", "signins.interactive", bundle.MediaJSONL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := reporttest.SignIns(w, n, 5000, start, end, 1); err != nil {
-		t.Fatal(err)
-	}
-	win := manifest.NewWindow(start, end)
-	m := &manifest.Manifest{
-		Format: manifest.Format, CaseID: "0badc0de-0000-4000-8000-000000000000",
-		Tool: manifest.Tool{Name: "evidence", Version: "test"}, Examiner: "scale test",
-		Tenant:          manifest.Tenant{Domain: "contoso.com", GraphURL: "https://graph.microsoft.com"},
-		CollectionStart: manifest.FormatTime(end), CollectionEnd: manifest.FormatTime(end.Add(time.Hour)),
-		Requested: win, Complete: true,
-		Sources: []manifest.Source{{Name: "signins.interactive", Status: manifest.StatusCollected, Records: n, Pages: n / 1000,
-			Files:   []string{"signins/interactive.jsonl"},
-			Windows: []manifest.SubWindow{{Window: win, Status: manifest.StatusCollected, Records: n, Pages: n / 1000}}}},
-	}
-	if err := stage.Seal(m); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := stage.Commit()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := signInBundle(t, name, n, 5000, start, end)
 	archivePath, _, err := packTar(dir, name, end)
 	if err != nil {
 		t.Fatal(err)
@@ -94,4 +65,40 @@ func TestReport1MBoundedMemory(t *testing.T) {
 			t.Errorf("the page lacks %q", want)
 		}
 	}
+}
+
+// signInBundle seals a bundle directory named name holding n simulated
+// sign-ins of users users over [start, end), complete as its manifest says.
+func signInBundle(t *testing.T, name string, n, users int, start, end time.Time) string {
+	t.Helper()
+	stage, err := bundle.Create(t.TempDir(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := stage.Create("signins/interactive.jsonl", "signins.interactive", bundle.MediaJSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reporttest.SignIns(w, n, users, start, end, 1); err != nil {
+		t.Fatal(err)
+	}
+	win := manifest.NewWindow(start, end)
+	m := &manifest.Manifest{
+		Format: manifest.Format, CaseID: "0badc0de-0000-4000-8000-000000000000",
+		Tool: manifest.Tool{Name: "evidence", Version: "test"}, Examiner: "scale test",
+		Tenant:          manifest.Tenant{Domain: "contoso.com", GraphURL: "https://graph.microsoft.com"},
+		CollectionStart: manifest.FormatTime(end), CollectionEnd: manifest.FormatTime(end.Add(time.Hour)),
+		Requested: win, Complete: true,
+		Sources: []manifest.Source{{Name: "signins.interactive", Status: manifest.StatusCollected, Records: int64(n), Pages: int64(n / 1000),
+			Files:   []string{"signins/interactive.jsonl"},
+			Windows: []manifest.SubWindow{{Window: win, Status: manifest.StatusCollected, Records: int64(n), Pages: int64(n / 1000)}}}},
+	}
+	if err := stage.Seal(m); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := stage.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -91,19 +91,21 @@ func TestReportInBrowser(t *testing.T) {
 	self := (&url.URL{Scheme: "file", Path: page}).String()
 	ctx, l := openPage(t, self)
 
-	// The incomplete source is impossible to miss: the banner at the top.
-	banner := eval[map[string]any](t, ctx, `(() => { const b = document.getElementById('status');
-		return {cls: b.className, text: b.innerText, top: b.getBoundingClientRect().top, vh: window.innerHeight}; })()`)
-	if !strings.Contains(banner["cls"].(string), "bad") || !strings.Contains(banner["text"].(string), "INCOMPLETE") ||
-		!strings.Contains(banner["text"].(string), "signins.interactive") || !strings.Contains(banner["text"].(string), st.Admin.UPN) {
-		t.Errorf("the banner does not show the failed window: %v", banner)
+	// The incomplete source is impossible to miss: the verdict at the top
+	// says so, the completeness section names the window.
+	banner := eval[map[string]any](t, ctx, `(() => { const b = document.getElementById('verdict'), c = document.getElementById('completeness');
+		return {cls: b.className, text: b.innerText, gaps: c.querySelector('table.gaps').innerText, top: b.getBoundingClientRect().top, vh: window.innerHeight}; })()`)
+	if !strings.Contains(banner["cls"].(string), "v-bad") || !strings.Contains(banner["text"].(string), "INCOMPLETE") ||
+		!strings.Contains(banner["text"].(string), "signins.interactive") || !strings.Contains(banner["gaps"].(string), st.Admin.UPN) {
+		t.Errorf("the verdict and completeness do not show the failed window: %v", banner)
 	}
 	if banner["top"].(float64) > banner["vh"].(float64)/2 {
-		t.Errorf("the banner starts %vpx down a %vpx window: not at the top", banner["top"], banner["vh"])
+		t.Errorf("the verdict starts %vpx down a %vpx window: not at the top", banner["top"], banner["vh"])
 	}
 	// The completeness table: the admin's sign-in window failed, the victim's collected.
-	rows := eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#completeness tbody[data-source="signins.interactive"] tr.win'))
-		.map(r => r.className + ' | ' + r.innerText.replace(/\s+/g, ' '))`)
+	rows := eval[[]string](t, ctx, `(() => { document.getElementById('windows').open = true;
+		return Array.from(document.querySelectorAll('#completeness tbody[data-source="signins.interactive"] tr.win'))
+		.map(r => r.className + ' | ' + r.innerText.replace(/\s+/g, ' ')); })()`)
 	var failed, collected bool
 	for _, r := range rows {
 		failed = failed || (strings.Contains(r, "w-failed") && strings.Contains(r, st.Admin.UPN))
@@ -111,6 +113,10 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	if !failed || !collected {
 		t.Errorf("completeness rows for sign-ins: %q", rows)
+	}
+	// Every row on one page, for the checks below.
+	if err := chromedp.Do(ctx, chromedp.SetValue("#f-size", "0"), chromedp.Evaluate[chromedp.Void](`document.getElementById('f-size').dispatchEvent(new Event('change'))`)); err != nil {
+		t.Fatal(err)
 	}
 
 	// The seeded events are on the timeline, highlighted.
@@ -184,7 +190,7 @@ func TestReportInBrowser(t *testing.T) {
 // docs/report-demo.png when EVIDENCE_UPDATE_SCREENSHOT=1.
 func screenshot(t *testing.T, ctx context.Context) {
 	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById('f-ip').value=''; document.getElementById('f-ip').dispatchEvent(new Event('input')); window.scrollTo(0,0)`),
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById('f-ip').value=''; document.getElementById('f-ip').dispatchEvent(new Event('input')); document.getElementById('f-size').value='100'; document.getElementById('f-size').dispatchEvent(new Event('change')); window.scrollTo(0,0)`),
 		chromedp.EmulateViewport(1280, 2200)); err != nil {
 		t.Fatal(err)
 	}
@@ -227,16 +233,17 @@ func TestReportFreeTierGapBothLanguages(t *testing.T) {
 			t.Fatal(err)
 		}
 		html := string(b)
-		banner := regexp.MustCompile(`(?s)<section id="status" class="banner bad"[^>]*>(.*?)</section>`).FindStringSubmatch(html)
-		if banner == nil {
-			t.Errorf("%s: no incomplete banner", c.lang)
+		verdict := regexp.MustCompile(`(?s)<section id="verdict" class="verdict v-bad"[^>]*>(.*?)</section>`).FindStringSubmatch(html)
+		gaps := regexp.MustCompile(`(?s)<table class="grid gaps">(.*?)</table>`).FindStringSubmatch(html)
+		if verdict == nil || gaps == nil {
+			t.Errorf("%s: no incomplete verdict or no table of the missing windows", c.lang)
 			continue
 		}
-		if !strings.Contains(banner[1], "signins.interactive") || !strings.Contains(banner[1], c.want) || !strings.Contains(banner[1], "Authentication_RequestFromNonPremiumTenantOrB2CTenant") {
-			t.Errorf("%s banner does not name the refused source and why:\n%s", c.lang, banner[1])
+		if !strings.Contains(verdict[1], "signins.interactive") || !strings.Contains(gaps[1], "signins.interactive") || !strings.Contains(gaps[1], c.want) || !strings.Contains(gaps[1], "Authentication_RequestFromNonPremiumTenantOrB2CTenant") {
+			t.Errorf("%s verdict and completeness do not name the refused source and why:\n%s\n%s", c.lang, verdict[1], gaps[1])
 		}
-		if i, j := strings.Index(html, `id="status"`), strings.Index(html, `id="case"`); i < 0 || i > j || !strings.Contains(html, `<html lang="`+c.lang+`"`) {
-			t.Errorf("%s: the gap is not at the top of the page", c.lang)
+		if i, j := strings.Index(html, `id="verdict"`), strings.Index(html, `id="findings"`); i < 0 || i > j || !strings.Contains(html, `<html lang="`+c.lang+`"`) {
+			t.Errorf("%s: the verdict is not at the top of the page", c.lang)
 		}
 	}
 	// The page in the bundle is sealed; rendering again changed nothing.

@@ -43,9 +43,9 @@ EVIDENCE_BLOB_SAS or AZURE_STORAGE_CONNECTION_STRING, or --auth.
 
 Exit 0 when everything matches; 5 when everything matches but a signature
 is by a key outside the trusted keys; 4 when anything else does not.`,
-		Example: `  evidence verify --trusted-keys allowed_signers evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst
-  evidence verify --json ./evidence-2026-11-25T01:56:00Z-3f2a9c1d
-  EVIDENCE_BLOB_SAS=... evidence verify https://acct.blob.core.windows.net/evidence/evidence-2026-11-25T01:56:00Z-3f2a9c1d.tar.zst`,
+		Example: `  evidence verify --trusted-keys allowed_signers evidence-20261125T015600Z-3f2a9c1d.tar.zst
+  evidence verify --json ./evidence-20261125T015600Z-3f2a9c1d
+  EVIDENCE_BLOB_SAS=... evidence verify https://acct.blob.core.windows.net/evidence/evidence-20261125T015600Z-3f2a9c1d.tar.zst`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var (

@@ -34,6 +34,7 @@ const (
 	ClassAuditQuery   = "auditquery"   // audit log query submissions
 	ClassAuditRead    = "auditread"    // audit log query polls and record pages
 	ClassSecurity     = "security"     // /security: Defender XDR incidents and alerts
+	ClassHunting      = "hunting"      // /security/runHuntingQuery: Defender XDR advanced hunting
 )
 
 // Endpoint is one request the tool can make.
@@ -355,6 +356,21 @@ var SignalsEndpoints = []*Endpoint{
 		Delegated: "SecurityIncident.Read.All", Application: "SecurityIncident.Read.All",
 		Licence: "Microsoft Defender XDR", Class: ClassSecurity, Doc: learn + "security-list-incidents",
 		Note: "the page documents $count, $filter, $skip, $top and $expand, and $expand=alerts in its second example; the throttling page lists 150 requests per minute per app per tenant for alerts on /security and nothing for incidents, so the tool paces incidents the same"},
+	{ID: "signals.alerts", Method: "GET", Version: "v1.0", Path: "/security/alerts_v2",
+		Use:     "Defender XDR alerts updated since the window start; those naming the subject kept apart from the rest (signals source)",
+		Options: []string{"$filter", "$skiptoken"}, Filter: "lastUpdateDateTime ge START",
+		Delegated: "SecurityAlert.Read.All", Application: "SecurityAlert.Read.All",
+		Licence: "Microsoft Defender XDR", Class: ClassSecurity, Doc: learn + "security-list-alerts_v2",
+		Note: "the page documents $count, $filter, $skip and $top, $filter on assignedTo, classification, determination, createdDateTime, lastUpdateDateTime, severity, serviceSource and status, and paging by @odata.nextLink (the tool sends only $filter, the largest $top not being documented; $skiptoken only as the service's nextLinks carry it); " +
+			"the tool asks lastUpdateDateTime ge the window start, because an alert raised before the window and updated in it (new evidence, a status or classification change) belongs to the case, and createdDateTime would miss it; " +
+			"the throttling page lists 150 requests per minute per app per tenant for alerts"},
+	{ID: "signals.huntingQuery", Method: "POST", Version: "v1.0", Path: "/security/runHuntingQuery",
+		Use:       "advanced hunting: the subject's IdentityLogonEvents, CloudAppEvents, EmailEvents and UrlClickEvents, one query per table and window (signals source)",
+		Delegated: "ThreatHunting.Read.All", Application: "ThreatHunting.Read.All",
+		Licence: "Microsoft Defender XDR", Class: ClassHunting, Doc: learn + "security-security-runhuntingquery",
+		Note: "body {Query, Timespan}; the answer is {schema, results}, not paged. Limits (Defender XDR advanced hunting API page, https://learn.microsoft.com/defender-xdr/api-advanced-hunting, and Defender for Endpoint's, https://learn.microsoft.com/defender-endpoint/api/run-advanced-query-api): " +
+			"data of the last 30 days only, at most 100,000 rows per result, at least 45 calls per minute per tenant, a CPU quota per 15-minute cycle, a request may run up to 200 s (the XDR page: 3 minutes), 429 when the call or CPU quota is reached; " +
+			"the tool records the part of the window older than 30 days as not collected and splits a window whose answer holds 100,000 rows until every answer is under the limit"},
 }
 
 const (

@@ -32,7 +32,9 @@ var AppPermissionIDs = map[string]string{
 	"Organization.Read.All":                  "498476ce-e0fe-48b0-b801-37ba7e2685c6",
 	"Policy.Read.All":                        "246dd0d5-5bd0-4def-940b-0421030a5b68",
 	"RoleManagement.Read.Directory":          "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
+	"SecurityAlert.Read.All":                 "472e4a4d-bb4a-4026-98d1-0b0d74cb74a5",
 	"SecurityIncident.Read.All":              "45cc0394-e837-488b-a098-1918f48d186c",
+	"ThreatHunting.Read.All":                 "dd98c7f5-2d42-42d3-a0e4-633161547251",
 	"User.Read.All":                          "df021288-bdef-4463-88db-98f22de89214",
 	"UserAuthenticationMethod.Read.All":      "38d9df27-64da-44fd-b7c5-a6fbac20248f",
 }

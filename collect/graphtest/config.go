@@ -115,6 +115,17 @@ type Config struct {
 	// about the story (signals.go). Other snapshot data is unchanged.
 	CleanPosture bool
 
+	// NoDefender simulates a tenant without Microsoft Defender XDR: the
+	// incidents, alerts_v2 and runHuntingQuery endpoints answer 403.
+	NoDefender bool
+	// HuntingMaxRows is the row cap of one advanced hunting answer
+	// (default 100,000, the documented limit): a query matching more rows
+	// gets the first HuntingMaxRows, as Defender truncates.
+	HuntingMaxRows int
+	// Hunting is the throttling budget of runHuntingQuery (per token);
+	// zero = unlimited.
+	Hunting Budget
+
 	// Arrival delays records as Entra ID and the unified audit log do (see
 	// Arrival); the zero value serves every record at its event time.
 	Arrival Arrival

@@ -141,14 +141,20 @@
 // /identityProtection/servicePrincipalRiskDetections and
 // /security/incidents (with $expand=alerts): the attacker's app at risk
 // with one detection, an active incident whose alert names the victim and
-// the attacker's address, and a resolved incident about bob. CleanPosture
-// keeps only bob's. TenantSignals gives the ids. Not modelled: the Workload
-// ID licence check, $filter/$top on incidents, /security/alerts_v2 and
-// advanced hunting.
+// the attacker's address, and a resolved incident about bob (two alerts,
+// one 40 days old). CleanPosture keeps only bob's. TenantSignals gives the
+// ids. /security/alerts_v2 lists every incident's alert with the one filter
+// the tool sends, lastUpdateDateTime ge. hunting.go serves POST
+// /security/runHuntingQuery for the query shape of the signals source over
+// four tables (TenantHunting, HuntingRow), the last 30 days only, capped at
+// Config.HuntingMaxRows. Config.NoDefender refuses incidents, alerts and
+// hunting as a tenant without Defender XDR. Not modelled: the Workload ID
+// licence check, $filter/$top on incidents, other alert filters, KQL
+// beyond that shape, the hunting CPU quota (docs/simulator.md).
 //
 // # Limits
 //
-// Only GET (and POST for audit log queries, see UAL), only v1.0 (/beta serves
+// Only GET (and POST for audit log queries, see UAL, and advanced hunting), only v1.0 (/beta serves
 // only the audit log query API), only the properties
 // and filters above. Group ids in targetResources are not filterable. The
 // tenant's clock (Date headers, retention) stands still unless SetNow moves

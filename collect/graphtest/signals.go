@@ -1,6 +1,8 @@
 package graphtest
 
 import (
+	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +13,8 @@ import (
 const (
 	PermRiskySP  = "IdentityRiskyServicePrincipal.Read.All"
 	PermIncident = "SecurityIncident.Read.All"
+	PermAlert    = "SecurityAlert.Read.All"
+	PermHunting  = "ThreatHunting.Read.All"
 )
 
 // Signals lists what Microsoft's detections raised in the story (the
@@ -22,11 +26,18 @@ type Signals struct {
 	IncidentID              string // the open incident naming the victim
 	AlertID                 string // its alert
 	OtherIncidentID         string // a resolved incident about bob, not the victim
+	// OtherAlertID is a resolved alert about bob updated in the last 30
+	// days (a second alert of his incident); his first alert is 40 days old.
+	OtherAlertID string
+	// OldAlertID is bob's 40-day-old alert: alerts_v2 with
+	// lastUpdateDateTime ge 30 days back does not return it.
+	OldAlertID string
 }
 
 type signalsData struct {
 	riskySPs, spDetections []*sobj
 	incidents, incidentsX  []*sobj // without and with alerts expanded
+	alerts                 []*sobj // every alert of every incident (alerts_v2), newest update first
 	truth                  Signals
 }
 
@@ -42,6 +53,9 @@ func (t *Tenant) buildSignals(d *snapData) *signalsData {
 	victim, bob := t.users[0], t.users[2]
 	s := &signalsData{}
 	tr := &s.truth
+	defer func() { // alerts_v2 lists the most recently updated first
+		slices.SortStableFunc(s.alerts, func(x, y *sobj) int { return strings.Compare(y.str("lastUpdateDateTime"), x.str("lastUpdateDateTime")) })
+	}()
 
 	userEvidence := func(u *person, at time.Time, roles ...string) *sobj {
 		if roles == nil {
@@ -68,14 +82,19 @@ func (t *Tenant) buildSignals(d *snapData) *signalsData {
 			"description", nil, "summary", nil}
 		s.incidents = append(s.incidents, obj(base...))
 		s.incidentsX = append(s.incidentsX, obj(append(base, "alerts", alerts)...))
+		s.alerts = append(s.alerts, alerts...)
 	}
 
 	other := "8" + strings.ReplaceAll(id("incident/bob")[:7], "-", "")
 	tr.OtherIncidentID = other
 	bobAt := a.Add(-40 * 24 * time.Hour)
+	tr.OldAlertID, tr.OtherAlertID = id("alert/bob"), id("alert/bob-recent")
+	bobRecent := a.Add(-2 * 24 * time.Hour)
 	incident(other, "Suspicious inbox manipulation rule involving one user", "resolved", "low", bobAt,
-		[]*sobj{alert(id("alert/bob"), other, "Suspicious inbox manipulation rule", "resolved", "low", "DefenseEvasion", bobAt,
-			userEvidence(bob, bobAt, "compromised"))})
+		[]*sobj{alert(tr.OldAlertID, other, "Suspicious inbox manipulation rule", "resolved", "low", "DefenseEvasion", bobAt,
+			userEvidence(bob, bobAt, "compromised")),
+			alert(tr.OtherAlertID, other, "Suspicious email sending patterns detected", "resolved", "medium", "InitialAccess", bobRecent,
+				userEvidence(bob, bobRecent, "compromised"))})
 
 	if t.cfg.CleanPosture {
 		return s
@@ -119,11 +138,51 @@ func (t *Tenant) routeSignals(segs []string, path string) *snapEndpoint {
 			return t.serveList(rc, path, &snapList{entity: "servicePrincipalRiskDetection", context: "identityProtection/servicePrincipalRiskDetections",
 				objs: sig().spDetections})
 		}}
+	case n == 2 && is(0, "security") && is(1, "alerts_v2"):
+		return &snapEndpoint{perm: PermAlert, defender: true, handle: func(rc *reqCtx) ([]byte, bool, *gerr) {
+			return t.serveList(rc, path, &snapList{entity: "security.alert", context: "security/alerts_v2", objs: sig().alerts,
+				filterFn: alertsFilter(sig().alerts)})
+		}}
 	case n == 2 && is(0, "security") && is(1, "incidents"):
-		return &snapEndpoint{perm: PermIncident, handle: func(rc *reqCtx) ([]byte, bool, *gerr) {
+		return &snapEndpoint{perm: PermIncident, defender: true, handle: func(rc *reqCtx) ([]byte, bool, *gerr) {
 			return t.serveList(rc, path, &snapList{entity: "security.incident", context: "security/incidents",
 				objs: sig().incidents, expand: "alerts", expanded: sig().incidentsX})
 		}}
 	}
 	return nil
+}
+
+// alertsFilter answers the $filter alerts_v2 documents and the tool sends,
+// lastUpdateDateTime ge an instant; any other filter is refused with 400 as
+// the simulator cannot say what Graph would return for it.
+func alertsFilter(all []*sobj) func(string) ([]*sobj, string, *gerr) {
+	return func(f string) ([]*sobj, string, *gerr) {
+		clauses, e := parseFilter(f)
+		if e != nil {
+			return nil, "", e
+		}
+		if len(clauses) != 1 || clauses[0].prop != "lastUpdateDateTime" || clauses[0].op != "ge" {
+			return nil, "", badRequest("Invalid filter clause: the simulator serves alerts_v2 only with $filter=lastUpdateDateTime ge <DateTimeOffset>, not '%s'.", f)
+		}
+		lo, e := parseTimestamp("lastUpdateDateTime", clauses[0].val)
+		if e != nil {
+			return nil, "", e
+		}
+		var out []*sobj
+		for _, o := range all {
+			at, err := time.Parse(time.RFC3339Nano, o.str("lastUpdateDateTime"))
+			if err == nil && toTicks(at.UTC()) >= lo {
+				out = append(out, o)
+			}
+		}
+		return out, "lastUpdateDateTime>=" + itoa(lo), nil
+	}
+}
+
+// noDefender is the answer of a Defender XDR endpoint in a tenant without
+// Microsoft Defender XDR. Graph's exact answer is not documented; the
+// simulator answers 403 Forbidden with a message naming the missing
+// onboarding, as Defender's services answer a tenant not onboarded.
+func noDefender() *gerr {
+	return &gerr{http.StatusForbidden, "Forbidden", "Tenant is not onboarded to Microsoft Defender XDR; the tenant needs a Microsoft Defender XDR licence."}
 }

@@ -83,6 +83,7 @@ type snapData struct {
 	emptyMailbox *userSnap
 	posture      *postureData // the tenant source's configuration (posture.go)
 	signals      *signalsData // the signals source's detections (signals.go)
+	hunting      *huntingData // advanced hunting tables (hunting.go)
 }
 
 // snapState builds the snapshot data once per tenant.
@@ -345,6 +346,7 @@ func (t *Tenant) buildSnapshot() *snapData {
 	d.emptyMailbox = &userSnap{}
 	d.posture = t.buildPosture(d)
 	d.signals = t.buildSignals(d)
+	d.hunting = t.buildHunting()
 	return d
 }
 

@@ -106,6 +106,9 @@ type snapList struct {
 	// none); expanded are objs with it expanded, in the same order.
 	expand   string
 	expanded []*sobj
+	// filterFn, when set, takes over $filter: it returns the matching
+	// objects and a canonical form of the filter, bound into skip tokens.
+	filterFn func(filter string) ([]*sobj, string, *gerr)
 }
 
 // fields is the union of the objects' properties, for $select validation.
@@ -166,7 +169,15 @@ func (t *Tenant) serveList(rc *reqCtx, path string, l *snapList) ([]byte, bool, 
 	}
 	type pred struct{ prop, val string }
 	var preds []pred
-	if f, ok := p.get("$filter"); ok {
+	canonFilter := ""
+	if f, ok := p.get("$filter"); ok && l.filterFn != nil {
+		objs, c, e := l.filterFn(f)
+		if e != nil {
+			return nil, false, e
+		}
+		l = &snapList{entity: l.entity, context: l.context, objs: objs}
+		canonFilter = "|" + c
+	} else if ok {
 		clauses, e := parseFilter(f)
 		if e != nil {
 			return nil, false, e
@@ -185,7 +196,7 @@ func (t *Tenant) serveList(rc *reqCtx, path string, l *snapList) ([]byte, bool, 
 			preds = append(preds, pred{c.prop, v})
 		}
 	}
-	canon := path + ctxExpand
+	canon := path + ctxExpand + canonFilter
 	for _, pr := range preds {
 		canon += "|" + pr.prop + "=" + strings.ToLower(pr.val)
 	}

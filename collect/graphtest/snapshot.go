@@ -34,6 +34,7 @@ type snapEndpoint struct {
 	exchange bool // an Exchange Online (mailbox) endpoint: errors in Exchange's codes
 	p2       bool // needs Entra ID P2
 	pim      bool // PIM: Entra ID P2, refused with AadPremiumLicenseRequired
+	defender bool // Defender XDR: refused when Config.NoDefender
 	handle   func(rc *reqCtx) ([]byte, bool, *gerr)
 }
 
@@ -121,6 +122,9 @@ func (t *Tenant) routeSnapshot(segs []string) (*endpoint, string, bool) {
 				return nil, false, &gerr{http.StatusForbidden, exchangeForbidden, "Access is denied. Check credentials and try again."}
 			}
 			return nil, false, &gerr{http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."}
+		}
+		if se.defender && t.cfg.NoDefender {
+			return nil, false, noDefender()
 		}
 		if (se.p2 || se.pim) && t.cfg.License != LicenseP2 {
 			if se.pim {

@@ -406,6 +406,7 @@ type endpoint struct {
 	faults bool   // subject to fault injection
 	handle func(rc *reqCtx, arg string) (body []byte, page bool, err *gerr)
 	post   bool // accepts POST (answered 201 Created) as well as GET
+	action bool // accepts POST, answered 200 OK (an OData action such as runHuntingQuery)
 }
 
 // route maps a request path to an endpoint. Paths are routed by version
@@ -431,6 +432,9 @@ func (t *Tenant) route(r *http.Request) (*endpoint, string, *gerr) {
 	}
 	switch segs[0] {
 	case "v1.0":
+		if len(segs) == 3 && strings.EqualFold(segs[1], "security") && strings.EqualFold(segs[2], "runHuntingQuery") {
+			return t.routeHunting(), "", nil // hunting.go
+		}
 		if len(segs) > 1 && strings.EqualFold(segs[1], "security") {
 			if ep, arg, ok := t.routeSnapshot(segs[1:]); ok { // /security/incidents (signals.go)
 				return ep, arg, nil
@@ -534,7 +538,7 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.writeError(rc, e, nil)
 		return
 	}
-	if r.Method != http.MethodGet && !(ep.post && r.Method == http.MethodPost) {
+	if r.Method != http.MethodGet && !((ep.post || ep.action) && r.Method == http.MethodPost) {
 		t.writeError(rc, &gerr{http.StatusMethodNotAllowed, "Request_BadRequest",
 			"The requested resource does not support http method '" + r.Method + "'."}, nil)
 		return
@@ -607,6 +611,8 @@ func (t *Tenant) admit(class, token string) (int, bool) {
 		b = t.cfg.UAL.Reads
 	case "messagetrace":
 		b = t.cfg.MessageTrace
+	case "hunting":
+		b = t.cfg.Hunting
 	}
 	if b.unlimited() {
 		return 0, true

@@ -104,11 +104,7 @@ func (tr *timeRange) add(v string) {
 	if v == "" {
 		return
 	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		// ISO 8601 with a space instead of T, as spreadsheets re-save it.
-		t, err = time.Parse("2006-01-02 15:04:05Z07:00", v)
-	}
+	t, err := parseZoned(v)
 	if err != nil {
 		if tr.example == "" {
 			tr.example = v
@@ -133,6 +129,29 @@ func (tr *timeRange) add(v string) {
 	if t.After(tr.s.Last) {
 		tr.s.Last = t
 	}
+}
+
+// parseZoned reads a time that carries its zone: RFC 3339, or ISO 8601
+// with a space instead of T, as spreadsheets re-save it.
+func parseZoned(v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		t, err = time.Parse("2006-01-02 15:04:05Z07:00", v)
+	}
+	return t, err
+}
+
+// columns maps each header name (trimmed, without a byte-order mark) to
+// its first index.
+func columns(header []string) map[string]int {
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if _, dup := col[h]; !dup {
+			col[h] = i
+		}
+	}
+	return col
 }
 
 // looksNaive reports a date-time without zone (local time or ambiguous).
@@ -166,13 +185,7 @@ func readCSV(r io.Reader, name string) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a CSV with a header row: %w", err)
 	}
-	col := map[string]int{}
-	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		if _, dup := col[h]; !dup {
-			col[h] = i
-		}
-	}
+	col := columns(header)
 	s := &Summary{Format: "csv", Kind: KindUnknown}
 	has := func(h string) bool { _, ok := col[h]; return ok }
 	switch {
@@ -276,13 +289,12 @@ func (j jsonRecord) kind() string {
 // readJSON reads a JSON array of records (the portal's JSON download) or a
 // saved Graph page ({"value": [...]}), one record at a time.
 func readJSON(r io.Reader, name string) (*Summary, error) {
-	dec := json.NewDecoder(r)
 	s := &Summary{Format: "json", Kind: KindUnknown}
 	tr := &timeRange{s: s}
 	kinds := map[string]int64{}
-	one := func() error {
+	err := eachJSON(r, func(raw json.RawMessage) error {
 		var j jsonRecord
-		if err := dec.Decode(&j); err != nil {
+		if err := json.Unmarshal(raw, &j); err != nil {
 			return fmt.Errorf("JSON record %d: %w", s.Records+1, err)
 		}
 		s.Records++
@@ -295,51 +307,9 @@ func readJSON(r io.Reader, name string) (*Summary, error) {
 			s.TimeCol = "createdDateTime"
 		}
 		return nil
-	}
-	tok, err := dec.Token()
+	})
 	if err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
-	}
-	switch tok {
-	case json.Delim('['):
-		for dec.More() {
-			if err := one(); err != nil {
-				return nil, err
-			}
-		}
-	case json.Delim('{'):
-		// A saved Graph page: find its value array.
-		found := false
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil, fmt.Errorf("JSON: %w", err)
-			}
-			if k, _ := kt.(string); k == "value" {
-				if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-					return nil, errors.New("JSON: value is not an array")
-				}
-				for dec.More() {
-					if err := one(); err != nil {
-						return nil, err
-					}
-				}
-				if _, err := dec.Token(); err != nil {
-					return nil, fmt.Errorf("JSON: %w", err)
-				}
-				found = true
-				continue
-			}
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return nil, fmt.Errorf("JSON: %w", err)
-			}
-		}
-		if !found {
-			return nil, errors.New("JSON object without a value array: not a log download")
-		}
-	default:
-		return nil, errors.New("JSON that is neither an array of records nor a Graph page")
+		return nil, err
 	}
 	tr.finish()
 	// The file's kind is its records' kind when they agree.
@@ -353,4 +323,66 @@ func readJSON(r io.Reader, name string) (*Summary, error) {
 	}
 	s.Kind = refine(s.Kind, name)
 	return s, nil
+}
+
+// eachJSON calls fn with the bytes of each record of a JSON array of
+// records (the portal's JSON download) or of a saved Graph page's value
+// array ({"value": [...]}), one record at a time, as they stand in r.
+func eachJSON(r io.Reader, fn func(json.RawMessage) error) error {
+	dec := json.NewDecoder(r)
+	n := 0
+	one := func() error {
+		var rec json.RawMessage
+		n++
+		if err := dec.Decode(&rec); err != nil {
+			return fmt.Errorf("JSON record %d: %w", n, err)
+		}
+		return fn(rec)
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("not JSON: %w", err)
+	}
+	switch tok {
+	case json.Delim('['):
+		for dec.More() {
+			if err := one(); err != nil {
+				return err
+			}
+		}
+	case json.Delim('{'):
+		// A saved Graph page: find its value array.
+		found := false
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return fmt.Errorf("JSON: %w", err)
+			}
+			if k, _ := kt.(string); k == "value" {
+				if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+					return errors.New("JSON: value is not an array")
+				}
+				for dec.More() {
+					if err := one(); err != nil {
+						return err
+					}
+				}
+				if _, err := dec.Token(); err != nil {
+					return fmt.Errorf("JSON: %w", err)
+				}
+				found = true
+				continue
+			}
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fmt.Errorf("JSON: %w", err)
+			}
+		}
+		if !found {
+			return errors.New("JSON object without a value array: not a log download")
+		}
+	default:
+		return errors.New("JSON that is neither an array of records nor a Graph page")
+	}
+	return nil
 }

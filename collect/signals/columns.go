@@ -36,3 +36,19 @@ var IncidentColumns = []collect.Column{
 	}),
 	collect.Str("Portal", "incidentWebUrl"),
 }
+
+// AlertColumns are Defender XDR alerts (alerts_v2).
+var AlertColumns = []collect.Column{
+	collect.Str("Id", "id"), collect.Str("Title", "title"), collect.Str("Status", "status"), collect.Str("Severity", "severity"),
+	collect.Str("Category", "category"), collect.Str("Service source", "serviceSource"), collect.Str("Detection source", "detectionSource"),
+	collect.Time("Created (UTC)", "createdDateTime"), collect.Time("Updated (UTC)", "lastUpdateDateTime"),
+	collect.Str("Incident", "incidentId"), collect.Str("Classification", "classification"), collect.Str("Determination", "determination"),
+	collect.Func("Evidence", func(r gjson.Result) string {
+		var t []string
+		for _, e := range r.Get("evidence").Array() {
+			t = append(t, strings.TrimPrefix(e.Get("@odata\\.type").String(), "#microsoft.graph.security."))
+		}
+		return strings.Join(t, "; ")
+	}),
+	collect.Str("Portal", "alertWebUrl"),
+}

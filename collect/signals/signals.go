@@ -35,60 +35,85 @@ const (
 
 // Finding kinds of the signals source.
 const (
-	KindOpenIncident = "defender-incident-open"
-	KindRiskySP      = "service-principal-at-risk"
+	KindOpenIncident    = "defender-incident-open"
+	KindUnresolvedAlert = "defender-alert-unresolved"
+	KindRiskySP         = "service-principal-at-risk"
 )
 
-// subjectPaths are where an incident's alerts name a user: user and
-// mailbox evidence, and the recipient of an analysed message.
-var subjectPaths = []string{
-	"alerts.#.evidence.#.userAccount.azureAdUserId|@flatten",
-	"alerts.#.evidence.#.userAccount.userPrincipalName|@flatten",
-	"alerts.#.evidence.#.primaryAddress|@flatten",
-	"alerts.#.evidence.#.recipientEmailAddress|@flatten",
+// alertPaths are where an alert names a user: user and mailbox evidence,
+// and the recipient of an analysed message.
+var alertPaths = []string{
+	"evidence.#.userAccount.azureAdUserId",
+	"evidence.#.userAccount.userPrincipalName",
+	"evidence.#.primaryAddress",
+	"evidence.#.recipientEmailAddress",
 }
 
+// incidentPaths are alertPaths inside an incident's expanded alerts.
+var incidentPaths = func() []string {
+	var out []string
+	for _, p := range alertPaths {
+		out = append(out, "alerts.#."+p+"|@flatten")
+	}
+	return out
+}()
+
 // Source is the signals source.
-type Source struct{}
+type Source struct {
+	// HuntingRowLimit is the row count at which an advanced hunting answer
+	// is taken as possibly cut (0: HuntingRowLimit, the documented cap).
+	HuntingRowLimit int
+}
 
 // Name implements collect.Source.
 func (*Source) Name() string { return Name }
 
 // Collect implements collect.Source.
-func (*Source) Collect(ctx context.Context, c *collect.Client, job collect.Job, out collect.Output) (manifest.Source, error) {
+func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job, out collect.Output) (manifest.Source, error) {
 	f := &findings{byKey: map[string]bool{}}
-	r := tenant.NewParts(c, job, out, Name, Dir, "detections held at collection time; windows[] are the read intervals, one per part",
-		func(check, reason string) {
-			f.not = append(f.not, snapshot.NotChecked{Check: "signals " + check, Scope: "tenant", Reason: reason})
-		})
+	notChecked := func(check, reason string) {
+		f.not = append(f.not, snapshot.NotChecked{Check: "signals " + check, Scope: "tenant", Reason: reason})
+	}
+	r := tenant.NewParts(c, job, out, Name, Dir, "detections held at collection time; windows[] are the read intervals, one per part, "+
+		"except the hunting-* parts, whose windows are the data windows asked (one per answer kept)", notChecked)
 	base := r.Base()
-	var about func(rec gjson.Result) string
+	var incidentAbout, alertAbout func(rec gjson.Result) string
 	if !job.AllUsers {
 		var vals []string
 		for _, u := range job.Users {
 			vals = append(vals, u.ID, u.UPN, u.Mail)
 		}
-		cond := collect.Cond{What: "subject", Paths: subjectPaths, Values: nonEmpty(vals)}
-		about = func(rec gjson.Result) string {
-			if holdsAny(cond, rec) {
-				return ""
+		about := func(paths []string, what string) func(rec gjson.Result) string {
+			cond := collect.Cond{What: "subject", Paths: paths, Values: nonEmpty(vals)}
+			return func(rec gjson.Result) string {
+				if holdsAny(cond, rec) {
+					return ""
+				}
+				return what + " names a subject (" + strings.Join(nonEmpty(userIDs(job.Users)), ", ") + ")"
 			}
-			return "no alert of the incident names a subject (" + strings.Join(nonEmpty(userIDs(job.Users)), ", ") + ")"
 		}
+		incidentAbout, alertAbout = about(incidentPaths, "no alert of the incident"), about(alertPaths, "no evidence of the alert")
 	}
+	alertsURL := base + "/security/alerts_v2?$filter=" + collect.QueryEscape("lastUpdateDateTime ge "+collect.ODataTime(job.Window.Start))
 	parts := []tenant.Part{
 		{Name: "risky-service-principals", Endpoint: "signals.riskyServicePrincipals", URL: base + "/identityProtection/riskyServicePrincipals",
 			Cols: RiskySPColumns, OnRecord: f.riskySP},
 		{Name: "service-principal-risk-detections", Endpoint: "signals.servicePrincipalRiskDetections",
 			URL: base + "/identityProtection/servicePrincipalRiskDetections", Cols: DetectionColumns},
 		{Name: "security-incidents", Endpoint: "signals.incidents", URL: base + "/security/incidents?$expand=alerts",
-			Class: catalog.ClassSecurity, Cols: IncidentColumns, Others: "security-incidents-other-users", Outside: about, OnRecord: f.incident},
+			Class: catalog.ClassSecurity, Cols: IncidentColumns, Others: "security-incidents-other-users", Outside: incidentAbout, OnRecord: f.incident},
+		{Name: "security-alerts", Endpoint: "signals.alerts", URL: alertsURL,
+			Class: catalog.ClassSecurity, Cols: AlertColumns, Others: "security-alerts-other-users", Outside: alertAbout, OnRecord: f.alert},
 	}
 	for _, p := range parts {
 		if err := r.Fetch(ctx, p); err != nil {
 			return *r.Source(), err
 		}
 	}
+	if err := s.hunt(ctx, c, job, out, r.Source(), notChecked); err != nil {
+		return *r.Source(), err
+	}
+	f.not = append(f.not, notCollectable(job)...)
 	rep := &snapshot.Report{Format: snapshot.FindingsFormat, Window: manifest.NewWindow(job.Window.Start, job.Window.End), NotChecked: f.not,
 		Note:     "Detections Microsoft already raised, each pointing at the record it comes from. evidence only reads: nothing was changed in the tenant.",
 		Findings: f.list}
@@ -163,6 +188,20 @@ func (f *findings) incident(p snapshot.Pointer, rec gjson.Result) {
 			Summary: fmt.Sprintf("Defender XDR incident %s %q is %s (severity %s, alerts: %s)", rec.Get("id").String(),
 				rec.Get("displayName").String(), st, rec.Get("severity").String(), strings.Join(titles, "; ")),
 			NextStep: "open " + rec.Get("incidentWebUrl").String() + " and coordinate with the security operations team before remediating, so their investigation keeps its evidence"}, p)
+	}
+}
+
+// alert flags an alert naming the subject that is not resolved (new or in
+// progress), with the alert's own severity.
+func (f *findings) alert(p snapshot.Pointer, rec gjson.Result) {
+	switch st := rec.Get("status").String(); st {
+	case "new", "inProgress":
+		f.add(snapshot.Finding{Kind: KindUnresolvedAlert, Severity: rec.Get("severity").String(), Object: rec.Get("title").String(),
+			ObjectID: rec.Get("id").String(), Time: rec.Get("createdDateTime").String(),
+			Summary: fmt.Sprintf("Defender XDR alert %q is %s (severity %s, %s, detected by %s, incident %s)", rec.Get("title").String(), st,
+				rec.Get("severity").String(), rec.Get("category").String(), rec.Get("detectionSource").String(), rec.Get("incidentId").String()),
+			NextStep: "open " + rec.Get("alertWebUrl").String() + " (or the incident, " + rec.Get("incidentWebUrl").String() +
+				"), read its evidence and timeline, and agree with the security operations team who resolves it before remediating"}, p)
 	}
 }
 

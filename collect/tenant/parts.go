@@ -313,6 +313,13 @@ func refusal(p Part, err error) (status, reason string, fatal error) {
 	return status, reason, nil
 }
 
+// Classify is collect.Classify with reasons that name what would fix a
+// refusal of the catalogue entry endpoint: its permissions and role, or
+// its licence.
+func Classify(endpoint string, err error) (status, reason string, fatal bool) {
+	return classify(endpoint, err)
+}
+
 // classify is collect.Classify with reasons that name what would fix a
 // refusal: the endpoint's permissions and role from the catalogue, or the
 // licence.
@@ -331,7 +338,8 @@ func classify(endpoint string, err error) (status, reason string, fatal bool) {
 		}
 	}
 	switch {
-	case ge.Status == 403 && (ge.Code == "AadPremiumLicenseRequired" || ge.Code == collect.CodeNoPremium):
+	case ge.Status == 403 && (ge.Code == "AadPremiumLicenseRequired" || ge.Code == collect.CodeNoPremium ||
+		strings.Contains(strings.ToLower(ge.Message), "not onboarded")): // Defender XDR: the tenant is not onboarded
 		lic := ""
 		if e != nil {
 			lic = e.Licence

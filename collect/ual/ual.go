@@ -271,15 +271,6 @@ func splitWindow(w collect.Window, n int) []collect.Window {
 	return out
 }
 
-// halves splits w at a whole second, or reports false when it cannot.
-func halves(w collect.Window) (collect.Window, collect.Window, bool) {
-	mid := w.Start.Add(w.Duration() / 2).Truncate(time.Second)
-	if !mid.After(w.Start) || !mid.Before(w.End) {
-		return w, w, false
-	}
-	return collect.Window{Start: w.Start, End: mid}, collect.Window{Start: mid, End: w.End}, true
-}
-
 // run works through the task list with o.Concurrency workers.
 func (s *Source) run(ctx context.Context, o Options, f filters, job collect.Job) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -441,7 +432,7 @@ func (s *Source) work(ctx context.Context, o Options, f filters, job collect.Job
 
 // split replaces t by its halves.
 func (s *Source) split(o Options, t *task, why string) ([]*task, string, error) {
-	a, b, ok := halves(t.window())
+	a, b, ok := t.window().Halves()
 	if !ok {
 		return nil, "", s.st.update(func() {
 			t.State, t.Status = taskFailed, manifest.StatusFailed

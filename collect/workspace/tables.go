@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/kql"
 	"github.com/evidence-dfir/evidence/collect/record"
 )
 
@@ -113,18 +114,12 @@ func userTerms(users []collect.User) terms {
 	return t
 }
 
-// kqlString is a KQL string literal ("..." with \ and " escaped).
-func kqlString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
-
 // kqlTime is a KQL datetime literal in UTC.
 func kqlTime(t collect.Window, end bool) string {
-	v := t.Start
 	if end {
-		v = t.End
+		return kql.Time(t.End)
 	}
-	return "datetime(" + collect.FormatTime(v) + ")"
+	return kql.Time(t.Start)
 }
 
 // KQL is the query of one table over one half-open window: TimeGenerated
@@ -146,7 +141,7 @@ func (t Table) KQL(w collect.Window, users *terms) (q string, ok bool) {
 			}
 			lits := make([]string, len(vals))
 			for i, v := range vals {
-				lits[i] = kqlString(v)
+				lits[i] = kql.String(v)
 			}
 			preds = append(preds, m.Expr+" "+m.Op+" ("+strings.Join(lits, ", ")+")")
 		}
