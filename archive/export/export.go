@@ -125,6 +125,7 @@ func (c *Config) hook(step string) {
 	if c.Hook != nil {
 		c.Hook(step)
 	}
+	pipeline.KillPoint(step)
 }
 
 // Run takes the state's lock, settles a pending cycle, and runs one cycle.
@@ -182,6 +183,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			cfg.Pipeline.Hook(step)
 		}
 	}
+	// seal: the pipeline seals the bundle; before it takes its final name,
+	// the state records the cycle as pending, so a bundle under its final
+	// name is always one the next run can adopt or discard by content hash.
+	var withPending *state.State
+	plan.BeforeCommit = func(b *pipeline.Sealed) error {
+		next := c.st.Clone()
+		next.Pending = c.pending(b, archiveName(plan.Outputs, b.Name))
+		if err := state.Save(ctx, cfg.Store, next, cfg.Now); err != nil {
+			return fmt.Errorf("bundle %s is sealed, but the state could not record it as pending, so it was not published: %w", b.Name, err)
+		}
+		withPending = next
+		cfg.hook(StepSeal)
+		return nil
+	}
 	sealed, err := pipeline.Build(ctx, plan)
 	if errors.Is(err, ErrNothingNew) {
 		res.NothingNew = true
@@ -190,15 +205,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	// seal: record the cycle as pending before anything is published.
-	pending := c.pending(sealed, archiveName(plan.Outputs, sealed.Name))
-	withPending := c.st.Clone()
-	withPending.Pending = pending
-	if err := state.Save(ctx, cfg.Store, withPending, cfg.Now); err != nil {
-		return nil, fmt.Errorf("bundle %s is sealed, but the state could not record it as pending, so it was not published: %w", sealed.Dir, err)
-	}
-	cfg.hook(StepSeal)
 
 	// publish
 	pres, err := pipeline.Deliver(ctx, plan, sealed)

@@ -74,6 +74,13 @@ type Plan struct {
 	// Hook, when set, is called after each named step (see the Step
 	// constants): the crash-point harness kills the process there.
 	Hook func(step string)
+	// BeforeCommit, when set, is called once the bundle is sealed, before
+	// its directory takes its final name: export records the cycle as
+	// pending there, so no sealed bundle ever sits under its final name
+	// without the state knowing its content hash. An error aborts the
+	// bundle (nothing is left behind). Sealed.Dir is still the staging
+	// directory.
+	BeforeCommit func(*Sealed) error
 }
 
 // Named steps, reported to Plan.Hook after they are done.
@@ -198,6 +205,7 @@ func (p *Plan) hook(step string) {
 	if p.Hook != nil {
 		p.Hook(step)
 	}
+	KillPoint(step)
 }
 
 func (p *Plan) logger() *slog.Logger {
@@ -282,6 +290,15 @@ func Build(ctx context.Context, p Plan) (*Sealed, error) {
 		return nil, failErr(fmt.Errorf("sealing: %w", err))
 	}
 	p.hook(StepSealed)
+	if p.BeforeCommit != nil {
+		content, err := DirSHA256(stage.Dir())
+		if err != nil {
+			return nil, failErr(err)
+		}
+		if err := p.BeforeCommit(&Sealed{Dir: stage.Dir(), Name: stage.Name(), Manifest: m, Started: p.Started, Content: content}); err != nil {
+			return nil, failErr(err)
+		}
+	}
 	dir, err := stage.Commit()
 	if err != nil {
 		return nil, failErr(err)

@@ -44,6 +44,7 @@ changes that match a finding.`,
 				return usageErr("--sign-key signs the file --out writes: give --out FILE")
 			}
 			if so.signKey != "" {
+				so.ns = diff.Namespace // the trusted keys must allow the key for comparisons
 				if err := a.loadSigner(&so); err != nil {
 					return err
 				}

@@ -21,7 +21,8 @@ type sealOptions struct {
 	tsa         string
 	requireSig  bool
 	trustedKeys []string
-	custodyOnly bool // custody append: the key signs custody entries only
+	custodyOnly bool   // custody append: the key signs custody entries only
+	ns          string // the namespace the key signs, when neither a bundle's nor custody's (diff)
 
 	signer seal.Signer // loaded from signKey before collecting
 }
@@ -29,6 +30,9 @@ type sealOptions struct {
 // namespace is what the key will sign: custody entries only, for custody
 // append (which has no --tsa), else bundles.
 func (o *sealOptions) namespace() string {
+	if o.ns != "" {
+		return o.ns
+	}
 	if o.custodyOnly {
 		return seal.CustodyNamespace
 	}
