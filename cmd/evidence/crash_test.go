@@ -220,7 +220,7 @@ func seriesRecords(t *testing.T, stateDir string) []string {
 			if perr != nil {
 				t.Fatal(perr)
 			}
-			s, serr := openStore(tg, nil, "", "")
+			s, serr := pipeline.OpenStore(tg, nil, "", "")
 			if serr != nil {
 				t.Fatal(serr)
 			}
