@@ -77,6 +77,7 @@ func crashAt(t *testing.T, cfg export.Config, step string) {
 			runtime.Goexit()
 		}
 	}
+	cfg.Pipeline.Hook = cfg.Hook // the pipeline's own steps too (pipeline.StepCommitted ...)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -171,12 +172,14 @@ func TestAdoptPublished(t *testing.T) {
 	}
 }
 
-// TestDiscardUnpublished: a run killed after sealing, before publishing,
-// leaves a pending cycle whose bundle is nowhere it is published; the next
-// run removes the sealed directory and exports the interval again.
+// TestDiscardUnpublished: a run killed after sealing, before publishing
+// (the sealed directory has its final name; the state recorded the cycle as
+// pending before the rename), leaves a pending cycle whose bundle is
+// nowhere it is published; the next run removes the sealed directory and
+// exports the interval again.
 func TestDiscardUnpublished(t *testing.T) {
 	f := newFixture(t)
-	crashAt(t, f.config(t, nil), export.StepSeal)
+	crashAt(t, f.config(t, nil), pipeline.StepCommitted)
 	st := loadState(t, f.stateDir)
 	if st.Pending == nil {
 		t.Fatal("no pending cycle after a crash at seal")
