@@ -776,9 +776,9 @@ var (
 
 // RedactText removes credentials from free text a person typed (a custody
 // detail, a note): the credential parameters and user info of every URL in
-// it (as RedactURL), every NAME=VALUE whose NAME can carry a credential
-// (sig=, AccountKey=, client_secret=, as in a SAS or a connection string),
-// and bearer tokens.
+// it (as RedactURL), every NAME=VALUE pair whose NAME can carry a
+// credential (a SAS signature, a storage account key, an app's client
+// secret, as in a SAS or a connection string), and bearer tokens.
 func RedactText(s string) string {
 	s = urlInTextRE.ReplaceAllStringFunc(s, RedactURL)
 	s = pairInTextRE.ReplaceAllStringFunc(s, func(kv string) string {

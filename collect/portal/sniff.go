@@ -36,7 +36,7 @@ var magic = []struct {
 	{[]byte("\x7fELF"), "a Linux program (ELF)"},
 	{[]byte("MZ"), "a Windows program"},
 	{[]byte("\xd0\xcf\x11\xe0"), "an old Office document (.xls): download CSV"},
-	{[]byte("-----BEGIN OPENSSH PRIVATE KEY-----"), "an OpenSSH private key"},
+	{[]byte("-----BEGIN OPENSSH"), "an OpenSSH private key"}, // the PEM header OpenSSH writes for its keys
 	{[]byte("-----BEGIN "), "a PEM file (key or certificate)"},
 	{[]byte("SQLite format 3\x00"), "an SQLite database"},
 	{[]byte("\xff\xfe"), "UTF-16 text, which the admin center does not write: convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)"},
