@@ -67,7 +67,7 @@ Actions: ` + strings.Join(manifest.CustodyActions, ", ") + `.`,
 			if actor == "" {
 				actor = pipeline.OSUser()
 			}
-			so.custodyOnly = true
+			so.CustodyOnly = true
 			if err := a.loadSigner(&so); err != nil {
 				return err
 			}
@@ -75,7 +75,7 @@ Actions: ` + strings.Join(manifest.CustodyActions, ", ") + `.`,
 			if err != nil {
 				return err
 			}
-			e, err := seal.AppendCustody(path, manifest.CustodyEvent{Actor: actor, Host: pipeline.Hostname(), Action: action, Details: d}, so.signer)
+			e, err := seal.AppendCustody(path, manifest.CustodyEvent{Actor: actor, Host: pipeline.Hostname(), Action: action, Details: d}, so.Signer)
 			if err != nil {
 				return usageErr("%v", err)
 			}

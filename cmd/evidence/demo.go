@@ -10,6 +10,7 @@ import (
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
 	"github.com/evidence-dfir/evidence/collect/ual"
+	"github.com/evidence-dfir/evidence/collect/workspace"
 	"github.com/evidence-dfir/evidence/collect/workspace/lawtest"
 	"github.com/spf13/cobra"
 )
@@ -61,14 +62,14 @@ are needed.`,
 			defer law.Close()
 			v, now := srv.Tenant.Victim(), time.Now().UTC()
 			lawtest.Seed(law, uint64(seed), []lawtest.User{{ID: v.ID, UPN: v.UPN}}, now.Add(-31*24*time.Hour), now.Add(time.Hour), lawtest.DemoRows)
-			o.ws = workspaceFlags{id: demoWorkspace, url: law.Endpoint(), transport: law.Client()}
-			o.users = []string{srv.Tenant.Victim().UPN}
-			o.auth = collect.AuthOptions{Method: "token", GraphURL: srv.URL}
-			o.credential = collect.StaticToken("demo-" + hex.EncodeToString(token))
-			o.examiner = "evidence demo"
+			o.ws = workspace.Flags{Options: workspace.Options{WorkspaceID: demoWorkspace, Endpoint: law.Endpoint(), Transport: law.Client()}}
+			o.Scope.Users = []string{srv.Tenant.Victim().UPN}
+			o.Conn.Auth = collect.AuthOptions{Method: "token", GraphURL: srv.URL}
+			o.Credential = collect.StaticToken("demo-" + hex.EncodeToString(token))
+			o.Conn.Examiner = "evidence demo"
 			// --sources ual: the simulated queries finish in milliseconds.
-			o.ual = ualFlags{opt: ual.Options{APIVersion: "beta", Concurrency: ual.DefaultConcurrency, PollInterval: 50 * time.Millisecond, QueryTimeout: 10 * time.Minute,
-				PageSize: ual.DefaultPageSize, RecordLimit: ual.DefaultRecordLimit, MaxQueries: ual.DefaultMaxQueries}}
+			o.ual = ualFlags{ual.Flags{Options: ual.Options{APIVersion: "beta", Concurrency: ual.DefaultConcurrency, PollInterval: 50 * time.Millisecond, QueryTimeout: 10 * time.Minute,
+				PageSize: ual.DefaultPageSize, RecordLimit: ual.DefaultRecordLimit, MaxQueries: ual.DefaultMaxQueries}}}
 			res, err := a.grab(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -80,28 +81,28 @@ are needed.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.since, "since", "30d", "start of the window")
+	f.StringVar(&o.Scope.Since, "since", "30d", "start of the window")
 	// The demo shows every source the tool has but the diagnostic-settings
 	// archive, which needs a real storage service (tests run it on Azurite).
 	for _, s := range collect.SourceNames() {
 		if s != "diagarchive" {
-			o.sources = append(o.sources, s)
+			o.Scope.Sources = append(o.Scope.Sources, s)
 		}
 	}
-	f.StringSliceVar(&o.sources, "sources", o.sources, "sources to collect: "+strings.Join(o.sources, ", "))
-	f.StringVar(&o.out, "out", "evidence-demo", "directory the bundle is written to")
-	bundleFlag(f, &o.deliver)
-	blobFlags(f, &o.deliver)
+	f.StringSliceVar(&o.Scope.Sources, "sources", o.Scope.Sources, "sources to collect: "+strings.Join(o.Scope.Sources, ", "))
+	f.StringVar(&o.Out, "out", "evidence-demo", "directory the bundle is written to")
+	bundleFlag(f, &o.Deliver)
+	blobFlags(f, &o.Deliver)
 	f.Int64Var(&seed, "seed", 1, "seed of the simulated tenant's data")
-	a.sealFlags(f, &o.seal)
+	a.sealFlags(f, &o.Seal)
 
-	f.StringVar(&o.lang, "lang", "", langFlagHelp)
-	f.StringSliceVar(&o.kinds, "signin-kinds", collect.SignInKindNames(), "sign-in kinds to collect")
+	f.StringVar(&o.Lang, "lang", "", langFlagHelp)
+	f.StringSliceVar(&o.Scope.Kinds, "signin-kinds", collect.SignInKindNames(), "sign-in kinds to collect")
 	// One sub-window per query keeps the demo to a handful of requests
 	// under the documented 5-per-10-seconds reports budget.
-	f.StringVar(&o.split, "split", "0", "initial sub-window length (0: one window)")
-	o.maxPages = collect.DefaultSplitting.MaxPages
-	o.attempts = collect.DefaultRetry.MaxAttempts
-	o.retryMin = 200 * time.Millisecond
+	f.StringVar(&o.Scope.Split, "split", "0", "initial sub-window length (0: one window)")
+	o.Scope.MaxPages = collect.DefaultSplitting.MaxPages
+	o.Conn.Attempts = collect.DefaultRetry.MaxAttempts
+	o.Conn.RetryBase = 200 * time.Millisecond
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/archive/report"
 	"github.com/spf13/cobra"
 )
@@ -16,15 +17,7 @@ import (
 var langFlagHelp = "language of report.html: " + strings.Join(report.Languages, " or ") + " (default from LC_ALL, LC_MESSAGES or LANG; English otherwise)"
 
 // reportLang checks --lang and applies the default.
-func reportLang(lang string) (string, error) {
-	if lang == "" {
-		return report.DefaultLang(), nil
-	}
-	if !report.ValidLang(lang) {
-		return "", usageErr("--lang %q: use %s", lang, strings.Join(report.Languages, " or "))
-	}
-	return lang, nil
-}
+func reportLang(lang string) (string, error) { return pipeline.ReportLang(lang) }
 
 func (a *app) reportCmd() *cobra.Command {
 	var out, lang string
@@ -109,7 +102,7 @@ func (a *app) report(p, out, lang string) error {
 		fmt.Fprintln(a.stdout, path)
 	}
 	if !res.OK() {
-		fmt.Fprintf(a.stderr, "evidence: the bundle does not verify: %s (the page says so at the top)\n", describeProblems(res))
+		fmt.Fprintf(a.stderr, "evidence: the bundle does not verify: %s (the page says so at the top)\n", pipeline.DescribeProblems(res))
 		a.code = ExitVerify
 	}
 	return nil
