@@ -37,6 +37,8 @@ var textForms = []textForm{
 	{"report.failed", regexp.MustCompile(`^report\.html could not be written: .*; the records are unaffected$`)},
 	{"cut", regexp.MustCompile(`^cut after (\d+) pages at (\S+); the older part is its own sub-window$`)},
 	{"noapps", regexp.MustCompile(`^no apps found through (.*): nothing to ask for$`)},
+	{"diff.first", regexp.MustCompile(`^the first bundle of the series: nothing to compare with$`)},
+	{"diff.previous", regexp.MustCompile(`^(?:the previous bundle could not be compared|changes since the previous bundle not computed): .*$`)},
 	{"nomessage", regexp.MustCompile(`^no message with this internetMessageId in this mailbox$`)},
 }
 
