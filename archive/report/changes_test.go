@@ -98,3 +98,24 @@ func TestChangesSection(t *testing.T) {
 		t.Error("a bundle without a comparison has a changes section")
 	}
 }
+
+// TestSignalsReasonsInJapanese: the signals source's reasons and warnings
+// about matching by device and IP address are worded in Japanese.
+func TestSignalsReasonsInJapanese(t *testing.T) {
+	ja, err := catalogue("ja")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		"first: no alert of the incident names a subject (victim@contoso.com) or one of the 2 devices and 7 IP addresses of the subject's sign-ins",
+		"first: no evidence of the alert names a subject (victim@contoso.com)",
+		"signals: 2 incidents are the subject's by a device or IP address of the subject's sign-ins, not by a user (7fcd6396, 67468444)",
+		"signals: 1 alerts are the subject's by a device or IP address of the subject's sign-ins, not by a user (b3e4e654-0c51-50b7-b7c0-a40a57587e71)",
+		"signals: the subject's sign-ins name more than 10000 devices or IP addresses; incidents and alerts were matched by the first 10000 of each",
+	} {
+		got := ja.text(s, "")
+		if regexp.MustCompile(`[a-z]{3,} [a-z]{3,}`).MatchString(got) || strings.Contains(got, "manifest.json") {
+			t.Errorf("%q is rendered %q", s, got)
+		}
+	}
+}
