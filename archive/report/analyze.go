@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/evidence-dfir/evidence/archive/diff"
 	"github.com/tidwall/gjson"
 )
 
@@ -178,6 +179,9 @@ type Analyzer struct {
 	// (captured while the file streams by; nil until then).
 	want     map[string]map[int64][]byte
 	captured int64 // bytes kept in want
+
+	diff   *diff.Result // diff.json, when it is there and reads
+	diffIn bool         // a diff.json is in the bundle
 
 	strs    map[string]string   // interned values (own)
 	inds    map[string]*indStat // indicator kind + "\x00" + value
@@ -358,7 +362,7 @@ func eachLine(r io.Reader, fn func(n int64, line []byte)) error {
 
 // Wants reports whether Feed reads file (a bundle-relative path).
 func Wants(file string) bool {
-	return adapterFor(file) != nil || isFindings(file) || isInboxRules(file) || isImported(file)
+	return adapterFor(file) != nil || isFindings(file) || isInboxRules(file) || isImported(file) || isDiff(file)
 }
 
 // Feed reads the record file at rel (bundle-relative, '/'-separated) from r.
@@ -394,6 +398,9 @@ func (a *Analyzer) Feed(rel string, r io.Reader) error {
 		a.findingsOK = ok && (first || a.findingsOK)
 		a.findingsBad = a.findingsBad || !ok
 		return nil
+	}
+	if isDiff(rel) {
+		return a.feedDiff(r)
 	}
 	if isImported(rel) {
 		return a.feedImported(rel, r)

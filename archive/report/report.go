@@ -152,6 +152,7 @@ type view struct {
 	FindingGroups []sevGroup
 	NFindings     int
 	Evidence      []evidenceView
+	Changes       changesView
 	FindingsIn    bool // a findings file is in the bundle
 	FindingsOK    bool
 	Files         []fileView
@@ -390,6 +391,7 @@ func build(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) *view {
 		v.NFindings += len(g.Items)
 	}
 	v.Indicators, v.IndicatorsCSV = indicators(a, tl, cat)
+	v.Changes = changes(m, a, cat, href)
 	v.Imported = len(m.Imports) > 0 && len(m.Sources) == 0
 	for _, im := range m.Imports {
 		iv := importView{Name: im.OriginalName, Path: im.Path, Kind: im.Kind, First: fmtStamp(im.First), Last: fmtStamp(im.Last), Records: "—"}
