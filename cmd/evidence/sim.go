@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -37,7 +36,8 @@ answered 400 or 403 and logged as violations),
 bearer-token checks, throttling budgets with 429 and Retry-After, licence
 behaviour and optional fault injection. --fail PATH=CODE answers every
 request below PATH with that status and Graph's error body for it (401: an
-expired token), to see how a run records it.
+expired token), to see how a run records it; PATH=CODE@N serves the first
+N requests below PATH first.
 
 Its clock follows the wall clock, so records keep arriving while it runs and
 a grab started minutes later still reaches "now".`,
@@ -75,15 +75,9 @@ a grab started minutes later still reaches "now".`,
 				cfg.Now = t
 			}
 			for _, rule := range fail {
-				p, code, ok := strings.Cut(rule, "=")
-				n, err := strconv.Atoi(code)
-				if !ok || !strings.HasPrefix(p, "/") || err != nil || n < 400 || n > 599 {
-					return usageErr("--fail %q: want PATH=CODE, a path from / and an HTTP error status, e.g. /auditLogs/signIns=401", rule)
+				if err := cfg.AddFail(rule); err != nil {
+					return usageErr("--fail %q: %v", rule, err)
 				}
-				if cfg.Fail == nil {
-					cfg.Fail = map[string]int{}
-				}
-				cfg.Fail[p] = n
 			}
 			cfg.Token, cfg.License, cfg.TokenKind = token, graphtest.License(license), graphtest.TokenKind(tokenKind)
 			cfg.Reports = graphtest.Budget{Requests: b.Requests, Per: b.Per}
@@ -134,7 +128,7 @@ a grab started minutes later still reaches "now".`,
 	f.DurationVar(&cfg.UAL.QueryDelay, "ual-query-delay", 2*time.Second, "how long a simulated audit log query takes to succeed")
 	f.IntVar(&cfg.UAL.RecordLimit, "ual-record-limit", 1000000, "per-query record limit (isRecordCountLimitExceeded above it)")
 	f.Float64Var(&cfg.UAL.FailRate, "ual-fail-rate", 0, "share of audit log queries that end failed")
-	f.StringArrayVar(&fail, "fail", nil, "answer every request below PATH with status CODE and Graph's error body, PATH=CODE (repeatable), e.g. /auditLogs/signIns=401")
+	f.StringArrayVar(&fail, "fail", nil, "answer every request below PATH with status CODE and Graph's error body, PATH=CODE (repeatable), e.g. /auditLogs/signIns=401; PATH=CODE@N serves the first N requests below PATH first (a token that expires mid-run)")
 	f.StringVar(&now, "now", "", "fix the tenant's clock at this time, RFC 3339 (default: it follows the wall clock)")
 	_ = f.MarkHidden("now")
 	return cmd

@@ -46,6 +46,7 @@ type Tenant struct {
 	ual  *ualState // the audit log query API (ual.go)
 
 	mu         sync.Mutex
+	failSeen   map[string]int // requests matching each Config.Fail rule (FailAfter)
 	violations []string // requests that broke the documented contract (contract.go)
 	now        time.Time
 	stats      Stats
