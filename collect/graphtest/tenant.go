@@ -47,7 +47,7 @@ type Tenant struct {
 
 	mu         sync.Mutex
 	failSeen   map[string]int // requests matching each Config.Fail rule (FailAfter)
-	violations []string // requests that broke the documented contract (contract.go)
+	violations []string       // requests that broke the documented contract (contract.go)
 	now        time.Time
 	stats      Stats
 	windows    map[string][]time.Time // throttling: class+token -> times of admitted requests
