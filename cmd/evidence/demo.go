@@ -1,22 +1,14 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/evidence-dfir/evidence/collect"
-	"github.com/evidence-dfir/evidence/collect/graphtest"
-	"github.com/evidence-dfir/evidence/collect/ual"
-	"github.com/evidence-dfir/evidence/collect/workspace"
-	"github.com/evidence-dfir/evidence/collect/workspace/lawtest"
+	"github.com/evidence-dfir/evidence/collect/graphtest/sim"
 	"github.com/spf13/cobra"
 )
-
-// demoWorkspace is the simulated Log Analytics workspace's id.
-const demoWorkspace = "5e0a1c2d-0000-4000-8000-00000000d3e0"
 
 func (a *app) demoCmd() *cobra.Command {
 	o := &grabOptions{}
@@ -41,35 +33,17 @@ are needed.`,
   evidence demo --out /tmp/cases --bundle dir`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			token := make([]byte, 24)
-			if _, err := rand.Read(token); err != nil {
+			d, err := sim.StartDemo(seed)
+			if err != nil {
 				return failErr(err)
 			}
-			srv, err := graphtest.NewServer(graphtest.Config{
-				Seed:    seed,
-				License: graphtest.License("p2"),
-				Token:   "demo-" + hex.EncodeToString(token),
-				Reports: graphtest.Budget{Requests: collect.ReportsBudget.Requests, Per: collect.ReportsBudget.Per},
-			})
-			if err != nil {
-				return failErr(fmt.Errorf("starting the simulated tenant: %w", err))
-			}
-			defer srv.Close()
-			fmt.Fprintf(a.stderr, "Simulated tenant listening on %s (victim: %s)\n", srv.URL, srv.Tenant.Victim().UPN)
-			// --sources workspace: a simulated Log Analytics workspace holding
-			// the victim's rows of every table.
-			law := lawtest.New(demoWorkspace, "demo-"+hex.EncodeToString(token))
-			defer law.Close()
-			v, now := srv.Tenant.Victim(), time.Now().UTC()
-			lawtest.Seed(law, uint64(seed), []lawtest.User{{ID: v.ID, UPN: v.UPN}}, now.Add(-31*24*time.Hour), now.Add(time.Hour), lawtest.DemoRows)
-			o.ws = workspace.Flags{Options: workspace.Options{WorkspaceID: demoWorkspace, Endpoint: law.Endpoint(), Transport: law.Client()}}
-			o.Scope.Users = []string{srv.Tenant.Victim().UPN}
-			o.Conn.Auth = collect.AuthOptions{Method: "token", GraphURL: srv.URL}
-			o.Credential = collect.StaticToken("demo-" + hex.EncodeToString(token))
+			defer d.Close()
+			fmt.Fprintf(a.stderr, "Simulated tenant listening on %s (victim: %s)\n", d.URL, d.Tenant.Victim().UPN)
+			o.ws, o.ual.Flags = d.Workspace(), d.UAL()
+			o.Scope.Users = []string{d.Tenant.Victim().UPN}
+			o.Conn.Auth = collect.AuthOptions{Method: "token", GraphURL: d.URL}
+			o.Credential = collect.StaticToken(d.Token)
 			o.Conn.Examiner = "evidence demo"
-			// --sources ual: the simulated queries finish in milliseconds.
-			o.ual = ualFlags{ual.Flags{Options: ual.Options{APIVersion: "beta", Concurrency: ual.DefaultConcurrency, PollInterval: 50 * time.Millisecond, QueryTimeout: 10 * time.Minute,
-				PageSize: ual.DefaultPageSize, RecordLimit: ual.DefaultRecordLimit, MaxQueries: ual.DefaultMaxQueries}}}
 			res, err := a.grab(cmd.Context(), o)
 			if err != nil {
 				return err
