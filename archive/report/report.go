@@ -340,7 +340,7 @@ func build(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) *view {
 	for _, ev := range tl.events {
 		classSeen[ev.Class] = true
 	}
-	for _, c := range []string{ClassSignIn, ClassAudit, ClassUAL, ClassMail} {
+	for _, c := range []string{ClassSignIn, ClassAudit, ClassUAL, ClassMail, ClassGraph} {
 		if classSeen[c] || a.byClass[c] > 0 {
 			v.Classes = append(v.Classes, option{c, cat.S("class." + c)})
 		}
@@ -686,6 +686,9 @@ func summaryNotes(a *Analyzer, tl timelineResult, cat *catalog) []template.HTML 
 	if untimed > 0 {
 		n = append(n, cat.T("sum.untimed", untimed))
 	}
+	if a.graphMatched > a.graphShown {
+		n = append(n, cat.T("sum.graph", a.graphMatched, a.graphShown))
+	}
 	if tl.binHours > 1 {
 		n = append(n, cat.T("sum.chartbins", tl.binHours))
 	}
@@ -781,4 +784,5 @@ func (a *Analyzer) finish() {
 		ev.flag(FlagMailBurst)
 		a.highlight(ev)
 	}
+	a.graphRule()
 }
