@@ -340,6 +340,7 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 			if prog != nil {
 				prog.Add(spec.source, 0, 1)
 			}
+			KillPoint(StepPage)
 			if maxPages <= 0 || p.pages < maxPages || noCut {
 				p.prefetch(ctx)
 			}

@@ -1,12 +1,14 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -153,6 +155,10 @@ func DirSHA256(dir string) (string, error) {
 type Tar struct {
 	Path    string // the archive; "" is NAME.tar.zst beside the directory
 	KeepDir bool
+	// Resume finishes a delivery a killed run began: an archive already
+	// at Path with the bytes this directory packs to is kept (archives are
+	// deterministic), and its custody log beside is written again.
+	Resume bool
 	// Intermediate marks an archive that a later output (Blob) removes.
 	Intermediate bool
 }
@@ -163,10 +169,17 @@ func (t Tar) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
 	if path == "" {
 		path = filepath.Join(filepath.Dir(b.Dir), b.Name+manifest.ArchiveSuffix)
 	}
-	sum, err := PackArchive(b.Dir, b.Name, path, b.Started)
+	sum, err := "", error(nil)
+	if t.Resume {
+		sum, err = samePacked(b.Dir, b.Name, path, b.Started)
+	}
+	if err == nil && sum == "" {
+		sum, err = PackArchive(b.Dir, b.Name, path, b.Started)
+	}
 	if err != nil {
 		return nil, failErr(fmt.Errorf("bundle sealed in %s, but archiving failed: %w", b.Dir, err))
 	}
+	KillPoint(StepArchived)
 	if b.Custody {
 		if err := custodyArchived(b.Dir, path, sum, b.Manifest, b.Signer); err != nil {
 			return nil, failErr(fmt.Errorf("bundle archived as %s, but its custody log could not be written: %w", path, err))
@@ -178,6 +191,7 @@ func (t Tar) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
 			return nil, failErr(fmt.Errorf("bundle archived as %s, but its custody log could not be written: %w", path, err))
 		}
 	}
+	KillPoint(StepArchiveCustody)
 	res, got, err := readBackArchive(path)
 	if err != nil {
 		return nil, verifyErr(err)
@@ -339,12 +353,50 @@ func PackArchive(dir, prefix, final string, mtime time.Time) (string, error) {
 	// archive's fixed defaults (level, concurrency): the same bundle gives
 	// the same bytes on any machine.
 	err := durable.Write(final, 0o644, durable.Create, func(w io.Writer) error {
-		return archive.WriteTarZstOptions(io.MultiWriter(w, h), dir, prefix, mtime, archive.Options{})
+		if err := archive.WriteTarZstOptions(io.MultiWriter(w, h), dir, prefix, mtime, archive.Options{}); err != nil {
+			return err
+		}
+		KillPoint(StepArchiveWritten)
+		return nil
 	})
 	if err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Crash-point steps of a Tar delivery (see KillPoint).
+const (
+	StepArchiveWritten = "archive:written" // every byte in the temporary file, not yet renamed
+	StepArchived       = "archive:renamed" // the archive under its name, its custody log not yet beside it
+	StepArchiveCustody = "archive:custody" // the custody log beside it, not yet read back
+)
+
+// samePacked returns the archive's SHA-256 when final already holds the
+// bytes dir packs to (a killed run wrote it), after removing the custody
+// log it may have begun beside it; "" when there is no archive there.
+func samePacked(dir, prefix, final string, mtime time.Time) (string, error) {
+	f, err := os.Open(final)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	have, want := sha256.New(), sha256.New()
+	if _, err := io.Copy(have, f); err != nil {
+		return "", err
+	}
+	if err := archive.WriteTarZstOptions(want, dir, prefix, mtime, archive.Options{}); err != nil {
+		return "", err
+	}
+	if !bytes.Equal(have.Sum(nil), want.Sum(nil)) {
+		return "", fmt.Errorf("%s already exists and is not this bundle's archive", final)
+	}
+	if err := os.Remove(manifest.CustodyPathFor(final)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	return hex.EncodeToString(want.Sum(nil)), nil
 }
 
 // DescribeProblems lists a verification's problems as "kind path, ...".

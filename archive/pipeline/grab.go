@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -227,16 +228,20 @@ func RunGrab(ctx context.Context, g Grab) (*Result, error) {
 		Collectors: collectors,
 		Seal:       g.Seal.Plan(g.Scope.Sources), Lang: lang, Outputs: outputs,
 		Log: log, Stderr: g.Stderr, Progress: g.Progress,
-		Hook: func(step string) {
-			if g.Hook != nil {
-				g.Hook(step)
-			}
-			if step == StepCommitted && stateDir != "" {
-				os.RemoveAll(stateDir) // sealed: nothing left to resume
-			}
-		},
+		Hook: g.Hook,
 	}
-	res, err := Run(ctx, plan)
+	var res *Result
+	if g.ResumeDir != "" {
+		res, err = finishSealed(ctx, plan)
+	}
+	if res == nil && err == nil {
+		res, err = Run(ctx, plan)
+	}
+	if err == nil && stateDir != "" {
+		if err := RemoveResume(stateDir); err != nil { // delivered: nothing left to resume
+			log.Warn("the bundle is delivered, but its resume state could not be removed", "state", stateDir, "err", err)
+		}
+	}
 	if err != nil && stateDir != "" {
 		if !ResumeStarted(stateDir) {
 			os.RemoveAll(stateDir) // failed before any query: nothing to resume
@@ -245,6 +250,51 @@ func RunGrab(ctx context.Context, g Grab) (*Result, error) {
 		}
 	}
 	return res, err
+}
+
+// finishSealed finishes the delivery of a bundle the interrupted run had
+// sealed: its committed directory is delivered again (an archive already
+// written is kept, Tar.Resume), or, when only its archive is left, the
+// archive is read back. nil, nil when that run had not sealed it.
+func finishSealed(ctx context.Context, p Plan) (*Result, error) {
+	dir := filepath.Join(p.Out, p.Name)
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		res, err := manifest.VerifyDir(dir)
+		if err != nil {
+			return nil, verifyErr(err)
+		}
+		if !res.OK() {
+			return nil, verifyErr(fmt.Errorf("--resume: %s does not verify: %s", dir, DescribeProblems(res)))
+		}
+		content, err := DirSHA256(dir)
+		if err != nil {
+			return nil, failErr(err)
+		}
+		for i, o := range p.Outputs {
+			if t, ok := o.(Tar); ok {
+				t.Resume = true
+				p.Outputs[i] = t
+			}
+		}
+		return Deliver(ctx, p, &Sealed{Dir: dir, Name: p.Name, Manifest: res.Manifest, Started: p.Started, Signer: p.Seal.Signer, Custody: true, Content: content})
+	}
+	arch := dir + manifest.ArchiveSuffix
+	if _, err := os.Stat(arch); err != nil {
+		return nil, nil
+	}
+	res, sum, err := readBackArchive(arch)
+	if err != nil {
+		return nil, verifyErr(err)
+	}
+	if !res.OK() {
+		return nil, verifyErr(fmt.Errorf("--resume: %s does not verify: %s", arch, DescribeProblems(res)))
+	}
+	abs, err := filepath.Abs(arch)
+	if err != nil {
+		return nil, failErr(err)
+	}
+	d := &Delivery{Form: FormTar, Location: abs, SHA256: sum, Content: contentOf(res), Kept: true, Verified: res}
+	return &Result{Name: p.Name, Manifest: res.Manifest, Deliveries: []*Delivery{d}, Path: abs, SHA256: sum, Verified: res}, nil
 }
 
 // keepState creates the resume directory of a run whose sources keep

@@ -37,6 +37,8 @@ type Pack struct {
 	Store  *blob.Store  // nil: no upload
 	Upload blob.Options // with Store
 	Plan   Plan         // Log and Stderr
+
+	resume bool // Out is a killed pack's archive (CheckPack)
 }
 
 // CheckPack checks the directory and the archive's name before anything is
@@ -57,7 +59,13 @@ func CheckPack(p Pack) (Pack, error) {
 		return p, usageErr("-o %s: the archive's name must end in .tar.zst", p.Out)
 	}
 	if _, err := os.Lstat(p.Out); err == nil {
-		return p, usageErr("-o %s already exists: an archive is never overwritten", p.Out)
+		// A pack killed before the custody log beside its archive was
+		// written is finished, when the archive holds this directory's bytes.
+		_, inner := os.Lstat(filepath.Join(p.Dir, manifest.CustodyLogName))
+		if _, beside := os.Lstat(manifest.CustodyPathFor(p.Out)); beside == nil || inner != nil {
+			return p, usageErr("-o %s already exists: an archive is never overwritten", p.Out)
+		}
+		p.resume = true
 	}
 	return p, nil
 }
@@ -79,7 +87,7 @@ func RunPack(ctx context.Context, p Pack) (*Result, *manifest.Manifest, error) {
 	if err != nil {
 		return nil, nil, verifyErr(fmt.Errorf("pack: manifest collection_start %q is not an RFC 3339 time", m.CollectionStart))
 	}
-	outputs := []Deliverer{Tar{Path: p.Out, KeepDir: true}}
+	outputs := []Deliverer{Tar{Path: p.Out, KeepDir: true, Resume: p.resume}}
 	if p.Store != nil {
 		outputs = append(outputs, Blob{Store: p.Store, Options: p.Upload, KeepArchive: true})
 	}

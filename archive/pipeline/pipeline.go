@@ -86,6 +86,8 @@ type Plan struct {
 // Named steps, reported to Plan.Hook after they are done.
 const (
 	StepCollected = "collected" // every source written into the stage
+	StepSums      = "seal:sums" // manifest.json and SHA256SUMS written
+	StepSigned    = "seal:sig"  // SHA256SUMS.sig written (signed bundles)
 	StepSealed    = "sealed"    // manifest, SHA256SUMS, signature, time-stamp, custody log written
 	StepCommitted = "committed" // the staged directory renamed to its final name
 	StepDelivered = "delivered" // one output written and verified (step "delivered:FORM")
@@ -286,6 +288,7 @@ func Build(ctx context.Context, p Plan) (*Sealed, error) {
 	if err := stage.Seal(m); err != nil {
 		return nil, failErr(err)
 	}
+	p.hook(StepSums)
 	if err := applySeal(ctx, stage.Dir(), m, p.Seal, p.stderr()); err != nil {
 		return nil, failErr(fmt.Errorf("sealing: %w", err))
 	}

@@ -48,7 +48,36 @@ func SaveResume(dir string, args []string, started time.Time, caseID string) err
 	if err != nil {
 		return err
 	}
-	return durable.WriteBytes(p, 0o600, durable.Create, b)
+	if err := durable.WriteBytes(p, 0o600, durable.Create, b); err != nil {
+		return err
+	}
+	KillPoint(StepResumeSaved)
+	return nil
+}
+
+// Crash-point steps of the resume state (see KillPoint).
+const (
+	StepResumeSaved    = "resume:saved"    // grab.json written
+	StepResumeRemoving = "resume:removing" // the sources' state removed, grab.json not yet
+)
+
+// RemoveResume removes a finished run's resume directory: the sources'
+// state first, grab.json last, so that a run killed in between still finds
+// what it needs to finish (its bundle is sealed; --resume delivers it).
+func RemoveResume(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	for _, e := range entries {
+		if e.Name() != ResumeMeta {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	KillPoint(StepResumeRemoving)
+	return os.RemoveAll(dir)
 }
 
 // LoadResume finds the resume directory given as --resume (dir itself, or
@@ -86,22 +115,43 @@ func findResume(dir string) (string, error) {
 	return "", fmt.Errorf("--resume %s: several interrupted grabs (%s); name one of them", dir, strings.Join(found, ", "))
 }
 
+// pathFlags name files: a resume saves them absolute, so that it works
+// from another working directory.
+var pathFlags = []string{"--sign-key", "--passphrase-file", "--trusted-keys", "--attach", "--cert", "--workspace-ca"}
+
 // GrabArgs are the arguments to save for a resume: grab's own, without
-// --resume, or nil when the command (args[1]) was not grab (demo).
+// --resume, with file paths made absolute, or nil when the command
+// (args[1]) was not grab (demo).
 func GrabArgs(args []string) []string {
 	if len(args) < 2 || args[1] != "grab" {
 		return nil
 	}
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil && p != "" {
+			return a
+		}
+		return p
+	}
 	var out []string
 	for i := 2; i < len(args); i++ {
-		if args[i] == "--resume" {
+		a := args[i]
+		if a == "--resume" {
 			i++
 			continue
 		}
-		if strings.HasPrefix(args[i], "--resume=") {
+		if strings.HasPrefix(a, "--resume=") {
 			continue
 		}
-		out = append(out, args[i])
+		for _, f := range pathFlags {
+			if v, ok := strings.CutPrefix(a, f+"="); ok {
+				a = f + "=" + abs(v)
+			} else if a == f && i+1 < len(args) {
+				out = append(out, a)
+				i++
+				a = abs(args[i])
+			}
+		}
+		out = append(out, a)
 	}
 	return out
 }

@@ -74,6 +74,7 @@ func applySeal(ctx context.Context, dir string, m *manifest.Manifest, o Seal, st
 			return err
 		}
 		sealed["signature"] = manifest.SigName + " by " + seal.Fingerprint(o.Signer.PublicKey())
+		KillPoint(StepSigned)
 	}
 	if o.TSA != "" {
 		tctx, cancel := context.WithTimeout(ctx, 60*time.Second)

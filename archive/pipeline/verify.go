@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/evidence-dfir/evidence/archive"
@@ -28,6 +29,9 @@ func VerifyPath(p string) (*manifest.Result, error) {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return nil, usageErr("verify: %v", err)
+	}
+	if base := filepath.Base(filepath.Clean(p)); strings.HasPrefix(base, ".") && strings.HasSuffix(base, ".partial") {
+		return nil, verifyErr(fmt.Errorf("%s is the unfinished work of an interrupted run, not a sealed bundle (run the command again, or grab --resume)", p))
 	}
 	var res *manifest.Result
 	if fi.IsDir() {

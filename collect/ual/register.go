@@ -55,3 +55,7 @@ func init() {
 		Resumes:   true,
 	})
 }
+
+// StepState is the crash-point step after each write of the resume state
+// (collect.KillPoint).
+const StepState = "ual:state"

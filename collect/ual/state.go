@@ -98,6 +98,7 @@ func (s *state) save() error {
 	if err := durable.WriteBytes(filepath.Join(s.dir, stateName), 0o600, durable.Replace, b); err != nil {
 		return fmt.Errorf("saving the resume state: %w", err)
 	}
+	collect.KillPoint(StepState)
 	return nil
 }
 

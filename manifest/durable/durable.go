@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Mode says what Write does when the target exists.
@@ -39,6 +40,7 @@ func Write(path string, perm fs.FileMode, mode Mode, fill func(w io.Writer) erro
 			return fmt.Errorf("%s: %w", path, fs.ErrExist)
 		}
 	}
+	removeStale(dir, base)
 	f, err := os.CreateTemp(dir, "."+base+".*.partial")
 	if err != nil {
 		return err
@@ -72,6 +74,22 @@ func Write(path string, perm fs.FileMode, mode Mode, fill func(w io.Writer) erro
 		return err
 	}
 	return SyncDir(dir)
+}
+
+// removeStale removes the temporary files of base that a process killed
+// mid-write left in dir: nothing else ever names them, and a write of the
+// same target supersedes them.
+func removeStale(dir, base string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if mid, ok := strings.CutPrefix(n, "."+base+"."); ok && strings.HasSuffix(mid, ".partial") && !strings.Contains(strings.TrimSuffix(mid, ".partial"), ".") && e.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, n))
+		}
+	}
 }
 
 // WriteBytes is Write of b.

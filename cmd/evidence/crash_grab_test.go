@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/archive/pipeline"
+	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/graphtest"
+	"github.com/evidence-dfir/evidence/collect/ual"
+)
+
+// grabKillSteps are the named steps of a grab with the unified audit log
+// (which keeps resume state), signed, delivered as an archive, in order.
+// Pages and audit log state writes happen many times: two occurrences of
+// each are sampled.
+var grabKillSteps = []string{
+	pipeline.StepResumeSaved, collect.StepPage + "#1", collect.StepPage + "#4", ual.StepState + "#2", ual.StepState + "#6",
+	pipeline.StepCollected, pipeline.StepSums, pipeline.StepSigned, pipeline.StepSealed, pipeline.StepCommitted,
+	pipeline.StepArchiveWritten, pipeline.StepArchived, pipeline.StepArchiveCustody, "delivered:tar", pipeline.StepResumeRemoving,
+}
+
+// runIn runs the binary in dir with args and extra environment and
+// returns its exit code (-1 when a signal ended it), stdout and stderr.
+func runIn(t *testing.T, dir string, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(evidenceBinary(t), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), stdout.String(), stderr.String()
+		}
+		t.Fatalf("%v: %v", args, err)
+	}
+	return 0, stdout.String(), stderr.String()
+}
+
+// TestGrabCrashPoints kills a real `evidence grab` process (SIGKILL) at
+// every named step in turn, then runs `grab --resume OUT` from another
+// working directory (the signing key was given by a relative path), and
+// compares the bundle with one from a run without a kill: the same
+// records, none lost, none twice; one archive and its custody log in
+// --out, no work file left; and nothing a killed run left behind passes
+// verify.
+func TestGrabCrashPoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess kill test skipped with -short")
+	}
+	srv := newSim(t, graphtest.Config{Seed: 47, SignInsPerUser: 40, AuditsPerUser: 30,
+		UAL: graphtest.UAL{RecordsPerUser: 400, MaxPageSize: 50}})
+	keyDir := filepath.Dir(testKey(t))
+	env := []string{"EVIDENCE_GRAPH_TOKEN=" + testToken, EnvKeyPassword + "=" + testPassphrase}
+	args := func(out string) []string {
+		return []string{"grab", "--graph-url", srv.URL, "--auth", "token", "--out", out, "--bundle", "tar",
+			"--since", fixedNow.Add(-7 * 24 * time.Hour).Format(time.RFC3339), "--until", fixedNow.Format(time.RFC3339),
+			"--budget", "reports=50/20ms", "--retry-base", "1ms", "--sources", "signins,audits,ual", "--signin-kinds", "interactive",
+			"--page-size", "2", "--ual-poll", "5ms", "--ual-page-size", "50", "--ual-windows", "4",
+			"--user", srv.Tenant.Victim().UPN, "--sign-key", "signer.key"}
+	}
+	cleanOut := t.TempDir()
+	code, stdout, stderr := runIn(t, keyDir, env, args(cleanOut)...)
+	if code != ExitOK {
+		t.Fatalf("clean run: exit %d\n%s", code, stderr)
+	}
+	clean := archiveRecords(t, lastLine(stdout))
+	if len(clean) == 0 {
+		t.Fatal("the clean bundle holds no records: the comparison would prove nothing")
+	}
+
+	for _, step := range grabKillSteps {
+		t.Run(strings.ReplaceAll(step, "#", "_"), func(t *testing.T) {
+			out := t.TempDir()
+			code, _, stderr := runIn(t, keyDir, append(env, pipeline.EnvKillAt+"="+step), args(out)...)
+			if code != -1 {
+				t.Fatalf("the run was not killed at %q: exit %d\n%s", step, code, stderr)
+			}
+			left, _ := filepath.Glob(filepath.Join(out, ".*"))
+			for _, p := range left {
+				if strings.HasSuffix(p, ".resume") {
+					continue
+				}
+				if code, _, _ := invokeCtx(context.Background(), "verify", p); code == ExitOK {
+					t.Errorf("%s, left by the killed run, passes verify", filepath.Base(p))
+				}
+			}
+			code, stdout, stderr = runIn(t, t.TempDir(), env, "grab", "--resume", out)
+			if code != ExitOK {
+				t.Fatalf("grab --resume after a kill at %q: exit %d\n%s", step, code, stderr)
+			}
+			entries, err := os.ReadDir(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var archives []string
+			for _, e := range entries {
+				switch n := e.Name(); {
+				case strings.HasSuffix(n, manifestArchiveSuffix):
+					archives = append(archives, filepath.Join(out, n))
+				case strings.HasSuffix(n, ".custody.jsonl"):
+				default:
+					t.Errorf("left in --out after the resume: %s", n)
+				}
+			}
+			if len(archives) != 1 || lastLine(stdout) != archives[0] {
+				t.Fatalf("after the resume --out holds archives %v; the resume printed %q", archives, lastLine(stdout))
+			}
+			if code, stdout, stderr := invokeCtx(context.Background(), "verify", "--pubkey", filepath.Join(keyDir, "signer.pub"), archives[0]); code != ExitOK {
+				t.Fatalf("the resumed bundle does not verify: exit %d\n%s%s", code, stdout, stderr)
+			}
+			if missing, extra := multisetDiff(clean, archiveRecords(t, archives[0])); len(missing)+len(extra) > 0 {
+				t.Fatalf("killed at %q and resumed: %d records lost, %d extra (first lost %v, first extra %v)",
+					step, len(missing), len(extra), first(missing), first(extra))
+			}
+		})
+	}
+}
+
+const manifestArchiveSuffix = ".tar.zst"
+
+// archiveRecords reads every record line of an archive's record files as
+// "file\x00line" strings.
+func archiveRecords(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	err = archive.Walk(f, func(name string, r io.Reader) error {
+		if !strings.HasSuffix(name, ".jsonl") || name == "requests.jsonl" || name == "custody.log.jsonl" {
+			return nil
+		}
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		for sc.Scan() {
+			out = append(out, name+"\x00"+sc.Text())
+		}
+		return sc.Err()
+	})
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	return out
+}
+
+// packKillSteps are the named steps of `evidence pack`.
+var packKillSteps = []string{pipeline.StepArchiveWritten, pipeline.StepArchived, pipeline.StepArchiveCustody, "delivered:tar"}
+
+// TestPackCrashPoints kills a real `evidence pack` at every named step,
+// runs it again, and checks that the archive is byte for byte the one a
+// run without a kill writes, that it verifies, and that no work file is
+// left beside it. A pack killed once its archive and custody log were
+// both written is finished: the second run refuses to overwrite it.
+func TestPackCrashPoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess kill test skipped with -short")
+	}
+	srv := newSim(t, graphtest.Config{Seed: 48, SignInsPerUser: 30, AuditsPerUser: 20})
+	code, stdout, stderr := invoke(t, map[string]string{"EVIDENCE_GRAPH_TOKEN": testToken}, grabArgs(srv, t.TempDir(), "--user", "victim@contoso.com", "--bundle", "dir")...)
+	if code != ExitOK {
+		t.Fatalf("grab: exit %d\n%s", code, stderr)
+	}
+	dir := lastLine(stdout)
+	cleanTar := filepath.Join(t.TempDir(), "clean.tar.zst")
+	if code, _, stderr := runIn(t, t.TempDir(), nil, "pack", dir, "-o", cleanTar); code != ExitOK {
+		t.Fatalf("clean pack: exit %d\n%s", code, stderr)
+	}
+	want, err := os.ReadFile(cleanTar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range packKillSteps {
+		t.Run(strings.ReplaceAll(step, ":", "_"), func(t *testing.T) {
+			out := t.TempDir()
+			tar := filepath.Join(out, "b.tar.zst")
+			if code, _, stderr := runIn(t, out, []string{pipeline.EnvKillAt + "=" + step}, "pack", dir, "-o", tar); code != -1 {
+				t.Fatalf("the pack was not killed at %q: exit %d\n%s", step, code, stderr)
+			}
+			code, _, stderr := runIn(t, out, nil, "pack", dir, "-o", tar)
+			finished := step == pipeline.StepArchiveCustody || step == "delivered:tar"
+			switch {
+			case code == ExitOK:
+			case finished && code == ExitUsage && strings.Contains(stderr, "already exists"):
+			default:
+				t.Fatalf("pack after a kill at %q: exit %d\n%s", step, code, stderr)
+			}
+			got, err := os.ReadFile(tar)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("after a kill at %q the archive differs from a clean pack's", step)
+			}
+			if code, stdout, stderr := invokeCtx(context.Background(), "verify", tar); code != ExitOK {
+				t.Fatalf("the archive does not verify: exit %d\n%s%s", code, stdout, stderr)
+			}
+			entries, _ := os.ReadDir(out)
+			for _, e := range entries {
+				if n := e.Name(); n != "b.tar.zst" && n != "b.custody.jsonl" {
+					t.Errorf("left beside the archive: %s", n)
+				}
+			}
+		})
+	}
+}
