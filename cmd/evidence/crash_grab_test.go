@@ -139,21 +139,27 @@ func archiveRecords(t *testing.T, path string) []string {
 	}
 	defer f.Close()
 	var out []string
-	err = archive.Walk(f, func(name string, r io.Reader) error {
+	if err := archive.Walk(f, recordLines(&out)); err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	return out
+}
+
+// recordLines returns an archive.Walk function that appends each line of
+// a bundle's record files (not requests.jsonl or the custody log) to out
+// as "file\x00line".
+func recordLines(out *[]string) func(name string, r io.Reader) error {
+	return func(name string, r io.Reader) error {
 		if !strings.HasSuffix(name, ".jsonl") || name == "requests.jsonl" || name == "custody.log.jsonl" {
 			return nil
 		}
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 1<<20), 16<<20)
 		for sc.Scan() {
-			out = append(out, name+"\x00"+sc.Text())
+			*out = append(*out, name+"\x00"+sc.Text())
 		}
 		return sc.Err()
-	})
-	if err != nil {
-		t.Fatalf("read %s: %v", path, err)
 	}
-	return out
 }
 
 // packKillSteps are the named steps of `evidence pack`.

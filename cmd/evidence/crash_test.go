@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -197,17 +196,7 @@ func seriesRecords(t *testing.T, stateDir string) []string {
 	t.Helper()
 	st := loadDirState(t, stateDir)
 	var out []string
-	add := func(name string, r io.Reader) error {
-		if !strings.HasSuffix(name, ".jsonl") || name == "requests.jsonl" || name == "custody.log.jsonl" {
-			return nil
-		}
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		for sc.Scan() {
-			out = append(out, name+"\x00"+sc.Text())
-		}
-		return sc.Err()
-	}
+	add := recordLines(&out)
 	for _, e := range st.Index {
 		code, _, stderr := invokeCtx(context.Background(), "verify", e.Location)
 		if code != ExitOK {
