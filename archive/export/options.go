@@ -9,7 +9,6 @@ import (
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/archive/state"
 	"github.com/evidence-dfir/evidence/collect"
-	"github.com/evidence-dfir/evidence/collect/ual"
 	"github.com/evidence-dfir/evidence/manifest"
 )
 
@@ -85,45 +84,31 @@ func Connect(spec string, have collect.TokenSource, auth collect.AuthOptions) (s
 	if err != nil {
 		return nil, nil, "", err
 	}
-	switch {
-	case cred == nil:
-		if cred, credID, err = collect.Credential(auth); err != nil {
-			return nil, nil, "", &UsageError{err}
-		}
-	case credID == "":
-		credID = "in-process simulator token"
+	if cred, credID, err = (pipeline.Conn{Auth: auth}).Credential(cred, credID); err != nil {
+		return nil, nil, "", err
 	}
 	return store, cred, credID, nil
 }
 
-// BuildCollectors builds, before any request, the collectors of every source
-// of cfg (signins: one per kind; ual: with opt, its case id and a work
-// directory in out that the returned cleanup removes) and sets
-// cfg.Collectors to hand them out. configure, when not nil, completes the
-// collectors' options (a source's own flags) and may refuse them.
-func (cfg *Config) BuildCollectors(opt ual.Options, caseID, out string, configure func([]collect.Source) error) (cleanup func(), err error) {
-	dir := filepath.Join(out, ".evidence-export-ual-"+caseID[:8])
+// BuildCollectors builds, before any request, the collectors of every
+// source of cfg (signins: one per kind), configures each with its
+// descriptor's Configure and the run's setup (the sources' option values,
+// the credential, the case id; a source that keeps state, the unified
+// audit log, keeps it in a work directory in out that the returned cleanup
+// removes), and sets cfg.Collectors to hand them out. A source's bad
+// options are refused here, with the error its Configure gives.
+func (cfg *Config) BuildCollectors(setup collect.Setup, out string) (cleanup func(), err error) {
+	dir := filepath.Join(out, ".evidence-export-ual-"+setup.CaseID[:8])
 	cleanup = func() { os.RemoveAll(dir) }
+	setup.StateDir = dir
 	built := map[string][]collect.Source{}
-	var all []collect.Source
 	for _, name := range cfg.Sources {
 		srcs, err := collect.SelectSources([]string{name}, collect.Config{Kinds: collect.SignInKinds})
 		if err != nil {
 			return cleanup, &UsageError{err}
 		}
-		for _, src := range srcs {
-			if u, ok := src.(*ual.Source); ok {
-				o := opt
-				o.CaseID, o.StateDir = caseID, filepath.Join(dir, "ual")
-				u.Opt, u.Log = o, cfg.Pipeline.Log
-			}
-		}
-		built[name] = srcs
-		all = append(all, srcs...)
-	}
-	if configure != nil {
-		if err := configure(all); err != nil {
-			return cleanup, err
+		if built[name], err = collect.ConfigureSources(srcs, setup); err != nil {
+			return cleanup, &UsageError{err}
 		}
 	}
 	cfg.Collectors = func(name string) ([]collect.Source, error) {

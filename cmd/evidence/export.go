@@ -11,9 +11,13 @@ import (
 	"github.com/evidence-dfir/evidence/archive/export"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/diagarchive"
+	"github.com/evidence-dfir/evidence/collect/ual"
+	"github.com/evidence-dfir/evidence/collect/workspace"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // exportOptions are export's flags.
@@ -24,8 +28,8 @@ type exportOptions struct {
 	deliver pipeline.DeliveryFlags // --bundle, --blob-url, --retain, ...: as grab
 	seal    sealOptions            // --sign-key, --tsa: as grab
 	ual     ualFlags               // --ual-*: as grab
-	ws      workspaceFlags         // --workspace*: as grab
-	da      diagArchiveFlags       // --diag-archive*: as grab
+	ws      workspace.Flags        // --workspace*: as grab
+	da      diagarchive.Flags      // --diag-archive*: as grab
 
 	// set programmatically (tests)
 	credential collect.TokenSource
@@ -85,8 +89,8 @@ systemd, containers, Kubernetes, Azure Container Apps).`,
 	bundleFlag(f, &o.deliver)
 	blobFlags(f, &o.deliver)
 	o.ual.register(f)
-	o.ws.register(f)
-	o.da.register(f)
+	workspaceFlags(f, &o.ws)
+	diagArchiveFlags(f, &o.da)
 	a.sealFlags(f, &o.seal)
 	f.StringVar(&o.Options.Now, "now", "", "plan as if it were this RFC 3339 time (tests against the simulator's clock)")
 	_ = f.MarkHidden("now")
@@ -98,11 +102,11 @@ systemd, containers, Kubernetes, Azure Container Apps).`,
 // export checks the flags, wires the state, the Graph connection, the seal
 // and the outputs into an export.Config, runs one cycle and prints it.
 func (a *app) export(ctx context.Context, o *exportOptions) error {
-	cfg, clock, err := o.Check(o.now)
+	cfg, clock, err := o.Options.Check(o.now)
 	if err != nil {
 		return exportErr(err)
 	}
-	budgets, err := o.connOptions.check()
+	budgets, err := o.connOptions.Check()
 	if err != nil {
 		return err
 	}
@@ -110,37 +114,28 @@ func (a *app) export(ctx context.Context, o *exportOptions) error {
 	if err != nil {
 		return err
 	}
-	ualOpts, err := o.ual.options("", "")
-	if err != nil {
-		return usageErr("%v", err)
-	}
 	if err := a.loadSigner(&o.seal); err != nil {
 		return err
 	}
-	store, cred, credID, err := export.Connect(o.State, o.credential, o.auth)
+	store, cred, credID, err := export.Connect(o.State, o.credential, o.Auth)
 	if err != nil {
 		return exportErr(err)
 	}
-	outputs, err := deliver.Deliverers(cred, credID, o.auth.Method)
+	outputs, err := deliver.Deliverers(cred, credID, o.Auth.Method)
 	if err != nil {
 		return err
 	}
 	caseID := uuid.NewString()
-	m := a.header(caseID, o.examiner, cfg.Now)
-	m.Auth = manifest.Auth{Method: o.auth.Method, Identity: credID}
+	m := a.header(caseID, o.Examiner, cfg.Now)
+	m.Auth = manifest.Auth{Method: o.Auth.Method, Identity: credID}
 	prog := newProgress(a.stderr, a.log)
 	defer prog.stop()
-	cfg.Store, cfg.PageSize, cfg.Hook = store, o.pageSize, o.hook
+	cfg.Store, cfg.PageSize, cfg.Hook = store, o.PageSize, o.hook
 	cfg.Pipeline = pipeline.Plan{Out: o.out, Manifest: m, Started: cfg.Now, Now: clock,
 		Graph: &pipeline.Graph{Options: a.clientOptions(o.connOptions, budgets, cred)},
 		Seal:  a.sealPlan(&o.seal, cfg.Sources), Outputs: outputs, Log: a.log, Stderr: a.stderr, Progress: prog}
-	cleanup, err := cfg.BuildCollectors(ualOpts, caseID, o.out, func(srcs []collect.Source) error {
-		v := &validated{sources: srcs}
-		if err := o.ws.configure(v, cred, a.log); err != nil {
-			return err
-		}
-		return o.da.configure(v, cred, o.auth.Method, a.log)
-	})
+	cleanup, err := cfg.BuildCollectors(collect.Setup{Credential: cred, AuthMethod: o.Auth.Method, CaseID: caseID, Log: a.log,
+		Options: map[string]any{ual.Name: o.ual.Flags, workspace.Name: o.ws, diagarchive.Name: o.da}}, o.out)
 	defer cleanup()
 	if err != nil {
 		return exportErr(err)
@@ -165,6 +160,13 @@ func (a *app) export(ctx context.Context, o *exportOptions) error {
 	}
 	fmt.Fprintln(a.stdout, gr.path)
 	return nil
+}
+
+// diagArchiveFlags registers the diagnostic-settings archive source's
+// flags (grab's and export's).
+func diagArchiveFlags(f *pflag.FlagSet, d *diagarchive.Flags) {
+	f.StringVar(&d.URL, "diag-archive", "", "storage account the tenant's Entra diagnostic settings archive to, https://ACCOUNT.blob.core.windows.net, for --sources diagarchive (credential: "+diagarchive.EnvSAS+" from the environment, or the Entra ID --auth)")
+	f.StringSliceVar(&d.Containers, "diag-archive-containers", nil, "containers to read (default all): "+strings.Join(diagarchive.ContainerNames(), ", "))
 }
 
 // exportErr gives export's errors their exit codes.
