@@ -155,6 +155,9 @@ func GraphFail(err error) error {
 	if errors.As(err, &pe) {
 		return err
 	}
+	if p := collect.Explain(err); p != nil {
+		return failErr(p) // one line: what happened, what to do (docs/cli.md)
+	}
 	var ge *collect.GraphError
 	if errors.As(err, &ge) && (ge.Status == 401 || ge.Code == "credential") {
 		return failErr(fmt.Errorf("Graph refused the credentials: %w (check --auth, --tenant, --client-id and the token's audience and expiry)", err))
