@@ -192,7 +192,7 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 	caseID := uuid.NewString()
 	m := a.header(caseID, o.examiner, now)
 	m.Auth = manifest.Auth{Method: o.auth.Method, Identity: credID}
-	prog := newProgress(a.stderr, a.log)
+	prog := a.newProgress()
 	defer prog.stop()
 	ualDir := filepath.Join(o.out, ".evidence-export-ual-"+caseID[:8])
 	defer os.RemoveAll(ualDir)

@@ -275,7 +275,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	m.Auth = manifest.Auth{Method: o.auth.Method, Identity: identity}
 	m.Requested = manifest.NewWindow(v.window.Start, v.window.End)
 	a.log.Info("collecting", "case", v.caseID, "window", v.window.String(), "users", len(o.users))
-	prog := newProgress(a.stderr, a.log)
+	prog := a.newProgress()
 	defer prog.stop()
 	plan := pipeline.Plan{
 		Out: o.out, Name: name, Manifest: m, Started: started, Now: nowf,
