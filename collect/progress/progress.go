@@ -365,7 +365,7 @@ func Line(ev Event) string {
 	}
 	var parts []string
 	if ev.Percent != nil {
-		parts = append(parts, fmt.Sprintf("%.0f%% (%s/%s pages)", *ev.Percent, count(ev.Pages), count(ev.EstPages)))
+		parts = append(parts, fmt.Sprintf("%.0f%% (%s/%s pages)", *ev.Percent, count(ev.Pages), count(max(ev.EstPages, ev.Pages+1))))
 	} else {
 		parts = append(parts, count(ev.Pages)+" pages")
 	}
