@@ -13,9 +13,9 @@ import (
 
 func (a *app) simCmd() *cobra.Command {
 	var (
-		listen, token, license, reports, now, tokenKind string
-		fail                                            []string
-		cfg                                             graphtest.Config
+		listen, token, license, reports, ualReads, now, tokenKind string
+		fail                                                      []string
+		cfg                                                       graphtest.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",
@@ -67,6 +67,11 @@ a grab started minutes later still reaches "now".`,
 			if err != nil {
 				return usageErr("--reports-budget: %v", err)
 			}
+			rb, err := collect.ParseBudget(ualReads)
+			if err != nil {
+				return usageErr("--ual-read-budget: %v", err)
+			}
+			cfg.UAL.Reads = graphtest.Budget{Requests: rb.Requests, Per: rb.Per}
 			if now != "" {
 				t, err := collect.ParseWhen(now, time.Now())
 				if err != nil {
@@ -131,6 +136,7 @@ a grab started minutes later still reaches "now".`,
 	f.DurationVar(&cfg.Faults.Latency, "latency", 0, "latency added to every request")
 	f.Int64Var(&cfg.Faults.Seed, "fault-seed", 1, "seed of the fault generator")
 	f.IntVar(&cfg.UAL.RecordsPerUser, "ual-records-per-user", 300, "unified audit log records per user per 30 days (kept 180 days)")
+	f.StringVar(&ualReads, "ual-read-budget", "unlimited", "throttling budget of audit log query reads (status polls and record pages), REQUESTS/DURATION, or unlimited")
 	f.DurationVar(&cfg.UAL.QueryDelay, "ual-query-delay", 2*time.Second, "how long a simulated audit log query takes to succeed")
 	f.IntVar(&cfg.UAL.RecordLimit, "ual-record-limit", 1000000, "per-query record limit (isRecordCountLimitExceeded above it)")
 	f.Float64Var(&cfg.UAL.FailRate, "ual-fail-rate", 0, "share of audit log queries that end failed")
