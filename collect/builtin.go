@@ -55,5 +55,13 @@ func init() {
 		Resume:    "collected again",
 		Flags:     []string{"trace-details"},
 		New:       func(Config) []Source { return []Source{MessageTrace{}} },
+		Configure: func(src Source, s Setup) (Source, error) {
+			if mt, ok := src.(MessageTrace); ok {
+				f, _ := s.Options["messagetrace"].(MessageTraceFlags)
+				mt.Details = f.Details
+				return mt, nil
+			}
+			return src, nil
+		},
 	})
 }

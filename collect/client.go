@@ -471,7 +471,7 @@ func (c *Client) Do(ctx context.Context, req Request, validate Validate) (*Respo
 	}
 	req.endpoint, req.ep = ep.ID, ep
 	var last error
-	throttled := false
+	throttled, reauth := false, false
 	first := time.Now()
 	for attempt := 1; attempt <= c.retry.MaxAttempts; attempt++ {
 		if attempt > 1 {
@@ -486,6 +486,19 @@ func (c *Client) Do(ctx context.Context, req Request, validate Validate) (*Respo
 		}
 		var ge *GraphError
 		if errors.As(err, &ge) {
+			if ge.Status == http.StatusUnauthorized && !reauth {
+				// The token expired or was revoked: the credential is asked
+				// again for the next try (the auth provider calls GetToken
+				// for every request), so one that can refresh (azidentity)
+				// hands a new token; a fixed token is refused again.
+				reauth = true
+				if attempt == 1 { // counted by the loop otherwise
+					c.stats.Retries.Add(1)
+				}
+				c.log.Info("Graph refused the token (401); asking the credential for a new one", "source", req.Source)
+				attempt--
+				continue
+			}
 			return nil, err
 		}
 		last = err

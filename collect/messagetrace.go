@@ -53,6 +53,12 @@ type MessageTrace struct {
 // Name implements Source.
 func (MessageTrace) Name() string { return "messagetrace" }
 
+// MessageTraceFlags are the source's option values as a command line gives
+// them (Setup.Options["messagetrace"]).
+type MessageTraceFlags struct {
+	Details bool // --trace-details
+}
+
 // mtQuery is one message trace list query: a slice, a scope, a direction.
 type mtScope struct {
 	user      User

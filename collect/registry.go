@@ -2,6 +2,7 @@ package collect
 
 import (
 	"fmt"
+	"log/slog"
 	"path"
 	"slices"
 	"strings"
@@ -86,6 +87,58 @@ type Descriptor struct {
 	Also []string
 	// New returns the source's collectors for one run.
 	New func(Config) []Source
+	// Configure, when set, turns the run's option values (Setup.Options
+	// under Name) into one collector's options and checks them, once the
+	// command line is checked and the credential made, before any request.
+	// Its errors name the flag. It returns the collector to run.
+	Configure func(src Source, s Setup) (Source, error)
+	// Resumes says the source keeps state in Setup.StateDir that a later
+	// run (grab --resume) re-uses: the run keeps that directory.
+	Resumes bool
+}
+
+// Setup is what a run hands the Configure of each source it selected.
+type Setup struct {
+	// Options are the sources' option values as the command line gave
+	// them, by source name, each of the type its package defines
+	// (ual.Flags, workspace.Flags, ...); a missing entry is the zero value.
+	Options map[string]any
+	// Credential signs the source's requests in (Graph's, or for another
+	// API an Entra ID credential); AuthMethod is how it was made (--auth).
+	Credential TokenSource
+	AuthMethod string
+	CaseID     string
+	// StateDir is the run's resume directory: a source that Resumes keeps
+	// its state in a folder of its name inside it.
+	StateDir string
+	Log      *slog.Logger
+}
+
+// ConfigureSources runs the Configure of each collector's source (found by
+// its manifest name, SourceOf) and returns the collectors to run.
+func ConfigureSources(srcs []Source, s Setup) ([]Source, error) {
+	out := make([]Source, len(srcs))
+	for i, src := range srcs {
+		out[i] = src
+		if d, ok := SourceOf(src.Name()); ok && d.Configure != nil {
+			c, err := d.Configure(src, s)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+	}
+	return out, nil
+}
+
+// Resuming reports whether one of srcs keeps state for a resume.
+func Resuming(srcs []Source) bool {
+	for _, src := range srcs {
+		if d, ok := SourceOf(src.Name()); ok && d.Resumes {
+			return true
+		}
+	}
+	return false
 }
 
 var registry struct {
@@ -221,3 +274,15 @@ func SelectSources(names []string, cfg Config) ([]Source, error) {
 // CoreEndpoints are the catalogue entries the collection itself sends for
 // every source: the licence probe and the user lookup.
 var CoreEndpoints = []string{"signins.v1", "users.get"}
+
+// DefaultSourcesHelp says, for --sources' help, what is collected without
+// it: the default sources, and those that come with their flag.
+func DefaultSourcesHelp() string {
+	h := strings.Join(DefaultSourceNames(nil), ",")
+	for _, d := range Sources() {
+		if d.Default == WhenFlag {
+			h += ", and " + d.Name + " with --" + d.Flags[0]
+		}
+	}
+	return h
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/evidence-dfir/evidence/collect/record"
@@ -117,6 +118,30 @@ func (e *FatalError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the cause.
 func (e *FatalError) Unwrap() error { return e.Err }
+
+// Why a run stopped before it finished (StopReason), as the manifest's
+// partial.reason and each window's reason begin.
+const (
+	StopInterrupted = "interrupted"         // Ctrl-C, SIGINT or SIGTERM
+	StopCredentials = "credentials refused" // 401: the token expired or was revoked
+	StopDiskFull    = "disk full"           // no space left while writing
+	StopFatal       = "fatal error"         // any other error that ends the run
+)
+
+// StopReason says why err ended a run: one of the Stop constants, and the
+// reason to record on the windows it left uncollected.
+func StopReason(err error) (kind, reason string) {
+	var ge *GraphError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return StopInterrupted, StopInterrupted + ": the collection was stopped (Ctrl-C, SIGINT or SIGTERM) before this window was read; `evidence grab --resume` collects it"
+	case errors.As(err, &ge) && (ge.Status == 401 || ge.Code == "credential"):
+		return StopCredentials, StopCredentials + " before this window was read: " + ge.Error() + "; `evidence grab --resume` with a new token collects it"
+	case errors.Is(err, syscall.ENOSPC):
+		return StopDiskFull, StopDiskFull + " before this window was written; free space and `evidence grab --resume` collects it"
+	}
+	return StopFatal, StopFatal + " before this window was read: " + err.Error() + "; `evidence grab --resume` collects it"
+}
 
 // Graph error codes the collectors recognise.
 const (

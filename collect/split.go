@@ -109,6 +109,13 @@ func collectSplit(ctx context.Context, c *Client, spec mergeSpec, w Window, spli
 		sws, rest, err := runWindow(ctx, c, spec, sub, split.MaxPages, sink, prog, est)
 		out = append(out, sws...)
 		if err != nil {
+			// A fatal error: the sub-windows not reached are on record as
+			// not collected, with why the run stopped.
+			_, reason := StopReason(err)
+			for _, q := range queue {
+				out = append(out, manifest.SubWindow{Window: manifest.NewWindow(q.Start, q.End), Scope: spec.scope,
+					Status: manifest.StatusFailed, Reason: reason})
+			}
 			return out, err
 		}
 		if rest != nil {
@@ -322,16 +329,27 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 		status, reason, fatal := Classify(err)
 		sw.Pages = pages()
 		if fatal {
-			return []manifest.SubWindow{sw}, nil, &FatalError{Err: err}
+			// The run stops here, at a page boundary: what was written
+			// stands as collected down to the last complete instant, the
+			// rest of the sub-window is on record with why it stopped.
+			_, reason = StopReason(err)
+			status = manifest.StatusFailed
+			err = &FatalError{Err: err}
 		}
 		if !emitted {
 			sw.Status, sw.Reason = status, reason
+			if fatal {
+				return []manifest.SubWindow{sw}, nil, err
+			}
 			return []manifest.SubWindow{sw}, nil, nil
 		}
 		t := fromTick(lastGroup)
 		done := sw
 		done.Window = manifest.NewWindow(t, w.End)
 		failed := manifest.SubWindow{Window: manifest.NewWindow(w.Start, t), Scope: spec.scope, Query: sw.Query, Status: status, Reason: reason}
+		if fatal {
+			return []manifest.SubWindow{done, failed}, nil, err
+		}
 		return []manifest.SubWindow{done, failed}, nil, nil
 	}
 	// ensure makes sure p has a record buffered unless its query is done.
@@ -422,7 +440,7 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 		}
 		n, err := writeGroup(group, sink, noted)
 		if err != nil {
-			return nil, nil, &FatalError{Err: fmt.Errorf("%s: writing record: %w", spec.source, err)}
+			return fail(&FatalError{Err: fmt.Errorf("%s: writing record: %w", spec.source, err)})
 		}
 		sw.Records += int64(n)
 		if prog != nil {

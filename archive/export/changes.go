@@ -2,8 +2,6 @@ package export
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -120,68 +118,52 @@ func (c *cycle) compare(ctx context.Context, s *pipeline.Session) error {
 // it was published: a directory, a local archive or a blob. An archive's
 // bytes must hash to the SHA-256 the index holds.
 func (c *cycle) loadPrevious(ctx context.Context, e state.Entry) (*diff.State, error) {
-	if strings.HasPrefix(e.Location, "https://") || strings.HasPrefix(e.Location, "http://") {
-		return c.loadBlob(ctx, e)
-	}
-	fi, err := os.Stat(e.Location)
-	if err != nil {
+	p := pipeline.Published{Path: e.Location}
+	if isURL(e.Location) {
+		s, err := blobStore(c.cfg.Pipeline.Outputs, e.Location)
+		if err != nil {
+			return nil, err
+		}
+		p = pipeline.Published{Store: s}
+	} else if fi, err := os.Stat(e.Location); err != nil {
 		return nil, err
-	}
-	if fi.IsDir() {
+	} else if fi.IsDir() {
 		return diff.Load(e.Location)
 	}
-	f, err := os.Open(e.Location)
+	var st *diff.State
+	sum, _, err := pipeline.ReadPublished(ctx, p, func(r io.Reader) (err error) {
+		st, err = diff.LoadReader(e.Location, r)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return loadHashed(e, f)
+	if e.SHA256 != "" && sum != e.SHA256 {
+		return nil, fmt.Errorf("%s: SHA-256 %s, the index recorded %s", e.Location, sum, e.SHA256)
+	}
+	return st, nil
 }
 
-func (c *cycle) loadBlob(ctx context.Context, e state.Entry) (*diff.State, error) {
+// isURL reports a location published as a blob.
+func isURL(loc string) bool {
+	return strings.HasPrefix(loc, "https://") || strings.HasPrefix(loc, "http://")
+}
+
+// blobStore opens the blob at url with the run's blob output (its account
+// and credential).
+func blobStore(outputs []pipeline.Deliverer, url string) (*blob.Store, error) {
 	var open func(blob.Target) (*blob.Store, error)
-	for _, o := range c.cfg.Pipeline.Outputs {
+	for _, o := range outputs {
 		if b, ok := o.(pipeline.Blob); ok && b.Open != nil {
 			open = b.Open
 		}
 	}
 	if open == nil {
-		return nil, fmt.Errorf("%s is a blob and this run has no blob output to read it with", e.Location)
+		return nil, fmt.Errorf("%s is a blob and this run has no blob output to read it with", url)
 	}
-	t, err := blob.ParseURL(e.Location)
+	t, err := blob.ParseURL(url)
 	if err != nil {
 		return nil, err
 	}
-	st, err := open(t)
-	if err != nil {
-		return nil, err
-	}
-	info, err := st.Stat(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := st.Open(ctx, info.ETag)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return loadHashed(e, r)
-}
-
-// loadHashed reads an archive with diff.LoadReader while hashing every
-// byte, and checks the hash against the index entry.
-func loadHashed(e state.Entry, r io.Reader) (*diff.State, error) {
-	h := sha256.New()
-	tee := io.TeeReader(r, h)
-	st, err := diff.LoadReader(e.Location, tee)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := io.Copy(h, r); err != nil {
-		return nil, err
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); e.SHA256 != "" && got != e.SHA256 {
-		return nil, fmt.Errorf("%s: SHA-256 %s, the index recorded %s", e.Location, got, e.SHA256)
-	}
-	return st, nil
+	return open(t)
 }

@@ -1,8 +1,7 @@
 package export
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -247,12 +246,12 @@ func checkBundle(e state.Entry) string {
 		}
 		return ""
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	f.Close()
+	got, _, err := pipeline.ReadPublished(context.Background(), pipeline.Published{Path: e.Location}, func(io.Reader) error { return nil })
+	switch {
+	case err != nil:
 		return err.Error()
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
+	case got != e.SHA256:
 		return "CHANGED: SHA-256 " + got + ", the index records " + e.SHA256
 	}
 	return ""

@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"time"
@@ -32,25 +30,20 @@ type BlobReport struct {
 // "changed" problem. It returns (nil, nil, err) with a *blob.ServiceError
 // of status 404 when the blob does not exist.
 func ReadBlob(ctx context.Context, s *blob.Store) (*manifest.Result, *BlobReport, error) {
-	st, err := s.Stat(ctx)
-	if err != nil {
-		return nil, nil, err
+	var res *manifest.Result
+	var verr error
+	sum, st, err := ReadPublished(ctx, Published{Store: s}, func(r io.Reader) error {
+		res, verr = archive.VerifyReader(r)
+		return verr
+	})
+	if verr != nil {
+		return nil, nil, verifyErr(fmt.Errorf("verify %s: %w", s.Target(), verr))
 	}
-	r, err := s.Open(ctx, st.ETag)
 	if err != nil {
-		return nil, nil, err
-	}
-	defer r.Close()
-	h := sha256.New()
-	res, err := archive.VerifyReader(io.TeeReader(r, h))
-	if err != nil {
-		return nil, nil, verifyErr(fmt.Errorf("verify %s: %w", s.Target(), err))
-	}
-	if _, err := io.Copy(h, r); err != nil { // hash anything after the archive, too
 		return nil, nil, err
 	}
 	rep := &BlobReport{URL: st.URL, VersionID: st.VersionID, ETag: st.ETag, ContentLength: st.ContentLength,
-		LastModified: st.LastModified, SHA256: hex.EncodeToString(h.Sum(nil)), MetadataSHA256: st.MetadataSHA256,
+		LastModified: st.LastModified, SHA256: sum, MetadataSHA256: st.MetadataSHA256,
 		Immutability: st.Immutability, Immutable: st.Immutability.Protected(time.Now())}
 	if rep.MetadataSHA256 != "" && rep.MetadataSHA256 != rep.SHA256 {
 		res.AddProblem(rep.URL, manifest.ProblemChanged, fmt.Sprintf("the blob's SHA-256 is %s, its upload recorded %s", rep.SHA256, rep.MetadataSHA256))

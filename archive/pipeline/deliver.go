@@ -242,20 +242,15 @@ func (t Tar) Find(_ context.Context, name string, p *Plan) (*Delivery, error) {
 // readBackArchive reads the archive at path once: it verifies the bundle
 // it holds and hashes its bytes.
 func readBackArchive(path string) (*manifest.Result, string, error) {
-	f, err := os.Open(path)
+	var res *manifest.Result
+	sum, _, err := ReadPublished(context.Background(), Published{Path: path}, func(r io.Reader) (err error) {
+		res, err = archive.VerifyReader(r)
+		return err
+	})
 	if err != nil {
 		return nil, "", err
 	}
-	defer f.Close()
-	h := sha256.New()
-	res, err := archive.VerifyReader(io.TeeReader(f, h))
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", path, err)
-	}
-	if _, err := io.Copy(h, f); err != nil { // anything after the archive, too
-		return nil, "", err
-	}
-	return res, hex.EncodeToString(h.Sum(nil)), nil
+	return res, sum, nil
 }
 
 // Blob uploads the archive a Tar wrote as an immutable blob under Store's

@@ -38,7 +38,7 @@ const (
 )
 
 // flagOrder is the order rules are listed in on the page.
-var flagOrder = []string{FlagNewIP, FlagNewCountry, FlagFailSuccess, FlagRisky, FlagMFA, FlagInboxRule, FlagConsent, FlagAppCred, FlagMailBurst}
+var flagOrder = []string{FlagNewIP, FlagNewCountry, FlagFailSuccess, FlagRisky, FlagMFA, FlagInboxRule, FlagConsent, FlagAppCred, FlagMailBurst, FlagGraphInd}
 
 // Adapter reads one kind of record file: it says which files it takes and
 // how to find the time, user, IP, operation and result in a record, and which
@@ -149,6 +149,7 @@ func extractSignIn(r gjson.Result, ev *Event) {
 			app = v.String()
 		case "appId":
 			appID = v.String()
+			ev.AppID = strings.ToLower(appID)
 		case "riskLevelDuringSignIn":
 			risk = v.String()
 		case "userAgent":

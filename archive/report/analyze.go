@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/evidence-dfir/evidence/archive/diff"
 	"github.com/tidwall/gjson"
 )
 
@@ -61,6 +62,7 @@ type Event struct {
 	Country string
 	City    string
 	App     string
+	AppID   string // the application's id, when the record names it
 	Op      string
 	Detail  string
 	Result  string   // ResultSuccess, ResultFailure, ResultInterrupted or ""
@@ -70,6 +72,10 @@ type Event struct {
 	Fwd     []string // mail forwarding targets a record sets (inbox rules)
 	Flags   []string
 	Note    string // set on synthetic events (mail bursts): a count
+	// Copy: a sign-in from a long-retention copy (workspace, diagnostic
+	// archive), most likely also in Graph's sign-in files: shown, but not
+	// fed to the per-user sign-in rules and groups.
+	Copy bool
 }
 
 func (e *Event) flag(f string) {
@@ -87,7 +93,7 @@ func (e *Event) flag(f string) {
 // (interned), which is most of the memory of a 100,000-event timeline.
 func (a *Analyzer) own(e *Event) {
 	e.ID = strings.Clone(e.ID)
-	for _, p := range []*string{&e.User, &e.UserKey, &e.IP, &e.Country, &e.City, &e.App, &e.Op, &e.Detail, &e.Code, &e.UA, &e.Tenant} {
+	for _, p := range []*string{&e.User, &e.UserKey, &e.IP, &e.Country, &e.City, &e.App, &e.AppID, &e.Op, &e.Detail, &e.Code, &e.UA, &e.Tenant} {
 		*p = a.intern(*p)
 	}
 	for i := range e.Fwd {
@@ -178,6 +184,15 @@ type Analyzer struct {
 	// (captured while the file streams by; nil until then).
 	want     map[string]map[int64][]byte
 	captured int64 // bytes kept in want
+
+	// Graph activity log requests kept as candidates for FlagGraphInd, by
+	// "ip\x00"+IP and "app\x00"+app id (copies.go).
+	graphBy                  map[string]*graphKey
+	graphStored, graphLost   int64
+	graphMatched, graphShown int64
+
+	diff   *diff.Result // diff.json, when it is there and reads
+	diffIn bool         // a diff.json is in the bundle
 
 	strs    map[string]string   // interned values (own)
 	inds    map[string]*indStat // indicator kind + "\x00" + value
@@ -358,7 +373,7 @@ func eachLine(r io.Reader, fn func(n int64, line []byte)) error {
 
 // Wants reports whether Feed reads file (a bundle-relative path).
 func Wants(file string) bool {
-	return adapterFor(file) != nil || isFindings(file) || isInboxRules(file) || isImported(file)
+	return adapterFor(file) != nil || isFindings(file) || isInboxRules(file) || isImported(file) || isDiff(file)
 }
 
 // Feed reads the record file at rel (bundle-relative, '/'-separated) from r.
@@ -394,6 +409,9 @@ func (a *Analyzer) Feed(rel string, r io.Reader) error {
 		a.findingsOK = ok && (first || a.findingsOK)
 		a.findingsBad = a.findingsBad || !ok
 		return nil
+	}
+	if isDiff(rel) {
+		return a.feedDiff(r)
 	}
 	if isImported(rel) {
 		return a.feedImported(rel, r)
@@ -502,9 +520,13 @@ func (a *Analyzer) event(fs *FileStat, ev *Event) {
 	}
 	switch ev.Class {
 	case ClassSignIn:
-		a.signIn(ev)
+		if !ev.Copy {
+			a.signIn(ev)
+		}
 	case ClassMail:
 		a.mail(ev)
+	case ClassGraph:
+		a.graphCandidate(ev)
 	}
 	if len(ev.Flags) > 0 {
 		a.highlight(ev)

@@ -68,6 +68,7 @@ func kindRank(code string) int {
 var ruleSeverity = map[string]string{
 	FlagFailSuccess: "high", FlagRisky: "high", FlagMailBurst: "high", FlagInboxRule: "high",
 	FlagConsent: "high", FlagAppCred: "high", FlagMFA: "high", FlagNewIP: "medium", FlagNewCountry: "medium",
+	FlagGraphInd: "high",
 }
 
 // stateRules are the rules whose subject the findings files also report

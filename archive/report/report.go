@@ -152,6 +152,7 @@ type view struct {
 	FindingGroups []sevGroup
 	NFindings     int
 	Evidence      []evidenceView
+	Changes       changesView
 	FindingsIn    bool // a findings file is in the bundle
 	FindingsOK    bool
 	Files         []fileView
@@ -339,7 +340,7 @@ func build(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) *view {
 	for _, ev := range tl.events {
 		classSeen[ev.Class] = true
 	}
-	for _, c := range []string{ClassSignIn, ClassAudit, ClassUAL, ClassMail} {
+	for _, c := range []string{ClassSignIn, ClassAudit, ClassUAL, ClassMail, ClassGraph} {
 		if classSeen[c] || a.byClass[c] > 0 {
 			v.Classes = append(v.Classes, option{c, cat.S("class." + c)})
 		}
@@ -390,6 +391,7 @@ func build(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) *view {
 		v.NFindings += len(g.Items)
 	}
 	v.Indicators, v.IndicatorsCSV = indicators(a, tl, cat)
+	v.Changes = changes(m, a, cat, href)
 	v.Imported = len(m.Imports) > 0 && len(m.Sources) == 0
 	for _, im := range m.Imports {
 		iv := importView{Name: im.OriginalName, Path: im.Path, Kind: im.Kind, First: fmtStamp(im.First), Last: fmtStamp(im.Last), Records: "—"}
@@ -684,6 +686,9 @@ func summaryNotes(a *Analyzer, tl timelineResult, cat *catalog) []template.HTML 
 	if untimed > 0 {
 		n = append(n, cat.T("sum.untimed", untimed))
 	}
+	if a.graphMatched > a.graphShown {
+		n = append(n, cat.T("sum.graph", a.graphMatched, a.graphShown))
+	}
 	if tl.binHours > 1 {
 		n = append(n, cat.T("sum.chartbins", tl.binHours))
 	}
@@ -779,4 +784,5 @@ func (a *Analyzer) finish() {
 		ev.flag(FlagMailBurst)
 		a.highlight(ev)
 	}
+	a.graphRule()
 }

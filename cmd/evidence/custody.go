@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/evidence-dfir/evidence/archive/pipeline"
-	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
@@ -42,32 +41,11 @@ Actions: ` + strings.Join(manifest.CustodyActions, ", ") + `.`,
   evidence custody append ./evidence-20261125T015600Z-3f2a9c1d --action received --actor "Bob (SOC)" --from "Alice (IR)" --sign-key bob.key`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if action == "" {
-				return usageErr("custody append: --action is required (one of %s)", strings.Join(manifest.CustodyActions, ", "))
+			ev, err := pipeline.CustodyEvent(action, actor, details, map[string]string{"to": to, "from": from, "note": note})
+			if err != nil {
+				return err
 			}
-			d := map[string]string{}
-			for _, kv := range details {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return usageErr("--detail %q: want KEY=VALUE", kv)
-				}
-				d[k] = v
-			}
-			for k, v := range map[string]string{"to": to, "from": from, "note": note} {
-				if v != "" {
-					d[k] = v
-				}
-			}
-			for k, v := range d {
-				d[k] = collect.RedactDetail(k, v) // no SAS, token or key in a signed log
-			}
-			if len(d) == 0 {
-				d = nil
-			}
-			if actor == "" {
-				actor = pipeline.OSUser()
-			}
-			so.custodyOnly = true
+			so.CustodyOnly = true
 			if err := a.loadSigner(&so); err != nil {
 				return err
 			}
@@ -75,7 +53,7 @@ Actions: ` + strings.Join(manifest.CustodyActions, ", ") + `.`,
 			if err != nil {
 				return err
 			}
-			e, err := seal.AppendCustody(path, manifest.CustodyEvent{Actor: actor, Host: pipeline.Hostname(), Action: action, Details: d}, so.signer)
+			e, err := seal.AppendCustody(path, ev, so.Signer)
 			if err != nil {
 				return usageErr("%v", err)
 			}

@@ -1,21 +1,14 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/evidence-dfir/evidence/collect"
-	"github.com/evidence-dfir/evidence/collect/graphtest"
-	"github.com/evidence-dfir/evidence/collect/ual"
-	"github.com/evidence-dfir/evidence/collect/workspace/lawtest"
+	"github.com/evidence-dfir/evidence/collect/graphtest/sim"
 	"github.com/spf13/cobra"
 )
-
-// demoWorkspace is the simulated Log Analytics workspace's id.
-const demoWorkspace = "5e0a1c2d-0000-4000-8000-00000000d3e0"
 
 func (a *app) demoCmd() *cobra.Command {
 	o := &grabOptions{}
@@ -40,35 +33,17 @@ are needed.`,
   evidence demo --out /tmp/cases --bundle dir`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			token := make([]byte, 24)
-			if _, err := rand.Read(token); err != nil {
+			d, err := sim.StartDemo(seed)
+			if err != nil {
 				return failErr(err)
 			}
-			srv, err := graphtest.NewServer(graphtest.Config{
-				Seed:    seed,
-				License: graphtest.License("p2"),
-				Token:   "demo-" + hex.EncodeToString(token),
-				Reports: graphtest.Budget{Requests: collect.ReportsBudget.Requests, Per: collect.ReportsBudget.Per},
-			})
-			if err != nil {
-				return failErr(fmt.Errorf("starting the simulated tenant: %w", err))
-			}
-			defer srv.Close()
-			fmt.Fprintf(a.stderr, "Simulated tenant listening on %s (victim: %s)\n", srv.URL, srv.Tenant.Victim().UPN)
-			// --sources workspace: a simulated Log Analytics workspace holding
-			// the victim's rows of every table.
-			law := lawtest.New(demoWorkspace, "demo-"+hex.EncodeToString(token))
-			defer law.Close()
-			v, now := srv.Tenant.Victim(), time.Now().UTC()
-			lawtest.Seed(law, uint64(seed), []lawtest.User{{ID: v.ID, UPN: v.UPN}}, now.Add(-31*24*time.Hour), now.Add(time.Hour), lawtest.DemoRows)
-			o.ws = workspaceFlags{id: demoWorkspace, url: law.Endpoint(), transport: law.Client()}
-			o.users = []string{srv.Tenant.Victim().UPN}
-			o.auth = collect.AuthOptions{Method: "token", GraphURL: srv.URL}
-			o.credential = collect.StaticToken("demo-" + hex.EncodeToString(token))
-			o.examiner = "evidence demo"
-			// --sources ual: the simulated queries finish in milliseconds.
-			o.ual = ualFlags{opt: ual.Options{APIVersion: "beta", Concurrency: ual.DefaultConcurrency, PollInterval: 50 * time.Millisecond, QueryTimeout: 10 * time.Minute,
-				PageSize: ual.DefaultPageSize, RecordLimit: ual.DefaultRecordLimit, MaxQueries: ual.DefaultMaxQueries}}
+			defer d.Close()
+			fmt.Fprintf(a.stderr, "Simulated tenant listening on %s (victim: %s)\n", d.URL, d.Tenant.Victim().UPN)
+			o.ws, o.ual.Flags = d.Workspace(), d.UAL()
+			o.Scope.Users = []string{d.Tenant.Victim().UPN}
+			o.Conn.Auth = collect.AuthOptions{Method: "token", GraphURL: d.URL}
+			o.Credential = collect.StaticToken(d.Token)
+			o.Conn.Examiner = "evidence demo"
 			res, err := a.grab(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -80,28 +55,28 @@ are needed.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.since, "since", "30d", "start of the window")
+	f.StringVar(&o.Scope.Since, "since", "30d", "start of the window")
 	// The demo shows every source the tool has but the diagnostic-settings
 	// archive, which needs a real storage service (tests run it on Azurite).
 	for _, s := range collect.SourceNames() {
 		if s != "diagarchive" {
-			o.sources = append(o.sources, s)
+			o.Scope.Sources = append(o.Scope.Sources, s)
 		}
 	}
-	f.StringSliceVar(&o.sources, "sources", o.sources, "sources to collect: "+strings.Join(o.sources, ", "))
-	f.StringVar(&o.out, "out", "evidence-demo", "directory the bundle is written to")
-	bundleFlag(f, &o.deliver)
-	blobFlags(f, &o.deliver)
+	f.StringSliceVar(&o.Scope.Sources, "sources", o.Scope.Sources, "sources to collect: "+strings.Join(o.Scope.Sources, ", "))
+	f.StringVar(&o.Out, "out", "evidence-demo", "directory the bundle is written to")
+	bundleFlag(f, &o.Deliver)
+	blobFlags(f, &o.Deliver)
 	f.Int64Var(&seed, "seed", 1, "seed of the simulated tenant's data")
-	a.sealFlags(f, &o.seal)
+	a.sealFlags(f, &o.Seal)
 
-	f.StringVar(&o.lang, "lang", "", langFlagHelp)
-	f.StringSliceVar(&o.kinds, "signin-kinds", collect.SignInKindNames(), "sign-in kinds to collect")
+	f.StringVar(&o.Lang, "lang", "", langFlagHelp)
+	f.StringSliceVar(&o.Scope.Kinds, "signin-kinds", collect.SignInKindNames(), "sign-in kinds to collect")
 	// One sub-window per query keeps the demo to a handful of requests
 	// under the documented 5-per-10-seconds reports budget.
-	f.StringVar(&o.split, "split", "0", "initial sub-window length (0: one window)")
-	o.maxPages = collect.DefaultSplitting.MaxPages
-	o.attempts = collect.DefaultRetry.MaxAttempts
-	o.retryMin = 200 * time.Millisecond
+	f.StringVar(&o.Scope.Split, "split", "0", "initial sub-window length (0: one window)")
+	o.Scope.MaxPages = collect.DefaultSplitting.MaxPages
+	o.Conn.Attempts = collect.DefaultRetry.MaxAttempts
+	o.Conn.RetryBase = 200 * time.Millisecond
 	return cmd
 }

@@ -40,11 +40,11 @@ changes that match a finding.`,
   evidence diff --json OLD_DIR NEW_DIR > diff.json`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if so.signKey != "" && out == "" {
+			if so.SignKey != "" && out == "" {
 				return usageErr("--sign-key signs the file --out writes: give --out FILE")
 			}
-			if so.signKey != "" {
-				so.ns = diff.Namespace // the trusted keys must allow the key for comparisons
+			if so.SignKey != "" {
+				so.Namespace = diff.Namespace // the trusted keys must allow the key for comparisons
 				if err := a.loadSigner(&so); err != nil {
 					return err
 				}
@@ -66,8 +66,8 @@ changes that match a finding.`,
 				if err := durable.WriteBytes(out, 0o644, durable.Replace, b); err != nil {
 					return failErr(err)
 				}
-				if so.signer != nil {
-					sig, err := seal.SignBytes(b, so.signer, diff.Namespace)
+				if so.Signer != nil {
+					sig, err := seal.SignBytes(b, so.Signer, diff.Namespace)
 					if err != nil {
 						return failErr(err)
 					}
@@ -90,7 +90,7 @@ changes that match a finding.`,
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "print the comparison as JSON (the format of --out) instead of text")
 	f.StringVar(&out, "out", "", "write the comparison as JSON to this file")
-	f.StringVar(&so.signKey, "sign-key", "", "sign the --out file with this Ed25519 private key (evidence keygen); passphrase from --passphrase-file, "+EnvKeyPassword+" or a prompt")
-	f.StringVar(&so.passFile, "passphrase-file", "", "read the signing key's passphrase from this file (its first line)")
+	f.StringVar(&so.SignKey, "sign-key", "", "sign the --out file with this Ed25519 private key (evidence keygen); passphrase from --passphrase-file, "+EnvKeyPassword+" or a prompt")
+	f.StringVar(&so.PassFile, "passphrase-file", "", "read the signing key's passphrase from this file (its first line)")
 	return cmd
 }

@@ -154,7 +154,7 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 	if o.tier, err = export.ParseTier(o.tier); err != nil {
 		return nil, exportErr(err)
 	}
-	budgets, err := o.connOptions.check()
+	budgets, err := o.Check()
 	if err != nil {
 		return nil, err
 	}
@@ -169,29 +169,29 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 	if err := a.loadSigner(&o.seal); err != nil {
 		return nil, err
 	}
-	cred, credID, err := export.StateCredential(o.state, o.credential, o.auth)
+	cred, credID, err := export.StateCredential(o.state, o.credential, o.Auth)
 	if err != nil {
 		return nil, exportErr(err)
 	}
-	store, err := export.OpenState(o.state, cred, credID, o.auth.Method)
+	store, err := export.OpenState(o.state, cred, credID, o.Auth.Method)
 	if err != nil {
 		return nil, exportErr(err)
 	}
 	if cred == nil {
-		if cred, credID, err = collect.Credential(o.auth); err != nil {
+		if cred, credID, err = collect.Credential(o.Auth); err != nil {
 			return nil, usageErr("%v", err)
 		}
 	} else if credID == "" {
 		credID = "in-process simulator token"
 	}
-	outputs, err := deliver.Deliverers(cred, credID, o.auth.Method)
+	outputs, err := deliver.Deliverers(cred, credID, o.Auth.Method)
 	if err != nil {
 		return nil, err
 	}
 
 	caseID := uuid.NewString()
-	m := a.header(caseID, o.examiner, now)
-	m.Auth = manifest.Auth{Method: o.auth.Method, Identity: credID}
+	m := a.header(caseID, o.Examiner, now)
+	m.Auth = manifest.Auth{Method: o.Auth.Method, Identity: credID}
 	prog := a.newProgress()
 	defer prog.stop()
 	ualDir := filepath.Join(o.out, ".evidence-export-ual-"+caseID[:8])
@@ -211,7 +211,7 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 			return srcs, err
 		},
 		Users: o.users, Backfill: o.backfill, First: first, Settle: settle, Overlap: overlap,
-		Tier: o.tier, Now: now, PageSize: o.pageSize,
+		Tier: o.tier, Now: now, PageSize: o.PageSize,
 		Pipeline: pipeline.Plan{
 			Out: o.out, Manifest: m, Started: now, Now: nowf,
 			Graph: &pipeline.Graph{Options: a.clientOptions(o.connOptions, budgets, cred)},

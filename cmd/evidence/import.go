@@ -1,32 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"strings"
-	"time"
 
-	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
-	"github.com/evidence-dfir/evidence/collect"
-	"github.com/evidence-dfir/evidence/collect/portal"
-	"github.com/evidence-dfir/evidence/manifest"
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 )
 
-// importOptions are import's flags.
-type importOptions struct {
-	out, bundle, caseID, examiner, note string
-	lang                                string
-	users                               []string
-	since, until                        string
-	seal                                sealOptions // --sign-key, --tsa, --require-signature: as grab
-	now                                 func() time.Time
-}
-
 func (a *app) importCmd() *cobra.Command {
-	o := &importOptions{}
+	o := &pipeline.Import{}
 	cmd := &cobra.Command{
 		Use:   "import FILE...",
 		Short: "Seal files downloaded from the Entra admin center into a verifiable bundle",
@@ -54,145 +36,26 @@ downloaded".`,
   evidence import --case 3f2a9c1d-0000-4000-8000-000000000000 --examiner "J. Doe" --note "downloaded by the tenant admin on 2026-11-20" SignIns.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			path, code, err := a.runImport(cmd.Context(), o, files)
+			o.Files, o.Args, o.Tool, o.Log, o.Stderr = files, a.args, tool(), a.log, a.stderr
+			res, err := pipeline.RunImport(cmd.Context(), *o)
 			if err != nil {
 				return err
 			}
-			a.code = code
-			fmt.Fprintln(a.stdout, path)
+			a.code = a.grabResult(res).code
+			fmt.Fprintln(a.stdout, res.Path)
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.out, "out", ".", "directory the bundle is written to")
-	f.StringVar(&o.bundle, "bundle", "tar", "bundle form: tar (a .tar.zst archive) or dir (the sealed directory only)")
-	f.StringVar(&o.caseID, "case", "", "case id (a UUID); default a new random UUID")
-	f.StringVar(&o.examiner, "examiner", "", "who imports, for the manifest; default the OS user")
-	f.StringVar(&o.note, "note", "", "free text for the manifest, e.g. who downloaded the files and when")
-	f.StringVar(&o.lang, "lang", "", langFlagHelp)
-	f.StringArrayVar(&o.users, "user", nil, "keep apart records not of this user: a UPN or an object id (repeatable; give both to match files that carry only one)")
-	f.StringVar(&o.since, "since", "", "keep apart records before this time: a duration back from now (30d, 2w, 36h), an RFC 3339 time or a date (UTC)")
-	f.StringVar(&o.until, "until", "", "keep apart records at or after this time (exclusive end), same forms as --since; default now when --since is given")
-	a.sealFlags(f, &o.seal)
+	f.StringVar(&o.Out, "out", ".", "directory the bundle is written to")
+	f.StringVar(&o.Bundle, "bundle", "tar", "bundle form: tar (a .tar.zst archive) or dir (the sealed directory only)")
+	f.StringVar(&o.CaseID, "case", "", "case id (a UUID); default a new random UUID")
+	f.StringVar(&o.Examiner, "examiner", "", "who imports, for the manifest; default the OS user")
+	f.StringVar(&o.Note, "note", "", "free text for the manifest, e.g. who downloaded the files and when")
+	f.StringVar(&o.Lang, "lang", "", langFlagHelp)
+	f.StringArrayVar(&o.Users, "user", nil, "keep apart records not of this user: a UPN or an object id (repeatable; give both to match files that carry only one)")
+	f.StringVar(&o.Since, "since", "", "keep apart records before this time: a duration back from now (30d, 2w, 36h), an RFC 3339 time or a date (UTC)")
+	f.StringVar(&o.Until, "until", "", "keep apart records at or after this time (exclusive end), same forms as --since; default now when --since is given")
+	a.sealFlags(f, &o.Seal)
 	return cmd
-}
-
-// runImport builds the Plan of an import (the imported files as the only
-// collector, no Graph connection) and runs it: sealed, signed, time-stamped,
-// with custody and report.html, like a grab.
-func (a *app) runImport(ctx context.Context, o *importOptions, files []string) (string, int, error) {
-	nowf := o.now
-	if nowf == nil {
-		nowf = time.Now
-	}
-	started := nowf().UTC().Truncate(time.Second)
-	outputs, err := pipeline.ImportOutputs(o.bundle)
-	if err != nil {
-		return "", 0, err
-	}
-	caseID, err := pipeline.CaseID(o.caseID)
-	if err != nil {
-		return "", 0, err
-	}
-	scope, err := importScope(o, nowf().UTC())
-	if err != nil {
-		return "", 0, err
-	}
-	imports := pipeline.Imports{Files: files, Scope: scope}
-	if err := imports.Check(); err != nil {
-		return "", 0, err
-	}
-	lang, err := reportLang(o.lang)
-	if err != nil {
-		return "", 0, err
-	}
-	if err := a.loadSigner(&o.seal); err != nil {
-		return "", 0, err
-	}
-	m := a.header(caseID, o.examiner, started)
-	m.Tenant = manifest.Tenant{GraphURL: "none: files imported by hand"}
-	m.Auth = manifest.Auth{Method: "none (import)"}
-	for _, u := range scope.Users {
-		mu := manifest.User{Requested: u, ID: u}
-		if strings.Contains(u, "@") {
-			mu = manifest.User{Requested: u, UPN: u}
-		}
-		m.Users = append(m.Users, mu)
-	}
-	if o.note != "" {
-		m.Warnings = append(m.Warnings, "note: "+o.note)
-	}
-	imports.Report = func(imp manifest.Import) {
-		recs := "unknown"
-		if imp.Records != nil {
-			recs = fmt.Sprint(*imp.Records)
-		}
-		fmt.Fprintf(a.stderr, "  %-40s %-26s %8s records  %s .. %s  sha256 %s\n", imp.OriginalName, imp.Kind, recs, orDash(imp.First), orDash(imp.Last), imp.SHA256[:16])
-		if imp.OutOfScope > 0 {
-			fmt.Fprintf(a.stderr, "    %d records outside the asked user/window, kept apart in %s\n", imp.OutOfScope, imp.OutOfScopePath)
-		}
-	}
-	res, err := pipeline.Run(ctx, pipeline.Plan{
-		Out: o.out, Name: bundle.Name(started, caseID), Manifest: m, Started: started, Now: nowf,
-		Collectors: []pipeline.Collector{imports},
-		Seal:       a.sealPlan(&o.seal, []string{"import"}), Lang: lang, Readme: pipeline.ImportReadme,
-		Outputs: outputs, Log: a.log, Stderr: a.stderr,
-	})
-	if err != nil {
-		return "", 0, err
-	}
-	if o.bundle == "tar" {
-		fmt.Fprintf(a.stderr, "  bundle SHA-256: %s\n", res.SHA256)
-	}
-	fmt.Fprintf(a.stderr, "  verified: %d files, %d bytes, every SHA-256 matches\n", res.Verified.Files, res.Verified.Bytes)
-	if s := m.Seal; s != nil && s.KeyFingerprint != "" {
-		fmt.Fprintf(a.stderr, "  signed: %s by key %s\n", manifest.SigName, s.KeyFingerprint)
-	}
-	code := ExitOK
-	if res.Incomplete() {
-		code = ExitIncomplete
-	}
-	return res.Path, code, nil
-}
-
-// importScope reads --user, --since and --until (the duration grammar of
-// grab); none of them: the files are taken as downloaded.
-func importScope(o *importOptions, now time.Time) (portal.Scope, error) {
-	var sc portal.Scope
-	for _, u := range o.users {
-		u = strings.TrimSpace(u)
-		if _, err := uuid.Parse(u); err != nil && !strings.Contains(u, "@") {
-			return sc, usageErr("--user %q: give a UPN (name@domain) or an object id (a GUID); import has no Graph connection to look a name up", u)
-		}
-		sc.Users = append(sc.Users, u)
-	}
-	if o.since == "" && o.until == "" {
-		return sc, nil
-	}
-	sc.Window.End = now
-	if o.since != "" {
-		t, err := collect.ParseWhen(o.since, now)
-		if err != nil {
-			return sc, usageErr("--since: %v", err)
-		}
-		sc.Window.Start = t
-	}
-	if o.until != "" {
-		t, err := collect.ParseWhen(o.until, now)
-		if err != nil {
-			return sc, usageErr("--until: %v", err)
-		}
-		sc.Window.End = t
-	}
-	if !sc.Window.Start.Before(sc.Window.End) {
-		return sc, usageErr("--until (%s) must be after --since (%s)", collect.FormatTime(sc.Window.End), collect.FormatTime(sc.Window.Start))
-	}
-	return sc, nil
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

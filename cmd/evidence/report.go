@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
-	"time"
 
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/archive/report"
 	"github.com/spf13/cobra"
 )
@@ -16,15 +13,7 @@ import (
 var langFlagHelp = "language of report.html: " + strings.Join(report.Languages, " or ") + " (default from LC_ALL, LC_MESSAGES or LANG; English otherwise)"
 
 // reportLang checks --lang and applies the default.
-func reportLang(lang string) (string, error) {
-	if lang == "" {
-		return report.DefaultLang(), nil
-	}
-	if !report.ValidLang(lang) {
-		return "", usageErr("--lang %q: use %s", lang, strings.Join(report.Languages, " or "))
-	}
-	return lang, nil
-}
+func reportLang(lang string) (string, error) { return pipeline.ReportLang(lang) }
 
 func (a *app) reportCmd() *cobra.Command {
 	var out, lang string
@@ -62,54 +51,15 @@ problems at the top, and the exit code is 4.`,
 
 // report renders the page of the bundle at p into out.
 func (a *app) report(p, out, lang string) error {
-	if _, err := os.Stat(p); err != nil {
-		return usageErr("report: %v", err)
-	}
-	res, err := verifyPath(p)
+	path, res, err := pipeline.RenderReport(p, out, lang, "evidence "+tool().Version, a.stdout)
 	if err != nil {
 		return err
-	}
-	b, err := report.ReadBundle(p)
-	var nb *report.NotBundleError
-	switch {
-	case errors.As(err, &nb):
-		return &exitError{code: ExitVerify, err: err}
-	case err != nil:
-		return failErr(err)
-	}
-	o := b.Options
-	o.Lang = lang
-	if out == "" {
-		out = report.OutName(b.Name, lang)
-	}
-	if b.Dir != "" {
-		if out != "-" {
-			if err := report.RefuseInside(out, b.Dir); err != nil {
-				return usageErr("%v", err)
-			}
-		}
-		o.LinkPrefix = report.LinkPrefix(out, b.Name, b.Dir)
-	}
-	o.Integrity = &report.Integrity{OK: res.OK(), Files: res.Files, Bytes: res.Bytes}
-	for _, pr := range res.Problems {
-		o.Integrity.Problems = append(o.Integrity.Problems, pr.String())
-	}
-	ver, _, _ := buildInfo()
-	o.Renderer, o.Rendered = "evidence "+ver, time.Now().UTC()
-
-	var buf bytes.Buffer
-	if err := report.Render(&buf, b.Manifest, b.Analyzer, o); err != nil {
-		return failErr(err)
-	}
-	path, err := report.WriteOut(out, b.Name, buf.Bytes(), a.stdout)
-	if err != nil {
-		return failErr(err)
 	}
 	if path != "" {
 		fmt.Fprintln(a.stdout, path)
 	}
 	if !res.OK() {
-		fmt.Fprintf(a.stderr, "evidence: the bundle does not verify: %s (the page says so at the top)\n", describeProblems(res))
+		fmt.Fprintf(a.stderr, "evidence: the bundle does not verify: %s (the page says so at the top)\n", pipeline.DescribeProblems(res))
 		a.code = ExitVerify
 	}
 	return nil

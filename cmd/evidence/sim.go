@@ -1,22 +1,16 @@
 package main
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/evidence-dfir/evidence/collect"
-	"github.com/evidence-dfir/evidence/collect/graphtest"
+	"github.com/evidence-dfir/evidence/collect/graphtest/sim"
 	"github.com/spf13/cobra"
 )
 
 func (a *app) simCmd() *cobra.Command {
-	var (
-		listen, token, license, reports, ualReads, now, tokenKind string
-		fail                                                      []string
-		cfg                                                       graphtest.Config
-	)
+	var o sim.Flags
+	cfg := &o.Config
 	cmd := &cobra.Command{
 		Use:   "sim",
 		Short: "Serve the simulated Microsoft 365 tenant over HTTP (for tests and trials)",
@@ -37,7 +31,8 @@ answered 400 or 403 and logged as violations),
 bearer-token checks, throttling budgets with 429 and Retry-After, licence
 behaviour and optional fault injection. --fail PATH=CODE answers every
 request below PATH with that status and Graph's error body for it (401: an
-expired token), to see how a run records it.
+expired token), to see how a run records it; PATH=CODE@N serves the first
+N requests below PATH first.
 
 Its clock follows the wall clock, so records keep arriving while it runs and
 a grab started minutes later still reaches "now".`,
@@ -46,81 +41,21 @@ a grab started minutes later still reaches "now".`,
   evidence sim --token test-token --fail /auditLogs/signIns=401`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if token == "" {
-				return usageErr("--token is required: the bearer token the simulated tenant accepts")
-			}
-			switch license {
-			case "free", "p1", "p2":
-			default:
-				return usageErr("--license %q: use free, p1 or p2", license)
-			}
-			switch tokenKind {
-			case "delegated", "app":
-			default:
-				return usageErr("--token-kind %q: use delegated or app", tokenKind)
-			}
-			host, _, _ := strings.Cut(listen, ":")
-			if host != "127.0.0.1" && host != "localhost" && host != "[::1]" {
-				return usageErr("--listen %q: the simulator serves loopback addresses only (127.0.0.1:PORT)", listen)
-			}
-			b, err := collect.ParseBudget(reports)
+			c, err := o.Checked()
 			if err != nil {
-				return usageErr("--reports-budget: %v", err)
+				return usageErr("%v", err)
 			}
-			rb, err := collect.ParseBudget(ualReads)
-			if err != nil {
-				return usageErr("--ual-read-budget: %v", err)
+			if err := sim.Serve(cmd.Context(), o, c, a.stdout, a.log); err != nil {
+				return failErr(err)
 			}
-			cfg.UAL.Reads = graphtest.Budget{Requests: rb.Requests, Per: rb.Per}
-			if now != "" {
-				t, err := collect.ParseWhen(now, time.Now())
-				if err != nil {
-					return usageErr("--now: %v", err)
-				}
-				cfg.Now = t
-			}
-			for _, rule := range fail {
-				p, code, ok := strings.Cut(rule, "=")
-				n, err := strconv.Atoi(code)
-				if !ok || !strings.HasPrefix(p, "/") || err != nil || n < 400 || n > 599 {
-					return usageErr("--fail %q: want PATH=CODE, a path from / and an HTTP error status, e.g. /auditLogs/signIns=401", rule)
-				}
-				if cfg.Fail == nil {
-					cfg.Fail = map[string]int{}
-				}
-				cfg.Fail[p] = n
-			}
-			cfg.Token, cfg.License, cfg.TokenKind = token, graphtest.License(license), graphtest.TokenKind(tokenKind)
-			cfg.Reports = graphtest.Budget{Requests: b.Requests, Per: b.Per}
-			cfg.Logger = a.log // violations of the documented contract are logged as warnings
-			srv, err := graphtest.Listen(listen, cfg)
-			if err != nil {
-				return failErr(fmt.Errorf("sim: %w", err))
-			}
-			defer srv.Close()
-			fmt.Fprintln(a.stdout, srv.URL)
-			a.log.Info("simulated tenant serving", "url", srv.URL, "license", license, "victim", srv.Tenant.Victim().UPN)
-			if now != "" {
-				<-cmd.Context().Done()
-				return nil
-			}
-			tick := time.NewTicker(time.Second) // the tenant's clock follows the wall clock
-			defer tick.Stop()
-			for {
-				select {
-				case <-cmd.Context().Done():
-					return nil
-				case t := <-tick.C:
-					srv.Tenant.SetNow(t)
-				}
-			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&listen, "listen", "127.0.0.1:8080", "loopback address to listen on")
-	f.StringVar(&token, "token", "", "the bearer token to accept (a test value, not a real credential)")
-	f.StringVar(&license, "license", "p2", "tenant licence: free, p1 or p2 (free refuses sign-in logs and keeps 7 days)")
-	f.StringVar(&tokenKind, "token-kind", "delegated", "what the token stands for: delegated (a signed-in user) or app (application permissions; endpoints without application permissions answer 403 Authorization_RequestDenied)")
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "loopback address to listen on")
+	f.StringVar(&o.Token, "token", "", "the bearer token to accept (a test value, not a real credential)")
+	f.StringVar(&o.License, "license", "p2", "tenant licence: free, p1 or p2 (free refuses sign-in logs and keeps 7 days)")
+	f.StringVar(&o.TokenKind, "token-kind", "delegated", "what the token stands for: delegated (a signed-in user) or app (application permissions; endpoints without application permissions answer 403 Authorization_RequestDenied)")
 	f.BoolVar(&cfg.IgnoreFilter, "ignore-filter", false, "answer like a service that ignores $filter on sign-ins, audits and message trace (other users' and out-of-window records), to see them kept apart")
 	f.BoolVar(&cfg.RefuseBetaSignIns, "refuse-beta-signins", false, "refuse /beta/auditLogs/signIns (403), to see interactive sign-ins fall back to v1.0")
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed of the generated data")
@@ -128,7 +63,7 @@ a grab started minutes later still reaches "now".`,
 	f.IntVar(&cfg.AuditsPerUser, "audits-per-user", 60, "background directory audits per user over 30 days")
 	f.IntVar(&cfg.NonInteractivePerUser, "noninteractive-per-user", 600, "background non-interactive sign-ins per user over 30 days")
 	f.IntVar(&cfg.AppSignIns, "app-signins", 200, "background service principal / managed identity sign-ins per app over 30 days")
-	f.StringVar(&reports, "reports-budget", collect.ReportsBudget.String(), "throttling budget of /auditLogs, REQUESTS/DURATION, or unlimited")
+	f.StringVar(&o.Reports, "reports-budget", collect.ReportsBudget.String(), "throttling budget of /auditLogs, REQUESTS/DURATION, or unlimited")
 	f.Float64Var(&cfg.Faults.Rate5xx, "fault-5xx", 0, "share of requests answered 5xx")
 	f.Float64Var(&cfg.Faults.RateReset, "fault-reset", 0, "share of connections reset")
 	f.Float64Var(&cfg.Faults.RateTruncate, "fault-truncate", 0, "share of bodies truncated")
@@ -136,12 +71,12 @@ a grab started minutes later still reaches "now".`,
 	f.DurationVar(&cfg.Faults.Latency, "latency", 0, "latency added to every request")
 	f.Int64Var(&cfg.Faults.Seed, "fault-seed", 1, "seed of the fault generator")
 	f.IntVar(&cfg.UAL.RecordsPerUser, "ual-records-per-user", 300, "unified audit log records per user per 30 days (kept 180 days)")
-	f.StringVar(&ualReads, "ual-read-budget", "unlimited", "throttling budget of audit log query reads (status polls and record pages), REQUESTS/DURATION, or unlimited")
+	f.StringVar(&o.UALReads, "ual-read-budget", "unlimited", "throttling budget of audit log query reads (status polls and record pages), REQUESTS/DURATION, or unlimited")
 	f.DurationVar(&cfg.UAL.QueryDelay, "ual-query-delay", 2*time.Second, "how long a simulated audit log query takes to succeed")
 	f.IntVar(&cfg.UAL.RecordLimit, "ual-record-limit", 1000000, "per-query record limit (isRecordCountLimitExceeded above it)")
 	f.Float64Var(&cfg.UAL.FailRate, "ual-fail-rate", 0, "share of audit log queries that end failed")
-	f.StringArrayVar(&fail, "fail", nil, "answer every request below PATH with status CODE and Graph's error body, PATH=CODE (repeatable), e.g. /auditLogs/signIns=401")
-	f.StringVar(&now, "now", "", "fix the tenant's clock at this time, RFC 3339 (default: it follows the wall clock)")
+	f.StringArrayVar(&o.Fail, "fail", nil, "answer every request below PATH with status CODE and Graph's error body, PATH=CODE (repeatable), e.g. /auditLogs/signIns=401; PATH=CODE@N serves the first N requests below PATH first (a token that expires mid-run)")
+	f.StringVar(&o.Now, "now", "", "fix the tenant's clock at this time, RFC 3339 (default: it follows the wall clock)")
 	_ = f.MarkHidden("now")
 	return cmd
 }

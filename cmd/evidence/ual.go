@@ -6,20 +6,17 @@ import (
 )
 
 // ualFlags are grab's and export's options for the unified audit log
-// source; ual.Options.Checked checks them.
-type ualFlags struct {
-	opt    ual.Options
-	preset string
-}
+// source (ual.Flags checks them).
+type ualFlags struct{ ual.Flags }
 
 func (u *ualFlags) register(f *pflag.FlagSet) {
-	o := &u.opt
+	o := &u.Options
 	f.StringVar(&o.APIVersion, "ual-api-version", "beta", "Graph version of the audit log query API: beta or v1.0")
 	f.StringSliceVar(&o.Operations, "ual-operations", nil, "ual: operations to keep (operationFilters), e.g. New-InboxRule,Set-InboxRule")
 	f.StringSliceVar(&o.RecordTypes, "ual-record-types", nil, "ual: record types (recordTypeFilters), e.g. exchangeAdmin,azureActiveDirectoryStsLogon")
 	f.StringSliceVar(&o.Services, "ual-services", nil, "ual: services (workloads), one query per service, e.g. Exchange,AzureActiveDirectory")
 	f.StringVar(&o.Keyword, "ual-keyword", "", "ual: free-text keyword (keywordFilter)")
-	f.StringVar(&u.preset, "preset", "", "ual operation preset: mailbox-takeover (see docs/sources.md)")
+	f.StringVar(&u.Preset, "preset", "", "ual operation preset: mailbox-takeover (see docs/sources.md)")
 	f.IntVar(&o.Concurrency, "ual-concurrency", ual.DefaultConcurrency, "ual: audit log queries in flight at once (1..50)")
 	f.IntVar(&o.Windows, "ual-windows", 0, "ual: initial windows the requested window is split into; default --ual-concurrency")
 	f.DurationVar(&o.PollInterval, "ual-poll", ual.DefaultPollInterval, "ual: first wait before polling a query's status (then growing by half, up to 1m)")
@@ -31,7 +28,5 @@ func (u *ualFlags) register(f *pflag.FlagSet) {
 
 // options checks the flags and returns the collector's options.
 func (u *ualFlags) options(caseID, stateDir string) (ual.Options, error) {
-	o := u.opt
-	o.CaseID, o.StateDir = caseID, stateDir
-	return o.Checked(u.preset)
+	return u.Checked(caseID, stateDir)
 }

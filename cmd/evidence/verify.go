@@ -1,14 +1,8 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
-	"os"
-
-	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
-	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
 )
@@ -16,7 +10,7 @@ import (
 func (a *app) verifyCmd() *cobra.Command {
 	var (
 		asJSON bool
-		so     verifySealOptions
+		so     seal.TrustFlags
 		auth   collect.AuthOptions
 	)
 	cmd := &cobra.Command{
@@ -48,97 +42,31 @@ is by a key outside the trusted keys; 4 when anything else does not.`,
   EVIDENCE_BLOB_SAS=... evidence verify https://acct.blob.core.windows.net/evidence/evidence-20261125T015600Z-3f2a9c1d.tar.zst`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var (
-				res *manifest.Result
-				rep *pipeline.BlobReport
-			)
-			opts, err := so.options()
+			opts, err := so.Options()
 			if err != nil {
-				return err
+				return usageErr("%v", err)
 			}
-			if isBlobURL(args[0]) {
-				res, rep, err = verifyBlob(cmd.Context(), args[0], auth)
-			} else {
-				res, err = verifyPath(args[0])
-			}
-			if err != nil {
-				return err
-			}
-			sealed, err := so.check(res, args[0], opts, !isBlobURL(args[0]))
+			v, err := pipeline.VerifyBundle(cmd.Context(), args[0], opts, auth)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				out := struct {
-					Bundle   string               `json:"bundle"`
-					OK       bool                 `json:"ok"`
-					Files    int                  `json:"files"`
-					Bytes    int64                `json:"bytes"`
-					Problems []manifest.Problem   `json:"problems"`
-					Seal     *seal.Report         `json:"seal"`
-					Blob     *pipeline.BlobReport `json:"blob,omitempty"`
-				}{args[0], res.OK(), res.Files, res.Bytes, res.Problems, sealed, rep}
-				if out.Problems == nil {
-					out.Problems = []manifest.Problem{}
-				}
-				if err := enc.Encode(out); err != nil {
+				if err := v.WriteJSON(a.stdout); err != nil {
 					return failErr(err)
 				}
 			} else {
-				printResult(a, args[0], res)
-				printSeal(a, sealed)
-				if rep != nil {
-					printBlobReport(a, rep)
-				}
+				v.WriteText(a.stdout)
 			}
-			a.code = verifyExit(res)
+			a.code = verifyExit(v.Files)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
-	so.flags(cmd)
+	f := cmd.Flags()
+	f.StringArrayVar(&so.TrustedKeys, "trusted-keys", nil, "trusted keys file in ssh-keygen's allowed_signers format (repeatable; default $"+seal.EnvTrustedKeys+"): the signature and signed custody entries must be by one of its keys")
+	f.StringArrayVar(&so.Pubkeys, "pubkey", nil, "trusted public key file (PREFIX.pub, an authorized_keys or allowed_signers file; repeatable), trusted with --trusted-keys")
+	f.StringArrayVar(&so.TSACAs, "tsa-ca", nil, "trusted root certificate(s) of the time-stamp authority, PEM (repeatable); added to the system's")
+	f.BoolVar(&so.RequireSig, "require-signature", false, "an unsigned bundle fails verification; needs trusted keys")
 	authFlags(cmd.Flags(), &auth)
 	return cmd
-}
-
-// verifyPath verifies a bundle directory or .tar.zst archive.
-func verifyPath(p string) (*manifest.Result, error) {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return nil, usageErr("verify: %v", err)
-	}
-	var res *manifest.Result
-	if fi.IsDir() {
-		res, err = manifest.VerifyDir(p)
-	} else {
-		res, err = archive.VerifyTarZst(p)
-	}
-	if err != nil {
-		return nil, &exitError{code: ExitVerify, err: err} // the error names the bundle once
-	}
-	return res, nil
-}
-
-func printResult(a *app, p string, res *manifest.Result) {
-	w := a.stdout
-	if res.OK() {
-		fmt.Fprintf(w, "OK %s: %d files, %d bytes, every SHA-256 matches SHA256SUMS and the manifest\n", p, res.Files, res.Bytes)
-		if m := res.Manifest; m != nil {
-			fmt.Fprintf(w, "   case %s, tenant %s, collected %s by %s\n", m.CaseID, m.Tenant.Domain, m.CollectionStart, m.Examiner)
-			if !m.Complete {
-				fmt.Fprintln(w, "   note: the bundle is intact but its manifest records INCOMPLETE collection")
-			}
-		}
-		return
-	}
-	fmt.Fprintf(w, "FAILED %s: %d problem(s)\n", p, len(res.Problems))
-	for _, pr := range res.Problems {
-		line := fmt.Sprintf("  %-12s %s", pr.Kind, pr.Path)
-		if pr.Detail != "" {
-			line += ": " + pr.Detail
-		}
-		fmt.Fprintln(w, line)
-	}
 }

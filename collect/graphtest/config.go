@@ -99,8 +99,11 @@ type Config struct {
 	// error body Graph sends with it, after the token check (for example
 	// {"/auditLogs/signIns": 401}: a token that expired mid-run). The path
 	// may include the version ("/beta/auditLogs/signIns") or not (any).
-	Fail   map[string]int
-	MaxTop int // largest accepted $top on the log endpoints, and their default page size (default 1000)
+	Fail map[string]int
+	// FailAfter delays a Fail rule (same key): that many requests below
+	// its path are served normally first (AddFail reads "PATH=CODE@N").
+	FailAfter map[string]int
+	MaxTop    int // largest accepted $top on the log endpoints, and their default page size (default 1000)
 
 	// Denied names Graph permissions the simulated app was not granted
 	// (e.g. PermMailbox): the snapshot endpoints needing them answer 403.

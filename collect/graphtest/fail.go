@@ -3,13 +3,17 @@ package graphtest
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
 // forced answers a request whose path Config.Fail names with the status
 // given there, in the error body Graph uses for that status; nil for any
-// other request. A rule's path matches the request's path, with or without the version segment, case-insensitively, and any
-// path below it ("/auditLogs" matches "/v1.0/auditLogs/signIns").
+// other request. A rule's path matches the request's path, with or without
+// the version segment, case-insensitively, and any path below it
+// ("/auditLogs" matches "/v1.0/auditLogs/signIns"; "/" matches every
+// path). A rule with Config.FailAfter serves that many matching requests
+// first, then fails every one after them (a token that expires mid-run).
 func (t *Tenant) forced(r *http.Request) *gerr {
 	if len(t.cfg.Fail) == 0 {
 		return nil
@@ -22,12 +26,61 @@ func (t *Tenant) forced(r *http.Request) *gerr {
 		}
 	}
 	for rule, status := range t.cfg.Fail {
-		rule = "/" + strings.Trim(strings.ToLower(rule), "/")
+		norm := "/" + strings.Trim(strings.ToLower(rule), "/")
 		for _, q := range []string{p, noVersion} {
-			if q == rule || strings.HasPrefix(q, rule+"/") {
+			if norm == "/" || q == norm || strings.HasPrefix(q, norm+"/") {
+				if t.served(rule) {
+					return nil
+				}
 				return failure(status)
 			}
 		}
+	}
+	return nil
+}
+
+// served counts a request matching rule and reports whether it is still
+// among the rule's FailAfter good answers.
+func (t *Tenant) served(rule string) bool {
+	after := t.cfg.FailAfter[rule]
+	if after <= 0 {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.failSeen == nil {
+		t.failSeen = map[string]int{}
+	}
+	t.failSeen[rule]++
+	return t.failSeen[rule] <= after
+}
+
+// AddFail adds a fault rule as `evidence sim --fail` gives it:
+// PATH=CODE (every request below PATH is answered CODE) or PATH=CODE@N
+// (the first N requests below PATH are served, every later one is answered
+// CODE). PATH starts with "/"; CODE is an HTTP error status (400-599).
+func (c *Config) AddFail(rule string) error {
+	p, code, ok := strings.Cut(rule, "=")
+	code, after, hasAfter := strings.Cut(code, "@")
+	n, err := strconv.Atoi(code)
+	if !ok || !strings.HasPrefix(p, "/") || err != nil || n < 400 || n > 599 {
+		return fmt.Errorf("want PATH=CODE or PATH=CODE@N, a path from / and an HTTP error status, e.g. /auditLogs/signIns=401@3")
+	}
+	var a int
+	if hasAfter {
+		if a, err = strconv.Atoi(after); err != nil || a < 0 {
+			return fmt.Errorf("@%s: want the number of good answers before the fault, e.g. =401@3", after)
+		}
+	}
+	if c.Fail == nil {
+		c.Fail = map[string]int{}
+	}
+	c.Fail[p] = n
+	if a > 0 {
+		if c.FailAfter == nil {
+			c.FailAfter = map[string]int{}
+		}
+		c.FailAfter[p] = a
 	}
 	return nil
 }

@@ -38,3 +38,27 @@ func TestFailAnswersTheChosenStatus(t *testing.T) {
 		t.Fatalf("wrong token: %v %v", resp, err)
 	}
 }
+
+// TestFailAfterServesFirst: a rule PATH=CODE@N serves the first N requests
+// below PATH, then answers every later one with CODE; "/" matches every
+// path; a malformed rule is refused.
+func TestFailAfterServesFirst(t *testing.T) {
+	var cfg Config
+	if err := cfg.AddFail("/=401@3"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"/=401@x", "/=401@-1", "auditLogs=401", "/=200", "/=401@"} {
+		if err := (&Config{}).AddFail(bad); err == nil {
+			t.Errorf("AddFail(%q) accepted", bad)
+		}
+	}
+	srv := newTestServer(t, cfg)
+	c := newClient(t)
+	for i, want := range []int{200, 200, 200, 401, 401} {
+		path := "/v1.0/organization"
+		if i%2 == 1 {
+			path = "/v1.0/auditLogs/directoryAudits?$top=1"
+		}
+		mustGet(t, c, srv.URL+path, want)
+	}
+}

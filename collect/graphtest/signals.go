@@ -32,6 +32,17 @@ type Signals struct {
 	// OldAlertID is bob's 40-day-old alert: alerts_v2 with
 	// lastUpdateDateTime ge 30 days back does not return it.
 	OldAlertID string
+	// IPIncidentID is an open incident whose only evidence is the
+	// attacker's IP address (ipEvidence, no user): the victim's only
+	// through the address of the victim's sign-ins; IPAlertID its alert.
+	IPIncidentID, IPAlertID string
+	// DeviceIncidentID is a resolved incident whose only evidence is the
+	// victim's laptop (deviceEvidence.azureAdDeviceId, the deviceId the
+	// victim's sign-ins record); DeviceAlertID its alert.
+	DeviceIncidentID, DeviceAlertID string
+	// UnrelatedIncidentID is an incident whose only evidence is an address
+	// no sign-in of the victim used: nobody's subject in a per-user grab.
+	UnrelatedIncidentID string
 }
 
 type signalsData struct {
@@ -107,6 +118,32 @@ func (t *Tenant) buildSignals(d *snapData) *signalsData {
 			userEvidence(victim, at, "compromised"),
 			obj("@odata.type", "#microsoft.graph.security.ipEvidence", "createdDateTime", at, "verdict", "suspicious",
 				"remediationStatus", "none", "roles", []string{"attacker"}, "ipAddress", AttackerIP, "countryLetterCode", "NL"))})
+
+	ipEvidence := func(ip, country string, at time.Time) *sobj {
+		return obj("@odata.type", "#microsoft.graph.security.ipEvidence", "createdDateTime", at, "verdict", "suspicious",
+			"remediationStatus", "none", "remediationStatusDetails", nil, "roles", []string{}, "detailedRoles", []string{}, "tags", []string{},
+			"ipAddress", ip, "countryLetterCode", country)
+	}
+	ipAt := t0.Add(40 * time.Minute)
+	tr.IPIncidentID, tr.IPAlertID = "7"+strings.ReplaceAll(id("incident/ip")[:7], "-", ""), id("alert/ip")
+	incident(tr.IPIncidentID, "Activity from an anonymous proxy IP address", "active", "medium", ipAt,
+		[]*sobj{alert(tr.IPAlertID, tr.IPIncidentID, "Activity from anonymous IP addresses", "new", "medium", "InitialAccess", ipAt,
+			ipEvidence(AttackerIP, "NL", ipAt))})
+	devAt := t0.Add(-3 * 24 * time.Hour)
+	tr.DeviceIncidentID, tr.DeviceAlertID = "6"+strings.ReplaceAll(id("incident/device")[:7], "-", ""), id("alert/device")
+	incident(tr.DeviceIncidentID, "Suspicious PowerShell command line on one endpoint", "resolved", "low", devAt,
+		[]*sobj{alert(tr.DeviceAlertID, tr.DeviceIncidentID, "Suspicious PowerShell command line", "resolved", "low", "Execution", devAt,
+			obj("@odata.type", "#microsoft.graph.security.deviceEvidence", "createdDateTime", devAt, "verdict", "unknown",
+				"remediationStatus", "none", "remediationStatusDetails", nil, "roles", []string{}, "detailedRoles", []string{}, "tags", []string{},
+				"firstSeenDateTime", devAt.Add(-200*24*time.Hour), "mdeDeviceId", strings.ReplaceAll(id("mde/victim-laptop"), "-", ""),
+				"azureAdDeviceId", victim.laptop.id, "deviceDnsName", strings.ToLower(victim.laptop.name)+".contoso.com", "osPlatform", "Windows11",
+				"osBuild", 22631, "version", "23H2", "healthStatus", "active", "riskScore", "low", "onboardingStatus", "onboarded",
+				"defenderAvStatus", "updated", "ipInterfaces", []string{victim.homeIP}, "loggedOnUsers", []any{}))})
+	unrelAt := t0.Add(-2 * 24 * time.Hour)
+	tr.UnrelatedIncidentID = "5" + strings.ReplaceAll(id("incident/unrelated")[:7], "-", "")
+	incident(tr.UnrelatedIncidentID, "Password spray from one IP address", "resolved", "medium", unrelAt,
+		[]*sobj{alert(id("alert/unrelated"), tr.UnrelatedIncidentID, "Password spray", "resolved", "medium", "CredentialAccess", unrelAt,
+			ipEvidence("198.51.100.200", "US", unrelAt))})
 
 	tr.RiskyServicePrincipalID = st.App.ServicePrincipalID
 	s.riskySPs = []*sobj{obj("id", st.App.ServicePrincipalID, "appId", st.App.AppID, "displayName", st.App.Name,

@@ -46,7 +46,8 @@ type Tenant struct {
 	ual  *ualState // the audit log query API (ual.go)
 
 	mu         sync.Mutex
-	violations []string // requests that broke the documented contract (contract.go)
+	failSeen   map[string]int // requests matching each Config.Fail rule (FailAfter)
+	violations []string       // requests that broke the documented contract (contract.go)
 	now        time.Time
 	stats      Stats
 	windows    map[string][]time.Time // throttling: class+token -> times of admitted requests

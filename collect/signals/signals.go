@@ -63,7 +63,19 @@ type Source struct {
 	// HuntingRowLimit is the row count at which an advanced hunting answer
 	// is taken as possibly cut (0: HuntingRowLimit, the documented cap).
 	HuntingRowLimit int
+
+	prior []manifest.Source // the sources collected before this one in the run (SetPrior)
+	warns []string
 }
+
+// SetPrior hands the source the sources collected before it in the same
+// run: the devices and IP addresses of the subject's sign-ins among them
+// also make an incident or alert the subject's.
+func (s *Source) SetPrior(p []manifest.Source) { s.prior = p }
+
+// Warnings are the notes of the last Collect for the manifest: incidents
+// and alerts that are the subject's by a device or an IP address only.
+func (s *Source) Warnings() []string { return s.warns }
 
 // Name implements collect.Source.
 func (*Source) Name() string { return Name }
@@ -78,21 +90,42 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 		"except the hunting-* parts, whose windows are the data windows asked (one per answer kept)", notChecked)
 	base := r.Base()
 	var incidentAbout, alertAbout func(rec gjson.Result) string
+	s.warns = nil
 	if !job.AllUsers {
+		ind, err := signInIndicators(s.prior, out)
+		if err != nil {
+			return *r.Source(), &collect.FatalError{Err: err}
+		}
+		if ind != nil && ind.capped {
+			s.warns = append(s.warns, fmt.Sprintf("signals: the subject's sign-ins name more than %d devices or IP addresses; incidents and alerts were matched by the first %d of each", maxIndicators, maxIndicators))
+		}
 		var vals []string
 		for _, u := range job.Users {
 			vals = append(vals, u.ID, u.UPN, u.Mail)
 		}
-		about := func(paths []string, what string) func(rec gjson.Result) string {
+		byIndicator := map[string][]string{}
+		about := func(paths, devs, ips []string, what, kind string) func(rec gjson.Result) string {
 			cond := collect.Cond{What: "subject", Paths: paths, Values: nonEmpty(vals)}
 			return func(rec gjson.Result) string {
 				if holdsAny(cond, rec) {
 					return ""
 				}
-				return what + " names a subject (" + strings.Join(nonEmpty(userIDs(job.Users)), ", ") + ")"
+				if ind.holds(rec, devs, ips) {
+					byIndicator[kind] = append(byIndicator[kind], rec.Get("id").String())
+					return ""
+				}
+				return what + " names a subject (" + strings.Join(nonEmpty(userIDs(job.Users)), ", ") + ")" + ind.describe()
 			}
 		}
-		incidentAbout, alertAbout = about(incidentPaths, "no alert of the incident"), about(alertPaths, "no evidence of the alert")
+		incidentAbout = about(incidentPaths, inIncident(devicePaths), inIncident(ipPaths), "no alert of the incident", "incidents")
+		alertAbout = about(alertPaths, devicePaths, ipPaths, "no evidence of the alert", "alerts")
+		defer func() {
+			for _, k := range []string{"incidents", "alerts"} {
+				if ids := byIndicator[k]; len(ids) > 0 {
+					s.warns = append(s.warns, fmt.Sprintf("signals: %d %s are the subject's by a device or IP address of the subject's sign-ins, not by a user (%s)", len(ids), k, strings.Join(ids, ", ")))
+				}
+			}
+		}()
 	}
 	alertsURL := base + "/security/alerts_v2?$filter=" + collect.QueryEscape("lastUpdateDateTime ge "+collect.ODataTime(job.Window.Start))
 	parts := []tenant.Part{

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -38,6 +39,10 @@ func run(t *testing.T, cfg graphtest.Config, allUsers bool) result {
 // users, when set, replaces the victim as the subject of runWith.
 var users []collect.User
 
+// signInsFirst makes runWith collect the subject's interactive sign-ins
+// into the bundle before the signals source, as a grab does.
+var signInsFirst bool
+
 func runWith(t *testing.T, cfg graphtest.Config, source *signals.Source, allUsers bool, span time.Duration) result {
 	t.Helper()
 	cfg.Token, cfg.Now, cfg.Seed = token, now, 5
@@ -65,6 +70,15 @@ func runWith(t *testing.T, cfg graphtest.Config, source *signals.Source, allUser
 			job.Users = users
 		}
 	}
+	var sources []manifest.Source
+	if signInsFirst {
+		si, err := collect.SignIns{}.Collect(context.Background(), c, job, stage)
+		if err != nil || si.Status != manifest.StatusCollected {
+			t.Fatalf("sign-ins: %v %+v", err, si)
+		}
+		sources = append(sources, si)
+		source.SetPrior(sources)
+	}
 	src, err := source.Collect(context.Background(), c, job, stage)
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +86,7 @@ func runWith(t *testing.T, cfg graphtest.Config, source *signals.Source, allUser
 	if vs := srv.Tenant.Violations(); len(vs) > 0 {
 		t.Fatalf("requests outside the documented contract:\n%s", strings.Join(vs, "\n"))
 	}
-	if err := stage.Seal(&manifest.Manifest{Format: manifest.Format, Sources: []manifest.Source{src}}); err != nil {
+	if err := stage.Seal(&manifest.Manifest{Format: manifest.Format, Sources: append(sources, src)}); err != nil {
 		t.Fatal(err)
 	}
 	if vr, err := manifest.VerifyDir(stage.Dir()); err != nil || !vr.OK() {
@@ -129,11 +143,13 @@ func TestSignalsOnStory(t *testing.T) {
 	if len(inc) != 1 || !strings.Contains(inc[0], `"id":"`+sig.IncidentID+`"`) || !strings.Contains(inc[0], sig.AlertID) {
 		t.Fatalf("subject's incidents: %v", inc)
 	}
+	// Without the subject's sign-ins in the bundle, the incidents reachable
+	// only by the victim's device or IP address are not the subject's.
 	apart := lines(t, filepath.Join(res.dir, "signals", "security-incidents-other-users.jsonl"))
-	if len(apart) != 1 || !strings.Contains(apart[0], sig.OtherIncidentID) {
+	if len(apart) != 4 || !strings.Contains(apart[0], sig.OtherIncidentID) || !strings.Contains(strings.Join(apart, ""), sig.IPIncidentID) {
 		t.Errorf("kept apart: %v", apart)
 	}
-	if w := window(res.src, "security-incidents-other-users"); w.Records != 1 || w.Status != manifest.StatusCollected {
+	if w := window(res.src, "security-incidents-other-users"); w.Records != 4 || w.Status != manifest.StatusCollected {
 		t.Errorf("other users' window: %+v", w)
 	}
 	if w := window(res.src, "security-incidents"); w.Records != 1 {
@@ -146,7 +162,7 @@ func TestSignalsOnStory(t *testing.T) {
 		t.Errorf("subject's alerts: %v", alerts)
 	}
 	apartA := lines(t, filepath.Join(res.dir, "signals", "security-alerts-other-users.jsonl"))
-	if len(apartA) != 1 || !strings.Contains(apartA[0], sig.OtherAlertID) || strings.Contains(strings.Join(append(apartA, alerts...), ""), sig.OldAlertID) {
+	if len(apartA) != 4 || !strings.Contains(apartA[0], sig.OtherAlertID) || strings.Contains(strings.Join(append(apartA, alerts...), ""), sig.OldAlertID) {
 		t.Errorf("alerts kept apart: %v", apartA)
 	}
 	if w := window(res.src, "security-alerts"); w.Status != manifest.StatusCollected || w.Records != 1 ||
@@ -174,6 +190,67 @@ func TestSignalsOnStory(t *testing.T) {
 	}
 	if ev := got[signals.KindUnresolvedAlert].Evidence; len(ev) == 1 && (ev[0].File != "signals/security-alerts.jsonl" || ev[0].Line != 1) {
 		t.Errorf("alert finding evidence: %+v", ev)
+	}
+}
+
+// With the subject's sign-ins in the bundle, an incident or alert whose
+// only evidence is an IP address (ipEvidence) or a device
+// (deviceEvidence.azureAdDeviceId) those sign-ins used is the subject's;
+// one naming an address the subject never used, and bob's, stay apart,
+// with a reason naming what was matched; a warning lists the incidents
+// and alerts that are the subject's by device or address only.
+func TestSignalsMatchesByDeviceAndIP(t *testing.T) {
+	signInsFirst = true
+	defer func() { signInsFirst = false }()
+	src := &signals.Source{}
+	res := runWith(t, graphtest.Config{}, src, false, 30*24*time.Hour)
+	sig := res.tenant.TenantSignals()
+	ids := func(file string) []string {
+		var out []string
+		for _, l := range lines(t, filepath.Join(res.dir, "signals", file)) {
+			var r struct{ ID string }
+			if err := json.Unmarshal([]byte(l), &r); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, r.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	sorted := func(s ...string) []string { slices.Sort(s); return s }
+	if got, want := ids("security-incidents.jsonl"), sorted(sig.IncidentID, sig.IPIncidentID, sig.DeviceIncidentID); !slices.Equal(got, want) {
+		t.Errorf("subject's incidents %v, want %v", got, want)
+	}
+	if got, want := ids("security-incidents-other-users.jsonl"), sorted(sig.OtherIncidentID, sig.UnrelatedIncidentID); !slices.Equal(got, want) {
+		t.Errorf("incidents kept apart %v, want %v", got, want)
+	}
+	if got := ids("security-alerts.jsonl"); len(got) != 3 || !slices.Contains(got, sig.IPAlertID) || !slices.Contains(got, sig.DeviceAlertID) || !slices.Contains(got, sig.AlertID) {
+		t.Errorf("subject's alerts %v", got)
+	}
+	if got := ids("security-alerts-other-users.jsonl"); len(got) != 2 || !slices.Contains(got, sig.OtherAlertID) {
+		t.Errorf("alerts kept apart %v", got)
+	}
+	if w := window(res.src, "security-incidents-other-users"); w.Records != 2 ||
+		!regexp.MustCompile(`^first: no alert of the incident names a subject \(victim@contoso.com\) or one of the [1-9]\d* devices and [1-9]\d* IP addresses of the subject's sign-ins$`).MatchString(w.Reason) {
+		t.Errorf("kept-apart window: %+v", w)
+	}
+	warns := strings.Join(src.Warnings(), "\n")
+	for _, want := range []string{"signals: 2 incidents are the subject's by a device or IP address", sig.IPIncidentID, sig.DeviceIncidentID, "signals: 2 alerts are", sig.IPAlertID} {
+		if !strings.Contains(warns, want) {
+			t.Errorf("warnings lack %q:\n%s", want, warns)
+		}
+	}
+	open := 0
+	for _, f := range res.findings.Findings {
+		if f.Kind == signals.KindOpenIncident {
+			open++
+			if f.ObjectID != sig.IncidentID && f.ObjectID != sig.IPIncidentID {
+				t.Errorf("open incident finding for %s", f.ObjectID)
+			}
+		}
+	}
+	if open != 2 {
+		t.Errorf("%d open incident findings, want the victim's and the one reached by IP", open)
 	}
 }
 
@@ -321,10 +398,10 @@ func TestSignalsHuntingSplitsCappedAnswers(t *testing.T) {
 // one raises nothing.
 func TestSignalsTenantWide(t *testing.T) {
 	res := run(t, graphtest.Config{}, true)
-	if n := len(lines(t, filepath.Join(res.dir, "signals", "security-incidents.jsonl"))); n != 2 || window(res.src, "security-incidents-other-users").Query != "" {
+	if n := len(lines(t, filepath.Join(res.dir, "signals", "security-incidents.jsonl"))); n != 5 || window(res.src, "security-incidents-other-users").Query != "" {
 		t.Errorf("%d incidents; windows %+v", n, res.src.Windows)
 	}
-	if n := len(lines(t, filepath.Join(res.dir, "signals", "security-alerts.jsonl"))); n != 2 || window(res.src, "security-alerts-other-users").Query != "" {
+	if n := len(lines(t, filepath.Join(res.dir, "signals", "security-alerts.jsonl"))); n != 5 || window(res.src, "security-alerts-other-users").Query != "" {
 		t.Errorf("%d alerts", n)
 	}
 	// Advanced hunting is per subject: not asked, and said so.

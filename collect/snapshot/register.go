@@ -2,6 +2,20 @@ package snapshot
 
 import "github.com/evidence-dfir/evidence/collect"
 
+// Flags are the source's option values as a command line gives them
+// (collect.Setup.Options["snapshot"]).
+type Flags struct {
+	TenantObjects bool // --tenant-objects
+}
+
+func configure(src collect.Source, s collect.Setup) (collect.Source, error) {
+	if ss, ok := src.(*Source); ok {
+		f, _ := s.Options[Name].(Flags)
+		ss.TenantObjects = f.TenantObjects
+	}
+	return src, nil
+}
+
 func init() {
 	collect.Register(collect.Descriptor{
 		Name:    Name,
@@ -22,5 +36,7 @@ func init() {
 		State:  true,
 		Also:   []string{MessageSourceName},
 		New:    func(collect.Config) []collect.Source { return []collect.Source{&Source{}} },
+
+		Configure: configure,
 	})
 }

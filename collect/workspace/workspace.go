@@ -37,6 +37,7 @@ import (
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/tidwall/gjson"
+	"golang.org/x/sync/errgroup"
 )
 
 // Name is the source's name in --sources and the manifest.
@@ -53,6 +54,14 @@ const (
 	DefaultAudience  = "https://api.loganalytics.io"
 	DefaultRetries   = 6
 	DefaultMinWindow = time.Second
+	// DefaultConcurrency is how many queries run at once (one per table):
+	// the service runs up to 5 concurrent queries per user and queues the
+	// rest (https://learn.microsoft.com/azure/azure-monitor/fundamentals/service-limits#user-query-throttling);
+	// 3 leaves room for the analyst's own queries, and with the 200
+	// queries per 30 s rate far away.
+	DefaultConcurrency = 3
+	// MaxConcurrency is the service's per-user limit of running queries.
+	MaxConcurrency = 5
 )
 
 // Options configure the collector. Zero values take the defaults above.
@@ -68,6 +77,7 @@ type Options struct {
 	MinWindow   time.Duration          // windows are not split below this
 	MaxRetries  int32                  // attempts after the first for 429 and 5xx (azcore's retry policy, honouring Retry-After)
 	RetryDelay  time.Duration          // first backoff step when no Retry-After is given
+	Concurrency int                    // tables queried at once, DefaultConcurrency; at most MaxConcurrency
 	Transport   policy.Transporter     // HTTP client (tests: the simulator's TLS client)
 	Log         *slog.Logger
 }
@@ -99,6 +109,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.Concurrency > MaxConcurrency {
+		o.Concurrency = MaxConcurrency
 	}
 	return o
 }
@@ -233,9 +249,41 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 	defer func() {
 		s.Stats.Requests, s.Stats.Throttled = cnt.requests.Load(), cnt.throttled.Load()
 	}()
-	r := &run{s: s, o: o, client: client, job: job, out: out, src: &src, users: users}
-	for _, t := range tables {
-		if err := r.table(ctx, t); err != nil {
+	// The tables are read Concurrency at a time (each table's windows in
+	// order); each writes its own files. The results are merged in table
+	// order: the manifest, the notes and the files are the same whatever
+	// the order the queries finish in.
+	runs := make([]*run, len(tables))
+	errs := make([]error, len(tables))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.Concurrency)
+	for i, t := range tables {
+		runs[i] = &run{o: o, client: client, job: job, out: out, src: &manifest.Source{}, users: users}
+		g.Go(func() error {
+			errs[i] = runs[i].table(gctx, t)
+			return errs[i]
+		})
+	}
+	_ = g.Wait() // errs holds each table's error
+	for i, r := range runs {
+		src.Windows = append(src.Windows, r.src.Windows...)
+		src.Superseded = append(src.Superseded, r.src.Superseded...)
+		src.Files = append(src.Files, r.src.Files...)
+		src.OutOfScope += r.src.OutOfScope
+		s.warns = append(s.warns, r.warns...)
+		s.Stats.Queries += r.stats.Queries
+		s.Stats.Split += r.stats.Split
+		s.Stats.Partial += r.stats.Partial
+		s.Stats.Missing = append(s.Stats.Missing, r.stats.Missing...)
+		if errs[i] != nil && !errors.Is(errs[i], context.Canceled) {
+			return src, errs[i]
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return src, err
+	}
+	for _, err := range errs {
+		if err != nil {
 			return src, err
 		}
 	}
@@ -246,15 +294,22 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 	return src, nil
 }
 
-// run is one Collect's state.
+// run is one table's part of a Collect: its own manifest entry, notes and
+// counts, merged into the source's in table order once every table is
+// done, so the output does not depend on which query answered first.
 type run struct {
-	s      *Source
 	o      Options
 	client *azquery.LogsClient
 	job    collect.Job
 	out    collect.Output
 	src    *manifest.Source
 	users  *terms
+	warns  []string
+	stats  Stats
+}
+
+func (r *run) warn(format string, a ...any) {
+	r.warns = append(r.warns, Name+": "+fmt.Sprintf(format, a...))
 }
 
 // answer is one query's outcome.
@@ -268,9 +323,9 @@ type answer struct {
 func (r *run) table(ctx context.Context, t Table) error {
 	if _, ok := t.KQL(r.job.Window, r.users); !ok {
 		if len(t.Users) == 0 {
-			r.s.warn("%s not read: the table has no user column, so a per-user grab cannot select its rows (it is read with --all-users)", t.Name)
+			r.warn("%s not read: the table has no user column, so a per-user grab cannot select its rows (it is read with --all-users)", t.Name)
 		} else {
-			r.s.warn("%s not read: none of the asked users has a value for its user columns", t.Name)
+			r.warn("%s not read: none of the asked users has a value for its user columns", t.Name)
 		}
 		return nil
 	}
@@ -309,17 +364,17 @@ func (r *run) table(ctx context.Context, t Table) error {
 		windows = windows[1:]
 		kql, _ := t.KQL(w, r.users)
 		sw := manifest.SubWindow{Window: manifest.NewWindow(w.Start, w.End), Scope: t.Name, Query: kql, Status: manifest.StatusCollected}
-		r.s.Stats.Queries++
+		r.stats.Queries++
 		a, err := r.query(ctx, kql, w)
 		wasFirst := first
 		first = false
 		if err != nil {
 			if missingTable(err, t.Name) && wasFirst {
-				r.s.Stats.Missing = append(r.s.Stats.Missing, t.Name)
+				r.stats.Missing = append(r.stats.Missing, t.Name)
 				sw.Window = manifest.NewWindow(r.job.Window.Start, r.job.Window.End)
 				sw.Reason = fmt.Sprintf("table %s does not exist in the workspace (the service answered: %s); nothing of it can be collected. %s", t.Name, errorText(err), enableHint(t))
 				r.src.Windows = append(r.src.Windows, sw)
-				r.s.warn("table %s does not exist in workspace %s: not collected", t.Name, r.o.WorkspaceID)
+				r.warn("table %s does not exist in workspace %s: not collected", t.Name, r.o.WorkspaceID)
 				return nil
 			}
 			status, reason, fatal := classify(err)
@@ -339,7 +394,7 @@ func (r *run) table(ctx context.Context, t Table) error {
 			continue
 		}
 		if a.partial != "" {
-			r.s.Stats.Partial++
+			r.stats.Partial++
 			sw.Pages, sw.Records = 1, a.rows
 			left, right, ok := halves(w, r.o.MinWindow)
 			if !ok {
@@ -349,7 +404,7 @@ func (r *run) table(ctx context.Context, t Table) error {
 			}
 			sw.Status, sw.Reason = manifest.StatusFailed, "superseded: "+a.partial+"; split in halves"
 			r.src.Superseded = append(r.src.Superseded, sw)
-			r.s.Stats.Split++
+			r.stats.Split++
 			r.o.Log.Info("workspace: result not complete, splitting", "table", t.Name, "window", w.String(), "rows", a.rows, "why", a.partial)
 			windows = append([]collect.Window{left, right}, windows...)
 			continue
@@ -368,7 +423,7 @@ func (r *run) table(ctx context.Context, t Table) error {
 		r.src.Windows = append(r.src.Windows, sw)
 		if out > 0 {
 			r.src.OutOfScope += out
-			r.s.warn("%s %s: %d rows outside the window's TimeGenerated bounds kept apart in %s", t.Name, w, out, oosPath)
+			r.warn("%s %s: %d rows outside the window's TimeGenerated bounds kept apart in %s", t.Name, w, out, oosPath)
 		}
 		if r.job.Progress != nil {
 			r.job.Progress.Add(Name, int(n), 1)

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -415,5 +417,72 @@ func TestTimeoutSplits(t *testing.T) {
 	slices.Sort(got)
 	if want := expected(t, s, "SigninLogs", subject.UPN); !slices.Equal(got, want) {
 		t.Errorf("%d rows, want %d", len(got), len(want))
+	}
+}
+
+// TestConcurrentTablesSameOutput: the tables are queried a few at a time
+// (never more than the service's 5 concurrent queries per user), and the
+// record files, the manifest entry and the notes are byte for byte those
+// of a one-at-a-time run, equal to the ground truth, whatever order the
+// answers come in.
+func TestConcurrentTablesSameOutput(t *testing.T) {
+	type result struct {
+		files map[string]string
+		src   []byte
+		warns []string
+		stats lawtest.Stats
+	}
+	collectWith := func(concurrency int) result {
+		s := setup(t, 250)
+		s.Latency = 40 * time.Millisecond
+		src := source(s)
+		src.Opt.Concurrency = concurrency
+		out := &dirOutput{dir: t.TempDir()}
+		began := time.Now()
+		m, err := src.Collect(context.Background(), nil, perUserJob(), out)
+		out.close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d at a time: %d queries in %s", concurrency, src.Stats.Queries, time.Since(began).Round(time.Millisecond)) // measured, never asserted
+		for _, table := range lawtest.TableNames {
+			if table == "AADServicePrincipalSignInLogs" || table == "AADManagedIdentitySignInLogs" {
+				continue
+			}
+			got := lines(t, filepath.Join(out.dir, "workspace", table+".jsonl"))
+			slices.Sort(got)
+			if want := expected(t, s, table, subject.UPN); !slices.Equal(got, want) {
+				t.Errorf("concurrency %d, %s: %d rows, ground truth %d", concurrency, table, len(got), len(want))
+			}
+		}
+		r := result{files: map[string]string{}, warns: src.Warnings(), stats: s.Stats()}
+		for _, f := range m.Files {
+			b, err := os.ReadFile(filepath.Join(out.dir, filepath.FromSlash(f)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.files[f] = string(b)
+		}
+		m.Endpoint = "" // each run has its own server, on its own port
+		if r.src, err = json.Marshal(m); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	one, many := collectWith(1), collectWith(workspace.DefaultConcurrency)
+	if one.stats.MaxConcurrent != 1 {
+		t.Errorf("one at a time: the service saw %d queries at once", one.stats.MaxConcurrent)
+	}
+	if many.stats.MaxConcurrent < 2 || many.stats.MaxConcurrent > workspace.DefaultConcurrency {
+		t.Errorf("concurrency %d: the service saw at most %d queries at once", workspace.DefaultConcurrency, many.stats.MaxConcurrent)
+	}
+	if len(one.files) < 7 || !maps.Equal(one.files, many.files) {
+		t.Errorf("the record files differ between one and %d queries at a time (%d and %d files)", workspace.DefaultConcurrency, len(one.files), len(many.files))
+	}
+	if !bytes.Equal(one.src, many.src) {
+		t.Errorf("the manifest entries differ:\none  %.400s\nmany %.400s", one.src, many.src)
+	}
+	if !slices.Equal(one.warns, many.warns) {
+		t.Errorf("the notes differ:\n%q\n%q", one.warns, many.warns)
 	}
 }

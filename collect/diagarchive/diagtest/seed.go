@@ -42,6 +42,10 @@ type Spec struct {
 	// their Content-MD5 was set (block blobs), per category.
 	Missing, Tampered map[string][]time.Time
 	Categories        []string // "SignInLogs", "AuditLogs", ...
+	// GraphIP, when set, is the address the first user's Microsoft Graph
+	// requests (MicrosoftGraphActivityLogs) come from, e.g. the
+	// attacker's; otherwise 198.51.100.N like the sign-ins.
+	GraphIP string
 }
 
 // Line is one record line and the user it names.
@@ -96,7 +100,7 @@ func (t *Truth) Overflow(tb testing.TB, acct Account, s Spec, cat string, h time
 	b := Blob{Container: name, Name: strings.TrimSuffix(Name(s.Tenant, h), ".json") + fmt.Sprintf("_%d.json", n), Hour: h}
 	var body bytes.Buffer
 	for i, u := range s.Users {
-		l := line(cat, s.Tenant, u, h.Add(59*time.Minute+time.Duration(i)*time.Second), 900000+n*10+i)
+		l := line(s, cat, u, h.Add(59*time.Minute+time.Duration(i)*time.Second), 900000+n*10+i)
 		b.Lines = append(b.Lines, Line{Text: l, User: u})
 		body.WriteString(l + "\n")
 	}
@@ -125,7 +129,8 @@ func has(hs []time.Time, h time.Time) bool {
 }
 
 // line renders the n-th record of a category for u at t.
-func line(cat, tenant string, u User, t time.Time, n int) string {
+func line(s Spec, cat string, u User, t time.Time, n int) string {
+	tenant := s.Tenant
 	ts := t.UTC().Format("2006-01-02T15:04:05.0000000Z")
 	id := fmt.Sprintf("%08x-0000-4000-8000-%012x", n, n)
 	env := fmt.Sprintf(`"time":"%s","resourceId":"/tenants/%s/providers/Microsoft.aadiam","tenantId":"%s","correlationId":"%s","Level":4`, ts, tenant, tenant, id)
@@ -135,6 +140,15 @@ func line(cat, tenant string, u User, t time.Time, n int) string {
 		// filter must match the id.
 		return fmt.Sprintf(`{%s,"operationName":"Update user","category":"AuditLogs","resultType":"","callerIpAddress":"203.0.113.9","identity":"Admin","properties":{"id":"Directory_%s","activityDateTime":"%s","activityDisplayName":"Update user","initiatedBy":{"app":{"appId":"a0c1","displayName":"Portal"}},"targetResources":[{"id":"%s","displayName":"%s","type":"User","userPrincipalName":null}]}}`,
 			env, id, ts, u.ID, u.Name)
+	case "MicrosoftGraphActivityLogs":
+		// A Graph request: the table's columns (reference/tables/
+		// microsoftgraphactivitylogs) under "properties".
+		ip := fmt.Sprintf("198.51.100.%d", n%250)
+		if s.GraphIP != "" && len(s.Users) > 0 && u == s.Users[0] {
+			ip = s.GraphIP
+		}
+		return fmt.Sprintf(`{%s,"operationName":"Microsoft Graph Activity","category":"MicrosoftGraphActivityLogs","resultType":"","callerIpAddress":"%s","properties":{"timeGenerated":"%s","requestId":"%s","operationId":"%s","apiVersion":"v1.0","requestMethod":"GET","requestUri":"https://graph.microsoft.com/v1.0/users/%s/messages?$top=50","responseStatusCode":200,"responseSizeBytes":20480,"durationMs":120,"appId":"e9b154d0-7658-433b-bb25-6b8e0a8a7c59","userId":"%s","servicePrincipalId":"","ipAddress":"%s","userAgent":"python-requests/2.31"}}`,
+			env, ip, ts, id, id, u.ID, u.ID, ip)
 	case "ServicePrincipalSignInLogs", "ManagedIdentitySignInLogs":
 		return fmt.Sprintf(`{%s,"operationName":"Sign-in activity","category":"%s","resultType":"0","callerIpAddress":"10.0.0.4","identity":"svc","properties":{"id":"%s","createdDateTime":"%s","servicePrincipalId":"5c1e","servicePrincipalName":"svc"}}`, env, cat, id, ts)
 	default:
@@ -187,7 +201,7 @@ func Seed(t testing.TB, acct Account, s Spec) *Truth {
 			for i := 0; i < 2+h.Hour()%3; i++ {
 				n++
 				u := s.Users[n%len(s.Users)]
-				l := line(cat, s.Tenant, u, h.Add(time.Duration(i*7)*time.Minute+13*time.Second), n)
+				l := line(s, cat, u, h.Add(time.Duration(i*7)*time.Minute+13*time.Second), n)
 				if cat == "ServicePrincipalSignInLogs" || cat == "ManagedIdentitySignInLogs" {
 					u = User{}
 				}

@@ -57,6 +57,9 @@ type Server struct {
 	Leak        time.Duration // a faulty service: rows this much before and after the asked range are answered too
 	Forbidden   bool          // the caller has no read access to the workspace (403)
 	TimeoutOver int           // a query selecting more rows than this does not finish: 504 Gateway Timeout (0: never)
+	// Latency holds every answer this long, so that concurrent queries
+	// overlap as they do against the service.
+	Latency time.Duration
 
 	mu        sync.Mutex
 	tables    map[string]*Table
@@ -64,6 +67,8 @@ type Server struct {
 	requests  int
 	throttled int
 	partial   int
+	inFlight  int
+	maxFlight int
 	periodAt  time.Time
 	inPeriod  int
 	srv       *httptest.Server
@@ -145,14 +150,16 @@ func (s *Server) Table(name string) *Table {
 	return s.tables[name]
 }
 
-// Stats are the server's counts.
-type Stats struct{ Requests, Throttled, Partial int }
+// Stats are the server's counts. MaxConcurrent is the most queries it
+// answered at once; the service runs at most 5 concurrent queries per user
+// (Azure Monitor service limits, "User query throttling").
+type Stats struct{ Requests, Throttled, Partial, MaxConcurrent int }
 
 // Stats returns the counts so far.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{s.requests, s.throttled, s.partial}
+	return Stats{s.requests, s.throttled, s.partial, s.maxFlight}
 }
 
 // Queries returns the KQL of every query answered (not throttled), in order.
@@ -190,7 +197,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.inFlight++
+	s.maxFlight = max(s.maxFlight, s.inFlight)
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
+	if s.Latency > 0 {
+		time.Sleep(s.Latency)
+	}
 	want := "/v1/workspaces/" + s.WorkspaceID + "/query"
 	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/v1/workspaces/") || !strings.HasSuffix(r.URL.Path, "/query") {
 		writeError(w, http.StatusNotFound, "PathNotFoundError", "lawtest: only POST /v1/workspaces/{id}/query is served, not "+r.Method+" "+r.URL.Path, nil)

@@ -1,0 +1,307 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/evidence-dfir/evidence/archive/bundle"
+	"github.com/evidence-dfir/evidence/archive/report"
+	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/snapshot"
+	"github.com/evidence-dfir/evidence/manifest"
+)
+
+// Conn is how a run connects to Graph, as the flags grab and export share
+// give it: how to sign in, how hard to try, and who collects.
+type Conn struct {
+	Examiner  string
+	PageSize  int
+	Budgets   []string // --budget CLASS=REQUESTS/DURATION
+	Attempts  int
+	RetryBase time.Duration
+	Auth      collect.AuthOptions
+}
+
+// Check checks the shared flags and returns the --budget overrides.
+func (o Conn) Check() (map[string]collect.Budget, error) {
+	if o.PageSize < 0 {
+		return nil, usageErr("--page-size must be positive")
+	}
+	if o.Attempts < 1 {
+		return nil, usageErr("--max-attempts must be at least 1")
+	}
+	return ParseBudgets(o.Budgets)
+}
+
+// ClientOptions configures the Graph client; version names the tool in the
+// User-Agent.
+func (o Conn) ClientOptions(budgets map[string]collect.Budget, cred collect.TokenSource, log *slog.Logger, version string) collect.Options {
+	return collect.Options{
+		GraphURL:   o.Auth.GraphURL,
+		Credential: cred,
+		Budgets:    budgets,
+		Retry:      collect.RetryPolicy{MaxAttempts: o.Attempts, BaseDelay: o.RetryBase, MaxDelay: max(60*time.Second, o.RetryBase), MaxRetryAfter: collect.DefaultRetry.MaxRetryAfter},
+		Logger:     log,
+		UserAgent:  "evidence/" + version,
+	}
+}
+
+// Credential returns the run's credential: cred when a caller made one
+// (demo, export, tests), else the one o.Auth names; and how to describe it.
+func (o Conn) Credential(cred collect.TokenSource, identity string) (collect.TokenSource, string, error) {
+	if cred != nil {
+		if identity == "" {
+			identity = "in-process simulator token"
+		}
+		return cred, identity, nil
+	}
+	c, id, err := collect.Credential(o.Auth)
+	if err != nil {
+		return nil, "", usageErr("%v", err)
+	}
+	return c, id, nil
+}
+
+// ReportLang checks --lang and applies the default (the environment's
+// locale, else English).
+func ReportLang(lang string) (string, error) {
+	if lang == "" {
+		return report.DefaultLang(), nil
+	}
+	if !report.ValidLang(lang) {
+		return "", usageErr("--lang %q: use %s", lang, strings.Join(report.Languages, " or "))
+	}
+	return lang, nil
+}
+
+// Grab is one grab (or demo, or resumed grab) as its command line gives
+// it. RunGrab checks it, builds its Plan and runs it.
+type Grab struct {
+	Scope     Scope // users, window, sources, sign-in kinds, splitting
+	Out       string
+	Deliver   DeliveryFlags
+	CaseID    string // "" for a new one
+	Conn      Conn
+	Seal      SealFlags
+	Lang      string
+	Attach    []string // files copied into attachments/
+	MessageID string   // an internet message id fetched as .eml
+	// Options are the sources' option values by source name (see
+	// collect.Setup).
+	Options map[string]any
+
+	// Set when resuming (grab --resume): the resume directory and the
+	// interrupted run's collection start.
+	ResumeDir string
+	Started   time.Time
+
+	Args []string      // the command line, for the manifest and the resume state
+	Tool manifest.Tool // this build, for the manifest
+
+	// Credential, when set, is used instead of Conn.Auth's (demo, tests);
+	// CredentialID describes it.
+	Credential   collect.TokenSource
+	CredentialID string
+	Now          func() time.Time
+
+	Log      *slog.Logger
+	Stderr   io.Writer
+	Progress collect.Progress
+	Hook     func(step string) // after each named step (see Plan.Hook)
+}
+
+// message checks --message-id and returns the message source, nil when
+// none is asked for.
+func (g *Grab) message() (*snapshot.Message, error) {
+	if g.MessageID == "" {
+		return nil, nil
+	}
+	id := snapshot.NormalizeMessageID(g.MessageID)
+	if len(id) < 5 || !strings.Contains(id, "@") || strings.ContainsAny(id, "\r\n") {
+		return nil, usageErr("--message-id %q is not an internet message id (like <CAF7731.x@example.com>)", g.MessageID)
+	}
+	if g.Scope.AllUsers {
+		return nil, usageErr("--message-id needs --user: the message is looked up in the named users' mailboxes")
+	}
+	return &snapshot.Message{InternetMessageID: id}, nil
+}
+
+// RunGrab checks g before any request (scope, message id, attachments,
+// delivery, case id, connection flags, language, signing key, credential,
+// the sources' options), then builds the Plan and runs it. A source that
+// keeps resume state (the unified audit log) keeps it in OUT/.NAME.resume
+// until the bundle is sealed.
+func RunGrab(ctx context.Context, g Grab) (*Result, error) {
+	nowf := g.Now
+	if nowf == nil {
+		nowf = time.Now
+	}
+	log := g.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	started := nowf().UTC().Truncate(time.Second)
+	if !g.Started.IsZero() {
+		started = g.Started
+	}
+	sc, err := g.Scope.Check(started)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := g.message()
+	if err != nil {
+		return nil, err
+	}
+	attach, err := CheckAttachments(g.Attach)
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	deliver, err := g.Deliver.Plan(true)
+	if err != nil {
+		return nil, err
+	}
+	caseID, err := CaseID(g.CaseID)
+	if err != nil {
+		return nil, err
+	}
+	budgets, err := g.Conn.Check()
+	if err != nil {
+		return nil, err
+	}
+	lang, err := ReportLang(g.Lang)
+	if err != nil {
+		return nil, err
+	}
+	stderr := g.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	if err := g.Seal.Load(stderr); err != nil {
+		return nil, err
+	}
+	cred, identity, err := g.Conn.Credential(g.Credential, g.CredentialID)
+	if err != nil {
+		return nil, err
+	}
+	name := bundle.Name(started, caseID)
+	stateDir := g.ResumeDir
+	if stateDir == "" {
+		stateDir = ResumeDirFor(g.Out, name)
+	}
+	sources, err := collect.ConfigureSources(sc.Sources, collect.Setup{Options: g.Options, Credential: cred,
+		AuthMethod: g.Conn.Auth.Method, CaseID: caseID, StateDir: stateDir, Log: log})
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	collectors := []Collector{Attachments{Files: attach}}
+	if msg != nil {
+		sources = append(sources, msg)
+		collectors[0] = Attachments{Files: attach, Before: msg.Attachments}
+	}
+	outputs, err := deliver.Deliverers(cred, identity, g.Conn.Auth.Method)
+	if err != nil {
+		return nil, err
+	}
+	if !collect.Resuming(sources) {
+		stateDir = ""
+	} else if err := keepState(g, stateDir, name, started, caseID); err != nil {
+		return nil, err
+	}
+
+	m := Header(caseID, g.Conn.Examiner, started, g.Args, g.Tool)
+	m.Auth = manifest.Auth{Method: g.Conn.Auth.Method, Identity: identity}
+	m.Requested = manifest.NewWindow(sc.Window.Start, sc.Window.End)
+	log.Info("collecting", "case", caseID, "window", sc.Window.String(), "users", len(g.Scope.Users))
+	plan := Plan{
+		Out: g.Out, Name: name, Manifest: m, Started: started, Now: nowf,
+		Graph: &Graph{
+			Options: g.Conn.ClientOptions(budgets, cred, log, g.Tool.Version),
+			Users:   g.Scope.Users, AllUsers: g.Scope.AllUsers, Window: sc.Window, Sources: sources,
+			PageSize: g.Conn.PageSize, Split: &sc.Split,
+		},
+		Collectors: collectors,
+		Seal:       g.Seal.Plan(g.Scope.Sources), Lang: lang, Outputs: outputs,
+		Log: log, Stderr: g.Stderr, Progress: g.Progress,
+		Hook: func(step string) {
+			if g.Hook != nil {
+				g.Hook(step)
+			}
+			if step == StepCommitted && stateDir != "" {
+				os.RemoveAll(stateDir) // sealed: nothing left to resume
+			}
+		},
+	}
+	res, err := Run(ctx, plan)
+	if err != nil && stateDir != "" {
+		if !ResumeStarted(stateDir) {
+			os.RemoveAll(stateDir) // failed before any query: nothing to resume
+		} else if _, serr := os.Stat(stateDir); serr == nil {
+			log.Warn("the collection did not finish; its audit log queries are kept: resume with `evidence grab --resume "+g.Out+"`", "state", stateDir)
+		}
+	}
+	return res, err
+}
+
+// keepState creates the resume directory of a run whose sources keep
+// state, saving the command line and collection start a resume needs; a
+// resumed run first removes the unsealed directory the interrupted one
+// left.
+func keepState(g Grab, dir, name string, started time.Time, caseID string) error {
+	if g.ResumeDir != "" {
+		if err := RemoveStalePartial(g.Out, name); err != nil {
+			return failErr(fmt.Errorf("--resume: removing the interrupted run's unsealed directory: %w", err))
+		}
+	}
+	if args := GrabArgs(g.Args); args != nil {
+		if err := SaveResume(dir, args, started, caseID); err != nil {
+			return failErr(err)
+		}
+	}
+	return nil
+}
+
+// TarSHA256 is the SHA-256 of the archive the run wrote, "" when none.
+func (r *Result) TarSHA256() string {
+	for _, d := range r.Deliveries {
+		if d.Form == FormTar {
+			return d.SHA256
+		}
+	}
+	return ""
+}
+
+// WriteSummary writes what a run collected, for a person: per source its
+// status, records and pages, the requests, the verification, the archive's
+// SHA-256, completeness and the signature.
+func WriteSummary(w io.Writer, r *Result) {
+	m := r.Manifest
+	fmt.Fprintf(w, "\nCase %s, tenant %s, window %s to %s (UTC)\n", m.CaseID, m.Tenant.Domain, m.Requested.Start, m.Requested.End)
+	for _, s := range m.Sources {
+		line := fmt.Sprintf("  %-22s %-11s %8d records %5d pages", s.Name, s.Status, s.Records, s.Pages)
+		if s.Reason != "" {
+			line += "  (" + s.Reason + ")"
+		}
+		fmt.Fprintln(w, line)
+	}
+	if m.Requests != nil {
+		fmt.Fprintf(w, "  requests: %d sent, %d retries, %d throttled (429), %.1fs waiting for the throttling budget\n",
+			m.Requests.Total, m.Requests.Retries, m.Requests.Throttled, m.Requests.ThrottleWaitS)
+	}
+	fmt.Fprintf(w, "  verified: %d files, %d bytes, every SHA-256 matches\n", r.Verified.Files, r.Verified.Bytes)
+	if sum := r.TarSHA256(); sum != "" {
+		fmt.Fprintf(w, "  bundle SHA-256: %s\n", sum)
+	}
+	if !m.Complete {
+		fmt.Fprintln(w, "  INCOMPLETE: some evidence could not be collected; the manifest says what and why (exit code 3)")
+	}
+	if s := m.Seal; s != nil && s.KeyFingerprint != "" {
+		fmt.Fprintf(w, "  signed: %s by key %s\n", manifest.SigName, s.KeyFingerprint)
+	} else {
+		fmt.Fprintln(w, "  WARNING: UNSIGNED bundle: integrity is provable by hashes only (use --sign-key)")
+	}
+}
