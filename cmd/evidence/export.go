@@ -128,7 +128,7 @@ func (a *app) export(ctx context.Context, o *exportOptions) error {
 	caseID := uuid.NewString()
 	m := a.header(caseID, o.Examiner, cfg.Now)
 	m.Auth = manifest.Auth{Method: o.Auth.Method, Identity: credID}
-	prog := newProgress(a.stderr, a.log)
+	prog := a.newProgress()
 	defer prog.stop()
 	cfg.Store, cfg.PageSize, cfg.Hook = store, o.PageSize, o.hook
 	cfg.Pipeline = pipeline.Plan{Out: o.out, Manifest: m, Started: cfg.Now, Now: clock,

@@ -143,7 +143,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	g := o.Grab
 	g.Options = map[string]any{ual.Name: o.ual.Flags, workspace.Name: o.ws, diagarchive.Name: o.da, "messagetrace": o.mt, snapshot.Name: o.snap}
 	g.Args, g.Tool, g.Log, g.Stderr = a.args, tool(), a.log, a.stderr
-	prog := newProgress(a.stderr, a.log)
+	prog := a.newProgress()
 	defer prog.stop()
 	g.Progress = prog
 	g.Hook = func(step string) {
