@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,11 +98,15 @@ func stopLine(method string, err error) string {
 	return GraphFail(err).Error()
 }
 
-// tokenFail is GraphFail, with --auth token's 401 said precisely.
-func tokenFail(method string, err error) error {
+// tokenFail is GraphFail for a run that sealed nothing, with --auth
+// token's 401 and an interruption said precisely.
+func tokenFail(method string, err error, connecting bool) error {
 	var ge *collect.GraphError
-	if errors.As(err, &ge) && ge.Status == 401 && method == "token" {
+	switch {
+	case errors.As(err, &ge) && ge.Status == 401 && method == "token":
 		return failErr(errors.New(stopLine(method, err)))
+	case connecting && errors.Is(err, context.Canceled):
+		return failErr(errors.New("interrupted (Ctrl-C, SIGINT or SIGTERM) before any source was collected: nothing was sealed"))
 	}
 	return GraphFail(err)
 }
@@ -164,6 +169,9 @@ func loadCarry(out, resumeDir string, stage *bundle.Stage, want []collect.Source
 	} else {
 		c.from += manifest.ArchiveSuffix
 		archived = true
+		if _, err := os.Stat(c.from); errors.Is(err, os.ErrNotExist) {
+			return nil, nil // moved away: every source is collected again
+		}
 		if res, _, err = readBackArchive(c.from); err != nil {
 			return nil, fmt.Errorf("resume: the partial bundle: %w", err)
 		}

@@ -263,14 +263,14 @@ func Build(ctx context.Context, p Plan) (*Sealed, error) {
 			}
 		}
 		if err := p.Graph.connect(ctx, &p, s); err != nil {
-			return nil, tokenFail(m.Auth.Method, err)
+			return nil, tokenFail(m.Auth.Method, err, true)
 		}
-		if carried != nil {
+		if carried != nil && len(carried.sources) > 0 {
 			m.Warnings = append(m.Warnings, carried.note())
 		}
 		if err := p.Graph.collect(ctx, s, carried); err != nil {
 			if !errors.As(err, &stop) || p.ResumeDir == "" {
-				return nil, tokenFail(m.Auth.Method, err)
+				return nil, tokenFail(m.Auth.Method, err, false)
 			}
 			// Seal what was collected: nothing below is cancelled by the
 			// signal that stopped the collection (a second one ends the

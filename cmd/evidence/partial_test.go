@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
 	"github.com/evidence-dfir/evidence/manifest"
@@ -141,7 +142,8 @@ func checkResumed(t *testing.T, refDir, dir, out, refURL, url string, carried bo
 // TestPartialOn401ThenResume: a token refused after some good answers
 // (sim --fail /=401@N) seals what was collected as a partial bundle (exit
 // 3) that verifies and says it is partial; `grab --resume` with the token
-// valid again ends with the records of an uninterrupted run.
+// valid again ends with the records of an uninterrupted run. As a
+// directory and as an archive (the resume reads the partial archive).
 func TestPartialOn401ThenResume(t *testing.T) {
 	ref := newSim(t, partialCfg)
 	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
@@ -149,28 +151,72 @@ func TestPartialOn401ThenResume(t *testing.T) {
 		t.Fatalf("reference run: exit %d\n%s", code, stderr)
 	}
 	refDir := lastLine(stdout)
+	for _, form := range []string{"dir", "tar"} {
+		t.Run(form, func(t *testing.T) {
+			cfg := partialCfg
+			if err := cfg.AddFail("/=401@30"); err != nil {
+				t.Fatal(err)
+			}
+			srv := newSim(t, cfg)
+			out := t.TempDir()
+			code, stdout, stderr := invoke(t, tokenEnv, grabArgs(srv, out, append(slices.Clone(partialArgs), "--bundle", form)...)...)
+			if code != ExitIncomplete {
+				t.Fatalf("401 after 30 answers: exit %d, want 3\n%s", code, stderr)
+			}
+			if !strings.Contains(stderr, "the bearer token in "+collect.EnvGraphToken+" has expired or was revoked") {
+				t.Errorf("--auth token: stderr does not say the token expired\n%s", stderr)
+			}
+			checkPartial(t, asDir(t, lastLine(stdout)), collect.StopCredentials)
 
-	cfg := partialCfg
-	if err := cfg.AddFail("/=401@30"); err != nil {
+			srv.Tenant.Heal() // a new token
+			code, stdout, stderr = invoke(t, tokenEnv, "grab", "--resume", out)
+			if code != ExitOK {
+				t.Fatalf("resume: exit %d\n%s", code, stderr)
+			}
+			checkResumed(t, refDir, asDir(t, lastLine(stdout)), out, ref.URL, srv.URL, true)
+		})
+	}
+}
+
+// asDir is the bundle at path as a directory: itself, or an archive
+// verified (`evidence verify`) and extracted.
+func asDir(t *testing.T, path string) string {
+	t.Helper()
+	if !strings.HasSuffix(path, manifest.ArchiveSuffix) {
+		return path
+	}
+	if code, out, errs := invoke(t, nil, "verify", path); code != ExitOK {
+		t.Fatalf("verify %s: exit %d\n%s%s", path, code, out, errs)
+	}
+	f, err := os.Open(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newSim(t, cfg)
-	out := t.TempDir()
-	code, stdout, stderr = invoke(t, tokenEnv, grabArgs(srv, out, partialArgs...)...)
-	if code != ExitIncomplete {
-		t.Fatalf("401 after 30 answers: exit %d, want 3\n%s", code, stderr)
+	defer f.Close()
+	dir := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(path), manifest.ArchiveSuffix))
+	if err := archive.Extract(f, dir); err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(stderr, "the bearer token in "+collect.EnvGraphToken+" has expired or was revoked") {
-		t.Errorf("--auth token: stderr does not say the token expired\n%s", stderr)
-	}
-	checkPartial(t, lastLine(stdout), collect.StopCredentials)
+	return dir
+}
 
-	srv.Tenant.Heal() // a new token
-	code, stdout, stderr = invoke(t, tokenEnv, "grab", "--resume", out)
-	if code != ExitOK {
-		t.Fatalf("resume: exit %d\n%s", code, stderr)
+// TestTokenExpiredBeforeCollecting: with --auth token, a token refused
+// from the first request says so in one line, exit 2, and leaves nothing
+// (no bundle, no resume state: nothing was collected).
+func TestTokenExpiredBeforeCollecting(t *testing.T) {
+	srv := newSim(t, graphtest.Config{Fail: map[string]int{"/": 401}})
+	out := t.TempDir()
+	code, _, stderr := invoke(t, tokenEnv, grabArgs(srv, out, "--user", "victim@contoso.com")...)
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 2\n%s", code, stderr)
 	}
-	checkResumed(t, refDir, lastLine(stdout), out, ref.URL, srv.URL, true)
+	line := lastLine(stderr)
+	if !strings.HasPrefix(line, "evidence: the bearer token in "+collect.EnvGraphToken+" has expired or was revoked (graph answered 401 InvalidAuthenticationToken") {
+		t.Errorf("last line: %s", line)
+	}
+	if left, _ := os.ReadDir(out); len(left) != 0 {
+		t.Errorf("left in --out: %v", left)
+	}
 }
 
 // TestPartialOnSIGINTThenResume: SIGINT sent to a real `evidence grab`
