@@ -254,7 +254,11 @@ func adoptOrphan(cfg *Config, st *state.State, o *orphan) (*state.State, state.E
 	if l := o.m.Tenant.License; l == TierFree || l == TierPremium {
 		next.Tier = l
 	}
-	entry := next.Append(state.Entry{Interval: o.m.Export.Interval, Bundle: name, Location: o.path, SHA256: o.sum,
+	loc, err := filepath.Abs(o.path) // as the pipeline records a local bundle
+	if err != nil {
+		loc = o.path
+	}
+	entry := next.Append(state.Entry{Interval: o.m.Export.Interval, Bundle: name, Location: loc, SHA256: o.sum,
 		Complete: o.m.Complete, Sealed: o.m.CollectionEnd})
 	return next, entry
 }
