@@ -110,6 +110,7 @@ type Client struct {
 	// appOnly: the credential carries application permissions; kindKnown:
 	// that is settled (from Options or the first token's claims).
 	appOnly, kindKnown atomic.Bool
+	answered           atomic.Bool // some request got an HTTP answer: the service is reachable
 	adapter            *msgraphcore.GraphRequestAdapterBase
 	http               *http.Client
 	hunting            *http.Client // http with HuntingTimeout, for ClassHunting
@@ -120,7 +121,8 @@ type Client struct {
 	reqLogMu sync.Mutex
 	reqLog   io.Writer
 
-	stats Stats
+	stats  Stats
+	onWait atomic.Pointer[func(source, reason string, d time.Duration)]
 }
 
 // Stats counts what the client did; safe for concurrent reads.
@@ -138,6 +140,7 @@ type classKey struct{}
 type sendKey struct{}
 
 type sendInfo struct {
+	source string
 	at     time.Time
 	waited time.Duration
 }
@@ -248,6 +251,25 @@ func (c *Client) Adapter() abs.RequestAdapter { return c.adapter }
 // Stats returns the client's counters.
 func (c *Client) Stats() *Stats { return &c.stats }
 
+// OnWait has f told whenever a request is about to wait: for its throttling
+// budget, a Retry-After or a retry's backoff (reasons WaitBudget,
+// WaitRetryAfter, WaitRetry), so a progress display can say what it waits for.
+func (c *Client) OnWait(f func(source, reason string, d time.Duration)) { c.onWait.Store(&f) }
+
+func (c *Client) reportWait(source, reason string, d time.Duration) {
+	if f := c.onWait.Load(); f != nil && d > 0 {
+		(*f)(source, reason, d)
+	}
+}
+
+// Budget returns the budget requests of class are paced by.
+func (c *Client) Budget(class string) Budget {
+	if l := c.limiters[class]; l != nil {
+		return l.budget
+	}
+	return Budget{}
+}
+
 // ThrottleWait sums the time every limiter made requests wait.
 func (c *Client) ThrottleWait() (time.Duration, int64) {
 	var d time.Duration
@@ -268,14 +290,19 @@ type pacer struct{ c *Client }
 func (p pacer) Intercept(pipeline khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
 	class, _ := req.Context().Value(classKey{}).(string)
 	var waited time.Duration
+	si, _ := req.Context().Value(sendKey{}).(*sendInfo)
 	if l := p.c.limiters[class]; l != nil {
-		w, err := l.Wait(req.Context())
+		w, err := l.WaitNotify(req.Context(), func(d time.Duration) {
+			if si != nil {
+				p.c.reportWait(si.source, WaitBudget, d)
+			}
+		})
 		if err != nil {
 			return nil, err
 		}
 		waited = w
 	}
-	if si, ok := req.Context().Value(sendKey{}).(*sendInfo); ok {
+	if si != nil {
 		si.at, si.waited = time.Now(), waited
 	}
 	return pipeline.Next(req, i)
@@ -388,7 +415,11 @@ type GraphError struct {
 	Method    string
 	URL       string
 	Date      string // the answer's Date header: the service's clock
+	cause     error  // for Code "credential": the credential's own error (Explain reads it)
 }
+
+// Unwrap returns the credential's error behind a "credential" GraphError.
+func (e *GraphError) Unwrap() error { return e.cause }
 
 // Error renders the error on one line.
 func (e *GraphError) Error() string {
@@ -476,6 +507,11 @@ func (c *Client) Do(ctx context.Context, req Request, validate Validate) (*Respo
 			return nil, err
 		}
 		last = err
+		if p := Explain(err); p != nil && p.Kind == ProblemNetwork && !c.answered.Load() {
+			// Nothing answered yet: retrying for minutes would only hide that
+			// there is no connection at all.
+			return nil, &FatalError{Err: p}
+		}
 		var te *throttleError
 		throttled = errors.As(err, &te)
 		if wait > c.retry.MaxRetryAfter {
@@ -492,6 +528,11 @@ func (c *Client) Do(ctx context.Context, req Request, validate Validate) (*Respo
 			wait = max(wait, c.retry.minSpan()-time.Since(first))
 		}
 		c.log.Debug("retrying", "source", req.Source, "attempt", attempt, "wait", wait, "err", err)
+		if throttled && te.retryAfter != "" {
+			c.reportWait(req.Source, WaitRetryAfter, wait)
+		} else {
+			c.reportWait(req.Source, WaitRetry+": "+err.Error(), wait)
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -502,6 +543,16 @@ func (c *Client) Do(ctx context.Context, req Request, validate Validate) (*Respo
 	}
 	return nil, &GaveUpError{Attempts: c.retry.MaxAttempts, Throttled: throttled, Last: last}
 }
+
+// transportError is a request that got no HTTP answer; its text is
+// scrubbed, the cause is kept for Explain.
+type transportError struct {
+	msg string
+	err error
+}
+
+func (e *transportError) Error() string { return e.msg }
+func (e *transportError) Unwrap() error { return e.err }
 
 // throttleError is a 429 answer.
 type throttleError struct{ retryAfter string }
@@ -529,11 +580,11 @@ func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, va
 	if req.Body != nil {
 		ri.SetStreamContentAndContentType(req.Body, "application/json")
 	}
-	si := &sendInfo{}
+	si := &sendInfo{source: req.Source}
 	ctx = context.WithValue(context.WithValue(ctx, classKey{}, req.Class), sendKey{}, si)
 	native, err := c.adapter.ConvertToNativeRequest(ctx, ri)
 	if err != nil {
-		return nil, 0, &GraphError{Status: 0, Code: "credential", Message: scrub(err.Error()), Method: req.Method, URL: RedactURL(req.URL)}
+		return nil, 0, &GraphError{Status: 0, Code: "credential", Message: scrub(err.Error()), Method: req.Method, URL: RedactURL(req.URL), cause: err}
 	}
 	hreq := native.(*http.Request).WithContext(ctx)
 	if !c.kindKnown.Load() {
@@ -566,8 +617,9 @@ func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, va
 		rec.Error = scrub(err.Error())
 		rec.finish(start, nil, nil)
 		c.writeRecord(rec)
-		return nil, -1, fmt.Errorf("%s %s: %s", req.Method, RedactURL(req.URL), rec.Error)
+		return nil, -1, &transportError{msg: fmt.Sprintf("%s %s: %s", req.Method, RedactURL(req.URL), rec.Error), err: err}
 	}
+	c.answered.Store(true)
 	defer resp.Body.Close()
 	rec.Status = resp.StatusCode
 	rec.RequestID = resp.Header.Get("request-id")
@@ -588,8 +640,9 @@ func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, va
 	if rerr != nil {
 		rec.Error = "truncated body: " + scrub(rerr.Error())
 		c.writeRecord(rec)
-		return nil, -1, fmt.Errorf("%s %s: %s", req.Method, RedactURL(req.URL), rec.Error)
+		return nil, -1, &transportError{msg: fmt.Sprintf("%s %s: %s", req.Method, RedactURL(req.URL), rec.Error), err: err}
 	}
+	c.answered.Store(true)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		c.stats.Throttled.Add(1)

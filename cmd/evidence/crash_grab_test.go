@@ -139,16 +139,16 @@ func archiveRecords(t *testing.T, path string) []string {
 	}
 	defer f.Close()
 	var out []string
-	if err := archive.Walk(f, recordLines(&out)); err != nil {
+	if err := archive.Walk(f, walkRecordLines(&out)); err != nil {
 		t.Fatalf("read %s: %v", path, err)
 	}
 	return out
 }
 
-// recordLines returns an archive.Walk function that appends each line of
+// walkRecordLines returns an archive.Walk function that appends each line of
 // a bundle's record files (not requests.jsonl or the custody log) to out
 // as "file\x00line".
-func recordLines(out *[]string) func(name string, r io.Reader) error {
+func walkRecordLines(out *[]string) func(name string, r io.Reader) error {
 	return func(name string, r io.Reader) error {
 		if !strings.HasSuffix(name, ".jsonl") || name == "requests.jsonl" || name == "custody.log.jsonl" {
 			return nil

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/evidence-dfir/evidence/collect/progress"
 	"github.com/spf13/cobra"
 )
 
@@ -62,10 +63,12 @@ type app struct {
 	verbose        bool
 	args           []string // the command line, for the manifest
 	code           int      // exit code of a command that succeeded (3: sealed but incomplete)
+	progress       progress.Mode
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop) // the first signal stops at a page boundary and seals; a second one ends the process
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -139,6 +142,7 @@ sealed bundle), 3 sealed but incomplete, 4 verification failed.`,
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log every retry and wait (debug level)")
+	root.PersistentFlags().Var(&a.progress, "progress", "collection progress: auto (a live line per source on a terminal, plain lines otherwise), text, json (events, docs/cli.md) or none")
 	root.AddCommand(a.grabCmd(), a.exportCmd(), a.importCmd(), a.packCmd(), a.verifyCmd(), a.diffCmd(), a.reportCmd(), a.keygenCmd(), a.custodyCmd(), a.demoCmd(), a.simCmd(), a.versionCmd())
 	registerCompletions(root)
 	return root

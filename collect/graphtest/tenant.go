@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"context"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -165,6 +166,25 @@ func (t *Tenant) SetNow(now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.now = now.UTC().Truncate(tickDur)
+}
+
+// FollowWallClock moves the tenant's clock with the wall clock, ten times a
+// second, until ctx ends (evidence sim and evidence demo): records keep
+// arriving, and a request's Date is never behind a collection window that
+// ended at the caller's "now".
+func (t *Tenant) FollowWallClock(ctx context.Context) {
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				t.SetNow(now)
+			}
+		}
+	}()
 }
 
 // Stats counts what the tenant has done since New.
