@@ -110,6 +110,7 @@ type Client struct {
 	// appOnly: the credential carries application permissions; kindKnown:
 	// that is settled (from Options or the first token's claims).
 	appOnly, kindKnown atomic.Bool
+	answered           atomic.Bool // some request got an HTTP answer: the service is reachable
 	adapter            *msgraphcore.GraphRequestAdapterBase
 	http               *http.Client
 	hunting            *http.Client // http with HuntingTimeout, for ClassHunting
@@ -414,7 +415,11 @@ type GraphError struct {
 	Method    string
 	URL       string
 	Date      string // the answer's Date header: the service's clock
+	cause     error  // for Code "credential": the credential's own error (Explain reads it)
 }
+
+// Unwrap returns the credential's error behind a "credential" GraphError.
+func (e *GraphError) Unwrap() error { return e.cause }
 
 // Error renders the error on one line.
 func (e *GraphError) Error() string {
@@ -502,6 +507,11 @@ func (c *Client) Do(ctx context.Context, req Request, validate Validate) (*Respo
 			return nil, err
 		}
 		last = err
+		if p := Explain(err); p != nil && p.Kind == ProblemNetwork && !c.answered.Load() {
+			// Nothing answered yet: retrying for minutes would only hide that
+			// there is no connection at all.
+			return nil, &FatalError{Err: p}
+		}
 		var te *throttleError
 		throttled = errors.As(err, &te)
 		if wait > c.retry.MaxRetryAfter {
@@ -534,6 +544,16 @@ func (c *Client) Do(ctx context.Context, req Request, validate Validate) (*Respo
 	return nil, &GaveUpError{Attempts: c.retry.MaxAttempts, Throttled: throttled, Last: last}
 }
 
+// transportError is a request that got no HTTP answer; its text is
+// scrubbed, the cause is kept for Explain.
+type transportError struct {
+	msg string
+	err error
+}
+
+func (e *transportError) Error() string { return e.msg }
+func (e *transportError) Unwrap() error { return e.err }
+
 // throttleError is a 429 answer.
 type throttleError struct{ retryAfter string }
 
@@ -564,7 +584,7 @@ func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, va
 	ctx = context.WithValue(context.WithValue(ctx, classKey{}, req.Class), sendKey{}, si)
 	native, err := c.adapter.ConvertToNativeRequest(ctx, ri)
 	if err != nil {
-		return nil, 0, &GraphError{Status: 0, Code: "credential", Message: scrub(err.Error()), Method: req.Method, URL: RedactURL(req.URL)}
+		return nil, 0, &GraphError{Status: 0, Code: "credential", Message: scrub(err.Error()), Method: req.Method, URL: RedactURL(req.URL), cause: err}
 	}
 	hreq := native.(*http.Request).WithContext(ctx)
 	if !c.kindKnown.Load() {
@@ -597,8 +617,9 @@ func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, va
 		rec.Error = scrub(err.Error())
 		rec.finish(start, nil, nil)
 		c.writeRecord(rec)
-		return nil, -1, fmt.Errorf("%s %s: %s", req.Method, RedactURL(req.URL), rec.Error)
+		return nil, -1, &transportError{msg: fmt.Sprintf("%s %s: %s", req.Method, RedactURL(req.URL), rec.Error), err: err}
 	}
+	c.answered.Store(true)
 	defer resp.Body.Close()
 	rec.Status = resp.StatusCode
 	rec.RequestID = resp.Header.Get("request-id")
@@ -619,8 +640,9 @@ func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, va
 	if rerr != nil {
 		rec.Error = "truncated body: " + scrub(rerr.Error())
 		c.writeRecord(rec)
-		return nil, -1, fmt.Errorf("%s %s: %s", req.Method, RedactURL(req.URL), rec.Error)
+		return nil, -1, &transportError{msg: fmt.Sprintf("%s %s: %s", req.Method, RedactURL(req.URL), rec.Error), err: err}
 	}
+	c.answered.Store(true)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		c.stats.Throttled.Add(1)

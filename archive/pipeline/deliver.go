@@ -176,7 +176,7 @@ func (t Tar) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
 		return nil, refusePack(b.Dir, err)
 	}
 	if err != nil {
-		return nil, failErr(fmt.Errorf("bundle sealed in %s, but archiving failed: %w", b.Dir, err))
+		return nil, failErr(fmt.Errorf("bundle sealed in %s (kept), but archiving failed: %w; once that is solved (space freed), `evidence pack %s` archives it", b.Dir, err, b.Dir))
 	}
 	if b.Custody {
 		if err := custodyArchived(b.Dir, path, sum, b.Manifest, b.Signer); err != nil {

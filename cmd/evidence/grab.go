@@ -73,8 +73,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.resume, "resume", "", "resume the interrupted grab whose output directory (or .evidence-*.resume directory) is DIR")
 	o.ual.register(f)
 	workspaceFlags(f, &o.ws)
-	f.StringVar(&o.da.URL, "diag-archive", "", "storage account the tenant's Entra diagnostic settings archive to, https://ACCOUNT.blob.core.windows.net, for --sources diagarchive (credential: "+diagarchive.EnvSAS+" from the environment, or the Entra ID --auth)")
-	f.StringSliceVar(&o.da.Containers, "diag-archive-containers", nil, "containers to read (default all): "+strings.Join(diagarchive.ContainerNames(), ", "))
+	diagArchiveFlags(f, &o.da)
 }
 
 // workspaceFlags registers the Log Analytics workspace source's flags.

@@ -14,41 +14,38 @@ import (
 )
 
 // docTarCommands returns every shell command in README.md and docs/ that
-// runs tar on a bundle: the lines of indented code blocks and the inline
-// code spans that call tar, each with the file it comes from.
-func docTarCommands(t *testing.T) map[string][]string {
+// runs tar on a bundle, each with the file it comes from: with fenced true
+// the lines of fenced sh blocks (TestDocCommands runs those in place), else
+// the inline code spans of the prose.
+func docTarCommands(t *testing.T, fenced bool) map[string][]string {
 	t.Helper()
-	files := []string{"../../README.md"}
-	err := filepath.WalkDir("../../docs", func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".md") {
-			files = append(files, p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tarCall := regexp.MustCompile(`(^|[|;&(]\s*)tar\s+-`)
 	span := regexp.MustCompile("`([^`]+)`")
 	out := map[string][]string{}
-	for _, f := range files {
+	for _, f := range docFiles(t) {
+		var cands []string
+		for _, b := range docBlocksOf(t, f) {
+			if fenced && strings.HasPrefix(b.info, "sh") {
+				for _, line := range strings.Split(b.body, "\n") {
+					cands = append(cands, strings.TrimSpace(line))
+				}
+			}
+		}
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, line := range strings.Split(string(b), "\n") {
-			var cands []string
-			if strings.HasPrefix(line, "    ") && !strings.HasPrefix(strings.TrimSpace(line), "|") {
-				cands = append(cands, strings.TrimSpace(line))
-			} else {
-				for _, m := range span.FindAllStringSubmatch(line, -1) {
-					cands = append(cands, strings.ReplaceAll(m[1], `\|`, "|"))
-				}
+			if fenced {
+				break
 			}
-			for _, c := range cands {
-				if tarCall.MatchString(c) && strings.Contains(c, ".tar.zst") {
-					out[f] = append(out[f], c)
-				}
+			for _, m := range span.FindAllStringSubmatch(line, -1) {
+				cands = append(cands, strings.ReplaceAll(m[1], `\|`, "|"))
+			}
+		}
+		for _, c := range cands {
+			if tarCall.MatchString(c) && strings.Contains(c, ".tar.zst") {
+				out[f] = append(out[f], c)
 			}
 		}
 	}
@@ -56,17 +53,22 @@ func docTarCommands(t *testing.T) map[string][]string {
 }
 
 // TestDocumentedTarCommands: with two bundles in evidence-demo/ (as after
-// two demos), every tar command README.md and docs/ print works as written,
-// twice, with GNU tar: the names hold no ':' that tar would read as
-// host:file. Placeholders (NAME, X, TMP) are the newest bundle's name and
-// a fresh directory.
+// two demos), every tar command the prose of README.md and docs/ names in
+// an inline code span works as written, twice, with GNU tar: the names hold
+// no ':' that tar would read as host:file. Placeholders (NAME, X, TMP) are
+// the newest bundle's name and a fresh directory. The fenced ones (README's
+// extraction, docs/verify.md's) run where they stand in TestDocCommands.
 func TestDocumentedTarCommands(t *testing.T) {
 	if _, err := exec.LookPath("zstd"); err != nil {
 		t.Skip("no zstd: GNU tar --zstd needs it")
 	}
-	cmds := docTarCommands(t)
-	if len(cmds["../../README.md"]) == 0 || len(cmds["../../docs/verify.md"]) == 0 {
-		t.Fatalf("no tar command found in README.md or docs/verify.md: %q", cmds)
+	fenced := docTarCommands(t, true)
+	if len(fenced["../../README.md"]) == 0 || len(fenced["../../docs/verify.md"]) == 0 {
+		t.Fatalf("no fenced tar command in README.md or docs/verify.md for TestDocCommands to run: %q", fenced)
+	}
+	cmds := docTarCommands(t, false)
+	if len(cmds) == 0 {
+		t.Fatal("no tar command in the prose of README.md or docs/")
 	}
 	srv := newSim(t, graphtest.Config{Seed: 2})
 	root := t.TempDir()

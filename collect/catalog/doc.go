@@ -123,7 +123,7 @@ func Markdown() string {
 		w("| `%s` | `%s` |\n", p, AppPermissionIDs[p])
 	}
 	w("\nAzure CLI (`az login` as an administrator who may consent to application permissions):\n\n")
-	w("```sh\nset -eu\nGRAPH=%s\n", GraphAppID)
+	w("```sh real-tenant\nset -eu\nGRAPH=%s\n", GraphAppID)
 	w("APP=$(az ad app create --display-name evidence-collector --sign-in-audience AzureADMyOrg --query appId -o tsv)\n")
 	w("for p in")
 	for _, p := range ApplicationPermissions() {
@@ -140,7 +140,7 @@ func Markdown() string {
 	w("az ad app permission admin-consent --id \"$APP\"\n")
 	w("echo \"client id: $APP\"\n```\n\n")
 	w("Microsoft Graph PowerShell:\n\n")
-	w("```powershell\n")
+	w("```powershell real-tenant\n")
 	w("Connect-MgGraph -Scopes \"Application.ReadWrite.All\",\"AppRoleAssignment.ReadWrite.All\"\n")
 	w("$graph = Get-MgServicePrincipal -Filter \"appId eq '%s'\"\n", GraphAppID)
 	w("$perms = [ordered]@{\n")

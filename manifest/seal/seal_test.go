@@ -212,3 +212,23 @@ func TestCustodyChain(t *testing.T) {
 		t.Fatal("a reordered continuation verified")
 	}
 }
+
+// TestGenerateKeyMakesItsDirectory: `evidence keygen --out ~/.evidence/alice`
+// on a fresh machine (no ~/.evidence) writes the key into a new directory
+// only its owner can read.
+func TestGenerateKeyMakesItsDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), ".evidence")
+	if _, err := seal.GenerateKey(filepath.Join(dir, "alice"), []byte("x"), ""); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		t.Errorf("the new key directory has mode %v, want 0700", fi.Mode().Perm())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "alice.key")); err != nil {
+		t.Error(err)
+	}
+}

@@ -53,7 +53,9 @@ var ErrWrongPassphrase = errors.New("wrong passphrase")
 // AES-256-CTR, as ssh-keygen writes it; mode 0600) and prefix+".pub" (one
 // OpenSSH public key line, what ssh-keygen -Y verify and evidence verify
 // --pubkey read). It refuses an empty passphrase and never overwrites a file:
-// if either exists, nothing is written. It returns the public key.
+// if either exists, nothing is written. A missing directory of prefix is
+// created, readable by its owner only (~/.evidence on a fresh machine). It
+// returns the public key.
 func GenerateKey(prefix string, passphrase []byte, comment string) (ssh.PublicKey, error) {
 	if len(passphrase) == 0 {
 		return nil, errors.New("an empty passphrase would leave the private key unprotected")
@@ -65,6 +67,9 @@ func GenerateKey(prefix string, passphrase []byte, comment string) (ssh.PublicKe
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}
+	}
+	if err := os.MkdirAll(filepath.Dir(keyPath), 0o700); err != nil {
+		return nil, fmt.Errorf("the key's directory: %w", err)
 	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -24,6 +25,7 @@ type Demo struct {
 	*graphtest.Server
 	Law   *lawtest.Server
 	Token string
+	stop  context.CancelFunc
 }
 
 // StartDemo starts the demo's tenant and workspace from seed.
@@ -43,6 +45,11 @@ func StartDemo(seed int64) (*Demo, error) {
 		return nil, fmt.Errorf("starting the simulated tenant: %w", err)
 	}
 	d.Server = srv
+	// The tenant's clock follows the wall clock: a grab's window ends at its
+	// start, and message trace refuses an end later than the service's clock.
+	ctx, stop := context.WithCancel(context.Background())
+	srv.Tenant.FollowWallClock(ctx)
+	d.stop = stop
 	d.Law = lawtest.New(DemoWorkspace, d.Token)
 	v, now := srv.Tenant.Victim(), time.Now().UTC()
 	lawtest.Seed(d.Law, uint64(seed), []lawtest.User{{ID: v.ID, UPN: v.UPN}}, now.Add(-31*24*time.Hour), now.Add(time.Hour), lawtest.DemoRows)
@@ -51,6 +58,7 @@ func StartDemo(seed int64) (*Demo, error) {
 
 // Close stops the workspace and the tenant.
 func (d *Demo) Close() {
+	d.stop()
 	d.Law.Close()
 	d.Server.Close()
 }

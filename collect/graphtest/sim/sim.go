@@ -91,18 +91,9 @@ func Serve(ctx context.Context, f Flags, cfg graphtest.Config, stdout io.Writer,
 	defer srv.Close()
 	fmt.Fprintln(stdout, srv.URL)
 	log.Info("simulated tenant serving", "url", srv.URL, "license", f.License, "victim", srv.Tenant.Victim().UPN)
-	if f.Now != "" {
-		<-ctx.Done()
-		return nil
+	if f.Now == "" {
+		srv.Tenant.FollowWallClock(ctx)
 	}
-	tick := time.NewTicker(time.Second) // the tenant's clock follows the wall clock
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case t := <-tick.C:
-			srv.Tenant.SetNow(t)
-		}
-	}
+	<-ctx.Done()
+	return nil
 }
