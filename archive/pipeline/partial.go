@@ -90,7 +90,10 @@ func (s *stopped) record(m *manifest.Manifest, w collect.Window, resume string) 
 func stopLine(method string, err error) string {
 	var ge *collect.GraphError
 	if errors.As(err, &ge) && ge.Status == 401 && method == "token" {
-		return "the bearer token in " + collect.EnvGraphToken + " has expired or was revoked (" + ge.Error() + "); export a new token"
+		if strings.Contains(strings.ToLower(ge.Message), "expired") {
+			return "Graph refused the credentials: the bearer token in " + collect.EnvGraphToken + " has expired (" + ge.Error() + "); export a new token"
+		}
+		return "Graph refused the credentials: the bearer token in " + collect.EnvGraphToken + " is not accepted (" + ge.Error() + "); check its audience, tenant and expiry, or export a new token"
 	}
 	if kind, _ := collect.StopReason(err); kind == collect.StopInterrupted {
 		return kind
