@@ -78,7 +78,7 @@ func Explain(err error) *Problem {
 	}
 	var ge *GraphError
 	if errors.As(err, &ge) && ge.Status == 401 && (strings.Contains(ge.Message, "expired") || strings.Contains(ge.Message, "Lifetime validation failed")) {
-		return &Problem{Kind: ProblemTokenExpired, What: "Graph refused the token: it has expired",
+		return &Problem{Kind: ProblemTokenExpired, What: "Graph refused the token: it has expired (" + ge.Error() + ")",
 			Fix: "get a fresh access token (with --auth token: export it again in " + EnvGraphToken + ") or sign in again"}
 	}
 	if host, ok := offline(err); ok {

@@ -90,8 +90,8 @@ func (s *stopped) record(m *manifest.Manifest, w collect.Window, resume string) 
 func stopLine(method string, err error) string {
 	var ge *collect.GraphError
 	if errors.As(err, &ge) && ge.Status == 401 && method == "token" {
-		if strings.Contains(strings.ToLower(ge.Message), "expired") {
-			return "Graph refused the credentials: the bearer token in " + collect.EnvGraphToken + " has expired (" + ge.Error() + "); export a new token"
+		if p := collect.Explain(err); p != nil && p.Kind == collect.ProblemTokenExpired {
+			return p.Error() // the same line as a token refused before collecting
 		}
 		return "Graph refused the credentials: the bearer token in " + collect.EnvGraphToken + " is not accepted (" + ge.Error() + "); check its audience, tenant and expiry, or export a new token"
 	}

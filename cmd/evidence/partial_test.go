@@ -163,7 +163,7 @@ func TestPartialOn401ThenResume(t *testing.T) {
 			if code != ExitIncomplete {
 				t.Fatalf("401 after 30 answers: exit %d, want 3\n%s", code, stderr)
 			}
-			if !strings.Contains(stderr, "Graph refused the credentials: the bearer token in "+collect.EnvGraphToken+" has expired (") {
+			if !strings.Contains(stderr, "Graph refused the token: it has expired (graph answered 401 InvalidAuthenticationToken") {
 				t.Errorf("--auth token: stderr does not say the token expired\n%s", stderr)
 			}
 			checkPartial(t, asDir(t, lastLine(stdout)), collect.StopCredentials)
@@ -211,7 +211,7 @@ func TestTokenExpiredBeforeCollecting(t *testing.T) {
 		t.Fatalf("exit %d, want 2\n%s", code, stderr)
 	}
 	line := lastLine(stderr)
-	if !strings.HasPrefix(line, "evidence: Graph refused the credentials: the bearer token in "+collect.EnvGraphToken+" has expired (graph answered 401 InvalidAuthenticationToken") {
+	if !strings.HasPrefix(line, "evidence: Graph refused the token: it has expired (graph answered 401 InvalidAuthenticationToken") {
 		t.Errorf("last line: %s", line)
 	}
 	if left, _ := os.ReadDir(out); len(left) != 0 {
