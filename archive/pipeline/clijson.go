@@ -71,9 +71,13 @@ func (c *CLIReport) withManifest(m *manifest.Manifest) {
 }
 
 // CLIResult is the --json report of a run that wrote a bundle (grab,
-// import, pack), with its exit code.
+// import, pack, export), with its exit code; r is nil when there was
+// nothing to write (an export with nothing new).
 func CLIResult(command string, r *Result, exit int) *CLIReport {
 	c := newCLIReport(command, exit)
+	if r == nil {
+		return c
+	}
 	c.Bundle, c.SHA256 = r.Path, r.SHA256
 	c.withManifest(r.Manifest)
 	if v := r.Verified; v != nil {

@@ -80,13 +80,14 @@ systemd, containers, Kubernetes, Azure Container Apps).`,
 				return err
 			}
 			a.code = res.code
-			if res.path != "" {
-				fmt.Fprintln(a.stdout, res.path)
+			if a.asJSON || res.path != "" {
+				return a.printResult("export", res.res)
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
+	a.jsonFlag(f)
 	f.StringVar(&o.state, "state", "", "where the export's state is kept: a directory, or https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX (credential: "+blob.EnvSAS+" or "+blob.EnvConnectionString+" from the environment, or the Entra ID --auth)")
 	f.StringSliceVar(&o.sources, "sources", nil, "sources to export (default: "+strings.Join(export.DefaultSources, ", ")+", those this build has; sign-ins only where licensed)")
 	f.StringArrayVar(&o.users, "user", nil, "export only these users, by UPN or object id (repeatable); default the whole tenant")
@@ -112,6 +113,7 @@ systemd, containers, Kubernetes, Azure Container Apps).`,
 type exportResult struct {
 	path string // the bundle; "" when there was nothing to export
 	code int
+	res  *pipeline.Result // nil when there was nothing to export
 }
 
 // export checks the flags, wires the state, the Graph connection, the seal
@@ -258,7 +260,7 @@ func (a *app) export(ctx context.Context, o *exportOptions) (*exportResult, erro
 	if len(res.Alerts) > 0 {
 		code = ExitAlert // outranks incomplete: a scheduler must raise it; the manifest still says what is missing
 	}
-	return &exportResult{path: gr.path, code: code}, nil
+	return &exportResult{path: gr.path, code: code, res: res.Bundle}, nil
 }
 
 // exportErr gives export's errors their exit codes.

@@ -1,7 +1,6 @@
 package main
 
 import (
-
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/spf13/cobra"
 )

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
@@ -98,5 +99,28 @@ func TestJSONReports(t *testing.T) {
 	f := decodeReport(t, stdout)
 	if code != ExitFailed || f.ExitCode != ExitFailed || f.OK || f.Error == nil || f.Error.Kind != collect.ProblemNetwork || f.Error.Message == "" {
 		t.Errorf("failed grab (exit %d): %+v", code, f)
+	}
+}
+
+// TestJSONExport: export --json prints the bundle's report, and a run with
+// nothing new yet prints a report without a bundle (exit 0).
+func TestJSONExport(t *testing.T) {
+	srv := newSim(t, graphtest.Config{Seed: 2})
+	t.Setenv("EVIDENCE_GRAPH_TOKEN", testToken)
+	stateDir, out := t.TempDir(), t.TempDir()
+	code, stdout, stderr := invoke(t, nil, exportArgs(srv, stateDir, out, fixedNow, "--since", fixedNow.Add(-48*time.Hour).Format(time.RFC3339), "--json")...)
+	if code != ExitOK {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	e := decodeReport(t, stdout)
+	if e.Command != "export" || e.Bundle == "" || e.Complete == nil || !*e.Complete || e.Tenant == nil || len(e.Sources) == 0 {
+		t.Errorf("export report: %+v", e)
+	}
+	code, stdout, stderr = invoke(t, nil, exportArgs(srv, stateDir, out, fixedNow, "--json")...)
+	if code != ExitOK {
+		t.Fatalf("second export: exit %d\n%s", code, stderr)
+	}
+	if n := decodeReport(t, stdout); n.Command != "export" || n.Bundle != "" || !n.OK {
+		t.Errorf("nothing-new report: %+v", n)
 	}
 }

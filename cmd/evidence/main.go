@@ -78,7 +78,7 @@ func (a *app) printResult(command string, r *pipeline.Result) error {
 	if a.asJSON {
 		return pipeline.CLIResult(command, r, a.code).Write(a.stdout)
 	}
-	_, err := fmt.Fprintln(a.stdout, r.Path)
+	_, err := fmt.Fprintln(a.stdout, r.Path) // r is nil only with nothing written, and then --json alone prints
 	return err
 }
 
