@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -27,6 +28,11 @@ type Options struct {
 	// Concurrency is the number of zstd encoders; zero means
 	// DefaultConcurrency. It changes the speed, not the bytes.
 	Concurrency int
+	// Verifier, when set, is fed every file's bytes as they are archived
+	// (hashed on a goroutine of its own, overlapping the compression), so
+	// that the directory is checked in the same read that archives it. It
+	// changes nothing in the archive.
+	Verifier *manifest.Verifier
 }
 
 // The default zstd settings, chosen by measurement (BenchmarkArchiveVsZstdCLI,
@@ -113,7 +119,7 @@ func WriteTarZstOptions(w io.Writer, dir, prefix string, mtime time.Time, opts O
 			}
 			continue
 		}
-		if err := addFile(tw, filepath.Join(root, filepath.FromSlash(e.rel)), e.info, name, hdr, buf); err != nil {
+		if err := addFile(tw, filepath.Join(root, filepath.FromSlash(e.rel)), e.info, name, hdr, buf, opts.Verifier, e.rel); err != nil {
 			return fmt.Errorf("archive: %s: %w", e.rel, err)
 		}
 	}
@@ -126,9 +132,10 @@ func WriteTarZstOptions(w io.Writer, dir, prefix string, mtime time.Time, opts O
 	return nil
 }
 
-// addFile streams the regular file at p into tw as entry name.
+// addFile streams the regular file at p into tw as entry name, and into v
+// as the bundle file rel when v is set.
 func addFile(tw *tar.Writer, p string, walked fs.FileInfo, name string,
-	hdr func(string, byte, int64, int64) *tar.Header, buf []byte) error {
+	hdr func(string, byte, int64, int64) *tar.Header, buf []byte, v *manifest.Verifier, rel string) error {
 	f, err := os.Open(p)
 	if err != nil {
 		return err
@@ -145,12 +152,104 @@ func addFile(tw *tar.Writer, p string, walked fs.FileInfo, name string,
 	if err := tw.WriteHeader(hdr(name, tar.TypeReg, 0o644, size)); err != nil {
 		return err
 	}
+	if v != nil {
+		return teeFile(tw, f, size, v, rel)
+	}
 	// Hide ReadFrom/WriteTo so that buf is used.
 	n, err := io.CopyBuffer(struct{ io.Writer }{tw}, struct{ io.Reader }{f}, buf)
+	return copied(n, size, err)
+}
+
+func copied(n, size int64, err error) error {
 	if errors.Is(err, tar.ErrWriteTooLong) || err == nil && n != size {
 		return fmt.Errorf("changed while being archived (size was %d)", size)
 	}
 	return err
+}
+
+// teeChunks is how many chunks of copyBufSize are in flight between the
+// archive writer and the hashing goroutine.
+const teeChunks = 4
+
+// teeFile streams f into tw and, chunk by chunk, to a goroutine that adds it
+// to v as the bundle file rel: hashing runs beside the archiving, and the
+// file is read once for both.
+func teeFile(tw *tar.Writer, f io.Reader, size int64, v *manifest.Verifier, rel string) error {
+	full := make(chan []byte, teeChunks)
+	free := make(chan []byte, teeChunks)
+	for range teeChunks {
+		free <- make([]byte, copyBufSize)
+	}
+	added := make(chan error, 1)
+	cr := &chanReader{full: full, free: free}
+	go func() {
+		err := v.Add(rel, cr)
+		cr.drain()
+		added <- err
+	}()
+	var n int64
+	var err error
+	for err == nil {
+		b := <-free
+		k, rerr := io.ReadFull(f, b)
+		if k > 0 {
+			if _, werr := tw.Write(b[:k]); werr != nil {
+				err = werr
+				free <- b
+				break
+			}
+			n += int64(k)
+			full <- b[:k]
+		} else {
+			free <- b
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		err = rerr
+	}
+	close(full)
+	if aerr := <-added; err == nil && aerr != nil {
+		err = aerr
+	}
+	return copied(n, size, err)
+}
+
+// chanReader reads the chunks sent on full, handing each back on free once
+// read.
+type chanReader struct {
+	full <-chan []byte
+	free chan<- []byte
+	cur  []byte // the chunk being read
+	rest []byte // its unread part
+}
+
+func (r *chanReader) Read(p []byte) (int, error) {
+	for len(r.rest) == 0 {
+		if r.cur != nil {
+			r.free <- r.cur[:cap(r.cur)]
+			r.cur = nil
+		}
+		b, ok := <-r.full
+		if !ok {
+			return 0, io.EOF
+		}
+		r.cur, r.rest = b, b
+	}
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	return n, nil
+}
+
+// drain hands back every chunk still sent (when the reader stopped early).
+func (r *chanReader) drain() {
+	if r.cur != nil {
+		r.free <- r.cur[:cap(r.cur)]
+		r.cur = nil
+	}
+	for b := range r.full {
+		r.free <- b[:cap(b)]
+	}
 }
 
 type dirEntry struct {

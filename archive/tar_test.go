@@ -419,3 +419,40 @@ func BenchmarkWriteTarZst(b *testing.B) {
 		}
 	}
 }
+
+// TestWriteTarZstVerifierOneRead: with a Verifier the archive is the same
+// bytes, and the Verifier, fed as the files are archived, finds what
+// manifest.VerifyDir finds reading the directory on its own: nothing on a
+// sealed bundle, the changed file on a tampered one.
+func TestWriteTarZstVerifierOneRead(t *testing.T) {
+	dir := testBundle(t)
+	big := bytes.Repeat([]byte(`{"id":"00000000-0000-0000-0000-000000000000","ipAddress":"198.51.100.7"}`+"\n"), 50000)
+	writeFile(t, dir, "data/big.jsonl", big) // several chunks in flight
+	seal(t, dir)
+	plain := archiveBytes(t, dir, "top", testMtime)
+	for _, tamper := range []bool{false, true} {
+		if tamper {
+			writeFile(t, dir, "data/big.jsonl", append(big[:len(big)-2:len(big)-2], '}', '\n', '\n'))
+		}
+		v := manifest.NewVerifier()
+		var buf bytes.Buffer
+		if err := WriteTarZstOptions(&buf, dir, "top", testMtime, Options{Verifier: v}); err != nil {
+			t.Fatal(err)
+		}
+		if !tamper && !bytes.Equal(plain, buf.Bytes()) {
+			t.Error("the Verifier changed the archive's bytes")
+		}
+		want, err := manifest.VerifyDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := v.Result()
+		if fmt.Sprint(got.Problems) != fmt.Sprint(want.Problems) || got.Files != want.Files || got.Bytes != want.Bytes {
+			t.Errorf("tampered %v: fed while archiving %v (%d files, %d bytes); VerifyDir %v (%d files, %d bytes)",
+				tamper, got.Problems, got.Files, got.Bytes, want.Problems, want.Files, want.Bytes)
+		}
+		if got.OK() == tamper {
+			t.Errorf("tampered %v: OK %v", tamper, got.OK())
+		}
+	}
+}

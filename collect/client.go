@@ -121,7 +121,8 @@ type Client struct {
 	reqLogMu sync.Mutex
 	reqLog   io.Writer
 
-	stats Stats
+	stats  Stats
+	onWait atomic.Pointer[func(source, reason string, d time.Duration)]
 }
 
 // Stats counts what the client did; safe for concurrent reads.
@@ -139,6 +140,7 @@ type classKey struct{}
 type sendKey struct{}
 
 type sendInfo struct {
+	source string
 	at     time.Time
 	waited time.Duration
 }
@@ -249,6 +251,25 @@ func (c *Client) Adapter() abs.RequestAdapter { return c.adapter }
 // Stats returns the client's counters.
 func (c *Client) Stats() *Stats { return &c.stats }
 
+// OnWait has f told whenever a request is about to wait: for its throttling
+// budget, a Retry-After or a retry's backoff (reasons WaitBudget,
+// WaitRetryAfter, WaitRetry), so a progress display can say what it waits for.
+func (c *Client) OnWait(f func(source, reason string, d time.Duration)) { c.onWait.Store(&f) }
+
+func (c *Client) reportWait(source, reason string, d time.Duration) {
+	if f := c.onWait.Load(); f != nil && d > 0 {
+		(*f)(source, reason, d)
+	}
+}
+
+// Budget returns the budget requests of class are paced by.
+func (c *Client) Budget(class string) Budget {
+	if l := c.limiters[class]; l != nil {
+		return l.budget
+	}
+	return Budget{}
+}
+
 // ThrottleWait sums the time every limiter made requests wait.
 func (c *Client) ThrottleWait() (time.Duration, int64) {
 	var d time.Duration
@@ -269,14 +290,19 @@ type pacer struct{ c *Client }
 func (p pacer) Intercept(pipeline khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
 	class, _ := req.Context().Value(classKey{}).(string)
 	var waited time.Duration
+	si, _ := req.Context().Value(sendKey{}).(*sendInfo)
 	if l := p.c.limiters[class]; l != nil {
-		w, err := l.Wait(req.Context())
+		w, err := l.WaitNotify(req.Context(), func(d time.Duration) {
+			if si != nil {
+				p.c.reportWait(si.source, WaitBudget, d)
+			}
+		})
 		if err != nil {
 			return nil, err
 		}
 		waited = w
 	}
-	if si, ok := req.Context().Value(sendKey{}).(*sendInfo); ok {
+	if si != nil {
 		si.at, si.waited = time.Now(), waited
 	}
 	return pipeline.Next(req, i)
@@ -502,6 +528,11 @@ func (c *Client) Do(ctx context.Context, req Request, validate Validate) (*Respo
 			wait = max(wait, c.retry.minSpan()-time.Since(first))
 		}
 		c.log.Debug("retrying", "source", req.Source, "attempt", attempt, "wait", wait, "err", err)
+		if throttled && te.retryAfter != "" {
+			c.reportWait(req.Source, WaitRetryAfter, wait)
+		} else {
+			c.reportWait(req.Source, WaitRetry+": "+err.Error(), wait)
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -549,7 +580,7 @@ func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, va
 	if req.Body != nil {
 		ri.SetStreamContentAndContentType(req.Body, "application/json")
 	}
-	si := &sendInfo{}
+	si := &sendInfo{source: req.Source}
 	ctx = context.WithValue(context.WithValue(ctx, classKey{}, req.Class), sendKey{}, si)
 	native, err := c.adapter.ConvertToNativeRequest(ctx, ri)
 	if err != nil {

@@ -11,8 +11,12 @@ import (
 // writes them).
 type Column = record.Column
 
-// RecordIndex holds a record's top-level properties (record.Index).
+// RecordIndex holds a record's properties as columns ask for them
+// (record.Index).
 type RecordIndex = record.Index
+
+// Getter returns the value at a path of one record (record.Getter).
+type Getter = record.Getter
 
 // Column constructors for the sources' tables, from collect/record.
 var (
@@ -28,6 +32,14 @@ var (
 	Func = record.Func
 	// pathColumn is a column holding from applied to the value at path.
 	pathColumn = record.At
+	// At is a column holding from applied to the value at path, served
+	// from the record's index.
+	At = record.At
+	// Lookup is a column computed from values looked up by path, served
+	// from the record's index.
+	Lookup = record.Lookup
+	// First is a column holding the first non-empty string among paths.
+	First = record.First
 )
 
 // joinNonEmpty joins the non-empty parts with sep.
@@ -43,16 +55,6 @@ func joinNonEmpty(sep string, parts ...string) string {
 
 // gjsonResult shortens column function signatures.
 type gjsonResult = gjson.Result
-
-// firstNonEmpty returns the first non-empty string.
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
 
 // CSVPath is the CSV file beside a .jsonl path.
 var CSVPath = record.CSVPath

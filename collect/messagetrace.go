@@ -565,8 +565,8 @@ func ceilSecond(t time.Time) time.Time {
 // addresses); tenant-wide, "outbound", "inbound", "internal" or "external"
 // (relative to the verified domains).
 func (r *mtRun) columns() []Column {
-	dir := func(g gjson.Result) string {
-		s, rc := strings.ToLower(g.Get("senderAddress").String()), strings.ToLower(g.Get("recipientAddress").String())
+	dir := func(get Getter) string {
+		s, rc := strings.ToLower(get("senderAddress").String()), strings.ToLower(get("recipientAddress").String())
 		if len(r.addrs) > 0 && !r.job.AllUsers {
 			switch {
 			case r.addrs[s] && r.addrs[rc]:
@@ -589,7 +589,7 @@ func (r *mtRun) columns() []Column {
 		}
 		return "external"
 	}
-	return append(append([]Column(nil), TraceColumns...), Func("Direction", dir), Str("MessageTraceId", "id"))
+	return append(append([]Column(nil), TraceColumns...), Lookup("Direction", dir), Str("MessageTraceId", "id"))
 }
 
 // TraceColumns follow the Exchange admin center's message trace export.

@@ -92,7 +92,11 @@ func NewLimiter(b Budget, margin time.Duration) *Limiter {
 
 // Wait blocks until a request may be sent under the budget, reserves its slot
 // and returns how long it waited.
-func (l *Limiter) Wait(ctx context.Context) (time.Duration, error) {
+func (l *Limiter) Wait(ctx context.Context) (time.Duration, error) { return l.WaitNotify(ctx, nil) }
+
+// WaitNotify is Wait that first tells notify how long the request will wait,
+// when it must wait at all (for a progress display).
+func (l *Limiter) WaitNotify(ctx context.Context, notify func(time.Duration)) (time.Duration, error) {
 	if l == nil || l.budget.Unlimited() {
 		return 0, nil
 	}
@@ -115,6 +119,9 @@ func (l *Limiter) Wait(ctx context.Context) (time.Duration, error) {
 	l.mu.Unlock()
 	if wait <= 0 {
 		return 0, nil
+	}
+	if notify != nil {
+		notify(wait)
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -141,4 +148,45 @@ func (l *Limiter) Waited() (time.Duration, int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.waited, l.waits
+}
+
+// Interval is the average time between requests the budget allows (0 when
+// unlimited).
+func (b Budget) Interval() time.Duration {
+	if b.Unlimited() {
+		return 0
+	}
+	return b.Per / time.Duration(b.Requests)
+}
+
+// Estimate is how much a query will read and how long it will take at its
+// budget, judged from its first page.
+type Estimate struct {
+	Records   int64         // records expected in the whole window
+	Pages     int64         // pages expected, the first included
+	PagesLeft int64         // pages after the first
+	Budget    Budget        // the budget the requests are paced by
+	Duration  time.Duration // PagesLeft at the budget's rate (0 when unlimited)
+}
+
+// EstimateFirstPage judges a newest-first query from its first page: n
+// records that cover the newest `covered` of a window `whole` long, with more
+// pages to come when more is true. The records are assumed spread over the
+// window as densely as on the first page; the pages hold pageSize records
+// (n when pageSize is smaller); requests go at the budget's average rate.
+// At least minPages pages are counted (a split window asks one page a
+// sub-window at the least).
+func EstimateFirstPage(n int, covered, whole time.Duration, pageSize, minPages int, more bool, b Budget) Estimate {
+	e := Estimate{Records: int64(n), Pages: 1, Budget: b}
+	if more {
+		per := max(pageSize, n, 1)
+		covered = max(covered, time.Second) // one instant: assume a second
+		total := int64(float64(n) * float64(whole) / float64(covered))
+		total = max(total, int64(n)+1) // more pages follow: at least one record more
+		e.Records = total
+		e.Pages = max((total+int64(per)-1)/int64(per), int64(minPages), 2)
+		e.PagesLeft = e.Pages - 1
+	}
+	e.Duration = time.Duration(e.PagesLeft) * b.Interval()
+	return e
 }

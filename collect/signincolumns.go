@@ -166,33 +166,27 @@ var AuditColumns = func() []Column {
 		Str("Activity", "activityDisplayName"),
 		Str("Result", "result"),
 		Str("ResultReason", "resultReason"),
-		Func("User Agent", func(r gjson.Result) string {
-			for _, d := range r.Get("additionalDetails").Array() {
+		At("User Agent", "additionalDetails", func(v gjson.Result) string {
+			for _, d := range v.Array() {
 				if d.Get("key").String() == "User-Agent" {
 					return d.Get("value").String()
 				}
 			}
 			return ""
 		}),
-		Func("ActorType", func(r gjson.Result) string {
-			if r.Get("initiatedBy.user.id").String() != "" {
+		Lookup("ActorType", func(get Getter) string {
+			if get("initiatedBy.user.id").String() != "" {
 				return "User"
 			}
-			if r.Get("initiatedBy.app.appId").String() != "" || r.Get("initiatedBy.app.servicePrincipalId").String() != "" {
+			if get("initiatedBy.app.appId").String() != "" || get("initiatedBy.app.servicePrincipalId").String() != "" {
 				return "Application"
 			}
 			return ""
 		}),
-		Func("ActorDisplayName", func(r gjson.Result) string {
-			return firstNonEmpty(r.Get("initiatedBy.user.displayName").String(), r.Get("initiatedBy.app.displayName").String())
-		}),
-		Func("ActorObjectId", func(r gjson.Result) string {
-			return firstNonEmpty(r.Get("initiatedBy.user.id").String(), r.Get("initiatedBy.app.servicePrincipalId").String())
-		}),
+		First("ActorDisplayName", "initiatedBy.user.displayName", "initiatedBy.app.displayName"),
+		First("ActorObjectId", "initiatedBy.user.id", "initiatedBy.app.servicePrincipalId"),
 		Str("ActorUserPrincipalName", "initiatedBy.user.userPrincipalName"),
-		Func("IPAddress", func(r gjson.Result) string {
-			return firstNonEmpty(r.Get("initiatedBy.user.ipAddress").String(), r.Get("initiatedBy.app.ipAddress").String())
-		}),
+		First("IPAddress", "initiatedBy.user.ipAddress", "initiatedBy.app.ipAddress"),
 		Str("ActorHomeTenantId", "initiatedBy.user.homeTenantId"),
 		Str("ActorHomeTenantName", "initiatedBy.user.homeTenantName"),
 		Str("ActorServicePrincipalId", "initiatedBy.app.servicePrincipalId"),

@@ -49,6 +49,46 @@ type Progress interface {
 	Add(source string, records, pages int)
 }
 
+// Reporter is what a progress display may accept beyond the counts: the
+// estimate from a query's first page, the sub-windows done, and what a
+// source is waiting for. Collectors use it when their Progress has it.
+type Reporter interface {
+	Progress
+	Estimated(source string, e Estimate)
+	Windows(source string, done, total int)
+	Waiting(source, reason string, d time.Duration)
+}
+
+// What a source can be waiting for (Reporter.Waiting's reason).
+const (
+	WaitBudget     = "throttling budget"
+	WaitRetryAfter = "Retry-After"
+	WaitRetry      = "retry after an error"
+	WaitQuery      = "audit query running"
+)
+
+// ReportWait tells p, when it is a Reporter, that source waits d for reason.
+func ReportWait(p Progress, source, reason string, d time.Duration) {
+	if r, ok := p.(Reporter); ok {
+		r.Waiting(source, reason, d)
+	}
+}
+
+// ReportWindows tells p, when it is a Reporter, how many of source's
+// sub-windows are done.
+func ReportWindows(p Progress, source string, done, total int) {
+	if r, ok := p.(Reporter); ok {
+		r.Windows(source, done, total)
+	}
+}
+
+// ReportEstimate tells p, when it is a Reporter, source's estimate.
+func ReportEstimate(p Progress, source string, e Estimate) {
+	if r, ok := p.(Reporter); ok {
+		r.Estimated(source, e)
+	}
+}
+
 // Sink receives one source's records, each the raw JSON bytes Graph sent
 // (compacted), in the order Graph returned them.
 type Sink = record.Sink

@@ -98,11 +98,15 @@ const SideNote = "side"
 // the rest of the window is recorded with that status.
 func collectSplit(ctx context.Context, c *Client, spec mergeSpec, w Window, split Splitting, sink Sink, prog Progress) ([]manifest.SubWindow, error) {
 	queue := split.windows(w)
+	est := &estimator{prog: prog, source: spec.source, whole: w, budget: c.Budget(spec.class), timeProp: spec.timeProp, windows: len(queue)}
+	total, done := len(queue), 0
+	ReportWindows(prog, spec.source, done, total)
 	var out []manifest.SubWindow
 	for len(queue) > 0 {
 		sub := queue[0]
 		queue = queue[1:]
-		sws, rest, err := runWindow(ctx, c, spec, sub, split.MaxPages, sink, prog)
+		est.later = len(queue) > 0
+		sws, rest, err := runWindow(ctx, c, spec, sub, split.MaxPages, sink, prog, est)
 		out = append(out, sws...)
 		if err != nil {
 			// A fatal error: the sub-windows not reached are on record as
@@ -116,8 +120,12 @@ func collectSplit(ctx context.Context, c *Client, spec mergeSpec, w Window, spli
 		}
 		if rest != nil {
 			queue = append([]Window{*rest}, queue...)
+			total++ // the cut sub-window's older part is one more
+			ReportWindows(prog, spec.source, done, total)
 			continue
 		}
+		done++
+		ReportWindows(prog, spec.source, done, total)
 		if last := sws[len(sws)-1]; last.Status == manifest.StatusUnavailable {
 			if len(queue) > 0 {
 				rest := Window{Start: sub.End, End: w.End}
@@ -128,6 +136,35 @@ func collectSplit(ctx context.Context, c *Client, spec mergeSpec, w Window, spli
 		}
 	}
 	return out, nil
+}
+
+// estimator reports a collection's estimate once, from the first page it
+// reads (collect.EstimateFirstPage).
+type estimator struct {
+	prog     Progress
+	source   string
+	whole    Window
+	budget   Budget
+	timeProp string
+	windows  int
+	later    bool // sub-windows after the current one
+	done     bool
+}
+
+// first judges the collection from the first page of sub-window sub.
+func (e *estimator) first(sub Window, recs []json.RawMessage, next string) {
+	if e == nil || e.done {
+		return
+	}
+	e.done = true
+	covered := sub.End.Sub(sub.Start)
+	if next != "" && len(recs) > 0 {
+		if t, _, ok := recordTick(recs[len(recs)-1], e.timeProp); ok {
+			covered = sub.End.Sub(fromTick(t))
+		}
+	}
+	whole := e.whole.End.Sub(e.whole.Start)
+	ReportEstimate(e.prog, e.source, EstimateFirstPage(len(recs), covered, whole, 0, e.windows, next != "" || e.later, e.budget))
 }
 
 // pager reads one query page by page. While the records of one page are
@@ -244,7 +281,7 @@ type item struct {
 // runWindow collects one sub-window. It returns the sub-windows accounted
 // (one, or two when it failed part way), and the remainder to query anew
 // when the sub-window was cut at MaxPages.
-func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxPages int, sink Sink, prog Progress) ([]manifest.SubWindow, *Window, error) {
+func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxPages int, sink Sink, prog Progress, est *estimator) ([]manifest.SubWindow, *Window, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	var filters []string
@@ -337,6 +374,7 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 				}
 				return false, err
 			}
+			est.first(w, p.buf, p.next)
 			if prog != nil {
 				prog.Add(spec.source, 0, 1)
 			}

@@ -58,8 +58,26 @@ type Manifest struct {
 	// Attachments describes what the examiner added (--attach) and messages
 	// fetched by internet message id (--message-id), under attachments/.
 	Attachments []Attachment `json:"attachments,omitempty"`
-	Export      *Export      `json:"export,omitempty"`  // set by `evidence export`: the bundle's place in its series
-	Imports     []Import     `json:"imports,omitempty"` // files sealed by `evidence import`
+	// Partial is set when a fatal error (Ctrl-C, a token refused, a full
+	// disk) stopped the collection and what was collected was sealed
+	// anyway: the bundle is incomplete (exit 3), each window not read
+	// says why, and `evidence grab --resume` completes it.
+	Partial *Partial `json:"partial,omitempty"`
+	Export  *Export  `json:"export,omitempty"`  // set by `evidence export`: the bundle's place in its series
+	Imports []Import `json:"imports,omitempty"` // files sealed by `evidence import`
+}
+
+// Partial says why a bundle was sealed before its collection finished.
+type Partial struct {
+	// Reason is "interrupted" (Ctrl-C, SIGINT, SIGTERM), "credentials
+	// refused" (401: the token expired or was revoked), "disk full" or
+	// "fatal error".
+	Reason string `json:"reason"`
+	Detail string `json:"detail"` // the error that stopped it, one line
+	// Unfinished names the sources[] not collected to their end: the one
+	// that was running and those not started. The others are complete.
+	Unfinished []string `json:"unfinished"`
+	Resume     string   `json:"resume,omitempty"` // the command that completes the collection
 }
 
 // Attachment kinds.

@@ -18,13 +18,17 @@
 // it would have been published: found with the same content hash, it is
 // adopted (recorded as if that run had committed); not found, the pending
 // cycle is discarded with its local leftovers and its interval exported
-// again.
+// again. A bundle on disk that the index does not hold and that is not the
+// pending cycle's is adopted when this export sealed it as the next link of
+// the chain (its manifest says so and it verifies), and otherwise moved
+// into QuarantineDir with the reason (see settleOrphans).
 package export
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -109,6 +113,11 @@ type Result struct {
 	// Adopted is the index entry of a bundle an interrupted run published,
 	// recorded by this run; nil when there was none.
 	Adopted *state.Entry
+	// AdoptedOrphans are the bundles found on disk without an index entry
+	// that this run adopted (sealed by this export as the next link of the
+	// chain); Quarantined those it moved into QuarantineDir instead.
+	AdoptedOrphans []state.Entry
+	Quarantined    []Quarantined
 	// NothingNew: no source had a window to read; no bundle, state unchanged.
 	NothingNew bool
 	// Bundle is this cycle's bundle, Entry its index entry.
@@ -159,9 +168,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	if st != nil {
-		orphans, err := Orphans(st, append(localDirs(st), cfg.Pipeline.Out)...)
-		if log := cfg.Pipeline.Log; log != nil && err == nil && len(orphans) > 0 {
-			log.Warn("bundles on disk that the index does not hold (a run stopped before recording them): see evidence export status", "bundles", orphans)
+		if st, res.AdoptedOrphans, res.Quarantined, err = settleOrphans(ctx, &cfg, st); err != nil {
+			return nil, err
 		}
 	}
 
@@ -356,7 +364,7 @@ func (c *cycle) Collect(ctx context.Context, s *pipeline.Session) error {
 		if err != nil {
 			return &UsageError{err}
 		}
-		if pol.State {
+		if pol.Whole {
 			for _, src := range srcs {
 				if !planned {
 					planned = true
@@ -389,7 +397,7 @@ func (c *cycle) Collect(ctx context.Context, s *pipeline.Session) error {
 			merged := manifest.Source{Export: &manifest.SourceExport{}}
 			ran := false
 			scopes := []*collect.User{nil}
-			if len(s.Users) > 0 {
+			if len(s.Users) > 0 && !pol.TenantScope {
 				scopes = scopes[:0]
 				for i := range s.Users {
 					scopes = append(scopes, &s.Users[i])
@@ -444,8 +452,11 @@ func (c *cycle) Collect(ctx context.Context, s *pipeline.Session) error {
 					cfg.hook(StepPlan)
 				}
 				job := collect.Job{Window: collect.Window{Start: p.readFrom, End: p.to}, AllUsers: u == nil, Now: s.Started, PageSize: cfg.PageSize, Progress: s.Progress, Facts: s.Facts}
-				if u != nil {
+				switch {
+				case u != nil:
 					job.Users = []collect.User{*u}
+				case pol.TenantScope && len(s.Users) > 0: // the tenant's, with the users' filtered copies
+					job.Users, job.AllUsers = s.Users, false
 				}
 				fo.use(sr.filter)
 				got, err := src.Collect(ctx, s.Client, job, fo)
@@ -580,4 +591,45 @@ func Span(w manifest.Window) time.Duration {
 	a, _ := time.Parse(time.RFC3339Nano, w.Start)
 	b, _ := time.Parse(time.RFC3339Nano, w.End)
 	return b.Sub(a)
+}
+
+// WriteSettled writes, one line each, what the run did before its cycle:
+// the bundles of interrupted runs it adopted, and those it quarantined.
+func (r *Result) WriteSettled(w io.Writer) {
+	if r.Adopted != nil {
+		fmt.Fprintf(w, "  export: adopted bundle %d, %s, which an interrupted run published but did not record\n", r.Adopted.Seq, r.Adopted.Location)
+	}
+	for _, e := range r.AdoptedOrphans {
+		fmt.Fprintf(w, "  export: adopted bundle %d, %s, found on disk without an index entry (this export sealed it as the next link of the chain)\n", e.Seq, e.Location)
+	}
+	for _, q := range r.Quarantined {
+		fmt.Fprintf(w, "evidence: QUARANTINED %s, found without an index entry and not adopted (%s): moved to %s\n", q.Path, q.Reason, q.To)
+	}
+	if r.NothingNew {
+		fmt.Fprintf(w, "evidence: nothing new to export yet (every source's window is shorter than its settle time); state unchanged\n")
+	}
+}
+
+// WriteCycle writes, one line each, what the cycle adds to grab's summary:
+// every interval lost to retention, the index entry, the changes since the
+// previous bundle and every alert among them.
+func (r *Result) WriteCycle(w io.Writer, store fmt.Stringer) {
+	for _, l := range r.Lost {
+		scope := ""
+		if l.Gap.Scope != state.ScopeTenant {
+			scope = " (user " + l.Gap.Scope + ")"
+		}
+		fmt.Fprintf(w, "evidence: LOST %s%s [%s, %s), %s: %s\n", l.Source, scope, l.Gap.Start, l.Gap.End, Human(Span(l.Gap.Window)), l.Gap.Reason)
+	}
+	fmt.Fprintf(w, "  export: bundle %d of state %s, index head %s\n", r.Entry.Seq, store, r.Entry.Hash()[:16])
+	if ch := r.Bundle.Manifest.Export.Changes; ch != nil {
+		if ch.NotCompared != "" {
+			fmt.Fprintf(w, "  export: changes since the previous bundle: not compared (%s)\n", ch.NotCompared)
+		} else {
+			fmt.Fprintf(w, "  export: changes since the previous bundle (%s): %d appeared, %d disappeared, %d changed\n", ch.File, ch.Appeared, ch.Disappeared, ch.Changed)
+		}
+	}
+	for _, c := range r.Alerts {
+		fmt.Fprintf(w, "evidence: ALERT %s %s %q (%s): matches finding %s\n", c.Kind, c.File, c.Name, c.ID, strings.Join(c.Findings, ", "))
+	}
 }

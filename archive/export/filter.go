@@ -3,6 +3,8 @@ package export
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"io"
 	"sync"
 	"time"
 
@@ -15,16 +17,27 @@ import (
 // The key is "id" (sign-ins, audits, unified audit log records); a message
 // trace row is one recipient of a message, so its key also carries
 // recipientAddress. The time is the first of the log's own time properties.
+//
+// A Log Analytics workspace row (it has TimeGenerated) is keyed by its Id
+// column, or by its bytes where the table has none (a re-read row is then
+// recognised only when byte-identical, which is what the overlap needs).
 func recordKey(rec []byte) (key string, t time.Time, ok bool) {
-	r := gjson.GetManyBytes(rec, "id", "recipientAddress", "createdDateTime", "activityDateTime", "receivedDateTime")
+	r := gjson.GetManyBytes(rec, "id", "recipientAddress", "createdDateTime", "activityDateTime", "receivedDateTime", "TimeGenerated", "Id")
 	key = r[0].String()
+	if key == "" && r[5].Exists() {
+		key = r[6].String()
+		if key == "" {
+			sum := sha256.Sum256(rec)
+			key = "sha256:" + hex.EncodeToString(sum[:])
+		}
+	}
 	if key == "" {
 		return "", time.Time{}, false
 	}
 	if r[1].Exists() {
 		key += "\x00" + r[1].String()
 	}
-	for _, f := range r[2:] {
+	for _, f := range r[2:6] {
 		if f.Exists() {
 			if ts, err := time.Parse(time.RFC3339Nano, f.String()); err == nil {
 				return key, ts.UTC(), true
@@ -32,6 +45,17 @@ func recordKey(rec []byte) (key string, t time.Time, ok bool) {
 		}
 	}
 	return "", time.Time{}, false
+}
+
+// edgeID is a record's entry in a scope's edge: its key, its time and the
+// first 8 bytes of the SHA-256 of its bytes.
+func edgeID(rec []byte) (state.EdgeID, bool) {
+	key, t, ok := recordKey(rec)
+	if !ok {
+		return state.EdgeID{}, false
+	}
+	sum := sha256.Sum256(rec)
+	return state.EdgeID{Time: t.Format(time.RFC3339Nano), ID: key, Hash: hex.EncodeToString(sum[:8])}, true
 }
 
 // scopeFilter drops, for one source and scope, the records an earlier
@@ -64,19 +88,18 @@ func newScopeFilter(prev *state.Scope, prevMark time.Time) *scopeFilter {
 
 // keep decides for one record.
 func (f *scopeFilter) keep(rec []byte) bool {
-	key, t, ok := recordKey(rec)
+	id, ok := edgeID(rec)
 	if !ok {
 		f.unkeyed++
 		return true
 	}
-	sum := sha256.Sum256(rec)
-	h := hex.EncodeToString(sum[:8])
-	f.ids = append(f.ids, state.EdgeID{Time: t.Format(time.RFC3339Nano), ID: key, Hash: h})
+	f.ids = append(f.ids, id)
+	t, _ := time.Parse(time.RFC3339Nano, id.Time)
 	switch {
-	case f.exact[key+"\x00"+h]:
+	case f.exact[id.ID+"\x00"+id.Hash]:
 		f.dropped++
 		return false
-	case f.keys[key]:
+	case f.keys[id.ID]:
 		f.revised++
 	case !f.prevMark.IsZero() && t.Before(f.prevMark):
 		f.late++
@@ -136,4 +159,17 @@ func (s *filterSink) Write(rec []byte) error {
 		return nil
 	}
 	return s.inner.Write(rec)
+}
+
+// Create passes a raw file (the diagnostic-settings archive's blobs and
+// index) to the bundle unfiltered: a blob is copied whole, once, because
+// the archive's windows are whole hours read once each.
+func (o *filterOutput) Create(rel, source, media string) (io.Writer, error) {
+	raw, ok := o.inner.(interface {
+		Create(rel, source, media string) (io.Writer, error)
+	})
+	if !ok {
+		return nil, errors.New("export: the bundle cannot take raw files")
+	}
+	return raw.Create(rel, source, media)
 }

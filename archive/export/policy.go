@@ -2,6 +2,8 @@ package export
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -20,16 +22,32 @@ const (
 
 // Policy is what export needs to know about a source: how long to wait
 // before a window is considered settled, how far back to re-read for late
-// records, and how long the tenant keeps it. Defaults and their sources are
-// in docs/schedule.md.
+// records, and how long the service keeps it. Defaults and their sources
+// are in docs/schedule.md.
 type Policy struct {
 	Settle, Overlap time.Duration
-	PremiumOnly     bool                            // only licensed tenants have it (sign-ins)
-	Retention       func(tier string) time.Duration // how long the service keeps records; nil for a State source
-	// State marks a source of objects as they are now (snapshot, tenant,
+	PremiumOnly     bool // only licensed tenants have it (sign-ins)
+	// Retention is how long the service keeps records; nil for a Whole
+	// source. It returns 0 where export cannot know it (a workspace's or
+	// a storage account's own setting): such a source's windows are never
+	// clamped and no loss is recorded for it; a first --backfill run reads
+	// Reach back.
+	Retention func(tier string) time.Duration
+	Reach     time.Duration
+	// Align makes the watermark a multiple of it: the diagnostic-settings
+	// archive copies whole hourly blobs, so its windows end on the hour.
+	Align time.Duration
+	// TenantScope: one scope for the tenant even with --user; the source
+	// reads what the tenant holds and writes the users' filtered copies
+	// itself (the diagnostic-settings archive's blobs are the tenant's).
+	TenantScope bool
+	// Whole marks a source of objects as they are now (snapshot, tenant,
 	// signals), not events: every cycle reads it whole, and the bundle
-	// holds what changed since the previous bundle (diff.json).
-	State bool
+	// holds what changed since the previous bundle (diff.json). It is not
+	// the registry's collect.Descriptor.State, which says that a source's
+	// windows are the times it read current state (snapshot, tenant):
+	// signals is Whole for export but reads alerts by time window.
+	Whole bool
 }
 
 // retentionOf reads source's row of collect's retention table.
@@ -37,15 +55,36 @@ func retentionOf(source string) func(tier string) time.Duration {
 	return func(tier string) time.Duration { return collect.Retention(source, tier) }
 }
 
+// unknownRetention is the retention of a source whose records are kept as
+// the customer configured (a workspace, a storage account).
+func unknownRetention(string) time.Duration { return 0 }
+
 // Policies by --sources name.
 var Policies = map[string]Policy{
 	"audits":       {Settle: 30 * time.Minute, Overlap: 12 * time.Hour, Retention: retentionOf("audits")},
 	"signins":      {Settle: 30 * time.Minute, Overlap: 12 * time.Hour, Retention: retentionOf("signins"), PremiumOnly: true},
 	"ual":          {Settle: 2 * time.Hour, Overlap: 72 * time.Hour, Retention: retentionOf("ual")},
 	"messagetrace": {Settle: time.Hour, Overlap: 24 * time.Hour, Retention: retentionOf("messagetrace")},
-	"snapshot":     {State: true},
-	"tenant":       {State: true},
-	"signals":      {State: true},
+	// A Log Analytics workspace: rows arrive minutes after the event
+	// (Azure Monitor's ingestion time), Entra's own late records later:
+	// the same settle and re-read as the sign-in and audit logs. Its
+	// retention is the workspace's setting (30 days by default, 90 with
+	// Microsoft Sentinel, up to 12 years).
+	"workspace": {Settle: time.Hour, Overlap: 12 * time.Hour, Retention: unknownRetention, Reach: 90 * 24 * time.Hour},
+	// The diagnostic-settings archive: hourly append blobs, written until
+	// some time after their hour; whole hours, copied once each.
+	"diagarchive": {Settle: 2 * time.Hour, Retention: unknownRetention, Reach: 90 * 24 * time.Hour, Align: time.Hour, TenantScope: true},
+	"snapshot":    {Whole: true},
+	"tenant":      {Whole: true},
+	"signals":     {Whole: true},
+}
+
+// PolicyOf returns the policy of a state's source key: a --sources name
+// or a collector of one (signins.interactive).
+func PolicyOf(key string) (Policy, bool) {
+	name, _, _ := strings.Cut(key, ".")
+	p, ok := Policies[name]
+	return p, ok
 }
 
 // DefaultSources is the default order: audits, sign-ins where
@@ -74,9 +113,15 @@ type scopePlan struct {
 // was given.
 func planScope(source, scope string, pol Policy, tier string, prev *state.Scope, now, first time.Time, backfill bool, settle, overlap time.Duration) (*scopePlan, error) {
 	ret := pol.Retention(tier)
-	keptFrom := now.Add(-ret + retentionMargin).Truncate(time.Second)
+	var keptFrom time.Time // zero: no known retention, nothing is clamped
+	if ret > 0 {
+		keptFrom = now.Add(-ret + retentionMargin).Truncate(time.Second)
+	}
 	p := &scopePlan{source: source, scope: scope, prev: prev, retention: ret, overlap: overlap,
 		to: now.Add(-settle).Truncate(time.Second)}
+	if pol.Align > 0 {
+		p.to = p.to.Truncate(pol.Align)
+	}
 	resumed := prev != nil && (prev.Watermark != "" || prev.Edge.Start != "")
 	switch {
 	case prev != nil && prev.Watermark != "":
@@ -92,8 +137,14 @@ func planScope(source, scope string, pol Policy, tier string, prev *state.Scope,
 			return nil, fmt.Errorf("state: %s/%s edge start %q: %w", source, scope, prev.Edge.Start, err)
 		}
 		p.from, p.readFrom = es, es
-	case backfill:
+	case backfill && ret > 0:
 		p.from, p.readFrom = keptFrom, keptFrom
+	case backfill:
+		reach := now.Add(-pol.Reach).Truncate(time.Second)
+		if pol.Align > 0 {
+			reach = reach.Truncate(pol.Align)
+		}
+		p.from, p.readFrom = reach, reach
 	case !first.IsZero():
 		p.from, p.readFrom = first, first
 	default:
@@ -104,13 +155,13 @@ func planScope(source, scope string, pol Policy, tier string, prev *state.Scope,
 			p.readFrom = es // never re-read before what the edge has ids for
 		}
 	}
-	if p.from.Before(keptFrom) {
+	if ret > 0 && p.from.Before(keptFrom) {
 		p.gap = &manifest.Gap{Window: manifest.NewWindow(p.from, keptFrom), Scope: scope, Status: manifest.StatusClamped,
 			Reason: fmt.Sprintf("older than the tenant's %s retention for %s%s: these records were deleted before this export reached them",
 				days(ret), source, TierNote(pol, tier))}
 		p.from = keptFrom
 	}
-	if p.readFrom.Before(keptFrom) {
+	if ret > 0 && p.readFrom.Before(keptFrom) {
 		p.readFrom = keptFrom
 	}
 	return p, nil
@@ -182,46 +233,49 @@ func ParseDurations(flag string, vals []string) (map[string]time.Duration, error
 	return out, nil
 }
 
-// SortedSources returns the names in DefaultSources order, then the rest.
+// SortedSources returns the names in DefaultSources order, then the rest
+// in the registry's collection order.
 func SortedSources(names []string) []string {
-	rank := map[string]int{}
-	for i, n := range DefaultSources {
-		rank[n] = i + 1
+	rank := func(n string) int {
+		if i := slices.Index(DefaultSources, n); i >= 0 {
+			return i
+		}
+		d, _ := collect.LookupSource(n)
+		return 1<<10 + d.Order
 	}
 	out := append([]string(nil), names...)
-	sort.SliceStable(out, func(i, j int) bool {
-		ri, rj := rank[out[i]], rank[out[j]]
-		if ri == 0 {
-			ri = 1 << 20
-		}
-		if rj == 0 {
-			rj = 1 << 20
-		}
-		return ri < rj
-	})
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
 	return out
 }
 
 // SelectSources returns the sources to export, in DefaultSources order,
 // and which of them were named (--sources): none named means every
-// default source this build registers. A name must have a Policy and a
-// registered collector.
-func SelectSources(named []string) ([]string, map[string]bool, error) {
+// default source this build registers, and each source that needs a flag
+// (the workspace's --workspace, the archive's --diag-archive) whose flag
+// given reports set. A name must have a Policy and a registered collector;
+// a source's flags given while it is not selected are refused.
+func SelectSources(named []string, given func(flag string) bool) ([]string, map[string]bool, error) {
+	if given == nil {
+		given = func(string) bool { return false }
+	}
 	explicit := map[string]bool{}
+	var out []string
 	if len(named) == 0 {
-		var out []string
 		for _, n := range DefaultSources {
 			if _, ok := collect.LookupSource(n); ok {
 				out = append(out, n)
 			}
 		}
-		return out, explicit, nil
+		for _, d := range collect.Sources() {
+			if _, ok := Policies[d.Name]; ok && d.Default == collect.WhenFlag && given(d.Flags[0]) {
+				out = append(out, d.Name)
+			}
+		}
 	}
-	var out []string
 	for _, n := range named {
 		n = strings.TrimSpace(n)
 		if _, ok := Policies[n]; !ok {
-			return nil, nil, &UsageError{fmt.Errorf("--sources: unknown source %q (known: %s)", n, strings.Join(DefaultSources, ", "))}
+			return nil, nil, &UsageError{fmt.Errorf("--sources: unknown source %q (known: %s)", n, strings.Join(SortedSources(slices.Collect(maps.Keys(Policies))), ", "))}
 		}
 		if _, ok := collect.LookupSource(n); !ok {
 			return nil, nil, &UsageError{fmt.Errorf("--sources: %s is not collected by this build yet", n)}
@@ -230,6 +284,13 @@ func SelectSources(named []string) ([]string, map[string]bool, error) {
 			out = append(out, n)
 		}
 		explicit[n] = true
+	}
+	for _, d := range collect.Sources() {
+		for _, f := range d.Flags {
+			if given(f) && !slices.Contains(out, d.Name) {
+				return nil, nil, &UsageError{fmt.Errorf("--%s is for --sources %s, which this run does not export", f, d.Name)}
+			}
+		}
 	}
 	return SortedSources(out), explicit, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -180,6 +181,41 @@ spec:
 `, ContainerName(tn.Name), t.Image, t.StateBase, tn.Name, t.OutBase, tn.Name, tn.Name, t.ClientID)
 		}
 		fmt.Fprintln(w, "          volumes: [{name: data, persistentVolumeClaim: {claimName: evidence-data}}, {name: app-cert, secret: {secretName: evidence-app-cert}}]")
+	}
+	return nil
+}
+
+// PlanOptions are export plan's options.
+type PlanOptions struct {
+	Tenants  string // --tenants: the file listing them
+	Format   string // cron or cronjob
+	Requests int    // estimated requests per tenant and run where the file gives none
+	Start    string // HH:MM UTC of the first shard
+	PlanTargets
+}
+
+// Plan reads the tenants file, spreads the tenants over the day and
+// writes the schedule to w (WritePlan). Its errors are *UsageError.
+func (o PlanOptions) Plan(w io.Writer) error {
+	f, err := os.Open(o.Tenants)
+	if err != nil {
+		return &UsageError{fmt.Errorf("--tenants: %w", err)}
+	}
+	defer f.Close()
+	tenants, err := ReadTenants(f, o.Requests)
+	if err != nil {
+		return &UsageError{err}
+	}
+	start, err := ParseClock(o.Start)
+	if err != nil {
+		return &UsageError{fmt.Errorf("--start %w", err)}
+	}
+	shards, perShard, slot, err := Schedule(tenants, start)
+	if err != nil {
+		return &UsageError{err}
+	}
+	if err := WritePlan(w, o.Format, tenants, shards, perShard, slot, o.Start, o.PlanTargets); err != nil {
+		return &UsageError{err}
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/archive/state"
+	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 )
@@ -34,9 +35,9 @@ const (
 // checkBundles, the re-hash of every bundle kept locally.
 //
 // It also lists the bundles on disk that the index does not hold (Orphans,
-// in the directories of the index's local bundles and in outs: Broken) and
-// the work files interrupted runs left (Leftovers, which the next run
-// removes).
+// in the directories of the index's local bundles and in outs: Broken),
+// those a run moved into QuarantineDir (Broken), and the work files
+// interrupted runs left (Leftovers, which the next run removes).
 //
 // With trust (trusted keys, nil: none), every locally kept bundle's
 // signature must be valid and by one of them (Broken otherwise).
@@ -54,7 +55,7 @@ func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time
 	}
 	names = SortedSources(names)
 	for _, name := range names {
-		pol, known := Policies[name]
+		pol, known := PolicyOf(name)
 		scopes := make([]string, 0, len(st.Sources[name].Scopes))
 		for sc := range st.Sources[name].Scopes {
 			scopes = append(scopes, sc)
@@ -77,10 +78,12 @@ func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time
 				continue
 			}
 			line := fmt.Sprintf("  %s: last exported %s (%s ago)", label, shortTime(wm), Human(now.Sub(wm)))
-			if known && pol.State {
+			if known && pol.Whole {
 				line = fmt.Sprintf("  %s: last read whole %s (%s ago); each bundle holds what changed since the one before", label, shortTime(wm), Human(now.Sub(wm)))
 			}
-			if known && !pol.State {
+			if known && !pol.Whole && pol.Retention(tier) == 0 {
+				line += "; kept as long as the workspace or storage account is set to keep it (export cannot tell)"
+			} else if known && !pol.Whole {
 				ret := pol.Retention(tier)
 				gone := now.Add(-ret)
 				expires := wm.Add(ret)
@@ -166,9 +169,16 @@ func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time
 		fmt.Fprintf(w, "Orphans: could not be listed: %v\n", err)
 		code = Broken
 	case len(orphans) > 0:
-		fmt.Fprintf(w, "Orphans: %d bundle(s) on disk that the index does not hold (sealed by a run that stopped before recording them; their intervals were exported again, so their records are not accounted for by the index): verify each, then keep it apart as a duplicate or remove it\n", len(orphans))
+		fmt.Fprintf(w, "Orphans: %d bundle(s) on disk that the index does not hold: the next run adopts each one this export sealed as the next link of its chain, and moves the others into %s/ beside them\n", len(orphans), QuarantineDir)
 		for _, o := range orphans {
 			fmt.Fprintf(w, "  %s\n", o)
+		}
+		code = Broken
+	}
+	if q := QuarantinedBundles(dirs...); len(q) > 0 {
+		fmt.Fprintf(w, "Quarantined: %d bundle(s) a run found without an index entry and did not adopt, moved aside: inspect each, then remove it\n", len(q))
+		for _, b := range q {
+			fmt.Fprintf(w, "  %s: %s\n", b.To, b.Reason)
 		}
 		code = Broken
 	}
@@ -264,4 +274,48 @@ func shortTime(t time.Time) string {
 		return t.Format("2006-01-02T15:04Z")
 	}
 	return manifest.FormatTime(t)
+}
+
+// StatusOptions are export status's options.
+type StatusOptions struct {
+	State       string              // --state
+	Auth        collect.AuthOptions // for a blob state without a storage credential in the environment
+	SkipBundles bool                // --skip-bundles: only the index chain
+	Out         string              // --out: searched for orphans besides the index's directories
+	TrustedKeys []string            // --trusted-keys (default $EVIDENCE_TRUSTED_KEYS)
+	Now         string              // --now: evaluate ages at this time (tests)
+}
+
+// Status opens the state without taking its lock, writes its status to w
+// (WriteStatus) and returns its health. Bad options and a state that does
+// not exist yet are *UsageError.
+func (o StatusOptions) Status(ctx context.Context, w io.Writer) (Health, error) {
+	now := time.Now().UTC().Truncate(time.Second)
+	if o.Now != "" {
+		t, err := collect.ParseWhen(o.Now, now)
+		if err != nil {
+			return Healthy, &UsageError{fmt.Errorf("--now: %w", err)}
+		}
+		now = t.UTC()
+	}
+	cred, credID, err := StateCredential(o.State, nil, o.Auth)
+	if err != nil {
+		return Healthy, err
+	}
+	store, err := OpenState(o.State, cred, credID, o.Auth.Method)
+	if err != nil {
+		return Healthy, err
+	}
+	st, err := state.Load(ctx, store)
+	if err != nil {
+		return Healthy, err
+	}
+	if st == nil {
+		return Healthy, &UsageError{fmt.Errorf("no export state in %s yet: run `evidence export --state %s ...` first", store, o.State)}
+	}
+	trust, err := seal.LoadTrust(o.TrustedKeys, os.Getenv(seal.EnvTrustedKeys), nil)
+	if err != nil {
+		return Healthy, &UsageError{err}
+	}
+	return WriteStatus(w, store, st, now, !o.SkipBundles, trust, o.Out), nil
 }

@@ -155,6 +155,10 @@ type Tar struct {
 	KeepDir bool
 	// Intermediate marks an archive that a later output (Blob) removes.
 	Intermediate bool
+	// CheckDir verifies the directory (every hash, as verify does) in the
+	// same read that archives it (pack): a directory that does not verify
+	// leaves no archive, and the error says why.
+	CheckDir bool
 }
 
 // Deliver implements Deliverer.
@@ -163,9 +167,16 @@ func (t Tar) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
 	if path == "" {
 		path = filepath.Join(filepath.Dir(b.Dir), b.Name+manifest.ArchiveSuffix)
 	}
-	sum, err := PackArchive(b.Dir, b.Name, path, b.Started)
+	var v *manifest.Verifier
+	if t.CheckDir {
+		v = manifest.NewVerifier()
+	}
+	sum, err := packArchive(b.Dir, b.Name, path, b.Started, v)
+	if t.CheckDir && err != nil {
+		return nil, refusePack(b.Dir, err)
+	}
 	if err != nil {
-		return nil, failErr(fmt.Errorf("bundle sealed in %s, but archiving failed: %w", b.Dir, err))
+		return nil, failErr(fmt.Errorf("bundle sealed in %s (kept), but archiving failed: %w; once that is solved (space freed), `evidence pack %s` archives it", b.Dir, err, b.Dir))
 	}
 	if b.Custody {
 		if err := custodyArchived(b.Dir, path, sum, b.Manifest, b.Signer); err != nil {
@@ -332,6 +343,18 @@ func (u Blob) Find(ctx context.Context, name string, _ *Plan) (*Delivery, error)
 // bytes as they are written: each bundle file is read once, and the archive
 // is never read back to be hashed. It returns the archive's SHA-256.
 func PackArchive(dir, prefix, final string, mtime time.Time) (string, error) {
+	return packArchive(dir, prefix, final, mtime, nil)
+}
+
+// notVerified is a directory that did not verify while it was archived.
+type notVerified struct{ res *manifest.Result }
+
+func (e *notVerified) Error() string { return "does not verify: " + DescribeProblems(e.res) }
+
+// packArchive is PackArchive that, with v set, feeds v every file as it is
+// archived and keeps the archive only when the directory verifies
+// (otherwise the error is a *notVerified).
+func packArchive(dir, prefix, final string, mtime time.Time, v *manifest.Verifier) (string, error) {
 	if _, err := os.Lstat(final); err == nil {
 		return "", fmt.Errorf("%s already exists", final)
 	}
@@ -339,12 +362,37 @@ func PackArchive(dir, prefix, final string, mtime time.Time) (string, error) {
 	// archive's fixed defaults (level, concurrency): the same bundle gives
 	// the same bytes on any machine.
 	err := durable.Write(final, 0o644, durable.Create, func(w io.Writer) error {
-		return archive.WriteTarZstOptions(io.MultiWriter(w, h), dir, prefix, mtime, archive.Options{})
+		if err := archive.WriteTarZstOptions(io.MultiWriter(w, h), dir, prefix, mtime, archive.Options{Verifier: v}); err != nil {
+			return err
+		}
+		if v == nil {
+			return nil
+		}
+		if res := v.Result(); !res.OK() {
+			return &notVerified{res}
+		}
+		return nil
 	})
 	if err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// refusePack is the error of a pack whose directory did not verify while
+// it was archived, or could not be archived: a directory the archive
+// refuses (a symlink, an unreadable file) is verified on its own to say why,
+// as verify would.
+func refusePack(dir string, err error) error {
+	var nv *notVerified
+	if !errors.As(err, &nv) {
+		res, verr := manifest.VerifyDir(dir)
+		if verr != nil || res.OK() {
+			return failErr(fmt.Errorf("pack: archiving %s failed: %w", dir, err))
+		}
+		nv = &notVerified{res}
+	}
+	return verifyErr(fmt.Errorf("pack: %s does not verify, so it is not packed: %s", dir, DescribeProblems(nv.res)))
 }
 
 // DescribeProblems lists a verification's problems as "kind path, ...".

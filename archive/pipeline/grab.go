@@ -2,12 +2,14 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/evidence-dfir/evidence/collect/msg"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive/bundle"
@@ -208,8 +210,8 @@ func RunGrab(ctx context.Context, g Grab) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !collect.Resuming(sources) {
-		stateDir = ""
+	if !collect.Resuming(sources) && GrabArgs(g.Args) == nil && g.ResumeDir == "" {
+		stateDir = "" // a demo without the audit log: nothing to resume
 	} else if err := keepState(g, stateDir, name, started, caseID); err != nil {
 		return nil, err
 	}
@@ -218,6 +220,7 @@ func RunGrab(ctx context.Context, g Grab) (*Result, error) {
 	m.Auth = manifest.Auth{Method: g.Conn.Auth.Method, Identity: identity}
 	m.Requested = manifest.NewWindow(sc.Window.Start, sc.Window.End)
 	log.Info("collecting", "case", caseID, "window", sc.Window.String(), "users", len(g.Scope.Users))
+	sealed := false
 	plan := Plan{
 		Out: g.Out, Name: name, Manifest: m, Started: started, Now: nowf,
 		Graph: &Graph{
@@ -226,32 +229,37 @@ func RunGrab(ctx context.Context, g Grab) (*Result, error) {
 			PageSize: g.Conn.PageSize, Split: &sc.Split,
 		},
 		Collectors: collectors,
-		Seal:       g.Seal.Plan(g.Scope.Sources), Lang: lang, Outputs: outputs,
+		Seal:       g.Seal.Plan(g.Scope.Sources), Lang: lang, Outputs: outputs, ResumeDir: stateDir, ResumeCommand: "evidence grab --resume " + g.Out,
 		Log: log, Stderr: g.Stderr, Progress: g.Progress,
 		Hook: func(step string) {
 			if g.Hook != nil {
 				g.Hook(step)
 			}
+			sealed = sealed || step == StepSealed
 			if step == StepCommitted && stateDir != "" {
 				os.RemoveAll(stateDir) // sealed: nothing left to resume
 			}
 		},
 	}
 	res, err := Run(ctx, plan)
+	full := errors.Is(err, syscall.ENOSPC)
+	if full && !sealed {
+		err = failErr(fmt.Errorf("%w; the disk is too full to seal even a partial bundle, so nothing was sealed: free space and run `evidence grab --resume %s`", err, g.Out))
+	}
 	if err != nil && stateDir != "" {
-		if !ResumeStarted(stateDir) {
+		if !ResumeStarted(stateDir) && !full {
 			os.RemoveAll(stateDir) // failed before any query: nothing to resume
 		} else if _, serr := os.Stat(stateDir); serr == nil {
-			log.Warn("the collection did not finish; its audit log queries are kept: resume with `evidence grab --resume "+g.Out+"`", "state", stateDir)
+			log.Warn("the collection did not finish; what it did is kept: resume with `evidence grab --resume "+g.Out+"`", "state", stateDir)
 		}
 	}
 	return res, err
 }
 
-// keepState creates the resume directory of a run whose sources keep
-// state, saving the command line and collection start a resume needs; a
-// resumed run first removes the unsealed directory the interrupted one
-// left.
+// keepState creates the resume directory of a grab (a partial bundle is
+// named there, and sources that keep state keep it there), saving the
+// command line and collection start a resume needs; a resumed run first
+// removes the unsealed directory the interrupted one left.
 func keepState(g Grab, dir, name string, started time.Time, caseID string) error {
 	if g.ResumeDir != "" {
 		if err := RemoveStalePartial(g.Out, name); err != nil {
@@ -295,6 +303,9 @@ func WriteSummary(w io.Writer, r *Result) {
 	fmt.Fprintln(w, "  "+msg.T("summary.verified", r.Verified.Files, r.Verified.Bytes))
 	if sum := r.TarSHA256(); sum != "" {
 		fmt.Fprintln(w, "  "+msg.T("summary.sha256", sum))
+	}
+	if m.Partial != nil {
+		fmt.Fprintln(w, "  "+PartialLine(m.Partial))
 	}
 	if !m.Complete {
 		fmt.Fprintln(w, "  "+msg.T("summary.incomplete"))

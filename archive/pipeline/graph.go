@@ -113,11 +113,20 @@ func (g *Graph) connect(ctx context.Context, p *Plan, s *Session) error {
 // collect runs the plan's sources over its window, in order, each seeing
 // the accounting of those before (the unified audit log reads the sign-ins'
 // status: the Free-tier trail).
-func (g *Graph) collect(ctx context.Context, s *Session) error {
+//
+// A source carried from a partial bundle (see partial.go) is not collected
+// again: its accounting is taken as it was sealed. A source that fails
+// fatally stops the collection with a *stopped error.
+func (g *Graph) collect(ctx context.Context, s *Session, carried *carry) error {
 	m := s.Manifest
 	job := collect.Job{Window: g.Window, Users: s.Users, AllUsers: g.AllUsers, Now: s.Started, PageSize: g.PageSize,
 		Progress: s.Progress, Split: g.Split, Facts: s.Facts}
-	for _, src := range g.Sources {
+	for i, src := range g.Sources {
+		if carried.has(src.Name()) {
+			m.Sources = append(m.Sources, carried.sources[src.Name()])
+			s.Log.Info("source carried from the partial bundle", "source", src.Name())
+			continue
+		}
 		if p, ok := src.(interface{ SetPrior([]manifest.Source) }); ok {
 			p.SetPrior(m.Sources)
 		}
@@ -126,7 +135,7 @@ func (g *Graph) collect(ctx context.Context, s *Session) error {
 			m.Warnings = append(m.Warnings, w.Warnings()...)
 		}
 		if err != nil {
-			return GraphFail(err)
+			return &stopped{err: err, got: got, src: src, rest: g.Sources[i+1:]}
 		}
 		if f, ok := s.Progress.(interface{ Flush() }); ok {
 			f.Flush()
@@ -151,7 +160,7 @@ func GraphFail(err error) error {
 	}
 	var ge *collect.GraphError
 	if errors.As(err, &ge) && (ge.Status == 401 || ge.Code == "credential") {
-		return failErr(fmt.Errorf("Graph refused the credentials: %v (check --auth, --tenant, --client-id and the token's audience and expiry)", err))
+		return failErr(fmt.Errorf("Graph refused the credentials: %w (check --auth, --tenant, --client-id and the token's audience and expiry)", err))
 	}
 	return failErr(err)
 }

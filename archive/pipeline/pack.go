@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,26 +66,35 @@ func CheckPack(p Pack) (Pack, error) {
 // RunPack verifies the directory (every hash, as verify does) and writes
 // the same deterministic archive a grab would have written, its times
 // the manifest's collection start; then uploads it when p.Store is set.
-// The directory is left in place.
+// The directory is read once for both: each file is hashed as it is
+// streamed into the archive, which is kept only if the directory verifies,
+// and then read back and verified. The directory is left in place.
 func RunPack(ctx context.Context, p Pack) (*Result, *manifest.Manifest, error) {
-	res, err := manifest.VerifyDir(p.Dir)
+	var m manifest.Manifest
+	b, err := os.ReadFile(filepath.Join(p.Dir, manifest.ManifestName))
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
 	if err != nil {
-		return nil, nil, verifyErr(fmt.Errorf("pack: %w", err))
+		return nil, nil, refusePack(p.Dir, err)
 	}
-	if !res.OK() {
-		return nil, nil, verifyErr(fmt.Errorf("pack: %s does not verify, so it is not packed: %s", p.Dir, DescribeProblems(res)))
-	}
-	m := res.Manifest
 	mtime, err := time.Parse(time.RFC3339Nano, m.CollectionStart)
 	if err != nil {
-		return nil, nil, verifyErr(fmt.Errorf("pack: manifest collection_start %q is not an RFC 3339 time", m.CollectionStart))
+		bad := fmt.Errorf("manifest collection_start %q is not an RFC 3339 time", m.CollectionStart)
+		if res, verr := manifest.VerifyDir(p.Dir); verr == nil && res.OK() {
+			return nil, nil, verifyErr(fmt.Errorf("pack: %w", bad))
+		}
+		return nil, nil, refusePack(p.Dir, bad)
 	}
-	outputs := []Deliverer{Tar{Path: p.Out, KeepDir: true}}
+	outputs := []Deliverer{Tar{Path: p.Out, KeepDir: true, CheckDir: true}}
 	if p.Store != nil {
 		outputs = append(outputs, Blob{Store: p.Store, Options: p.Upload, KeepArchive: true})
 	}
 	plan := p.Plan
 	plan.Outputs = outputs
-	r, err := Deliver(ctx, plan, &Sealed{Dir: p.Dir, Name: filepath.Base(p.Dir), Manifest: m, Started: mtime})
-	return r, m, err
+	r, err := Deliver(ctx, plan, &Sealed{Dir: p.Dir, Name: filepath.Base(p.Dir), Manifest: &m, Started: mtime})
+	if err == nil && len(r.Deliveries) > 0 && r.Deliveries[0].Verified != nil && r.Deliveries[0].Verified.Manifest != nil {
+		return r, r.Deliveries[0].Verified.Manifest, nil // as read back
+	}
+	return r, &m, err
 }

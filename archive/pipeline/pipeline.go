@@ -74,6 +74,15 @@ type Plan struct {
 	// Hook, when set, is called after each named step (see the Step
 	// constants): the crash-point harness kills the process there.
 	Hook func(step string)
+	// ResumeDir, when set (grab), is the run's resume directory: a fatal
+	// error during the Graph collection seals what was collected as a
+	// partial bundle named there (partial.go), and a partial bundle named
+	// there is carried into this run. Without it a fatal error fails the
+	// run.
+	ResumeDir string
+	// ResumeCommand completes a partial bundle ("evidence grab --resume OUT").
+	ResumeCommand string
+
 	// BeforeCommit, when set, is called once the bundle is sealed, before
 	// its directory takes its final name: export records the cycle as
 	// pending there, so no sealed bundle ever sits under its final name
@@ -245,12 +254,33 @@ func Build(ctx context.Context, p Plan) (*Sealed, error) {
 	if s.Progress == nil {
 		s.Progress = nopProgress{}
 	}
+	var stop *stopped
 	if p.Graph != nil {
-		if err := p.Graph.connect(ctx, &p, s); err != nil {
-			return nil, err
+		var carried *carry
+		if p.ResumeDir != "" {
+			if carried, err = loadCarry(p.Out, p.ResumeDir, stage, p.Graph.Sources); err != nil {
+				return nil, failErr(err)
+			}
 		}
-		if err := p.Graph.collect(ctx, s); err != nil {
-			return nil, err
+		if err := p.Graph.connect(ctx, &p, s); err != nil {
+			return nil, tokenFail(m.Auth.Method, err, true)
+		}
+		if carried != nil && len(carried.sources) > 0 {
+			m.Warnings = append(m.Warnings, carried.note())
+		}
+		if err := p.Graph.collect(ctx, s, carried); err != nil {
+			if !errors.As(err, &stop) || p.ResumeDir == "" {
+				return nil, tokenFail(m.Auth.Method, err, false)
+			}
+			// Seal what was collected: nothing below is cancelled by the
+			// signal that stopped the collection (a second one ends the
+			// process).
+			ctx = context.WithoutCancel(ctx)
+			stop.record(m, p.Graph.Window, p.ResumeCommand)
+			fmt.Fprintln(p.stderr(), "evidence: "+oneLine(stopLine(m.Auth.Method, stop.err))+": sealing what was collected as a partial bundle")
+			if err := stage.Rename(PartialName(p.Name, bundle.Stamp(p.now()))); err != nil {
+				return nil, failErr(err)
+			}
 		}
 	}
 	for _, c := range p.Collectors {
@@ -304,7 +334,14 @@ func Build(ctx context.Context, p Plan) (*Sealed, error) {
 		return nil, failErr(err)
 	}
 	committed = true
-	p.hook(StepCommitted)
+	if stop != nil {
+		if err := notePartial(p.ResumeDir, stage.Name()); err != nil {
+			return nil, failErr(fmt.Errorf("partial bundle %s sealed, but the resume state could not name it: %w", dir, err))
+		}
+		p.hook(StepCommittedPartial)
+	} else {
+		p.hook(StepCommitted)
+	}
 	content, err := DirSHA256(dir)
 	if err != nil {
 		return nil, failErr(err)

@@ -13,11 +13,11 @@ import (
 	"github.com/evidence-dfir/evidence/manifest/durable"
 )
 
-// A grab that runs an asynchronous source (the unified audit log) keeps its
-// resume state in OUT/.NAME.resume/ beside the bundle being written: the
-// command line and the collection start (grab.json), and each source's own
-// state (the audit log query ids, how far their records were read, the
-// spooled records). A grab that is killed or fails leaves it there;
+// A grab keeps its resume state in OUT/.NAME.resume/ beside the bundle
+// being written: the command line and the collection start (grab.json),
+// the partial bundle a fatal error sealed (partial.json, see partial.go),
+// and the state of a source that keeps its own (the audit log query ids,
+// how far their records were read, the spooled records). A grab that is killed or fails leaves it there;
 // `evidence grab --resume OUT` runs the same command again with the same
 // case id and collection start, re-using what was already done. A sealed
 // bundle removes it.
@@ -116,8 +116,13 @@ func RemoveStalePartial(out, name string) error {
 	return os.RemoveAll(p)
 }
 
-// ResumeStarted reports whether a source has saved state in dir.
+// ResumeStarted reports whether dir holds anything to resume: a partial
+// bundle sealed (partial.json) or a source's saved state.
 func ResumeStarted(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, "ual", "ual-state.json"))
-	return err == nil
+	for _, p := range []string{ResumePartial, filepath.Join("ual", "ual-state.json")} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -119,6 +119,9 @@ func (v *Verified) WriteText(w io.Writer) {
 			if !m.Complete {
 				fmt.Fprintln(w, "   note: the bundle is intact but its manifest records INCOMPLETE collection")
 			}
+			if m.Partial != nil {
+				fmt.Fprintln(w, "   note: "+PartialLine(m.Partial))
+			}
 		}
 	} else {
 		fmt.Fprintf(w, "FAILED %s: %d problem(s)\n", p, len(res.Problems))

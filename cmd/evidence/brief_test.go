@@ -164,6 +164,34 @@ func TestReportBriefFirstScreen(t *testing.T) {
 	}
 }
 
+// englishSentences are the parts of the English catalogue's messages (the
+// text between markup and arguments) of the keys keep takes that sentence
+// says are sentences.
+func englishSentences(t *testing.T, keep func(key string) bool, sentence func(part string) bool) []string {
+	t.Helper()
+	b, err := os.ReadFile("../../archive/report/i18n/en.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var en map[string]string
+	if err := json.Unmarshal(b, &en); err != nil {
+		t.Fatal(err)
+	}
+	tags := regexp.MustCompile(`<[^>]+>|%\[\d\]s`)
+	var out []string
+	for k, v := range en {
+		if !keep(k) {
+			continue
+		}
+		for _, part := range tags.Split(v, -1) {
+			if part = strings.TrimSpace(part); sentence(part) {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
 // TestReportJapaneseHasNoEnglishSentences: the Japanese page of the same
 // bundle holds no English sentence of the catalogue (findings, reasons,
 // next steps, banner notes), none of the findings files' summaries or
@@ -178,26 +206,9 @@ func TestReportJapaneseHasNoEnglishSentences(t *testing.T) {
 	onScreen(t, geo, "first")
 	body := js(`(() => { document.querySelectorAll('details').forEach(d => d.open = true); return {text: document.body.innerText}; })()`)["text"].(string)
 
-	var english []string
-	b, err := os.ReadFile("../../archive/report/i18n/en.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var en map[string]string
-	if err := json.Unmarshal(b, &en); err != nil {
-		t.Fatal(err)
-	}
-	tags := regexp.MustCompile(`<[^>]+>|%\[\d\]s`)
-	for k, v := range en {
-		if strings.HasPrefix(k, "codename.") {
-			continue // error code names are identifiers
-		}
-		for _, part := range tags.Split(v, -1) {
-			if part = strings.TrimSpace(part); len(part) >= 16 && strings.Count(part, " ") >= 2 {
-				english = append(english, part)
-			}
-		}
-	}
+	english := englishSentences(t, func(k string) bool {
+		return !strings.HasPrefix(k, "codename.") // error code names are identifiers
+	}, func(part string) bool { return len(part) >= 16 && strings.Count(part, " ") >= 2 })
 	for _, f := range report.FindingsPaths {
 		b, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {

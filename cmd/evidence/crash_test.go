@@ -116,7 +116,7 @@ func TestExportCrashPoints(t *testing.T) {
 			if form == "blob" {
 				steps[6] = "delivered:blob"
 			}
-			k, killed := 0, map[string]int{}
+			k, killed, adoptions := 0, map[string]int{}, 0
 			for day := 0; day < 7; day++ {
 				now := day0.Add(time.Duration(day) * 24 * time.Hour)
 				sim.Tenant.SetNow(now)
@@ -134,28 +134,51 @@ func TestExportCrashPoints(t *testing.T) {
 				// end. A run that finishes before the step (it adopted the
 				// bundle the killed run published, and nothing else is new)
 				// must exit 0; its step is tried again on the next run.
+				// A kill once the bundle is published (delivered, publish):
+				// the next run adopts it and collects nothing again.
+				published := false
+				adoptedNext := func(stderr string) {
+					if published && (!strings.Contains(stderr, "export: adopted bundle") || !strings.Contains(stderr, "nothing new to export yet")) {
+						t.Errorf("day %d: the run after a kill past publishing did not adopt the bundle without collecting again:\n%s", day+1, stderr)
+					}
+					if published {
+						adoptions++
+					}
+					published = false
+				}
 				for kills, tries := 0, 0; kills < 2 && tries < 3; tries++ {
 					step := steps[k%len(steps)]
 					code, stderr := runProcess(t, append(env, pipeline.EnvKillAt+"="+step), args(crashState, crashOut, "crash")...)
 					switch code {
 					case -1:
+						adoptedNext("") // a run killed right after one that published: it must have adopted first
 						killed[step]++
 						kills++
 						k++
+						published = step == export.StepPublish || strings.HasPrefix(step, "delivered:")
 					case ExitOK:
+						adoptedNext(stderr)
 					default:
 						t.Fatalf("day %d: the run meant to be killed at %q ended with exit %d\n%s", day+1, step, code, stderr)
 					}
 				}
-				if code, stderr := runProcess(t, env, args(crashState, crashOut, "crash")...); code != ExitOK {
+				code, stderr := runProcess(t, env, args(crashState, crashOut, "crash")...)
+				if code != ExitOK {
 					t.Fatalf("day %d, run after the kills: exit %d\n%s", day+1, code, stderr)
 				}
+				adoptedNext(stderr)
 			}
 
 			for _, step := range steps {
 				if killed[step] == 0 {
 					t.Errorf("no run was killed at step %q", step)
 				}
+			}
+			if adoptions == 0 {
+				t.Error("no run was killed after publishing: adoption was not tried")
+			}
+			if c, k := len(loadDirState(t, cleanState).Index), len(loadDirState(t, crashState).Index); c != k {
+				t.Errorf("the series has %d bundles after the kills, %d without: a killed run's interval was collected again", k, c)
 			}
 			clean, crashed := seriesRecords(t, cleanState), seriesRecords(t, crashState)
 			if len(clean) == 0 {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/evidence-dfir/evidence/archive/export"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
 	"github.com/evidence-dfir/evidence/manifest"
 )
@@ -70,12 +72,97 @@ func TestExportOrphansAndLeftovers(t *testing.T) {
 			t.Errorf("the next run left %s (%v)", p, err)
 		}
 	}
-	for _, p := range []string{grabs, orphanArchive, orphanDir} {
-		if _, err := os.Stat(p); err != nil {
-			t.Errorf("the next run removed %s, which is not its leftover: %v", p, err)
+	if _, err := os.Stat(grabs); err != nil {
+		t.Errorf("the next run removed %s, which is not its leftover: %v", grabs, err)
+	}
+	// Neither orphan is this export's next link (one is a copy of bundle 1,
+	// the other does not verify): both are moved aside, with the reason.
+	for _, p := range []string{orphanArchive, orphanDir} {
+		q := filepath.Join(out, export.QuarantineDir, filepath.Base(p))
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("the next run left the orphan %s in place (%v)", p, err)
+		}
+		if _, err := os.Stat(q); err != nil {
+			t.Errorf("the orphan %s is not in quarantine: %v", p, err)
+		}
+		if why, err := os.ReadFile(q + ".quarantined.txt"); err != nil || !strings.Contains(string(why), "not adopted") {
+			t.Errorf("no reason beside the quarantined %s: %q %v", q, why, err)
 		}
 	}
-	if code, s := status(); code != ExitVerify || strings.Contains(s, "Leftovers:") || !strings.Contains(s, "Orphans: 2") {
+	if !strings.Contains(stderr, "QUARANTINED "+orphanArchive) || !strings.Contains(stderr, "copy of bundle 1") || !strings.Contains(stderr, "QUARANTINED "+orphanDir) {
+		t.Errorf("the run does not say what it quarantined:\n%s", stderr)
+	}
+	if code, s := status(); code != ExitVerify || strings.Contains(s, "Leftovers:") || strings.Contains(s, "Orphans:") || !strings.Contains(s, "Quarantined: 2") {
 		t.Errorf("status after the next run: exit %d\n%s", code, s)
 	}
+}
+
+// TestExportAdoptsOrphan: a bundle this export sealed and published but
+// that its index does not hold, without a pending record (the state was
+// restored from a copy taken before that cycle), is adopted by the next
+// run from its manifest: recorded as the next index entry, its watermarks
+// and edge as the cycle left them, so that the following days hold the
+// same records as a series that never lost its state, none twice.
+func TestExportAdoptsOrphan(t *testing.T) {
+	day0 := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
+	srv := newSim(t, graphtest.Config{Seed: 12, AuditsPerUser: 40, SignInsPerUser: 40, Now: day0})
+	lost, lostOut := t.TempDir(), t.TempDir()
+	clean, cleanOut := t.TempDir(), t.TempDir()
+	day := func(stateDir, out string, d int, extra ...string) string {
+		t.Helper()
+		now := day0.Add(time.Duration(d) * 24 * time.Hour)
+		srv.Tenant.SetNow(now)
+		if d == 0 {
+			extra = append(extra, "--since", "2d")
+		}
+		code, _, stderr := invoke(t, tokenEnv, exportArgs(srv, stateDir, out, now, extra...)...)
+		if code != ExitOK {
+			t.Fatalf("day %d, state %s: exit %d\n%s", d+1, stateDir, code, stderr)
+		}
+		return stderr
+	}
+	stateFile := filepath.Join(lost, "state.json")
+	for d := 0; d < 2; d++ {
+		day(clean, cleanOut, d)
+	}
+	day(lost, lostOut, 0)
+	saved, err := os.ReadFile(stateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day(lost, lostOut, 1)
+	published := loadDirState(t, lost).Index[1]
+	if err := os.WriteFile(stateFile, saved, 0o600); err != nil { // the state as it was before day 2
+		t.Fatal(err)
+	}
+	if code, s := status2(t, lost, lostOut, day0.Add(25*time.Hour)); code != ExitVerify || !strings.Contains(s, "Orphans: 1") {
+		t.Fatalf("status with the restored state: exit %d\n%s", code, s)
+	}
+	stderr := day(lost, lostOut, 1)
+	if !strings.Contains(stderr, "found on disk without an index entry") || !strings.Contains(stderr, "nothing new to export yet") {
+		t.Fatalf("the run after the restore did not adopt the bundle, or collected again:\n%s", stderr)
+	}
+	st, cst := loadDirState(t, lost), loadDirState(t, clean)
+	if len(st.Index) != 2 || st.Index[1].Location != published.Location || st.Index[1].SHA256 != published.SHA256 || len(st.VerifyChain()) > 0 {
+		t.Fatalf("index after adoption: %+v", st.Index)
+	}
+	got, _ := json.Marshal(st.Sources)
+	want, _ := json.Marshal(cst.Sources)
+	if string(got) != string(want) {
+		t.Errorf("the adopted state's sources differ from a series that never lost its state:\n got %s\nwant %s", got, want)
+	}
+	if code, s := status2(t, lost, lostOut, day0.Add(25*time.Hour)); code != ExitOK {
+		t.Errorf("status after adoption: exit %d\n%s", code, s)
+	}
+	day(lost, lostOut, 2)
+	day(clean, cleanOut, 2)
+	if missing, extra := multisetDiff(seriesRecords(t, clean), seriesRecords(t, lost)); len(missing)+len(extra) > 0 {
+		t.Fatalf("after adoption the series differs from the clean one: %d records lost, %d extra (first lost %v, first extra %v)",
+			len(missing), len(extra), first(missing), first(extra))
+	}
+}
+
+func status2(t *testing.T, stateDir, out string, now time.Time) (int, string) {
+	code, stdout, _ := invoke(t, nil, "export", "status", "--state", stateDir, "--out", out, "--now", now.Format(time.RFC3339))
+	return code, stdout
 }

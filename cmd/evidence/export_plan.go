@@ -1,17 +1,12 @@
 package main
 
 import (
-	"os"
-
 	"github.com/evidence-dfir/evidence/archive/export"
 	"github.com/spf13/cobra"
 )
 
 func (a *app) exportPlanCmd() *cobra.Command {
-	var (
-		file, format, startAt, stateBase, outBase, image, clientID, namespace string
-		requests                                                              int
-	)
+	var o export.PlanOptions
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Spread many tenants' daily exports over the day within one app registration's shared Graph budget",
@@ -28,49 +23,27 @@ how many app registrations are needed (exit 1).`,
       --state-base https://acct.blob.core.windows.net/evidence-state`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := os.Open(file)
-			if err != nil {
-				return usageErr("--tenants: %v", err)
-			}
-			defer f.Close()
-			tenants, err := export.ReadTenants(f, requests)
-			if err != nil {
-				return usageErr("%v", err)
-			}
-			start, err := export.ParseClock(startAt)
-			if err != nil {
-				return usageErr("--start %v", err)
-			}
-			shards, perShard, slot, err := export.Schedule(tenants, start)
-			if err != nil {
-				return usageErr("%v", err)
-			}
-			if format == "cronjob" {
+			if o.Format == "cronjob" { // the cronjob's own volume layout
 				if !cmd.Flags().Changed("state-base") {
-					stateBase = "/data/state"
+					o.StateBase = "/data/state"
 				}
 				if !cmd.Flags().Changed("out-base") {
-					outBase = "/data/bundles"
+					o.OutBase = "/data/bundles"
 				}
 			}
-			err = export.WritePlan(a.stdout, format, tenants, shards, perShard, slot, startAt,
-				export.PlanTargets{StateBase: stateBase, OutBase: outBase, ClientID: clientID, Image: image, Namespace: namespace})
-			if err != nil {
-				return usageErr("%v", err)
-			}
-			return nil
+			return exportErr(o.Plan(a.stdout))
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&file, "tenants", "", "file listing the tenants, one per line: TENANT [REQUESTS_PER_RUN]")
-	f.StringVar(&format, "format", "cron", "cron (crontab lines) or cronjob (one Kubernetes CronJob per shard)")
-	f.IntVar(&requests, "requests", 60, "estimated reports requests per tenant and daily run, where the file gives none (pages of 1,000 records; see docs/schedule.md)")
-	f.StringVar(&startAt, "start", "01:00", "when the first shard starts, HH:MM UTC")
-	f.StringVar(&stateBase, "state-base", "/var/lib/evidence", "state location; each tenant's state is BASE/TENANT (cronjob default /data/state on the evidence-data volume)")
-	f.StringVar(&outBase, "out-base", "/srv/evidence", "bundle directory; each tenant's bundles go to BASE/TENANT")
-	f.StringVar(&image, "image", "evidence:latest", "container image (cronjob)")
-	f.StringVar(&clientID, "client-id", "APP_ID", "the multi-tenant app registration's client id")
-	f.StringVar(&namespace, "namespace", "evidence", "Kubernetes namespace (cronjob)")
+	f.StringVar(&o.Tenants, "tenants", "", "file listing the tenants, one per line: TENANT [REQUESTS_PER_RUN]")
+	f.StringVar(&o.Format, "format", "cron", "cron (crontab lines) or cronjob (one Kubernetes CronJob per shard)")
+	f.IntVar(&o.Requests, "requests", 60, "estimated reports requests per tenant and daily run, where the file gives none (pages of 1,000 records; see docs/schedule.md)")
+	f.StringVar(&o.Start, "start", "01:00", "when the first shard starts, HH:MM UTC")
+	f.StringVar(&o.StateBase, "state-base", "/var/lib/evidence", "state location; each tenant's state is BASE/TENANT (cronjob default /data/state on the evidence-data volume)")
+	f.StringVar(&o.OutBase, "out-base", "/srv/evidence", "bundle directory; each tenant's bundles go to BASE/TENANT")
+	f.StringVar(&o.Image, "image", "evidence:latest", "container image (cronjob)")
+	f.StringVar(&o.ClientID, "client-id", "APP_ID", "the multi-tenant app registration's client id")
+	f.StringVar(&o.Namespace, "namespace", "evidence", "Kubernetes namespace (cronjob)")
 	_ = cmd.MarkFlagRequired("tenants")
 	return cmd
 }

@@ -72,8 +72,7 @@ func (a *app) grabFlags(cmd *cobra.Command, o *grabOptions) {
 	f.StringVar(&o.resume, "resume", "", "resume the interrupted grab whose output directory (or .evidence-*.resume directory) is DIR")
 	o.ual.register(f)
 	workspaceFlags(f, &o.ws)
-	f.StringVar(&o.da.URL, "diag-archive", "", "storage account the tenant's Entra diagnostic settings archive to, https://ACCOUNT.blob.core.windows.net, for --sources diagarchive (credential: "+diagarchive.EnvSAS+" from the environment, or the Entra ID --auth)")
-	f.StringSliceVar(&o.da.Containers, "diag-archive-containers", nil, "containers to read (default all): "+strings.Join(diagarchive.ContainerNames(), ", "))
+	diagArchiveFlags(f, &o.da)
 }
 
 // workspaceFlags registers the Log Analytics workspace source's flags.
@@ -143,7 +142,7 @@ func (a *app) grab(ctx context.Context, o *grabOptions) (*grabResult, error) {
 	g := o.Grab
 	g.Options = map[string]any{ual.Name: o.ual.Flags, workspace.Name: o.ws, diagarchive.Name: o.da, "messagetrace": o.mt, snapshot.Name: o.snap}
 	g.Args, g.Tool, g.Log, g.Stderr = a.args, tool(), a.log, a.stderr
-	prog := newProgress(a.stderr, a.log)
+	prog := a.newProgress()
 	defer prog.stop()
 	g.Progress = prog
 	g.Hook = func(step string) {

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/evidence-dfir/evidence/collect/progress"
 	"github.com/spf13/cobra"
 )
 
@@ -65,6 +66,7 @@ type app struct {
 	args           []string // the command line, for the manifest
 	code           int      // exit code of a command that succeeded (3: sealed but incomplete)
 	asJSON         bool     // --json: the result (or the error) as one pipeline.CLIReport on stdout
+	progress       progress.Mode
 }
 
 // jsonFlag adds --json to a command that writes or verifies a bundle.
@@ -84,6 +86,7 @@ func (a *app) printResult(command string, r *pipeline.Result) error {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop) // the first signal stops at a page boundary and seals; a second one ends the process
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -161,6 +164,7 @@ sealed bundle), 3 sealed but incomplete, 4 verification failed.`,
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log every retry and wait (debug level)")
+	root.PersistentFlags().Var(&a.progress, "progress", "collection progress: auto (a live line per source on a terminal, plain lines otherwise), text, json (events, docs/cli.md) or none")
 	root.AddCommand(a.grabCmd(), a.exportCmd(), a.importCmd(), a.packCmd(), a.verifyCmd(), a.diffCmd(), a.reportCmd(), a.keygenCmd(), a.custodyCmd(), a.demoCmd(), a.simCmd(), a.versionCmd())
 	registerCompletions(root)
 	return root

@@ -71,6 +71,7 @@ a grab started minutes later still reaches "now".`,
 	f.DurationVar(&cfg.Faults.Latency, "latency", 0, "latency added to every request")
 	f.Int64Var(&cfg.Faults.Seed, "fault-seed", 1, "seed of the fault generator")
 	f.IntVar(&cfg.UAL.RecordsPerUser, "ual-records-per-user", 300, "unified audit log records per user per 30 days (kept 180 days)")
+	f.StringVar(&o.UALReads, "ual-read-budget", "unlimited", "throttling budget of audit log query reads (status polls and record pages), REQUESTS/DURATION, or unlimited")
 	f.DurationVar(&cfg.UAL.QueryDelay, "ual-query-delay", 2*time.Second, "how long a simulated audit log query takes to succeed")
 	f.IntVar(&cfg.UAL.RecordLimit, "ual-record-limit", 1000000, "per-query record limit (isRecordCountLimitExceeded above it)")
 	f.Float64Var(&cfg.UAL.FailRate, "ual-fail-rate", 0, "share of audit log queries that end failed")

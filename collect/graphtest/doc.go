@@ -158,7 +158,8 @@
 // only the audit log query API), only the properties
 // and filters above. Group ids in targetResources are not filterable. The
 // tenant's clock (Date headers, retention) stands still unless SetNow moves
-// it; throttling and latency use real time. Resets and truncation hijack
+// it or FollowWallClock makes it the wall clock (evidence sim, evidence
+// demo); throttling and latency use real time. Resets and truncation hijack
 // the HTTP/1.1 connection; where that is impossible (HTTP/2, a
 // ResponseRecorder) the handler aborts with http.ErrAbortHandler.
 package graphtest

@@ -15,7 +15,10 @@ import (
 // path). A rule with Config.FailAfter serves that many matching requests
 // first, then fails every one after them (a token that expires mid-run).
 func (t *Tenant) forced(r *http.Request) *gerr {
-	if len(t.cfg.Fail) == 0 {
+	t.mu.Lock()
+	rules := t.cfg.Fail
+	t.mu.Unlock()
+	if len(rules) == 0 {
 		return nil
 	}
 	p := strings.ToLower(r.URL.Path)
@@ -25,7 +28,7 @@ func (t *Tenant) forced(r *http.Request) *gerr {
 			noVersion = strings.TrimPrefix(p, v)
 		}
 	}
-	for rule, status := range t.cfg.Fail {
+	for rule, status := range rules {
 		norm := "/" + strings.Trim(strings.ToLower(rule), "/")
 		for _, q := range []string{p, noVersion} {
 			if norm == "/" || q == norm || strings.HasPrefix(q, norm+"/") {
@@ -37,6 +40,15 @@ func (t *Tenant) forced(r *http.Request) *gerr {
 		}
 	}
 	return nil
+}
+
+// Heal ends every Config.Fail rule: the requests that follow are served
+// (a new token was issued, the outage is over), so a test can resume a
+// run that a fault stopped against the same tenant.
+func (t *Tenant) Heal() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cfg.Fail = nil
 }
 
 // served counts a request matching rule and reports whether it is still

@@ -62,3 +62,12 @@ func TestFailAfterServesFirst(t *testing.T) {
 		mustGet(t, c, srv.URL+path, want)
 	}
 }
+
+// TestHealEndsTheFault: after Heal the paths a rule failed are served.
+func TestHealEndsTheFault(t *testing.T) {
+	srv := newTestServer(t, Config{Fail: map[string]int{"/": 401}})
+	c := newClient(t)
+	mustGet(t, c, srv.URL+"/v1.0/organization", 401)
+	srv.Tenant.Heal()
+	mustGet(t, c, srv.URL+"/v1.0/organization", 200)
+}

@@ -50,6 +50,7 @@ type Tenant struct {
 	failSeen   map[string]int // requests matching each Config.Fail rule (FailAfter)
 	violations []string       // requests that broke the documented contract (contract.go)
 	now        time.Time
+	follow     context.Context // FollowWallClock: now is read from the wall clock while it lasts
 	stats      Stats
 	windows    map[string][]time.Time // throttling: class+token -> times of admitted requests
 	faultRNG   *rand.Rand
@@ -156,6 +157,11 @@ func (t *Tenant) Story() Story { return t.story.clone() }
 func (t *Tenant) Now() time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.follow != nil && t.follow.Err() == nil {
+		if w := time.Now().UTC().Truncate(tickDur); w.After(t.now) {
+			t.now = w
+		}
+	}
 	return t.now
 }
 
@@ -168,23 +174,16 @@ func (t *Tenant) SetNow(now time.Time) {
 	t.now = now.UTC().Truncate(tickDur)
 }
 
-// FollowWallClock moves the tenant's clock with the wall clock, ten times a
-// second, until ctx ends (evidence sim and evidence demo): records keep
-// arriving, and a request's Date is never behind a collection window that
-// ended at the caller's "now".
+// FollowWallClock makes the tenant's clock the wall clock, read at every
+// request, until ctx ends (evidence sim and evidence demo): records keep
+// arriving, and the service's "now" is never behind a collection window
+// that ended at the caller's "now", however loaded the machine (a clock
+// moved by a ticker lagged it and made message trace refuse such a window).
+// The clock never moves back.
 func (t *Tenant) FollowWallClock(ctx context.Context) {
-	go func() {
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case now := <-tick.C:
-				t.SetNow(now)
-			}
-		}
-	}()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.follow = ctx
 }
 
 // Stats counts what the tenant has done since New.

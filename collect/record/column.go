@@ -21,13 +21,20 @@ type Column struct {
 	Note  string
 	// Path and From, when set, say the same as Value (From applied to the
 	// value at Path) in a form the writer can serve from a per-record index
-	// of the top-level properties instead of scanning the record again.
+	// instead of scanning the record again.
 	Path string
 	From func(v gjson.Result) string
+	// Look, when set, says the same as Value in terms of values looked up
+	// by path, which the writer serves from the per-record index.
+	Look func(get Getter) string
 }
 
+// Getter returns the value at a gjson path of one record.
+type Getter func(path string) gjson.Result
+
 // Index holds a record's top-level properties, so that many columns cost
-// one pass over the record. The zero value is ready; Reset reuses it.
+// one pass over the record (and a scan of the one property a nested path
+// reaches into). The zero value is ready; Reset reuses it.
 type Index struct {
 	top map[string]gjson.Result
 }
@@ -46,22 +53,71 @@ func (x *Index) Reset(r gjson.Result) {
 	})
 }
 
+// gjsonSyntax marks the bytes that make a path more than names and
+// positions joined by dots.
+var gjsonSyntax = func() (t [256]bool) {
+	for _, c := range []byte(`*?#|@\!=<>%[]{}(),:"`) {
+		t[c] = true
+	}
+	return t
+}()
+
+// plainPath: only names and positions joined by dots, no gjson syntax.
+func plainPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if gjsonSyntax[p[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// Get returns the value at path of the indexed record r, as r.Get(path)
+// would: the top-level property from the index, the rest of the path
+// within it.
+func (x *Index) Get(r gjson.Result, path string) gjson.Result {
+	if x == nil || x.top == nil || !plainPath(path) {
+		return r.Get(path)
+	}
+	head, rest, _ := strings.Cut(path, ".")
+	v := x.top[head]
+	if rest != "" && v.Exists() {
+		v = v.Get(rest)
+	}
+	return v
+}
+
 // Cell is the column's value for a record (parsed, and indexed in x) and
 // its notes.
 func (c Column) Cell(r gjson.Result, x *Index, notes map[string]string) string {
 	switch {
-	case c.Note != "" || c.Value == nil && c.From == nil:
+	case c.Note != "" || c.Value == nil && c.From == nil && c.Look == nil:
 		return notes[c.Note]
 	case c.Path != "" && c.From != nil && x != nil && x.top != nil:
-		head, rest, _ := strings.Cut(c.Path, ".")
-		v := x.top[head]
-		if rest != "" && v.Exists() {
-			v = v.Get(rest)
-		}
-		return c.From(v)
+		return c.From(x.Get(r, c.Path))
+	case c.Look != nil && x != nil && x.top != nil:
+		return c.Look(func(p string) gjson.Result { return x.Get(r, p) })
 	default:
 		return c.Value(r)
 	}
+}
+
+// Lookup is a column computed by f from values it looks up by path; the
+// writer serves the lookups from the record's index.
+func Lookup(name string, f func(get Getter) string) Column {
+	return Column{Name: name, Look: f, Value: func(r gjson.Result) string { return f(r.Get) }}
+}
+
+// First is a column holding the first non-empty string among paths.
+func First(name string, paths ...string) Column {
+	return Lookup(name, func(get Getter) string {
+		for _, p := range paths {
+			if v := get(p).String(); v != "" {
+				return v
+			}
+		}
+		return ""
+	})
 }
 
 // At is a column holding from applied to the value at a gjson path; the

@@ -104,3 +104,31 @@ func TestCSVPath(t *testing.T) {
 		t.Errorf("CSVPath = %q", got)
 	}
 }
+
+// TestIndexGetAsGjson: the index answers every path as gjson's Get does on
+// the whole record: nested objects and arrays, duplicate keys, absent
+// members, paths through scalars, and gjson syntax (served by gjson).
+func TestIndexGetAsGjson(t *testing.T) {
+	recs := []string{
+		`{"a":1,"b":{"c":"x","c":"dup","d":{"e":[1,{"f":"deep"}]}},"arr":[{"k":"User-Agent","v":"ua"},{"k":"x","v":"y"}],"s":"str","n":null}`,
+		`{"auditData":{"AppId":"","ApplicationId":"app","Parameters":[{"Name":"p","Value":"1"}]},"userId":"u"}`,
+		`{"targetResources":[{"id":"t0","modifiedProperties":[{"displayName":"m0","oldValue":"\"o\"","newValue":"[1]"}]},{"id":"t1"}]}`,
+	}
+	paths := []string{"a", "b", "b.c", "b.d.e", "b.d.e.0", "b.d.e.1.f", "b.d.e.2", "b.x", "arr.0.k", "arr.1.v", "arr.2.k", "arr.k",
+		"s.x", "n.x", "missing", "missing.deeper", "auditData.AppId", "auditData.ApplicationId", "auditData.Parameters", "auditData.Parameters.0.Name",
+		"userId", "targetResources.0.modifiedProperties.0.displayName", "targetResources.0.modifiedProperties.0.newValue",
+		"targetResources.1.id", "targetResources.1.modifiedProperties.0.displayName", "arr.#.k", "arr.#(k==x).v", "b.d.e.#"}
+	var x Index
+	for round := 0; round < 2; round++ { // the second round reuses the maps
+		for _, rec := range recs {
+			r := gjson.Parse(rec)
+			x.Reset(r)
+			for _, p := range paths {
+				want, got := r.Get(p), x.Get(r, p)
+				if got.Raw != want.Raw || got.Exists() != want.Exists() || got.String() != want.String() {
+					t.Errorf("%s in %s: index %q (exists %v), gjson %q (exists %v)", p, rec, got.Raw, got.Exists(), want.Raw, want.Exists())
+				}
+			}
+		}
+	}
+}

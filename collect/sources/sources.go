@@ -39,7 +39,7 @@ func Markdown() string {
 		return strings.Join(out, ", ")
 	}
 	fmt.Fprintf(&b, "%s\n\n", DocBegin)
-	b.WriteString("| `--sources` | collects | default | record files (each with its `.csv`) | catalogue entries | window | `--resume` | flags |\n")
+	b.WriteString("| `--sources` | collects | default | record files (each with its `.csv`) | catalogue entries | window | `--resume` of an unfinished source | flags |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for _, d := range collect.Sources() {
 		var files []string

@@ -14,31 +14,19 @@ import (
 var Columns = []collect.Column{
 	collect.Time("CreationDate (UTC)", "createdDateTime"),
 	collect.Str("RecordId", "id"),
-	collect.Func("UserIds", func(r gjson.Result) string {
-		if v := r.Get("userPrincipalName").String(); v != "" {
-			return v
-		}
-		return r.Get("userId").String()
-	}),
+	collect.First("UserIds", "userPrincipalName", "userId"),
 	collect.Str("Operations", "operation"),
 	collect.Str("RecordType", "auditLogRecordType"),
 	collect.Str("Workload", "service"),
 	collect.Str("ClientIP", "clientIp"),
 	collect.Str("ObjectId", "objectId"),
 	collect.Str("ResultStatus", "auditData.ResultStatus"),
-	collect.Func("AppId", func(r gjson.Result) string {
-		for _, p := range []string{"auditData.AppId", "auditData.ApplicationId", "auditData.ClientAppId"} {
-			if v := r.Get(p).String(); v != "" {
-				return v
-			}
-		}
-		return ""
-	}),
+	collect.First("AppId", "auditData.AppId", "auditData.ApplicationId", "auditData.ClientAppId"),
 	collect.Str("UserAgent", "auditData.UserAgent"),
 	collect.Str("LogonError", "auditData.LogonError"),
-	collect.Func("Parameters", func(r gjson.Result) string {
+	collect.At("Parameters", "auditData.Parameters", func(v gjson.Result) string {
 		var parts []string
-		r.Get("auditData.Parameters").ForEach(func(_, p gjson.Result) bool {
+		v.ForEach(func(_, p gjson.Result) bool {
 			parts = append(parts, p.Get("Name").String()+"="+p.Get("Value").String())
 			return true
 		})

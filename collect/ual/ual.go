@@ -374,7 +374,7 @@ func (s *Source) work(ctx context.Context, o Options, f filters, job collect.Job
 	}
 
 	if t.State == taskSubmitted {
-		qs, err := s.await(ctx, o, t)
+		qs, err := s.await(ctx, o, t, job.Progress)
 		var ge *collect.GraphError
 		if err != nil && t.Reused && errors.As(err, &ge) && ge.Status == http.StatusNotFound {
 			// The interrupted run's query is gone from the service: run it again.
@@ -458,7 +458,7 @@ func (s *Source) split(o Options, t *task, why string) ([]*task, string, error) 
 
 // await polls the query until it reaches a final status or the timeout
 // (then it returns a state with an empty Status).
-func (s *Source) await(ctx context.Context, o Options, t *task) (*queryState, error) {
+func (s *Source) await(ctx context.Context, o Options, t *task, prog collect.Progress) (*queryState, error) {
 	deadline := time.Now().Add(o.QueryTimeout)
 	wait := o.PollInterval
 	last := ""
@@ -468,6 +468,7 @@ func (s *Source) await(ctx context.Context, o Options, t *task) (*queryState, er
 			if d < 0 {
 				d = 0
 			}
+			collect.ReportWait(prog, Name, collect.WaitQuery, d)
 			tm := time.NewTimer(d)
 			select {
 			case <-tm.C:

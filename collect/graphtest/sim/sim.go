@@ -23,6 +23,7 @@ type Flags struct {
 	License   string   // free, p1 or p2
 	TokenKind string   // delegated or app
 	Reports   string   // the reports budget, REQUESTS/DURATION or unlimited
+	UALReads  string   // the audit log query reads' budget (polls, pages); "" unlimited
 	Now       string   // a fixed clock, RFC 3339; "" follows the wall clock
 	Fail      []string // PATH=CODE or PATH=CODE@N
 	Config    graphtest.Config
@@ -52,6 +53,13 @@ func (f Flags) Checked() (graphtest.Config, error) {
 	b, err := collect.ParseBudget(f.Reports)
 	if err != nil {
 		return cfg, fmt.Errorf("--reports-budget: %w", err)
+	}
+	if f.UALReads != "" {
+		rb, err := collect.ParseBudget(f.UALReads)
+		if err != nil {
+			return cfg, fmt.Errorf("--ual-read-budget: %w", err)
+		}
+		cfg.UAL.Reads = graphtest.Budget{Requests: rb.Requests, Per: rb.Per}
 	}
 	if f.Now != "" {
 		t, err := collect.ParseWhen(f.Now, time.Now())

@@ -1,0 +1,245 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/archive/bundle"
+	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/manifest"
+	"github.com/evidence-dfir/evidence/manifest/durable"
+)
+
+// Partial, not lost: when a fatal error stops a grab's collection (Ctrl-C,
+// SIGINT or SIGTERM, a token refused with 401, a full disk), the sources
+// stop at a page boundary and Build seals what was collected anyway, as a
+// bundle named NAME-partial-STAMP: manifest.partial says why and which
+// sources are unfinished, every window not read is recorded with the
+// reason, and the exit code is 3. The resume directory (Plan.ResumeDir)
+// names that bundle in partial.json; `evidence grab --resume` then copies
+// every finished source from it, byte for byte after verifying it, and
+// collects the unfinished ones again (the unified audit log re-using its own
+// saved queries), so the resumed bundle holds the records of an
+// uninterrupted run.
+
+// ResumePartial is the file of the resume directory that names the last
+// partial bundle sealed for the run.
+const ResumePartial = "partial.json"
+
+// StepCommittedPartial is reported instead of StepCommitted when the bundle
+// committed is a partial one (its resume state stays).
+const StepCommittedPartial = "committed-partial"
+
+// partialRef is partial.json.
+type partialRef struct {
+	Bundle string `json:"bundle"` // the partial bundle's name, in Plan.Out
+}
+
+// stopped is the error of a source that stopped the collection, with what
+// it had collected and the sources it left.
+type stopped struct {
+	err  error
+	got  manifest.Source
+	src  collect.Source
+	rest []collect.Source
+}
+
+func (s *stopped) Error() string { return s.err.Error() }
+func (s *stopped) Unwrap() error { return s.err }
+
+// PartialName is the name of the partial bundle sealed at stop for the
+// bundle name.
+func PartialName(name string, stop string) string { return name + "-partial-" + stop }
+
+// record puts in m what the stopped collection leaves: the running
+// source's accounting with a gap over its window, an entry for every
+// source not started, manifest.partial and a warning.
+func (s *stopped) record(m *manifest.Manifest, w collect.Window, resume string) {
+	kind, reason := collect.StopReason(s.err)
+	detail := oneLine(collect.RedactText(s.err.Error()))
+	got := s.got
+	if got.Name == "" {
+		got.Name = s.src.Name()
+	}
+	got.Missing = append(got.Missing, manifest.Gap{Window: manifest.NewWindow(w.Start, w.End), Status: manifest.StatusFailed,
+		Reason: kind + ": this source stopped before it finished (" + detail + "); only its windows marked collected are complete; `" + resume + "` collects it again"})
+	got.Summarize()
+	m.Sources = append(m.Sources, got)
+	unfinished := []string{got.Name}
+	for _, r := range s.rest {
+		src := manifest.Source{Name: r.Name(), Windows: []manifest.SubWindow{{Window: manifest.NewWindow(w.Start, w.End),
+			Status: manifest.StatusFailed, Reason: strings.Replace(reason, "before this window was", "before this source was", 1)}}}
+		src.Summarize()
+		m.Sources = append(m.Sources, src)
+		unfinished = append(unfinished, src.Name)
+	}
+	m.Partial = &manifest.Partial{Reason: kind, Detail: detail, Unfinished: unfinished, Resume: resume}
+	m.Warnings = append(m.Warnings, "partial: "+kind+" ("+detail+"); sealed what was collected; unfinished: "+strings.Join(unfinished, ", ")+"; `"+resume+"` completes it")
+}
+
+// stopLine is the one line said when err stopped a run signed in with
+// method: with --auth token, a 401 is named for what it is.
+func stopLine(method string, err error) string {
+	var ge *collect.GraphError
+	if errors.As(err, &ge) && ge.Status == 401 && method == "token" {
+		return "the bearer token in " + collect.EnvGraphToken + " has expired or was revoked (" + ge.Error() + "); export a new token"
+	}
+	if kind, _ := collect.StopReason(err); kind == collect.StopInterrupted {
+		return kind
+	}
+	return GraphFail(err).Error()
+}
+
+// tokenFail is GraphFail for a run that sealed nothing, with --auth
+// token's 401 and an interruption said precisely.
+func tokenFail(method string, err error, connecting bool) error {
+	var ge *collect.GraphError
+	switch {
+	case errors.As(err, &ge) && ge.Status == 401 && method == "token":
+		return failErr(errors.New(stopLine(method, err)))
+	case connecting && errors.Is(err, context.Canceled):
+		return failErr(errors.New("interrupted (Ctrl-C, SIGINT or SIGTERM) before any source was collected: nothing was sealed"))
+	}
+	return GraphFail(err)
+}
+
+// PartialLine is the one line a person reads about a partial bundle.
+func PartialLine(p *manifest.Partial) string {
+	return fmt.Sprintf("PARTIAL (%s): %s; unfinished: %s; complete it with `%s`", p.Reason, p.Detail, strings.Join(p.Unfinished, ", "), p.Resume)
+}
+
+// notePartial records in the resume directory the partial bundle just
+// committed, for the next --resume.
+func notePartial(resumeDir, name string) error {
+	b, err := json.Marshal(partialRef{Bundle: name})
+	if err != nil {
+		return err
+	}
+	return durable.WriteBytes(filepath.Join(resumeDir, ResumePartial), 0o600, durable.Replace, b)
+}
+
+// carry is what a resumed run takes from the last partial bundle: the
+// finished sources' accounting, their files already copied into the stage.
+type carry struct {
+	from    string // the partial bundle (directory or archive)
+	content string // the SHA-256 of its SHA256SUMS
+	sources map[string]manifest.Source
+}
+
+// has reports whether name is carried.
+func (c *carry) has(name string) bool {
+	if c == nil {
+		return false
+	}
+	_, ok := c.sources[name]
+	return ok
+}
+
+// loadCarry reads partial.json in the resume directory, verifies the
+// partial bundle it names (the directory, or NAME.tar.zst beside it), and
+// copies the files of every source it finished into the stage, only for
+// the sources the plan asks for. nil when there is no partial bundle.
+func loadCarry(out, resumeDir string, stage *bundle.Stage, want []collect.Source) (*carry, error) {
+	b, err := os.ReadFile(filepath.Join(resumeDir, ResumePartial))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	var ref partialRef
+	if err := json.Unmarshal(b, &ref); err != nil || ref.Bundle == "" || strings.ContainsAny(ref.Bundle, `/\`) {
+		return nil, fmt.Errorf("resume: %s does not name a partial bundle", filepath.Join(resumeDir, ResumePartial))
+	}
+	c := &carry{from: filepath.Join(out, ref.Bundle), sources: map[string]manifest.Source{}}
+	var res *manifest.Result
+	archived := false
+	if _, err := os.Stat(filepath.Join(c.from, manifest.SumsName)); err == nil {
+		res, err = manifest.VerifyDir(c.from)
+		if err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+	} else {
+		c.from += manifest.ArchiveSuffix
+		archived = true
+		if _, err := os.Stat(c.from); errors.Is(err, os.ErrNotExist) {
+			return nil, nil // moved away: every source is collected again
+		}
+		if res, _, err = readBackArchive(c.from); err != nil {
+			return nil, fmt.Errorf("resume: the partial bundle: %w", err)
+		}
+	}
+	if !res.OK() || res.Manifest == nil {
+		return nil, fmt.Errorf("resume: the partial bundle %s does not verify: %s", c.from, DescribeProblems(res))
+	}
+	c.content = contentOf(res)
+	pm := res.Manifest
+	var unfinished []string
+	if pm.Partial != nil {
+		unfinished = pm.Partial.Unfinished
+	}
+	files := map[string]manifest.File{}
+	for _, s := range pm.Sources {
+		if slices.Contains(unfinished, s.Name) || !slices.ContainsFunc(want, func(w collect.Source) bool { return w.Name() == s.Name }) {
+			continue
+		}
+		c.sources[s.Name] = s
+		for _, f := range pm.Files {
+			if f.Source == s.Name {
+				files[f.Path] = f
+			}
+		}
+	}
+	copyOne := func(name string, r io.Reader) error {
+		f, ok := files[name]
+		if !ok {
+			return nil
+		}
+		w, err := stage.Create(f.Path, f.Source, f.MediaType)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(w, r)
+		return err
+	}
+	if archived {
+		fh, err := os.Open(c.from)
+		if err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		defer fh.Close()
+		if err := archive.Walk(fh, copyOne); err != nil {
+			return nil, fmt.Errorf("resume: copying from %s: %w", c.from, err)
+		}
+		return c, nil
+	}
+	for p := range files {
+		fh, err := os.Open(filepath.Join(c.from, filepath.FromSlash(p)))
+		if err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		err = copyOne(p, fh)
+		fh.Close()
+		if err != nil {
+			return nil, fmt.Errorf("resume: copying %s from %s: %w", p, c.from, err)
+		}
+	}
+	return c, nil
+}
+
+// note is the manifest warning of a resumed run that carried sources.
+func (c *carry) note() string {
+	var names []string
+	for n := range c.sources {
+		names = append(names, n)
+	}
+	return "resumed: " + joinSorted(names) + " copied byte for byte from the partial bundle " + filepath.Base(c.from) +
+		" (SHA-256 of its SHA256SUMS " + c.content + "), whose requests.jsonl holds the requests that read them"
+}

@@ -1,0 +1,427 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/graphtest"
+	"github.com/evidence-dfir/evidence/manifest"
+)
+
+// partialCfg is the tenant of the partial-bundle tests, and partialArgs
+// the grab's flags: several sources, small pages, so that a fault or a
+// signal lands part way through.
+var (
+	partialCfg  = graphtest.Config{Seed: 52, SignInsPerUser: 60, AuditsPerUser: 40}
+	partialArgs = []string{"--sources", "signins,audits,messagetrace,snapshot", "--bundle", "dir", "--page-size", "20", "--user", "victim@contoso.com"}
+)
+
+// recordLines reads every record file of a bundle directory (the .jsonl
+// files the manifest counts records of, but the request log and the
+// custody log): path -> its lines, sorted.
+func recordLines(t *testing.T, dir string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, f := range readManifest(t, dir).Files {
+		if f.Records == nil || f.Path == manifest.RequestsName || strings.HasPrefix(f.Path, "custody") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		slices.Sort(lines)
+		out[f.Path] = lines
+	}
+	return out
+}
+
+// sameRecords compares two bundles record file by record file, byte for
+// byte, sorted. The reference ran against another simulator instance: its
+// URL (in the @odata.context of some records) is read as the other's.
+func sameRecords(t *testing.T, want, got, wantURL, gotURL string) {
+	t.Helper()
+	w, g := recordLines(t, want), recordLines(t, got)
+	for p, lines := range w {
+		for i := range lines {
+			lines[i] = strings.ReplaceAll(lines[i], wantURL, gotURL)
+		}
+		slices.Sort(lines)
+		w[p] = lines
+	}
+	total := 0
+	for p, wl := range w {
+		total += len(wl)
+		gl, ok := g[p]
+		if !ok {
+			t.Errorf("%s: missing from the resumed bundle", p)
+			continue
+		}
+		if !slices.Equal(wl, gl) {
+			t.Errorf("%s: %d records, the uninterrupted run has %d", p, len(gl), len(wl))
+			for i := range min(len(wl), len(gl)) {
+				if wl[i] != gl[i] {
+					t.Logf("first difference:\n  want %.400s\n  got  %.400s", wl[i], gl[i])
+					break
+				}
+			}
+		}
+	}
+	for p := range g {
+		if _, ok := w[p]; !ok {
+			t.Errorf("%s: in the resumed bundle only", p)
+		}
+	}
+	if total == 0 {
+		t.Fatal("the uninterrupted run wrote no records: nothing compared")
+	}
+	t.Logf("%d record files, %d records compared", len(w), total)
+}
+
+// checkPartial checks a partial bundle: verify says intact and partial,
+// the manifest names why and what is unfinished, and something was
+// collected before the stop.
+func checkPartial(t *testing.T, dir, reason string) *manifest.Manifest {
+	t.Helper()
+	m := readManifest(t, dir)
+	if m.Partial == nil || m.Partial.Reason != reason || len(m.Partial.Unfinished) == 0 || m.Complete {
+		t.Fatalf("partial bundle's manifest: partial %+v complete %v; want reason %q and unfinished sources", m.Partial, m.Complete, reason)
+	}
+	var collected int64
+	for _, s := range m.Sources {
+		collected += s.Records
+	}
+	if collected == 0 {
+		t.Errorf("the partial bundle holds no record: the stop came before anything was collected")
+	}
+	code, out, errs := invoke(t, nil, "verify", dir)
+	if code != ExitOK || !strings.Contains(out, "PARTIAL ("+reason+")") {
+		t.Fatalf("verify partial bundle: exit %d, want 0 and a PARTIAL line\n%s%s", code, out, errs)
+	}
+	t.Logf("partial: %d records; unfinished %v", collected, m.Partial.Unfinished)
+	return m
+}
+
+// checkResumed checks the bundle a resume sealed against the reference.
+func checkResumed(t *testing.T, refDir, dir, out, refURL, url string, carried bool) {
+	t.Helper()
+	m := readManifest(t, dir)
+	if m.Partial != nil || !m.Complete {
+		t.Errorf("resumed bundle: partial %+v, complete %v", m.Partial, m.Complete)
+	}
+	if carried && !slices.ContainsFunc(m.Warnings, func(w string) bool { return strings.HasPrefix(w, "resumed: ") }) {
+		t.Errorf("resumed bundle's warnings name no source carried from the partial bundle: %q", m.Warnings)
+	}
+	sameRecords(t, refDir, dir, refURL, url)
+	if os.Getenv("PARTIAL_KEEP") != "" {
+		t.Logf("ref %s resumed %s", refDir, dir)
+		t.FailNow()
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, ".evidence-*")); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+// TestPartialOn401ThenResume: a token refused after some good answers
+// (sim --fail /=401@N) seals what was collected as a partial bundle (exit
+// 3) that verifies and says it is partial; `grab --resume` with the token
+// valid again ends with the records of an uninterrupted run. As a
+// directory and as an archive (the resume reads the partial archive).
+func TestPartialOn401ThenResume(t *testing.T) {
+	ref := newSim(t, partialCfg)
+	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
+	if code != ExitOK {
+		t.Fatalf("reference run: exit %d\n%s", code, stderr)
+	}
+	refDir := lastLine(stdout)
+	for _, form := range []string{"dir", "tar"} {
+		t.Run(form, func(t *testing.T) {
+			cfg := partialCfg
+			if err := cfg.AddFail("/=401@30"); err != nil {
+				t.Fatal(err)
+			}
+			srv := newSim(t, cfg)
+			out := t.TempDir()
+			code, stdout, stderr := invoke(t, tokenEnv, grabArgs(srv, out, append(slices.Clone(partialArgs), "--bundle", form)...)...)
+			if code != ExitIncomplete {
+				t.Fatalf("401 after 30 answers: exit %d, want 3\n%s", code, stderr)
+			}
+			if !strings.Contains(stderr, "the bearer token in "+collect.EnvGraphToken+" has expired or was revoked") {
+				t.Errorf("--auth token: stderr does not say the token expired\n%s", stderr)
+			}
+			checkPartial(t, asDir(t, lastLine(stdout)), collect.StopCredentials)
+
+			srv.Tenant.Heal() // a new token
+			code, stdout, stderr = invoke(t, tokenEnv, "grab", "--resume", out)
+			if code != ExitOK {
+				t.Fatalf("resume: exit %d\n%s", code, stderr)
+			}
+			checkResumed(t, refDir, asDir(t, lastLine(stdout)), out, ref.URL, srv.URL, true)
+		})
+	}
+}
+
+// asDir is the bundle at path as a directory: itself, or an archive
+// verified (`evidence verify`) and extracted.
+func asDir(t *testing.T, path string) string {
+	t.Helper()
+	if !strings.HasSuffix(path, manifest.ArchiveSuffix) {
+		return path
+	}
+	if code, out, errs := invoke(t, nil, "verify", path); code != ExitOK {
+		t.Fatalf("verify %s: exit %d\n%s%s", path, code, out, errs)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dir := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(path), manifest.ArchiveSuffix))
+	if err := archive.Extract(f, dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestTokenExpiredBeforeCollecting: with --auth token, a token refused
+// from the first request says so in one line, exit 2, and leaves nothing
+// (no bundle, no resume state: nothing was collected).
+func TestTokenExpiredBeforeCollecting(t *testing.T) {
+	srv := newSim(t, graphtest.Config{Fail: map[string]int{"/": 401}})
+	out := t.TempDir()
+	code, _, stderr := invoke(t, tokenEnv, grabArgs(srv, out, "--user", "victim@contoso.com")...)
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 2\n%s", code, stderr)
+	}
+	line := lastLine(stderr)
+	if !strings.HasPrefix(line, "evidence: the bearer token in "+collect.EnvGraphToken+" has expired or was revoked (graph answered 401 InvalidAuthenticationToken") {
+		t.Errorf("last line: %s", line)
+	}
+	if left, _ := os.ReadDir(out); len(left) != 0 {
+		t.Errorf("left in --out: %v", left)
+	}
+}
+
+// TestPartialOnSIGINTThenResume: SIGINT sent to a real `evidence grab`
+// process collecting several sources stops it at a page boundary and seals
+// a partial bundle (exit 3, "interrupted"); `grab --resume`, again a real
+// process, ends with the records of an uninterrupted run.
+func TestPartialOnSIGINTThenResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess signal test skipped with -short")
+	}
+	bin := evidenceBinary(t)
+	ref := newSim(t, partialCfg)
+	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
+	if code != ExitOK {
+		t.Fatalf("reference run: exit %d\n%s", code, stderr)
+	}
+	refDir := lastLine(stdout)
+
+	k := &killer{}
+	cfg := partialCfg
+	cfg.Logger = slog.New(k)
+	srv := newSim(t, cfg)
+	out := t.TempDir()
+	runBin := func(args ...string) (int, string, string) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "EVIDENCE_GRAPH_TOKEN="+testToken)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		k.arm(30, func() { cmd.Process.Signal(os.Interrupt) })
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), o.String(), e.String()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return 0, o.String(), e.String()
+	}
+	code, stdout, stderr = runBin(grabArgs(srv, out, partialArgs...)...)
+	if !k.fired.Load() || code != ExitIncomplete {
+		t.Fatalf("SIGINT at the 30th answer (sent: %v): exit %d, want 3\n%s", k.fired.Load(), code, stderr)
+	}
+	checkPartial(t, lastLine(stdout), collect.StopInterrupted)
+	if left, _ := filepath.Glob(filepath.Join(out, ".*.partial")); len(left) != 0 {
+		t.Errorf("an unsealed staging directory is left beside the partial bundle: %v", left)
+	}
+
+	k.arm(0, nil)
+	cmd := exec.Command(bin, "grab", "--resume", out)
+	cmd.Env = append(os.Environ(), "EVIDENCE_GRAPH_TOKEN="+testToken)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("resume: %v\n%s", err, e.String())
+	}
+	checkResumed(t, refDir, lastLine(o.String()), out, ref.URL, srv.URL, true)
+}
+
+// mountSmallDisk mounts a tmpfs of size bytes on a new directory: a real
+// file system that fills up. It skips the test where mounting is refused
+// (not root, no CAP_SYS_ADMIN). grow gives it more space, as freeing space
+// would.
+func mountSmallDisk(t *testing.T, size int64) (dir string, grow func(int64)) {
+	t.Helper()
+	dir = t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("a full disk needs a small tmpfs, and mount was refused: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	return dir, func(n int64) {
+		if out, err := exec.Command("mount", "-o", fmt.Sprintf("remount,size=%d", n), dir).CombinedOutput(); err != nil {
+			t.Fatalf("remount: %v %s", err, out)
+		}
+	}
+}
+
+// treeSize is the bytes of the files under dir.
+func treeSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			if fi, err := e.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return err
+	})
+	return n
+}
+
+// TestPartialDiskFullThenResume: a grab whose disk fills up part way (a
+// real tmpfs of half the bundle's size) stops with a precise line: a
+// partial bundle when the disk still allows sealing one (exit 3), else
+// exit 2 saying nothing was sealed, no unsealed directory left, and the
+// resume state kept. Once space is freed, `grab --resume` ends with the
+// records of an uninterrupted run.
+func TestPartialDiskFullThenResume(t *testing.T) {
+	ref := newSim(t, partialCfg)
+	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
+	if code != ExitOK {
+		t.Fatalf("reference run: exit %d\n%s", code, stderr)
+	}
+	refDir := lastLine(stdout)
+	size := treeSize(t, refDir)
+	out, grow := mountSmallDisk(t, size/2)
+
+	srv := newSim(t, partialCfg)
+	code, stdout, stderr = invoke(t, tokenEnv, grabArgs(srv, out, partialArgs...)...)
+	t.Logf("bundle %d bytes, disk %d bytes: exit %d: %s", size, size/2, code, lastLine(stderr))
+	partial := code == ExitIncomplete
+	switch code {
+	case ExitIncomplete:
+		checkPartial(t, lastLine(stdout), collect.StopDiskFull)
+	case ExitFailed:
+		if !strings.Contains(stderr, "no space left on device") || !strings.Contains(stderr, "nothing was sealed") || !strings.Contains(stderr, "grab --resume "+out) {
+			t.Errorf("disk full: stderr does not say so, that nothing was sealed, and how to resume\n%s", stderr)
+		}
+		if left, _ := filepath.Glob(filepath.Join(out, "evidence-*")); len(left) != 0 {
+			t.Errorf("nothing was sealed, yet a bundle is there: %v", left)
+		}
+	default:
+		t.Fatalf("disk full: exit %d, want 2 or 3\n%s", code, stderr)
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, ".*.partial")); len(left) != 0 {
+		t.Errorf("an unsealed staging directory is left: %v", left)
+	}
+	if st, _ := filepath.Glob(filepath.Join(out, ".evidence-*.resume")); len(st) != 1 {
+		t.Fatalf("resume state after a full disk: %v, want one", st)
+	}
+
+	grow(4 * size) // space freed
+	code, stdout, stderr = invoke(t, tokenEnv, "grab", "--resume", out)
+	if code != ExitOK {
+		t.Fatalf("resume after freeing space: exit %d\n%s", code, stderr)
+	}
+	checkResumed(t, refDir, lastLine(stdout), out, ref.URL, srv.URL, partial)
+}
+
+// pagesSize is the bytes tmpfs charges for the files under dir (whole
+// pages).
+func pagesSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			if fi, err := e.Info(); err == nil {
+				n += (fi.Size() + 4095) / 4096 * 4096
+			}
+		}
+		return err
+	})
+	return n
+}
+
+// TestDiskFullWhileArchiving: the disk fills while the .tar.zst is
+// written (a real tmpfs with room for the sealed directory and half the
+// archive): exit 2, the error names the sealed directory, which is kept
+// and verifies; once space is freed `evidence pack DIR` archives it, and
+// its records are those of an uninterrupted run.
+func TestDiskFullWhileArchiving(t *testing.T) {
+	ref := newSim(t, partialCfg)
+	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
+	if code != ExitOK {
+		t.Fatalf("reference run: exit %d\n%s", code, stderr)
+	}
+	refDir := lastLine(stdout)
+	archive := filepath.Join(t.TempDir(), "ref.tar.zst")
+	if code, _, stderr := invoke(t, nil, "pack", refDir, "-o", archive); code != ExitOK {
+		t.Fatalf("pack reference: exit %d\n%s", code, stderr)
+	}
+	fi, err := os.Stat(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := pagesSize(t, refDir) + 64<<10 + fi.Size()/2
+	out, grow := mountSmallDisk(t, room)
+
+	srv := newSim(t, partialCfg)
+	code, stdout, stderr = invoke(t, tokenEnv, grabArgs(srv, out, append(slices.Clone(partialArgs), "--bundle", "tar")...)...)
+	t.Logf("directory %d bytes in pages, archive %d, disk %d: exit %d: %s", pagesSize(t, refDir), fi.Size(), room, code, lastLine(stderr))
+	if code != ExitFailed {
+		t.Fatalf("disk full while archiving: exit %d, want 2\n%s", code, stderr)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(out, "evidence-*"))
+	var sealed string
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			sealed = d
+		}
+	}
+	if sealed == "" || !strings.Contains(stderr, "bundle sealed in "+sealed) || !strings.Contains(stderr, "evidence pack "+sealed) {
+		t.Fatalf("the error does not name the sealed directory (%q) and how to archive it\n%s", sealed, stderr)
+	}
+	if code, vout, verr := invoke(t, nil, "verify", sealed); code != ExitOK {
+		t.Fatalf("the sealed directory left by a full disk does not verify: exit %d\n%s%s", code, vout, verr)
+	}
+	grow(4 * room) // space freed
+	if code, pout, perr := invoke(t, nil, "pack", sealed); code != ExitOK {
+		t.Fatalf("pack after freeing space: exit %d\n%s%s", code, pout, perr)
+	}
+	if code, vout, verr := invoke(t, nil, "verify", sealed+".tar.zst"); code != ExitOK {
+		t.Fatalf("the archive packed after freeing space: exit %d\n%s%s", code, vout, verr)
+	}
+	sameRecords(t, refDir, sealed, ref.URL, srv.URL)
+}
