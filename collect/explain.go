@@ -3,6 +3,8 @@ package collect
 import (
 	"errors"
 
+	"github.com/evidence-dfir/evidence/collect/msg"
+
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"net"
 	"regexp"
@@ -14,9 +16,25 @@ import (
 // and network errors"; --json); What and Fix are for people.
 type Problem struct {
 	Kind string // network, azcli-missing, azcli-login, device-code-expired, wrong-tenant, app-not-in-tenant, account-not-in-tenant, token-expired
-	What string
+	What string // in English (--json); Error() speaks the locale's language
 	Fix  string
 	Code string // the AADSTS code the service gave, if any
+	arg  string // the host or the code What names
+}
+
+// problem is the Problem of kind, its texts from the catalogue (collect/msg).
+func problem(kind, code, arg string) *Problem {
+	p := &Problem{Kind: kind, Code: code, arg: arg}
+	p.What, p.Fix = p.texts("en")
+	return p
+}
+
+func (p *Problem) texts(lang string) (what, fix string) {
+	k := "problem." + p.Kind
+	if p.arg != "" {
+		return msg.In(lang, k+".what", p.arg), msg.In(lang, k+".fix")
+	}
+	return msg.In(lang, k+".what"), msg.In(lang, k+".fix")
 }
 
 // Problem kinds.
@@ -31,8 +49,12 @@ const (
 	ProblemTokenExpired       = "token-expired"
 )
 
-// Error is the one line: what happened, then what to do.
-func (p *Problem) Error() string { return p.What + ": " + p.Fix }
+// Error is the one line, in the locale's language: what happened, then what
+// to do.
+func (p *Problem) Error() string {
+	what, fix := p.texts(msg.Locale())
+	return what + ": " + fix
+}
 
 var aadsts = regexp.MustCompile(`AADSTS(\d+)`)
 
@@ -51,39 +73,31 @@ func Explain(err error) *Problem {
 	if errors.As(err, &p) {
 		return p
 	}
-	msg := err.Error()
+	text := err.Error()
 	code := ""
-	if m := aadsts.FindStringSubmatch(msg); m != nil {
+	if m := aadsts.FindStringSubmatch(text); m != nil {
 		code = "AADSTS" + m[1]
 	}
 	switch {
-	case strings.Contains(msg, "Azure CLI not found"), strings.Contains(msg, "AzureCLICredential") && strings.Contains(msg, "not found on path"):
-		return &Problem{Kind: ProblemAzCLIMissing, What: "--auth azcli: the Azure CLI (az) is not installed or not on PATH",
-			Fix: "install it (learn.microsoft.com/cli/azure/install-azure-cli) and run az login, or choose another --auth"}
-	case strings.Contains(msg, "az login"):
-		return &Problem{Kind: ProblemAzCLILogin, What: "--auth azcli: the Azure CLI is not signed in",
-			Fix: "run az login --tenant TENANT --allow-no-subscriptions, then run this command again"}
-	case strings.Contains(msg, "expired_token") || code == "AADSTS70020" || deviceCodeEnded(err):
-		return &Problem{Kind: ProblemDeviceCodeExpired, Code: code, What: "--auth device: the device code expired (or the sign-in was declined) before the sign-in at the address shown was finished",
-			Fix: "run the command again and complete the sign-in within the time the message gives (15 minutes)"}
+	case strings.Contains(text, "Azure CLI not found"), strings.Contains(text, "AzureCLICredential") && strings.Contains(text, "not found on path"):
+		return problem(ProblemAzCLIMissing, "", "")
+	case strings.Contains(text, "az login"):
+		return problem(ProblemAzCLILogin, "", "")
+	case strings.Contains(text, "expired_token") || code == "AADSTS70020" || deviceCodeEnded(err):
+		return problem(ProblemDeviceCodeExpired, code, "")
 	case code == "AADSTS90002" || code == "AADSTS90023" || code == "AADSTS50128" || code == "AADSTS50059" || code == "AADSTS900023":
-		return &Problem{Kind: ProblemWrongTenant, Code: code, What: "sign-in refused (" + code + "): the tenant does not exist or is not written correctly",
-			Fix: "check --tenant (the tenant id, or a verified domain such as contoso.onmicrosoft.com)"}
+		return problem(ProblemWrongTenant, code, code)
 	case code == "AADSTS700016":
-		return &Problem{Kind: ProblemAppNotInTenant, Code: code, What: "sign-in refused (" + code + "): the app --client-id is not registered in this tenant",
-			Fix: "check --client-id and --tenant: the app registration must be in (or consented to by) the tenant you collect from (docs/permissions.md)"}
+		return problem(ProblemAppNotInTenant, code, code)
 	case code == "AADSTS50020" || code == "AADSTS90072" || code == "AADSTS50034":
-		return &Problem{Kind: ProblemAccountNotInTenant, Code: code, What: "sign-in refused (" + code + "): the account that signed in does not belong to tenant --tenant",
-			Fix: "sign in with an account of that tenant, or give --tenant the tenant the account belongs to"}
+		return problem(ProblemAccountNotInTenant, code, code)
 	}
 	var ge *GraphError
 	if errors.As(err, &ge) && ge.Status == 401 && (strings.Contains(ge.Message, "expired") || strings.Contains(ge.Message, "Lifetime validation failed")) {
-		return &Problem{Kind: ProblemTokenExpired, What: "Graph refused the token: it has expired (" + ge.Error() + ")",
-			Fix: "get a fresh access token (with --auth token: export it again in " + EnvGraphToken + ") or sign in again"}
+		return problem(ProblemTokenExpired, "", ge.Error()) // with Graph's answer, at the start or mid-run
 	}
 	if host, ok := offline(err); ok {
-		return &Problem{Kind: ProblemNetwork, What: "cannot reach " + host + " (no network, name not resolved, or the connection refused)",
-			Fix: "check the network, a proxy (HTTPS_PROXY) or firewall, and --graph-url"}
+		return problem(ProblemNetwork, "", host)
 	}
 	return nil
 }

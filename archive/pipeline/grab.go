@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/evidence-dfir/evidence/collect/msg"
 	"io"
 	"log/slog"
 	"os"
@@ -343,31 +344,30 @@ func (r *Result) TarSHA256() string {
 // SHA-256, completeness and the signature.
 func WriteSummary(w io.Writer, r *Result) {
 	m := r.Manifest
-	fmt.Fprintf(w, "\nCase %s, tenant %s, window %s to %s (UTC)\n", m.CaseID, m.Tenant.Domain, m.Requested.Start, m.Requested.End)
+	fmt.Fprintf(w, "\n%s\n", msg.T("summary.case", m.CaseID, m.Tenant.Domain, m.Requested.Start, m.Requested.End))
 	for _, s := range m.Sources {
-		line := fmt.Sprintf("  %-22s %-11s %8d records %5d pages", s.Name, s.Status, s.Records, s.Pages)
+		line := "  " + msg.T("summary.source", s.Name, s.Status, s.Records, s.Pages)
 		if s.Reason != "" {
 			line += "  (" + s.Reason + ")"
 		}
 		fmt.Fprintln(w, line)
 	}
 	if m.Requests != nil {
-		fmt.Fprintf(w, "  requests: %d sent, %d retries, %d throttled (429), %.1fs waiting for the throttling budget\n",
-			m.Requests.Total, m.Requests.Retries, m.Requests.Throttled, m.Requests.ThrottleWaitS)
+		fmt.Fprintln(w, "  "+msg.T("summary.requests", m.Requests.Total, m.Requests.Retries, m.Requests.Throttled, m.Requests.ThrottleWaitS))
 	}
-	fmt.Fprintf(w, "  verified: %d files, %d bytes, every SHA-256 matches\n", r.Verified.Files, r.Verified.Bytes)
+	fmt.Fprintln(w, "  "+msg.T("summary.verified", r.Verified.Files, r.Verified.Bytes))
 	if sum := r.TarSHA256(); sum != "" {
-		fmt.Fprintf(w, "  bundle SHA-256: %s\n", sum)
+		fmt.Fprintln(w, "  "+msg.T("summary.sha256", sum))
 	}
 	if m.Partial != nil {
 		fmt.Fprintln(w, "  "+PartialLine(m.Partial))
 	}
 	if !m.Complete {
-		fmt.Fprintln(w, "  INCOMPLETE: some evidence could not be collected; the manifest says what and why (exit code 3)")
+		fmt.Fprintln(w, "  "+msg.T("summary.incomplete"))
 	}
 	if s := m.Seal; s != nil && s.KeyFingerprint != "" {
-		fmt.Fprintf(w, "  signed: %s by key %s\n", manifest.SigName, s.KeyFingerprint)
+		fmt.Fprintln(w, "  "+msg.T("summary.signed", manifest.SigName, s.KeyFingerprint))
 	} else {
-		fmt.Fprintln(w, "  WARNING: UNSIGNED bundle: integrity is provable by hashes only (use --sign-key)")
+		fmt.Fprintln(w, "  "+msg.T("summary.unsigned"))
 	}
 }

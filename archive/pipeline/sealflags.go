@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"github.com/evidence-dfir/evidence/collect/msg"
 	"io"
 	"os"
 	"strings"
@@ -51,7 +52,7 @@ func (o *SealFlags) Load(stderr io.Writer) error {
 	case o.SignKey == "" && o.RequireSig:
 		return usageErr("--require-signature: no --sign-key given (create one with: evidence keygen --out PREFIX)")
 	case o.SignKey == "":
-		fmt.Fprintln(stderr, "WARNING: no --sign-key: the bundle will be UNSIGNED; its hashes will prove it unchanged, not who sealed it")
+		fmt.Fprintln(stderr, msg.T("warn.no-sign-key"))
 		return nil
 	case strings.HasPrefix(o.SignKey, "azurekeyvault://"):
 		return usageErr("--sign-key %s: Azure Key Vault holds no Ed25519 keys (only RSA and EC P-256/P-256K/P-384/P-521), and bundles are signed with Ed25519; see docs/verify.md", o.SignKey)

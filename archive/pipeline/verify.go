@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -99,24 +98,19 @@ func VerifyBundle(ctx context.Context, p string, opts seal.Options, auth collect
 	return v, nil
 }
 
-// WriteJSON writes v as verify --json prints it.
-func (v *Verified) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	res := v.Files
-	out := struct {
-		Bundle   string             `json:"bundle"`
-		OK       bool               `json:"ok"`
-		Files    int                `json:"files"`
-		Bytes    int64              `json:"bytes"`
-		Problems []manifest.Problem `json:"problems"`
-		Seal     *seal.Report       `json:"seal"`
-		Blob     *BlobReport        `json:"blob,omitempty"`
-	}{v.Bundle, res.OK(), res.Files, res.Bytes, res.Problems, v.Seal, v.Blob}
-	if out.Problems == nil {
-		out.Problems = []manifest.Problem{}
+// WriteJSON writes v as verify --json prints it (the CLIReport schema;
+// bundle, ok, files, bytes, problems, seal and blob as before it), with the
+// exit code verify returns.
+func (v *Verified) WriteJSON(w io.Writer, exit int) error {
+	c := newCLIReport("verify", exit)
+	c.Bundle, c.Seal, c.Blob = v.Bundle, v.Seal, v.Blob
+	c.OK = v.Files.OK() // as before: the files verify (exit 5 keeps ok true)
+	c.Files, c.Bytes = v.Files.Files, v.Files.Bytes
+	if v.Files.Problems != nil {
+		c.Problems = v.Files.Problems
 	}
-	return enc.Encode(out)
+	c.withManifest(v.Files.Manifest)
+	return c.Write(w)
 }
 
 // WriteText writes v for a person: the files, the seal, the blob.

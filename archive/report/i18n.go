@@ -4,8 +4,8 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"github.com/evidence-dfir/evidence/collect/msg"
 	"html/template"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,17 +45,7 @@ func catalogue(lang string) (*catalog, error) {
 // DefaultLang picks the page's language from the environment's locale
 // (LC_ALL, then LC_MESSAGES, then LANG, as POSIX orders them): Japanese
 // for a ja locale, English otherwise.
-func DefaultLang() string {
-	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
-		if v := os.Getenv(k); v != "" {
-			if strings.HasPrefix(strings.ToLower(v), "ja") {
-				return "ja"
-			}
-			return "en"
-		}
-	}
-	return "en"
-}
+func DefaultLang() string { return msg.Locale() }
 
 // ValidLang reports whether lang is a language of the catalogue.
 func ValidLang(lang string) bool {

@@ -38,6 +38,7 @@ func wantLine(t *testing.T, line string, parts ...string) {
 // first request (no minutes of retries) with exit 2 and one line naming the
 // address and what to check; nothing is left in --out.
 func TestAuthErrorNoNetwork(t *testing.T) {
+	t.Setenv("LC_ALL", "C") // the lines below are the English catalogue's
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +65,7 @@ func TestAuthErrorNoNetwork(t *testing.T) {
 // that answers as az does before az login: exit 2, one line saying so and
 // what to run.
 func TestAuthErrorAzureCLI(t *testing.T) {
+	t.Setenv("LC_ALL", "C") // the lines below are the English catalogue's
 	srv := newSim(t, graphtest.Config{Seed: 2})
 	args := []string{"grab", "--graph-url", srv.URL, "--auth", "azcli", "--out", t.TempDir(),
 		"--user", srv.Tenant.Victim().UPN, "--sources", "signins", "--since", "1d"}
@@ -93,6 +95,7 @@ func TestAuthErrorAzureCLI(t *testing.T) {
 // --fail /v1.0=401, Graph's body): exit 2, one line saying the token expired and
 // where a fresh one goes.
 func TestAuthErrorTokenExpired(t *testing.T) {
+	t.Setenv("LC_ALL", "C") // the lines below are the English catalogue's
 	srv := newSim(t, graphtest.Config{Seed: 2, Fail: map[string]int{"/v1.0": 401, "/beta": 401}})
 	code, _, stderr := invoke(t, tokenEnv, grabArgs(srv, t.TempDir(), "--user", srv.Tenant.Victim().UPN)...)
 	if code != ExitFailed {

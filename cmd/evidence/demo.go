@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/evidence-dfir/evidence/collect/msg"
 	"strings"
 	"time"
 
@@ -38,7 +39,7 @@ are needed.`,
 				return failErr(err)
 			}
 			defer d.Close()
-			fmt.Fprintf(a.stderr, "Simulated tenant listening on %s (victim: %s)\n", d.URL, d.Tenant.Victim().UPN)
+			fmt.Fprintln(a.stderr, msg.T("demo.listening", d.URL, d.Tenant.Victim().UPN))
 			o.ws, o.ual.Flags = d.Workspace(), d.UAL()
 			o.Scope.Users = []string{d.Tenant.Victim().UPN}
 			o.Conn.Auth = collect.AuthOptions{Method: "token", GraphURL: d.URL}
@@ -49,7 +50,7 @@ are needed.`,
 				return err
 			}
 			a.code = res.code
-			fmt.Fprintf(a.stderr, "\nDemo bundle: %s\nCheck it:    evidence verify %s\n", res.path, res.path)
+			fmt.Fprintf(a.stderr, "\n%s\n%s\n", msg.T("demo.bundle", res.path), msg.T("demo.check", res.path))
 			fmt.Fprintln(a.stdout, res.path)
 			return nil
 		},

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -76,6 +75,7 @@ systemd, containers, Kubernetes, Azure Container Apps).`,
 		},
 	}
 	f := cmd.Flags()
+	a.jsonFlag(f)
 	f.StringVar(&o.State, "state", "", "where the export's state is kept: a directory, or https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX (credential: "+blob.EnvSAS+" or "+blob.EnvConnectionString+" from the environment, or the Entra ID --auth)")
 	f.StringSliceVar(&o.Sources, "sources", nil, "sources to export (default: "+strings.Join(export.DefaultSources, ", ")+", those this build has; sign-ins only where licensed)")
 	f.StringArrayVar(&o.Users, "user", nil, "export only these users, by UPN or object id (repeatable); default the whole tenant")
@@ -146,6 +146,9 @@ func (a *app) export(ctx context.Context, o *exportOptions) error {
 	}
 	res.WriteSettled(a.stderr)
 	if res.NothingNew {
+		if a.asJSON { // a report without a bundle
+			return a.printResult("export", nil)
+		}
 		return nil
 	}
 	gr := a.grabResult(res.Bundle)
@@ -158,8 +161,7 @@ func (a *app) export(ctx context.Context, o *exportOptions) error {
 	if len(res.Alerts) > 0 {
 		a.code = ExitAlert // outranks incomplete: a scheduler must raise it; the manifest still says what is missing
 	}
-	fmt.Fprintln(a.stdout, gr.path)
-	return nil
+	return a.printResult("export", res.Bundle)
 }
 
 // diagArchiveFlags registers the diagnostic-settings archive source's

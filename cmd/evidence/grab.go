@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
@@ -108,11 +107,11 @@ only from the environment: ` + collect.EnvGraphToken + ` (--auth token),
 				return err
 			}
 			a.code = res.code
-			fmt.Fprintln(a.stdout, res.path)
-			return nil
+			return a.printResult("grab", res.Result)
 		},
 	}
 	a.grabFlags(cmd, o)
+	a.jsonFlag(cmd.Flags())
 	return cmd
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -42,8 +40,7 @@ downloaded".`,
 				return err
 			}
 			a.code = a.grabResult(res).code
-			fmt.Fprintln(a.stdout, res.Path)
-			return nil
+			return a.printResult("import", res)
 		},
 	}
 	f := cmd.Flags()
@@ -57,5 +54,6 @@ downloaded".`,
 	f.StringVar(&o.Since, "since", "", "keep apart records before this time: a duration back from now (30d, 2w, 36h), an RFC 3339 time or a date (UTC)")
 	f.StringVar(&o.Until, "until", "", "keep apart records at or after this time (exclusive end), same forms as --since; default now when --since is given")
 	a.sealFlags(f, &o.Seal)
+	a.jsonFlag(f)
 	return cmd
 }

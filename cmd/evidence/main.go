@@ -7,6 +7,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/evidence-dfir/evidence/archive/pipeline"
+	"github.com/spf13/pflag"
 	"io"
 	"log/slog"
 	"os"
@@ -63,7 +65,23 @@ type app struct {
 	verbose        bool
 	args           []string // the command line, for the manifest
 	code           int      // exit code of a command that succeeded (3: sealed but incomplete)
+	asJSON         bool     // --json: the result (or the error) as one pipeline.CLIReport on stdout
 	progress       progress.Mode
+}
+
+// jsonFlag adds --json to a command that writes or verifies a bundle.
+func (a *app) jsonFlag(f *pflag.FlagSet) {
+	f.BoolVar(&a.asJSON, "json", false, "print the result, or the error, as JSON on stdout (schema "+pipeline.CLIFormat+", docs/cli.md)")
+}
+
+// printResult prints what a bundle-writing command made: its path, or the
+// --json report.
+func (a *app) printResult(command string, r *pipeline.Result) error {
+	if a.asJSON {
+		return pipeline.CLIResult(command, r, a.code).Write(a.stdout)
+	}
+	_, err := fmt.Fprintln(a.stdout, r.Path) // r is nil only with nothing written, and then --json alone prints
+	return err
 }
 
 func main() {
@@ -88,6 +106,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			code = ExitUsage
 		}
 		fmt.Fprintln(stderr, "evidence: "+oneLine(err.Error()))
+		if a.asJSON {
+			c, _, _ := root.Find(args)
+			pipeline.CLIFailure(c.Name(), err, code, oneLine(err.Error())).Write(stdout)
+		}
 		return code
 	}
 	return a.code

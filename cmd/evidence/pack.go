@@ -62,12 +62,13 @@ last line on stdout.`,
 				}
 				a.code = ExitIncomplete
 			}
-			fmt.Fprintln(a.stdout, pk.Out)
-			return nil
+			pres.Path, pres.Manifest = pk.Out, m
+			return a.printResult("pack", pres)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&out, "output", "o", "", "the archive to write (default DIR.tar.zst); never overwritten")
+	a.jsonFlag(f)
 	blobFlags(f, &d)
 	authFlags(f, &auth)
 	return cmd

@@ -9,9 +9,8 @@ import (
 
 func (a *app) verifyCmd() *cobra.Command {
 	var (
-		asJSON bool
-		so     seal.TrustFlags
-		auth   collect.AuthOptions
+		so   seal.TrustFlags
+		auth collect.AuthOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "verify BUNDLE",
@@ -50,18 +49,18 @@ is by a key outside the trusted keys; 4 when anything else does not.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				if err := v.WriteJSON(a.stdout); err != nil {
+			a.code = verifyExit(v.Files)
+			if a.asJSON {
+				if err := v.WriteJSON(a.stdout, a.code); err != nil {
 					return failErr(err)
 				}
 			} else {
 				v.WriteText(a.stdout)
 			}
-			a.code = verifyExit(v.Files)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	a.jsonFlag(cmd.Flags())
 	f := cmd.Flags()
 	f.StringArrayVar(&so.TrustedKeys, "trusted-keys", nil, "trusted keys file in ssh-keygen's allowed_signers format (repeatable; default $"+seal.EnvTrustedKeys+"): the signature and signed custody entries must be by one of its keys")
 	f.StringArrayVar(&so.Pubkeys, "pubkey", nil, "trusted public key file (PREFIX.pub, an authorized_keys or allowed_signers file; repeatable), trusted with --trusted-keys")
