@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/msg"
 	"golang.org/x/term"
 )
 
@@ -343,45 +344,57 @@ func (t *Tracker) redraw() {
 	}
 }
 
-// Line renders ev as one line of text.
+// Line renders ev as one line of text, in the locale's language (the JSON
+// events stay in English: they are for programs).
 func Line(ev Event) string {
 	var b strings.Builder
 	b.WriteString(ev.Source)
 	b.WriteString(": ")
 	switch ev.Event {
 	case EventEstimate:
-		fmt.Fprintf(&b, "first page in: about %s records in %s pages", count(ev.EstRecords), count(ev.EstPages))
+		b.WriteString(msg.T("progress.estimate", count(ev.EstRecords), count(ev.EstPages)))
 		if ev.Budget != "" && ev.Budget != "unlimited" && ev.EstS != nil {
-			fmt.Fprintf(&b, "; at the budget of %s requests that is about %s", ev.Budget, dur(*ev.EstS))
+			b.WriteString(msg.T("progress.estimate-budget", ev.Budget, dur(*ev.EstS)))
 		}
 		return b.String()
 	case EventDone:
-		fmt.Fprintf(&b, "done, %s records, %s pages, %s", count(ev.Records), count(ev.Pages), dur(ev.ElapsedS))
+		b.WriteString(msg.T("progress.done", count(ev.Records), count(ev.Pages), dur(ev.ElapsedS)))
 		return b.String()
 	}
 	if ev.Pages == 0 && ev.Records == 0 && ev.Waiting != "" {
-		fmt.Fprintf(&b, "waiting %s for %s", dur(ev.WaitS), ev.Waiting) // a lookup before the collection
+		b.WriteString(msg.T("progress.waiting", dur(ev.WaitS), waiting(ev.Waiting))) // a lookup before the collection
 		return b.String()
 	}
 	var parts []string
 	if ev.Percent != nil {
-		parts = append(parts, fmt.Sprintf("%.0f%% (%s/%s pages)", *ev.Percent, count(ev.Pages), count(max(ev.EstPages, ev.Pages+1))))
+		parts = append(parts, msg.T("progress.percent", *ev.Percent, count(ev.Pages), count(max(ev.EstPages, ev.Pages+1))))
 	} else {
-		parts = append(parts, count(ev.Pages)+" pages")
+		parts = append(parts, msg.T("progress.pages", count(ev.Pages)))
 	}
-	parts = append(parts, count(ev.Records)+" records")
+	parts = append(parts, msg.T("progress.records", count(ev.Records)))
 	if ev.Windows > 1 {
-		parts = append(parts, fmt.Sprintf("window %d/%d", min(ev.WindowsDone+1, ev.Windows), ev.Windows))
+		parts = append(parts, msg.T("progress.window", min(ev.WindowsDone+1, ev.Windows), ev.Windows))
 	}
-	parts = append(parts, dur(ev.ElapsedS)+" elapsed")
+	parts = append(parts, msg.T("progress.elapsed", dur(ev.ElapsedS)))
 	if ev.ETAS != nil {
-		parts = append(parts, "ETA "+dur(*ev.ETAS))
+		parts = append(parts, msg.T("progress.eta", dur(*ev.ETAS)))
 	}
 	if ev.Waiting != "" {
-		parts = append(parts, fmt.Sprintf("waiting %s for %s", dur(ev.WaitS), ev.Waiting))
+		parts = append(parts, msg.T("progress.waiting", dur(ev.WaitS), waiting(ev.Waiting)))
 	}
 	b.WriteString(strings.Join(parts, ", "))
 	return b.String()
+}
+
+// waiting is a wait reason (collect.Wait*, possibly followed by ": detail")
+// in the locale's language; the detail (an error) stays as it is.
+func waiting(w string) string {
+	for key, reason := range map[string]string{"budget": collect.WaitBudget, "retry-after": collect.WaitRetryAfter, "retry": collect.WaitRetry, "query": collect.WaitQuery} {
+		if w == reason || strings.HasPrefix(w, reason+": ") {
+			return msg.T("progress.wait."+key) + strings.TrimPrefix(w, reason)
+		}
+	}
+	return w
 }
 
 // dur renders seconds as 1h2m3s, 4m5s, 6s or 0.4s.
