@@ -29,6 +29,45 @@ const (
 	Broken                // the index chain is broken, a watermark unreadable, or a bundle missing or changed
 )
 
+// StatusReport is what WriteStatus found, for programs (`export status
+// --json`, docs/cli.md): the same facts as the text, field by field.
+type StatusReport struct {
+	HealthName  string         `json:"health"` // healthy, losing, broken
+	State       string         `json:"state"`
+	Tenant      state.Tenant   `json:"tenant"`
+	Tier        string         `json:"tier"`
+	Updated     string         `json:"updated"`
+	Sources     []StatusSource `json:"sources"`
+	Pending     string         `json:"pending,omitempty"` // a bundle sealed by a run that stopped before recording it
+	Bundles     int            `json:"bundles"`           // index entries
+	Incomplete  int            `json:"incomplete"`        // index entries of incomplete bundles
+	ChainIntact bool           `json:"chain_intact"`
+	Head        string         `json:"head,omitempty"`
+	Problems    []string       `json:"problems"` // chain, bundle and signature problems, one line each
+	Checked     int            `json:"checked"`  // bundles kept locally that were re-hashed
+	Orphans     []string       `json:"orphans"`
+	Quarantined []string       `json:"quarantined"`
+	Leftovers   []string       `json:"leftovers"`
+
+	health Health
+}
+
+// StatusSource is one source and scope of a StatusReport.
+type StatusSource struct {
+	Source    string `json:"source"`
+	Scope     string `json:"scope"`               // "tenant" or a user's id
+	Watermark string `json:"watermark,omitempty"` // "" when never completed
+	Status    string `json:"status"`              // ok, never-completed, unreadable, losing
+	Gone      string `json:"gone,omitempty"`      // data older than this is already deleted by the tenant
+	Expires   string `json:"expires,omitempty"`   // when the oldest data not yet exported expires
+	Lost      int    `json:"lost_intervals"`      // lost intervals recorded
+}
+
+var healthNames = []string{"healthy", "losing", "broken"}
+
+// Health is the report's health (its exit code: 0, 3 or 4).
+func (r *StatusReport) Health() Health { return r.health }
+
 // WriteStatus writes, for a person, each source's and scope's watermark, its
 // age, what the tenant has already deleted and when the oldest data not yet
 // exported expires; a pending cycle; the index and its chain; and, with
@@ -42,11 +81,19 @@ const (
 // With trust (trusted keys, nil: none), every locally kept bundle's
 // signature must be valid and by one of them (Broken otherwise).
 func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time, checkBundles bool, trust *seal.TrustedKeys, outs ...string) Health {
+	return Report(w, store, st, now, checkBundles, trust, outs...).health
+}
+
+// Report is WriteStatus, also returning what it wrote as a StatusReport.
+func Report(w io.Writer, store fmt.Stringer, st *state.State, now time.Time, checkBundles bool, trust *seal.TrustedKeys, outs ...string) (r *StatusReport) {
 	code := Healthy
+	r = &StatusReport{State: store.String(), Tenant: st.Tenant, Updated: st.Updated, Problems: []string{}, Orphans: []string{}, Quarantined: []string{}, Leftovers: []string{}}
+	defer func() { r.health = code; r.HealthName = healthNames[code] }()
 	tier := st.Tier
 	if tier == "" {
 		tier = TierFree
 	}
+	r.Tier = tier
 	tierName := map[string]string{TierFree: "Entra ID Free", TierPremium: "Entra ID P1/P2"}[tier]
 	fmt.Fprintf(w, "State %s: tenant %s (%s), %s, updated %s\n", store, st.Tenant.Domain, st.Tenant.ID, tierName, st.Updated)
 	names := make([]string, 0, len(st.Sources))
@@ -67,13 +114,18 @@ func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time
 			if scope != state.ScopeTenant {
 				label += " (user " + scope + ")"
 			}
+			ss := StatusSource{Source: name, Scope: scope, Watermark: sc.Watermark, Status: "ok", Lost: len(sc.Gaps)}
 			if sc.Watermark == "" {
+				ss.Status = "never-completed"
+				r.Sources = append(r.Sources, ss)
 				fmt.Fprintf(w, "  %s: never completed; a run started at %s did not finish\n", label, sc.Edge.Start)
 				continue
 			}
 			wm, err := time.Parse(time.RFC3339Nano, sc.Watermark)
 			if err != nil {
 				fmt.Fprintf(w, "  %s: unreadable watermark %q\n", label, sc.Watermark)
+				ss.Status = "unreadable"
+				r.Sources = append(r.Sources, ss)
 				code = max(code, Broken)
 				continue
 			}
@@ -87,15 +139,18 @@ func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time
 				ret := pol.Retention(tier)
 				gone := now.Add(-ret)
 				expires := wm.Add(ret)
+				ss.Gone, ss.Expires = manifest.FormatTime(gone), manifest.FormatTime(expires)
 				line += fmt.Sprintf("; data older than %s is already gone%s", shortTime(gone), TierNote(pol, tier))
 				if wm.Before(gone) {
 					line += fmt.Sprintf("; LOST: [%s, %s) is no longer kept: the next run records it as lost", shortTime(wm), shortTime(gone))
 					code = max(code, Losing)
+					ss.Status = "losing"
 				} else {
 					line += fmt.Sprintf("; the oldest data not yet exported expires %s (in %s)", shortTime(expires), Human(expires.Sub(now)))
 				}
 			}
 			fmt.Fprintln(w, line)
+			r.Sources = append(r.Sources, ss)
 			var lostTotal time.Duration
 			for _, g := range sc.Gaps {
 				lostTotal += Span(g.Window)
@@ -112,7 +167,9 @@ func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time
 			incomplete++
 		}
 	}
+	r.Bundles, r.Incomplete = len(st.Index), incomplete
 	if p := st.Pending; p != nil {
+		r.Pending = p.Bundle
 		fmt.Fprintf(w, "Pending: %s was sealed by a run that stopped before recording it; the next run adopts it if it was published (content %s), or removes it and exports its interval again\n", p.Bundle, p.Content[:16])
 	}
 	fmt.Fprintf(w, "Index: %d bundles (%d incomplete)", len(st.Index), incomplete)
@@ -120,12 +177,15 @@ func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time
 		fmt.Fprintln(w, "; CHAIN BROKEN:")
 		for _, pr := range p {
 			fmt.Fprintf(w, "  entry %d: %s\n", pr.Seq, pr.Reason)
+			r.Problems = append(r.Problems, fmt.Sprintf("index entry %d: %s", pr.Seq, pr.Reason))
 		}
 		code = Broken
 	} else if len(st.Index) > 0 {
 		last := st.Index[len(st.Index)-1]
+		r.ChainIntact, r.Head = true, st.Head()
 		fmt.Fprintf(w, ", chain intact, head %s; last %s [%s, %s)\n", st.Head()[:16], last.Bundle, last.Interval.Start, last.Interval.End)
 	} else {
+		r.ChainIntact = true
 		fmt.Fprintln(w)
 	}
 	if checkBundles {
@@ -141,9 +201,11 @@ func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time
 			}
 			if problem != "" {
 				fmt.Fprintf(w, "  bundle %d %s: %s\n", e.Seq, e.Bundle, problem)
+				r.Problems = append(r.Problems, fmt.Sprintf("bundle %d %s: %s", e.Seq, e.Bundle, problem))
 				bad++
 			}
 		}
+		r.Checked = checked
 		if checked > 0 {
 			signed := ""
 			if trust.Len() > 0 {
@@ -167,18 +229,21 @@ func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time
 	switch {
 	case err != nil:
 		fmt.Fprintf(w, "Orphans: could not be listed: %v\n", err)
+		r.Problems = append(r.Problems, fmt.Sprintf("orphans could not be listed: %v", err))
 		code = Broken
 	case len(orphans) > 0:
 		fmt.Fprintf(w, "Orphans: %d bundle(s) on disk that the index does not hold: the next run adopts each one this export sealed as the next link of its chain, and moves the others into %s/ beside them\n", len(orphans), QuarantineDir)
 		for _, o := range orphans {
 			fmt.Fprintf(w, "  %s\n", o)
 		}
+		r.Orphans = append(r.Orphans, orphans...)
 		code = Broken
 	}
 	if q := QuarantinedBundles(dirs...); len(q) > 0 {
 		fmt.Fprintf(w, "Quarantined: %d bundle(s) a run found without an index entry and did not adopt, moved aside: inspect each, then remove it\n", len(q))
 		for _, b := range q {
 			fmt.Fprintf(w, "  %s: %s\n", b.To, b.Reason)
+			r.Quarantined = append(r.Quarantined, b.To)
 		}
 		code = Broken
 	}
@@ -189,10 +254,11 @@ func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time
 	}
 	l, _ := Leftovers("", stateDir(store), st)
 	left = append(left, l...)
+	r.Leftovers = append(r.Leftovers, left...)
 	if len(left) > 0 {
 		fmt.Fprintf(w, "Leftovers: %d work file(s) of interrupted runs, removed by the next run: %s\n", len(left), strings.Join(left, ", "))
 	}
-	return code
+	return r
 }
 
 // checkSigner checks that the bundle at p (a directory or an archive) is
@@ -290,32 +356,42 @@ type StatusOptions struct {
 // (WriteStatus) and returns its health. Bad options and a state that does
 // not exist yet are *UsageError.
 func (o StatusOptions) Status(ctx context.Context, w io.Writer) (Health, error) {
+	r, err := o.Report(ctx, w)
+	if err != nil {
+		return Healthy, err
+	}
+	return r.Health(), nil
+}
+
+// Report is Status, also returning the StatusReport (for --json, with w
+// io.Discard).
+func (o StatusOptions) Report(ctx context.Context, w io.Writer) (*StatusReport, error) {
 	now := time.Now().UTC().Truncate(time.Second)
 	if o.Now != "" {
 		t, err := collect.ParseWhen(o.Now, now)
 		if err != nil {
-			return Healthy, &UsageError{fmt.Errorf("--now: %w", err)}
+			return nil, &UsageError{fmt.Errorf("--now: %w", err)}
 		}
 		now = t.UTC()
 	}
 	cred, credID, err := StateCredential(o.State, nil, o.Auth)
 	if err != nil {
-		return Healthy, err
+		return nil, err
 	}
 	store, err := OpenState(o.State, cred, credID, o.Auth.Method)
 	if err != nil {
-		return Healthy, err
+		return nil, err
 	}
 	st, err := state.Load(ctx, store)
 	if err != nil {
-		return Healthy, err
+		return nil, err
 	}
 	if st == nil {
-		return Healthy, &UsageError{fmt.Errorf("no export state in %s yet: run `evidence export --state %s ...` first", store, o.State)}
+		return nil, &UsageError{fmt.Errorf("no export state in %s yet: run `evidence export --state %s ...` first", store, o.State)}
 	}
 	trust, err := seal.LoadTrust(o.TrustedKeys, os.Getenv(seal.EnvTrustedKeys), nil)
 	if err != nil {
-		return Healthy, &UsageError{err}
+		return nil, &UsageError{err}
 	}
-	return WriteStatus(w, store, st, now, !o.SkipBundles, trust, o.Out), nil
+	return Report(w, store, st, now, !o.SkipBundles, trust, o.Out), nil
 }

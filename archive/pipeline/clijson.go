@@ -14,7 +14,7 @@ import (
 // "--json"). Fields are only ever added.
 const CLIFormat = "evidence-cli/1"
 
-// CLIReport is what grab, import, pack and verify print with --json: one
+// CLIReport is what grab, import, pack, export, export status and verify print with --json: one
 // object on stdout, for a success and for an error alike.
 type CLIReport struct {
 	Format   string    `json:"format"`
@@ -29,12 +29,14 @@ type CLIReport struct {
 	Tenant   *manifest.Tenant   `json:"tenant,omitempty"`
 	Window   *manifest.Window   `json:"window,omitempty"`   // what was asked, [start, end)
 	Complete *bool              `json:"complete,omitempty"` // the manifest's completeness
+	Partial  *manifest.Partial  `json:"partial,omitempty"`  // a partial bundle: why it stopped, what is unfinished
 	Sources  []CLISource        `json:"sources,omitempty"`
 	Files    int                `json:"files"` // verified, with every SHA-256 matching (when Problems is empty)
 	Bytes    int64              `json:"bytes"`
 	Problems []manifest.Problem `json:"problems"`
 	Seal     *seal.Report       `json:"seal,omitempty"`
 	Blob     *BlobReport        `json:"blob,omitempty"`
+	Status   any                `json:"status,omitempty"` // export status: archive/export.StatusReport
 }
 
 // CLISource is one source of the manifest, as the summary prints it.
@@ -62,7 +64,7 @@ func (c *CLIReport) withManifest(m *manifest.Manifest) {
 	if m == nil {
 		return
 	}
-	c.Case, c.Tenant, c.Window = m.CaseID, &m.Tenant, &m.Requested
+	c.Case, c.Tenant, c.Window, c.Partial = m.CaseID, &m.Tenant, &m.Requested, m.Partial
 	complete := m.Complete
 	c.Complete = &complete
 	for _, s := range m.Sources {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"io"
+
 	"github.com/evidence-dfir/evidence/archive/export"
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 	"github.com/spf13/cobra"
 )
@@ -29,12 +32,25 @@ changes nothing.`,
   EVIDENCE_BLOB_SAS=... evidence export status --state https://ACCOUNT.blob.core.windows.net/evidence-state/contoso.com`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := o.Status(cmd.Context(), a.stdout)
-			a.code = []int{ExitOK, ExitIncomplete, ExitVerify}[h]
-			return exportErr(err)
+			w := a.stdout
+			if a.asJSON {
+				w = io.Discard // the same facts, as JSON below
+			}
+			r, err := o.Report(cmd.Context(), w)
+			if err != nil {
+				return exportErr(err)
+			}
+			a.code = []int{ExitOK, ExitIncomplete, ExitVerify}[r.Health()]
+			if a.asJSON {
+				c := pipeline.CLIResult("export status", nil, a.code)
+				c.Status = r
+				return c.Write(a.stdout)
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
+	a.jsonFlag(f)
 	f.StringVar(&o.State, "state", "", "the export's state: a directory, or https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX")
 	authFlags(f, &o.Auth)
 	f.BoolVar(&o.SkipBundles, "skip-bundles", false, "do not re-hash the bundles, only check the index chain")

@@ -123,4 +123,30 @@ func TestJSONExport(t *testing.T) {
 	if n := decodeReport(t, stdout); n.Command != "export" || n.Bundle != "" || !n.OK {
 		t.Errorf("nothing-new report: %+v", n)
 	}
+
+	// export status --json: the same facts as the text, and its exit code.
+	status := func(wantCode int) map[string]any {
+		t.Helper()
+		code, stdout, stderr := invoke(t, nil, "export", "status", "--state", stateDir, "--out", out, "--now", fixedNow.Format(time.RFC3339), "--json")
+		if code != wantCode {
+			t.Fatalf("export status: exit %d, want %d\n%s\n%s", code, wantCode, stdout, stderr)
+		}
+		r := decodeReport(t, stdout)
+		m, ok := r.Status.(map[string]any)
+		if r.Command != "export status" || r.ExitCode != wantCode || !ok {
+			t.Fatalf("export status report: %+v", r)
+		}
+		return m
+	}
+	m := status(ExitOK)
+	if m["health"] != "healthy" || m["bundles"] != float64(1) || m["chain_intact"] != true || len(m["sources"].([]any)) == 0 || len(m["problems"].([]any)) != 0 {
+		t.Errorf("healthy status: %v", m)
+	}
+	if err := os.Rename(e.Bundle, e.Bundle+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	m = status(ExitVerify)
+	if probs := m["problems"].([]any); m["health"] != "broken" || len(probs) != 1 || !strings.Contains(probs[0].(string), "MISSING") {
+		t.Errorf("status with the bundle moved away: %v", m)
+	}
 }

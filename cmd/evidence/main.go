@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "evidence: "+oneLine(err.Error()))
 		if a.asJSON {
 			c, _, _ := root.Find(args)
-			pipeline.CLIFailure(c.Name(), err, code, oneLine(err.Error())).Write(stdout)
+			pipeline.CLIFailure(strings.TrimPrefix(c.CommandPath(), "evidence "), err, code, oneLine(err.Error())).Write(stdout)
 		}
 		return code
 	}

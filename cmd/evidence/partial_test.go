@@ -115,6 +115,10 @@ func checkPartial(t *testing.T, dir, reason string) *manifest.Manifest {
 	if code != ExitOK || !strings.Contains(out, "PARTIAL ("+reason+")") {
 		t.Fatalf("verify partial bundle: exit %d, want 0 and a PARTIAL line\n%s%s", code, out, errs)
 	}
+	code, out, errs = invoke(t, nil, "verify", "--json", dir)
+	if r := decodeReport(t, out); code != ExitOK || r.Partial == nil || r.Partial.Reason != reason || len(r.Partial.Unfinished) == 0 {
+		t.Fatalf("verify --json of a partial bundle: exit %d, partial %+v\n%s", code, r.Partial, errs)
+	}
 	t.Logf("partial: %d records; unfinished %v", collected, m.Partial.Unfinished)
 	return m
 }
