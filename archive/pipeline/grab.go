@@ -292,23 +292,14 @@ func finishSealed(ctx context.Context, p Plan) (*Result, error) {
 		}
 		return Deliver(ctx, p, &Sealed{Dir: dir, Name: p.Name, Manifest: res.Manifest, Started: p.Started, Signer: p.Seal.Signer, Custody: true, Content: content})
 	}
-	arch := dir + manifest.ArchiveSuffix
-	if _, err := os.Stat(arch); err != nil {
+	if _, err := os.Stat(dir + manifest.ArchiveSuffix); err != nil {
 		return nil, nil
 	}
-	res, sum, err := readBackArchive(arch)
+	d, err := Tar{}.Find(ctx, p.Name, &p) // the archive in p.Out, read back and verified
 	if err != nil {
-		return nil, verifyErr(err)
+		return nil, fmt.Errorf("--resume: %w", err)
 	}
-	if !res.OK() {
-		return nil, verifyErr(fmt.Errorf("--resume: %s does not verify: %s", arch, DescribeProblems(res)))
-	}
-	abs, err := filepath.Abs(arch)
-	if err != nil {
-		return nil, failErr(err)
-	}
-	d := &Delivery{Form: FormTar, Location: abs, SHA256: sum, Content: contentOf(res), Kept: true, Verified: res}
-	return &Result{Name: p.Name, Manifest: res.Manifest, Deliveries: []*Delivery{d}, Path: abs, SHA256: sum, Verified: res}, nil
+	return &Result{Name: p.Name, Manifest: d.Verified.Manifest, Deliveries: []*Delivery{d}, Path: d.Location, SHA256: d.SHA256, Verified: d.Verified}, nil
 }
 
 // keepState creates the resume directory of a grab (a partial bundle is
