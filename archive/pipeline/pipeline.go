@@ -355,14 +355,23 @@ func Build(ctx context.Context, p Plan) (*Sealed, error) {
 // Deliver hands a sealed bundle to every output of the plan in turn. The
 // result's Path is the last kept location.
 func Deliver(ctx context.Context, p Plan, b *Sealed) (*Result, error) {
+	return deliverRest(ctx, p, b, nil)
+}
+
+// deliverRest is Deliver for the outputs after those done already (a
+// resumed delivery), whose results count as delivered first.
+func deliverRest(ctx context.Context, p Plan, b *Sealed, done []*Delivery) (*Result, error) {
 	res := &Result{Name: b.Name, Manifest: b.Manifest, Path: b.Dir}
 	if len(p.Outputs) == 0 {
 		return nil, failErr(errors.New("pipeline: the plan has no output"))
 	}
 	localKept := false
-	for _, d := range p.Outputs {
-		dl, err := d.Deliver(ctx, b, &p)
-		if err != nil {
+	for i, d := range p.Outputs {
+		var dl *Delivery
+		var err error
+		if i < len(done) {
+			dl = done[i]
+		} else if dl, err = d.Deliver(ctx, b, &p); err != nil {
 			return nil, err
 		}
 		res.Deliveries = append(res.Deliveries, dl)
@@ -381,7 +390,9 @@ func Deliver(ctx context.Context, p Plan, b *Sealed) (*Result, error) {
 		if res.SHA256 == "" || dl.Form == FormTar {
 			res.SHA256 = dl.SHA256
 		}
-		p.hook(StepDelivered + ":" + dl.Form)
+		if i >= len(done) {
+			p.hook(StepDelivered + ":" + dl.Form)
+		}
 	}
 	return res, nil
 }
