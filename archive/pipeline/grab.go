@@ -221,7 +221,7 @@ func RunGrab(ctx context.Context, g Grab) (*Result, error) {
 	m.Auth = manifest.Auth{Method: g.Conn.Auth.Method, Identity: identity}
 	m.Requested = manifest.NewWindow(sc.Window.Start, sc.Window.End)
 	log.Info("collecting", "case", caseID, "window", sc.Window.String(), "users", len(g.Scope.Users))
-	sealed, partial := false, false
+	sealed, committed, partial := false, false, false
 	plan := Plan{
 		Out: g.Out, Name: name, Manifest: m, Started: started, Now: nowf,
 		Graph: &Graph{
@@ -237,6 +237,7 @@ func RunGrab(ctx context.Context, g Grab) (*Result, error) {
 				g.Hook(step)
 			}
 			sealed = sealed || step == StepSealed
+			committed = committed || step == StepCommitted
 			partial = partial || step == StepCommittedPartial
 		},
 	}
@@ -257,8 +258,10 @@ func RunGrab(ctx context.Context, g Grab) (*Result, error) {
 		err = failErr(fmt.Errorf("%w; the disk is too full to seal even a partial bundle, so nothing was sealed: free space and run `evidence grab --resume %s`", err, g.Out))
 	}
 	if err != nil && stateDir != "" {
-		if !ResumeStarted(stateDir) && !full {
+		if !ResumeStarted(stateDir) && !full && !committed && g.ResumeDir == "" {
 			os.RemoveAll(stateDir) // failed before any query: nothing to resume
+		} else if committed {
+			log.Warn("the bundle is sealed but not delivered; the resume state is kept: deliver it with `evidence grab --resume "+g.Out+"`", "state", stateDir)
 		} else if _, serr := os.Stat(stateDir); serr == nil {
 			log.Warn("the collection did not finish; what it did is kept: resume with `evidence grab --resume "+g.Out+"`", "state", stateDir)
 		}

@@ -202,6 +202,11 @@ func Run(ctx context.Context, p Plan) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.Manifest.Partial != nil {
+		// the signal that stopped the collection is spent: the partial
+		// bundle is delivered (a second one ends the process)
+		ctx = context.WithoutCancel(ctx)
+	}
 	return Deliver(ctx, p, b)
 }
 
@@ -319,7 +324,9 @@ func Build(ctx context.Context, p Plan) (*Sealed, error) {
 		return nil, failErr(err)
 	}
 	p.hook(StepSums)
-	if err := applySeal(ctx, stage.Dir(), m, p.Seal, p.stderr()); err != nil {
+	// a Ctrl-C from here on finishes the seal (the time-stamp has its own
+	// timeout) and stops before the delivery (Deliver)
+	if err := applySeal(context.WithoutCancel(ctx), stage.Dir(), m, p.Seal, p.stderr()); err != nil {
 		return nil, failErr(fmt.Errorf("sealing: %w", err))
 	}
 	p.hook(StepSealed)
@@ -371,8 +378,10 @@ func deliverRest(ctx context.Context, p Plan, b *Sealed, done []*Delivery) (*Res
 		var err error
 		if i < len(done) {
 			dl = done[i]
-		} else if dl, err = d.Deliver(ctx, b, &p); err != nil {
+		} else if err = interrupted(ctx, &p, b, nil); err != nil {
 			return nil, err
+		} else if dl, err = d.Deliver(ctx, b, &p); err != nil {
+			return nil, interrupted(ctx, &p, b, err)
 		}
 		res.Deliveries = append(res.Deliveries, dl)
 		if dl.Verified != nil {
@@ -395,6 +404,27 @@ func deliverRest(ctx context.Context, p Plan, b *Sealed, done []*Delivery) (*Res
 		}
 	}
 	return res, nil
+}
+
+// interrupted is the error of a run with a resume state (grab) whose
+// context was cancelled (Ctrl-C, SIGINT, SIGTERM) once its bundle was
+// sealed: the delivery stops before its next output, or with the one the
+// signal cut short (err), and says where the sealed bundle is and the
+// command that delivers it (Plan.ResumeCommand, which finishSealed
+// serves). Otherwise err itself (nil: go on).
+func interrupted(ctx context.Context, p *Plan, b *Sealed, err error) error {
+	if ctx.Err() == nil || p.ResumeDir == "" {
+		return err
+	}
+	where := b.Dir
+	if b.Archive != "" {
+		where = b.Archive
+	}
+	msg := fmt.Sprintf("interrupted (%v) once the bundle was sealed: it is kept, sealed, in %s but not delivered; `%s` delivers it", context.Cause(ctx), where, p.ResumeCommand)
+	if err != nil {
+		msg += " (" + oneLine(err.Error()) + ")"
+	}
+	return &Error{Kind: Failed, Err: errors.New(msg)}
 }
 
 // nopProgress ignores progress.

@@ -211,6 +211,11 @@ func testGrabFormCrashPoints(t *testing.T, keyDir string) {
 		}
 		if blobForms {
 			t.Run("taken", func(t *testing.T) { testGrabResumeBlobTaken(t, keyDir, env, az, cc, args) })
+			for _, step := range []string{pipeline.StepSums, blob.StepStaged} {
+				t.Run("interrupt_"+strings.ReplaceAll(step, ":", "_"), func(t *testing.T) {
+					testGrabInterrupted(t, step, keyDir, append(append([]string(nil), env...), blobEnv...), az, cc, args, clean)
+				})
+			}
 		}
 	}
 	t.Run("dir", func(t *testing.T) { forms(t, false) })
@@ -253,6 +258,35 @@ func testGrabResumeBlobTaken(t *testing.T, keyDir string, env []string, az *azur
 			t.Errorf("under the prefix after the refusal: %v", names)
 		}
 	}
+}
+
+// testGrabInterrupted sends a real grab --bundle tar,blob SIGINT (a Ctrl-C)
+// at step, a seal step or the upload's (every block staged, the blob not
+// yet created): the seal is finished and the delivery stops, exit 2 with
+// one line saying where the sealed bundle is and that `grab --resume`
+// delivers it; the resume state is kept, no blob exists; then grab
+// --resume ends as a run without the signal: one archive, one blob, the
+// same records, nothing else left.
+func testGrabInterrupted(t *testing.T, step, keyDir string, env []string, az *azuritetest.Server, cc *container.Client, args func(out, form string, extra ...string) []string, clean []string) {
+	out, prefix := t.TempDir(), "interrupt-"+strings.ReplaceAll(step, ":", "-")
+	a := args(out, "tar,blob", "--blob-url", az.ContainerURL("evidence")+"/"+prefix, "--allow-mutable")
+	code, _, stderr := runIn(t, keyDir, append(env, collect.EnvInterruptAt+"="+step), a...)
+	if code != ExitFailed || strings.Count(stderr, "evidence:") != 1 || !strings.Contains(stderr, "evidence: interrupted (") ||
+		!strings.Contains(stderr, "once the bundle was sealed") || !strings.Contains(stderr, "evidence grab --resume "+out) {
+		t.Fatalf("SIGINT at %q: exit %d, want %d and one line saying the sealed bundle is kept for grab --resume:\n%s", step, code, ExitFailed, stderr)
+	}
+	if names := blobNames(t, cc, prefix); len(names) != 0 {
+		t.Fatalf("SIGINT at %q left blobs %v", step, names)
+	}
+	if resume, _ := filepath.Glob(filepath.Join(out, ".*.resume")); len(resume) != 1 {
+		t.Fatalf("SIGINT at %q: the resume state is not kept (%v)", step, resume)
+	}
+	leftBehindFails(t, out)
+	code, stdout, stderr := runIn(t, t.TempDir(), env, "grab", "--resume", out)
+	if code != ExitOK {
+		t.Fatalf("grab --resume after SIGINT at %q: exit %d\n%s", step, code, stderr)
+	}
+	checkFormDelivered(t, "tar,blob", out, lastLine(stdout), cc, prefix, keyDir, clean)
 }
 
 // leftBehindFails checks that no hidden file or directory a killed run
