@@ -265,3 +265,57 @@ func TestExportBlobOrphans(t *testing.T) {
 		t.Fatalf("status after the adoption: exit %d, orphans %v\n%s", code, r.Orphans, s)
 	}
 }
+
+// TestExportFreshStateSettlesOut: a fresh state's first run looks in --out
+// for the bundles an earlier state left there instead of ignoring them.
+// Started again at the path of a state that was lost, it adopts that
+// state's bundle as its first link (the series then holds the records of
+// one that never lost its state, none twice); another state's first run
+// in the same --out quarantines them, saying why.
+func TestExportFreshStateSettlesOut(t *testing.T) {
+	day0 := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
+	srv := newSim(t, graphtest.Config{Seed: 15, AuditsPerUser: 30, SignInsPerUser: 30, Now: day0})
+	stateDir, out, cleanState, cleanOut := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	day := func(d int, stateDir, out string, since bool) string {
+		t.Helper()
+		now := day0.Add(time.Duration(d) * 24 * time.Hour)
+		srv.Tenant.SetNow(now)
+		args := exportArgs(srv, stateDir, out, now, "--sources", "audits,signins")
+		if since {
+			args = append(args, "--since", "2d")
+		}
+		code, _, stderr := invoke(t, tokenEnv, args...)
+		if code != ExitOK {
+			t.Fatalf("day %d, state %s: exit %d\n%s", d+1, stateDir, code, stderr)
+		}
+		return stderr
+	}
+	day(0, stateDir, out, true)
+	day(0, cleanState, cleanOut, true)
+	bundle1 := loadDirState(t, stateDir).Index[0]
+	if err := os.RemoveAll(stateDir); err != nil { // the state is lost
+		t.Fatal(err)
+	}
+	os.MkdirAll(stateDir, 0o700)
+	stderr := day(1, stateDir, out, false) // no --since: the adopted bundle carries the watermarks
+	day(1, cleanState, cleanOut, false)
+	if !strings.Contains(stderr, "adopted bundle 1, "+bundle1.Location) {
+		t.Fatalf("the fresh state's first run did not adopt the bundle its path sealed:\n%s", stderr)
+	}
+	if st := loadDirState(t, stateDir); len(st.Index) != 2 || st.Index[0].SHA256 != bundle1.SHA256 || len(st.VerifyChain()) > 0 {
+		t.Fatalf("the fresh state's index: %+v", st.Index)
+	}
+	if missing, extra := multisetDiff(seriesRecords(t, cleanState), seriesRecords(t, stateDir)); len(missing)+len(extra) > 0 {
+		t.Fatalf("after the adoption the series differs from one that never lost its state: %d lost, %d extra (first lost %v, first extra %v)",
+			len(missing), len(extra), first(missing), first(extra))
+	}
+
+	other := t.TempDir()
+	stderr = day(2, other, out, true)
+	if n := strings.Count(stderr, "evidence: QUARANTINED "); n != 2 || !strings.Contains(stderr, "another export sealed it") {
+		t.Fatalf("another state's first run in the same --out quarantined %d bundles, want 2 (another export's):\n%s", n, stderr)
+	}
+	if q := export.QuarantinedBundles(out); len(q) != 2 {
+		t.Fatalf("quarantine/ holds %v", q)
+	}
+}
