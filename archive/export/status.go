@@ -427,7 +427,7 @@ func (o StatusOptions) Report(ctx context.Context, w io.Writer) (*StatusReport, 
 		if err != nil {
 			return nil, &UsageError{fmt.Errorf("--blob-url: %w", err)}
 		}
-		if cred == nil && o.Auth.Method != "" && o.Auth.Method != "token" {
+		if env, _ := blob.EnvCredentials(); cred == nil && !env.FromEnv() && o.Auth.Method != "" && o.Auth.Method != "token" {
 			if cred, credID, err = collect.Credential(o.Auth); err != nil {
 				return nil, &UsageError{err}
 			}
