@@ -1001,6 +1001,83 @@ func (c *Client) Pages(ctx context.Context, class, source, first string, fn Page
 	return pages, nil
 }
 
+// PagesAhead is Pages with the next page requested while fn works on the
+// current one: as soon as a page's @odata.nextLink is known, the next GET
+// is sent (paced by the budget like any other), so the service's latency
+// and the transfer overlap the caller's work. At most one page waits for
+// fn and one more is being fetched. Pages reach fn in order, with the same
+// numbers and the same errors as Pages; when fn fails, the page being
+// fetched is abandoned (its attempt is logged as cancelled).
+func (c *Client) PagesAhead(ctx context.Context, class, source, first string, fn PageFunc) (pages int, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type got struct {
+		page *Page
+		err  error
+	}
+	ch := make(chan got, 1)
+	go func() {
+		defer close(ch)
+		send := func(g got) bool {
+			select {
+			case ch <- g:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		seen := map[[32]byte]bool{}
+		next := first
+		for n := 0; next != ""; {
+			key := sha256.Sum256([]byte(next))
+			if seen[key] {
+				send(got{err: fmt.Errorf("%s page %d: nextLink repeats an earlier page (paging loop): %s", source, n+1, RedactURL(next))})
+				return
+			}
+			seen[key] = true
+			var page *Page
+			_, err := c.Do(ctx, Request{Class: class, Source: source, URL: next, nextLink: n > 0}, func(body []byte) (int, error) {
+				p, err := ParsePage(body)
+				if err != nil {
+					return 0, err
+				}
+				page = p
+				return len(p.Records), nil
+			})
+			if err != nil {
+				send(got{err: fmt.Errorf("%s page %d: %w", source, n+1, err)})
+				return
+			}
+			n++
+			if !send(got{page: page}) {
+				return
+			}
+			if page.NextLink != "" {
+				if _, err := url.Parse(page.NextLink); err != nil {
+					send(got{err: fmt.Errorf("%s page %d: bad nextLink: %w", source, n, err)})
+					return
+				}
+			}
+			next = page.NextLink
+		}
+	}()
+	defer func() {
+		cancel()
+		for range ch { // the fetcher ends at once on a cancelled context
+		}
+	}()
+	for g := range ch {
+		if g.err != nil {
+			return pages, g.err
+		}
+		pages++
+		if err := fn(pages, g.page); err != nil {
+			return pages, err
+		}
+	}
+	return pages, nil
+}
+
 // GetJSON fetches one JSON object (not a collection) and returns its bytes.
 func (c *Client) GetJSON(ctx context.Context, class, source, u string) ([]byte, error) {
 	resp, err := c.Do(ctx, Request{Class: class, Source: source, URL: u}, func(body []byte) (int, error) {
