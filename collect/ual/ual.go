@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/record"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/tidwall/gjson"
 )
@@ -738,7 +739,13 @@ func scope(job collect.Job, t *task) string {
 	return sc
 }
 
+// spoolBatch is how many records copySpool hands the sink at once.
+const spoolBatch = 512
+
 // copySpool writes a task's spooled records that were not written yet.
+// Without a second sign-in file, records go to the sink in batches
+// (record.BatchSink), so their CSV rows are computed while the records
+// before them are written.
 func (s *Source) copySpool(t *task, sink, signSink collect.Sink, seen map[[16]byte]struct{}) (written, dups, signIns int64, err error) {
 	f, err := os.Open(s.st.spoolPath(t.N))
 	if err != nil {
@@ -747,6 +754,23 @@ func (s *Source) copySpool(t *task, sink, signSink collect.Sink, seen map[[16]by
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	bs, batched := sink.(record.BatchSink)
+	batched = batched && signSink == nil
+	var (
+		arena []byte
+		batch [][]byte
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := bs.WriteBatch(batch); err != nil {
+			return fmt.Errorf("ual: writing record: %w", err)
+		}
+		written += int64(len(batch))
+		arena, batch = arena[:0], batch[:0]
+		return nil
+	}
 	var read int64
 	for sc.Scan() && read < t.Records {
 		read++
@@ -760,6 +784,24 @@ func (s *Source) copySpool(t *task, sink, signSink collect.Sink, seen map[[16]by
 				continue
 			}
 			seen[key] = struct{}{}
+		}
+		if batched {
+			if len(arena)+len(rec) > cap(arena) {
+				// A new arena: the batch still points into the old one.
+				if err := flush(); err != nil {
+					return written, dups, signIns, err
+				}
+				arena = make([]byte, 0, max(4<<20, 2*len(rec)))
+			}
+			start := len(arena)
+			arena = append(arena, rec...)
+			batch = append(batch, arena[start:len(arena):len(arena)])
+			if len(batch) == spoolBatch {
+				if err := flush(); err != nil {
+					return written, dups, signIns, err
+				}
+			}
+			continue
 		}
 		if err := sink.Write(rec); err != nil {
 			return written, dups, signIns, fmt.Errorf("ual: writing record: %w", err)
@@ -780,6 +822,9 @@ func (s *Source) copySpool(t *task, sink, signSink collect.Sink, seen map[[16]by
 	}
 	if err := sc.Err(); err != nil {
 		return written, dups, signIns, fmt.Errorf("ual: spool of %s: %w", t.window(), err)
+	}
+	if err := flush(); err != nil {
+		return written, dups, signIns, err
 	}
 	if read != t.Records {
 		return written, dups, signIns, fmt.Errorf("ual: spool of %s holds %d records, %d were read", t.window(), read, t.Records)
