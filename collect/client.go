@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -292,7 +293,7 @@ func (p pacer) Intercept(pipeline khttp.Pipeline, i int, req *http.Request) (*ht
 	var waited time.Duration
 	si, _ := req.Context().Value(sendKey{}).(*sendInfo)
 	if l := p.c.limiters[class]; l != nil {
-		w, err := l.WaitNotify(req.Context(), func(d time.Duration) {
+		slot, w, err := l.reserve(req.Context(), func(d time.Duration) {
 			if si != nil {
 				p.c.reportWait(si.source, WaitBudget, d)
 			}
@@ -301,6 +302,13 @@ func (p pacer) Intercept(pipeline khttp.Pipeline, i int, req *http.Request) (*ht
 			return nil, err
 		}
 		waited = w
+		if slot >= 0 {
+			// The budget counts from when the request is written to the
+			// connection, which can come later than now.
+			req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+				WroteRequest: func(httptrace.WroteRequestInfo) { l.Sent(slot, time.Now()) },
+			}))
+		}
 	}
 	if si != nil {
 		si.at, si.waited = time.Now(), waited
