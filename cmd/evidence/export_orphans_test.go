@@ -240,6 +240,10 @@ func TestExportBlobOrphans(t *testing.T) {
 	if code != ExitVerify || !strings.Contains(s, "Orphans in "+blobURL+": 1 bundle(s)") || !strings.Contains(s, copyURL) || !slices.Equal(r.Orphans, []string{copyURL}) {
 		t.Fatalf("status with a blob the index does not hold: exit %d, orphans %v\n%s", code, r.Orphans, s)
 	}
+	// without --blob-url, status lists where the index's blobs are
+	if code, s, _ := invoke(t, nil, "export", "status", "--state", stateDir, "--now", day0.Add(25*time.Hour).Format(time.RFC3339)); code != ExitVerify || !strings.Contains(s, "\n  "+copyURL+"\n") {
+		t.Fatalf("status without --blob-url: exit %d\n%s", code, s)
+	}
 
 	// The state is lost and started again at the same path: its first run
 	// adopts bundle 1 from the container and names the copy.
