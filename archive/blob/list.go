@@ -2,7 +2,6 @@ package blob
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -52,11 +51,8 @@ func (s *Store) containerClient() (*container.Client, error) {
 		return c, s.wrap("container client", err)
 	case s.creds.ConnectionString != "":
 		c, err := container.NewClientFromConnectionString(s.creds.ConnectionString, s.target.Container, opts)
-		if err != nil {
-			return nil, fmt.Errorf("%s: cannot parse the connection string", EnvConnectionString)
-		}
-		if !sameBlobURL(c.URL(), u) {
-			return nil, fmt.Errorf("%s points to a different storage endpoint than %s: use a connection string for that account", EnvConnectionString, s.target.Service)
+		if err := s.connStringClient(err, c, u); err != nil {
+			return nil, err
 		}
 		return c, nil
 	default:

@@ -123,17 +123,26 @@ func (s *Store) client(name string) (*blockblob.Client, error) {
 		return c, s.wrap("blob client", err)
 	case s.creds.ConnectionString != "":
 		c, err := blockblob.NewClientFromConnectionString(s.creds.ConnectionString, s.target.Container, name, clientOptions())
-		if err != nil {
-			return nil, fmt.Errorf("%s: cannot parse the connection string", EnvConnectionString)
-		}
-		if !sameBlobURL(c.URL(), u) {
-			return nil, fmt.Errorf("%s points to a different storage endpoint than %s: use a connection string for that account", EnvConnectionString, s.target.Service)
+		if err := s.connStringClient(err, c, u); err != nil {
+			return nil, err
 		}
 		return c, nil
 	default:
 		c, err := blockblob.NewClient(u, s.creds.Token, clientOptions())
 		return c, s.wrap("blob client", err)
 	}
+}
+
+// connStringClient checks a client made from the connection string (err:
+// making it) against the URL it was made for.
+func (s *Store) connStringClient(err error, c interface{ URL() string }, want string) error {
+	if err != nil {
+		return fmt.Errorf("%s: cannot parse the connection string", EnvConnectionString)
+	}
+	if !sameBlobURL(c.URL(), want) {
+		return fmt.Errorf("%s points to a different storage endpoint than %s: use a connection string for that account", EnvConnectionString, s.target.Service)
+	}
+	return nil
 }
 
 // sameBlobURL compares two blob URLs' scheme, host and unescaped path.

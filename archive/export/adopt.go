@@ -63,12 +63,14 @@ type orphan struct {
 // is normally the state's pending cycle (settlePending); this finds it when
 // the pending record itself was lost (a state restored from an older copy).
 //
+// With a blob output, every run does the same under its --blob-url (a
+// container it cannot list is a warning, not a failure): a blob, which is
+// never moved, that it does not adopt is named (Quarantined with no To).
 // A first run (st nil: a fresh state) does the same with what an earlier
-// state left in --out and, with a blob output, under its --blob-url: the
-// bundles that this state path sealed as the first links of its chain are
-// adopted in order (the state takes their tenant), and the others are
-// quarantined, or, for a blob, which is never moved, named (Quarantined
-// with no To). The state stays nil when nothing is adopted.
+// state left in --out and under --blob-url: the bundles that this state
+// path sealed as the first links of its chain are adopted in order (the
+// state takes their tenant), and the others are quarantined or named. The
+// state stays nil when nothing is adopted.
 func settleOrphans(ctx context.Context, cfg *Config, st *state.State) (*state.State, []state.Entry, []Quarantined, error) {
 	fresh := st == nil
 	if fresh {
@@ -83,9 +85,7 @@ func settleOrphans(ctx context.Context, cfg *Config, st *state.State) (*state.St
 	for _, p := range paths {
 		found = append(found, readOrphan(ctx, p, signer))
 	}
-	if fresh {
-		found = append(found, orphanBlobs(ctx, cfg, st)...)
-	}
+	found = append(found, orphanBlobs(ctx, cfg, st)...)
 	if len(found) == 0 {
 		if fresh {
 			return nil, nil, nil, nil
@@ -159,7 +159,7 @@ func orphanBlobs(ctx context.Context, cfg *Config, st *state.State) []*orphan {
 		ts, err := OrphanBlobs(ctx, st, b.Store)
 		if err != nil {
 			if log := cfg.Pipeline.Log; log != nil {
-				log.Warn("the blob container could not be listed for bundles an earlier state left there", "blob_url", b.Store.Target().String(), "err", err)
+				log.Warn("the blob container could not be listed for bundles the index does not hold (a SAS needs the List permission); the run goes on without: `export status --blob-url` says the same", "blob_url", b.Store.Target().String(), "err", err)
 			}
 			continue
 		}

@@ -594,7 +594,8 @@ func Span(w manifest.Window) time.Duration {
 }
 
 // WriteSettled writes, one line each, what the run did before its cycle:
-// the bundles of interrupted runs it adopted, and those it quarantined.
+// the bundles of interrupted runs it adopted, those it quarantined, and,
+// in one line, the blobs it found without an index entry and left alone.
 func (r *Result) WriteSettled(w io.Writer) {
 	if r.Adopted != nil {
 		fmt.Fprintf(w, "  export: adopted bundle %d, %s, which an interrupted run published but did not record\n", r.Adopted.Seq, r.Adopted.Location)
@@ -602,12 +603,16 @@ func (r *Result) WriteSettled(w io.Writer) {
 	for _, e := range r.AdoptedOrphans {
 		fmt.Fprintf(w, "  export: adopted bundle %d, %s, found on disk without an index entry (this export sealed it as the next link of the chain)\n", e.Seq, e.Location)
 	}
+	var blobs []string
 	for _, q := range r.Quarantined {
 		if q.To == "" { // a blob: never moved
-			fmt.Fprintf(w, "evidence: NOT ADOPTED %s, found in the blob container without an index entry (%s); a blob is never moved or overwritten: `export status --blob-url` lists it until it is removed\n", q.Path, q.Reason)
+			blobs = append(blobs, fmt.Sprintf("%s (%s)", q.Path, q.Reason))
 			continue
 		}
 		fmt.Fprintf(w, "evidence: QUARANTINED %s, found without an index entry and not adopted (%s): moved to %s\n", q.Path, q.Reason, q.To)
+	}
+	if len(blobs) > 0 {
+		fmt.Fprintf(w, "evidence: NOT ADOPTED %s: %d bundle(s) found in the blob container without an index entry; a blob is never moved or overwritten: `export status --blob-url` lists them until they are removed\n", strings.Join(blobs, "; "), len(blobs))
 	}
 	if r.NothingNew {
 		fmt.Fprintf(w, "evidence: nothing new to export yet (every source's window is shorter than its settle time); state unchanged\n")

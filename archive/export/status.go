@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -49,6 +50,8 @@ type StatusReport struct {
 	Orphans     []string       `json:"orphans"`
 	Quarantined []string       `json:"quarantined"`
 	Leftovers   []string       `json:"leftovers"`
+	// NotListed are the blob URLs that could not be listed for orphans.
+	NotListed []string `json:"not_listed,omitempty"`
 
 	health Health
 }
@@ -94,7 +97,7 @@ func Report(w io.Writer, store fmt.Stringer, st *state.State, now time.Time, che
 // --blob-url), the bundles the index does not hold (OrphanBlobs: Broken;
 // a container that cannot be listed is a problem too, since nothing could
 // be said about it).
-func report(ctx context.Context, w io.Writer, store fmt.Stringer, st *state.State, now time.Time, checkBundles bool, trust *seal.TrustedKeys, blobs []*blob.Store, outs ...string) (r *StatusReport) {
+func report(ctx context.Context, w io.Writer, store fmt.Stringer, st *state.State, now time.Time, checkBundles bool, trust *seal.TrustedKeys, blobs []blobPrefix, outs ...string) (r *StatusReport) {
 	code := Healthy
 	r = &StatusReport{State: store.String(), Tenant: st.Tenant, Updated: st.Updated, Problems: []string{}, Orphans: []string{}, Quarantined: []string{}, Leftovers: []string{}}
 	defer func() { r.health = code; r.HealthName = healthNames[code] }()
@@ -248,18 +251,28 @@ func report(ctx context.Context, w io.Writer, store fmt.Stringer, st *state.Stat
 		r.Orphans = append(r.Orphans, orphans...)
 		code = Broken
 	}
-	for _, b := range blobs {
-		ts, err := OrphanBlobs(ctx, st, b)
+	for _, bp := range blobs {
+		var ts []blob.Target
+		err := bp.err
+		if err == nil {
+			ts, err = OrphanBlobs(ctx, st, bp.store)
+		}
+		if err != nil && !bp.given {
+			fmt.Fprintf(w, "Orphans in %s (where the index's blobs are): not listed, %v; give --blob-url %s with a credential that may list it\n", bp.url, err, bp.url)
+			r.NotListed = append(r.NotListed, bp.url)
+			continue
+		}
 		if err != nil {
-			fmt.Fprintf(w, "Orphans in %s: could not be listed (the credential needs the List permission): %v\n", b.Target(), err)
-			r.Problems = append(r.Problems, fmt.Sprintf("orphans in %s could not be listed: %v", b.Target(), err))
+			fmt.Fprintf(w, "Orphans in %s: could not be listed (the credential needs the List permission): %v\n", bp.url, err)
+			r.Problems = append(r.Problems, fmt.Sprintf("orphans in %s could not be listed: %v", bp.url, err))
+			r.NotListed = append(r.NotListed, bp.url)
 			code = Broken
 			continue
 		}
 		if len(ts) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "Orphans in %s: %d bundle(s) that the index does not hold: a blob is never moved or overwritten; the first run of a fresh state adopts those it sealed as the first links of its chain, and names the others\n", b.Target(), len(ts))
+		fmt.Fprintf(w, "Orphans in %s: %d bundle(s) that the index does not hold: a blob is never moved or overwritten; the first run of a fresh state adopts those it sealed as the first links of its chain, and names the others\n", bp.url, len(ts))
 		for _, t := range ts {
 			fmt.Fprintf(w, "  %s\n", t)
 			r.Orphans = append(r.Orphans, t.String())
@@ -421,22 +434,62 @@ func (o StatusOptions) Report(ctx context.Context, w io.Writer) (*StatusReport, 
 	if err != nil {
 		return nil, &UsageError{err}
 	}
-	var blobs []*blob.Store
+	var given *blob.Target
 	if o.BlobURL != "" {
 		t, err := blob.ParseURL(o.BlobURL)
 		if err != nil {
 			return nil, &UsageError{fmt.Errorf("--blob-url: %w", err)}
 		}
+		given = &t
+	}
+	var blobs []blobPrefix
+	for _, t := range blobPrefixes(st, given) {
+		bp := blobPrefix{url: t.String(), given: given != nil && t == *given}
 		if env, _ := blob.EnvCredentials(); cred == nil && !env.FromEnv() && o.Auth.Method != "" && o.Auth.Method != "token" {
 			if cred, credID, err = collect.Credential(o.Auth); err != nil {
 				return nil, &UsageError{err}
 			}
 		}
-		s, err := pipeline.OpenStore(t, cred, credID, o.Auth.Method)
-		if err != nil {
-			return nil, &UsageError{fmt.Errorf("--blob-url: %v", err)}
+		bp.store, bp.err = pipeline.OpenStore(t, cred, credID, o.Auth.Method)
+		if bp.err != nil && bp.given {
+			return nil, &UsageError{fmt.Errorf("--blob-url: %v", bp.err)}
 		}
-		blobs = append(blobs, s)
+		blobs = append(blobs, bp)
 	}
 	return report(ctx, w, store, st, now, !o.SkipBundles, trust, blobs, o.Out), nil
+}
+
+// blobPrefix is a blob URL status lists for orphans: the --blob-url given,
+// or where the index's blobs are (then a container it cannot list is a
+// note, not a problem).
+type blobPrefix struct {
+	url   string
+	given bool
+	store *blob.Store
+	err   error // opening the store
+}
+
+// blobPrefixes are the targets to list: given (--blob-url) first, then the
+// folder of each index entry published as a blob, each once.
+func blobPrefixes(st *state.State, given *blob.Target) []blob.Target {
+	var out []blob.Target
+	if given != nil {
+		out = append(out, *given)
+	}
+	for _, e := range st.Index {
+		if !strings.Contains(e.Location, "://") {
+			continue
+		}
+		t, err := blob.ParseURL(e.Location)
+		if err != nil {
+			continue
+		}
+		if t.Path = path.Dir(t.Path); t.Path == "." {
+			t.Path = ""
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

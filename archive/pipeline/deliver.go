@@ -370,19 +370,9 @@ func (u Blob) settle(d *Delivery, archive string, opts blob.Options, w io.Writer
 // upload's figures when the killed run's receipt of this very blob is
 // there). Anything else is refused in one line.
 func (u Blob) adopt(ctx context.Context, b *Sealed, p *Plan, opts blob.Options) (*Delivery, error) {
-	if u.Open == nil {
-		return nil, nil
-	}
-	t := u.Store.Target()
-	t.Path = t.Join(b.Name + manifest.ArchiveSuffix)
-	s, err := u.Open(t)
-	if err != nil {
+	t, res, rep, found, err := u.readNamed(ctx, b.Name)
+	if !found {
 		return nil, err
-	}
-	res, rep, err := ReadBlob(ctx, s)
-	var se *blob.ServiceError
-	if errors.As(err, &se) && se.Status == 404 {
-		return nil, nil
 	}
 	refuse := func(format string, a ...any) error {
 		return failErr(fmt.Errorf("--resume: the blob %s is there already and is not this bundle's (%s); a blob is never overwritten: move it aside, or deliver to another --blob-url", t, fmt.Sprintf(format, a...)))
@@ -459,19 +449,9 @@ func readReceipt(path string) *blob.Receipt {
 // Find implements Deliverer: the blob NAME.tar.zst under the store's
 // target, streamed once to verify the bundle it holds and hash it.
 func (u Blob) Find(ctx context.Context, name string, _ *Plan) (*Delivery, error) {
-	if u.Open == nil {
-		return nil, nil
-	}
-	t := u.Store.Target()
-	t.Path = t.Join(name + manifest.ArchiveSuffix)
-	s, err := u.Open(t)
-	if err != nil {
+	_, res, rep, found, err := u.readNamed(ctx, name)
+	if !found {
 		return nil, err
-	}
-	res, rep, err := ReadBlob(ctx, s)
-	var se *blob.ServiceError
-	if errors.As(err, &se) && se.Status == 404 {
-		return nil, nil
 	}
 	if err != nil {
 		return nil, failErr(err)
@@ -480,6 +460,27 @@ func (u Blob) Find(ctx context.Context, name string, _ *Plan) (*Delivery, error)
 		return nil, verifyErr(fmt.Errorf("%s does not verify: %s", rep.URL, DescribeProblems(res)))
 	}
 	return &Delivery{Form: FormBlob, Location: rep.URL, SHA256: rep.SHA256, Content: contentOf(res), Kept: true, Verified: res}, nil
+}
+
+// readNamed streams the blob NAME.tar.zst under the store's target once
+// (ReadBlob): found is false when it does not exist (or there is no Open),
+// and err then says why it could not be looked at.
+func (u Blob) readNamed(ctx context.Context, name string) (t blob.Target, res *manifest.Result, rep *BlobReport, found bool, err error) {
+	if u.Open == nil {
+		return t, nil, nil, false, nil
+	}
+	t = u.Store.Target()
+	t.Path = t.Join(name + manifest.ArchiveSuffix)
+	s, err := u.Open(t)
+	if err != nil {
+		return t, nil, nil, false, err
+	}
+	res, rep, err = ReadBlob(ctx, s)
+	var se *blob.ServiceError
+	if errors.As(err, &se) && se.Status == 404 {
+		return t, nil, nil, false, nil
+	}
+	return t, res, rep, true, err
 }
 
 // PackArchive writes dir as the deterministic archive final (refusing to

@@ -179,7 +179,9 @@ func status2(t *testing.T, stateDir, out string, now time.Time) (int, string) {
 // bundle that path sealed as the first link of its chain (the next day
 // then holds the records of a series that never lost its state, none
 // twice), and names, without touching it, the blob it does not adopt (a
-// copy of that bundle under another name).
+// copy of that bundle under another name). Every later run does the same:
+// restored from an older copy, the state adopts the blob it published and
+// names the copy in one line; a SAS without List is only a warning.
 func TestExportBlobOrphans(t *testing.T) {
 	az := azuritetest.Start(t)
 	cc := az.CreateContainer(t, "evidence")
@@ -240,6 +242,10 @@ func TestExportBlobOrphans(t *testing.T) {
 	if code != ExitVerify || !strings.Contains(s, "Orphans in "+blobURL+": 1 bundle(s)") || !strings.Contains(s, copyURL) || !slices.Equal(r.Orphans, []string{copyURL}) {
 		t.Fatalf("status with a blob the index does not hold: exit %d, orphans %v\n%s", code, r.Orphans, s)
 	}
+	// without --blob-url, status lists where the index's blobs are
+	if code, s, _ := invoke(t, nil, "export", "status", "--state", stateDir, "--now", day0.Add(25*time.Hour).Format(time.RFC3339)); code != ExitVerify || !strings.Contains(s, "\n  "+copyURL+"\n") {
+		t.Fatalf("status without --blob-url: exit %d\n%s", code, s)
+	}
 
 	// The state is lost and started again at the same path: its first run
 	// adopts bundle 1 from the container and names the copy.
@@ -263,6 +269,43 @@ func TestExportBlobOrphans(t *testing.T) {
 	}
 	if code, s, r := status(); code != ExitVerify || !slices.Equal(r.Orphans, []string{copyURL}) {
 		t.Fatalf("status after the adoption: exit %d, orphans %v\n%s", code, r.Orphans, s)
+	}
+
+	// An existing state looks in the container on every run, not only its
+	// first: restored from a copy taken before day 3, its next run adopts
+	// the blob day 3 published and names the copy again, in one line.
+	stateFile := filepath.Join(stateDir, "state.json")
+	saved, err := os.ReadFile(stateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day(2, stateDir, blobURL)
+	published := loadDirState(t, stateDir).Index[2]
+	if err := os.WriteFile(stateFile, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stderr = day(3, stateDir, blobURL)
+	for _, d := range []int{2, 3} {
+		day(d, cleanState, blobURL+"-clean")
+	}
+	if !strings.Contains(stderr, "adopted bundle 3, "+published.Location) || strings.Count(stderr, "NOT ADOPTED") != 1 ||
+		!strings.Contains(stderr, "NOT ADOPTED "+copyURL+" (") {
+		t.Fatalf("the existing state's run does not adopt the blob it published or name the copy in one line:\n%s", stderr)
+	}
+	if st := loadDirState(t, stateDir); len(st.Index) != 4 || st.Index[2].SHA256 != published.SHA256 || len(st.VerifyChain()) > 0 {
+		t.Fatalf("index after adopting the blob: %+v", st.Index)
+	}
+	clean, got = seriesRecords(t, cleanState), seriesRecords(t, stateDir)
+	if missing, extra := multisetDiff(clean, got); len(missing)+len(extra) > 0 {
+		t.Fatalf("after adopting the blob the series differs from the clean one: %d lost, %d extra of %d (first lost %v, first extra %v)",
+			len(missing), len(extra), len(clean), first(missing), first(extra))
+	}
+
+	// A SAS without the List permission: a warning, and the run goes on.
+	t.Setenv(blob.EnvSAS, az.ContainerSAS(t, "evidence", "racw"))
+	stderr = day(4, stateDir, blobURL)
+	if !strings.Contains(stderr, "could not be listed") || strings.Contains(stderr, "NOT ADOPTED") || strings.Contains(stderr, "sig=") {
+		t.Fatalf("a run whose SAS cannot list the container:\n%s", stderr)
 	}
 }
 
