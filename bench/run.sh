@@ -173,7 +173,7 @@ per_s = float(per[:-2]) / 1000 if per.endswith("ms") else float(per[:-1])
 ceiling = int(n) / per_s * 1000  # pages a second allowed x 1,000 sign-ins a page
 rate = int(got) / wall
 print(f"| `evidence grab` of {int(got):,} sign-ins from `evidence sim` (own process), budget {budget}; "
-      f"peak RSS {int(rss_kb) / 1024:.0f} MB, {throttled} answers 429 | {rate:,.0f} records/s | "
+      f"peak RSS {int(rss_kb) / 1024:.0f} MB, {throttled} answer{'' if throttled == '1' else 's'} 429 | {rate:,.0f} records/s | "
       f"ceiling {ceiling:,.0f} records/s | {rate / ceiling:.2f} | >= 0.95, 0 answers 429 |")
 PY
 row() { # step-name label goal
@@ -198,5 +198,6 @@ PY
 fi
 if [ "$rss" -gt 0 ]; then
 	awk -v n="$rssgot" -v kb="$(cat "$tmp/rss.kb")" -v ns="$((r1 - r0))" 'BEGIN {
-		printf "| `evidence grab` peak RSS, %d interactive sign-ins from `evidence sim` (own process), no budget (%.0f s) | %.0f MB | | | < 100 MB |\n", n, ns/1e9, kb/1024 }'
+		printf "| `evidence grab` peak RSS, %s interactive sign-ins from `evidence sim` (own process), no budget (%.0f s) | %.0f MB | | | < 100 MB |\n", thousands(n), ns/1e9, kb/1024 }
+		function thousands(x,  s) { s = sprintf("%d", x); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); return s }'
 fi

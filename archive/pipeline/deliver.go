@@ -179,11 +179,12 @@ func (t Tar) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
 		v = manifest.NewVerifier()
 	}
 	sum, err := "", error(nil)
+	var rb *readBack
 	if t.Resume {
 		sum, err = samePacked(b.Dir, b.Name, path, b.Started)
 	}
 	if err == nil && sum == "" {
-		sum, err = packArchive(b.Dir, b.Name, path, b.Started, v)
+		sum, rb, err = packArchive(b.Dir, b.Name, path, b.Started, v)
 		if t.CheckDir && err != nil {
 			return nil, refusePack(b.Dir, err)
 		}
@@ -204,7 +205,7 @@ func (t Tar) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
 		}
 	}
 	KillPoint(StepArchiveCustody)
-	res, got, err := readBackArchive(path)
+	res, got, err := readBackOf(path, rb)
 	if err != nil {
 		return nil, verifyErr(err)
 	}
@@ -488,7 +489,8 @@ func (u Blob) readNamed(ctx context.Context, name string) (t blob.Target, res *m
 // bytes as they are written: each bundle file is read once, and the archive
 // is never read back to be hashed. It returns the archive's SHA-256.
 func PackArchive(dir, prefix, final string, mtime time.Time) (string, error) {
-	return packArchive(dir, prefix, final, mtime, nil)
+	sum, _, err := packArchive(dir, prefix, final, mtime, nil)
+	return sum, err
 }
 
 // notVerified is a directory that did not verify while it was archived.
@@ -498,16 +500,25 @@ func (e *notVerified) Error() string { return "does not verify: " + DescribeProb
 
 // packArchive is PackArchive that, with v set, feeds v every file as it is
 // archived and keeps the archive only when the directory verifies
-// (otherwise the error is a *notVerified).
-func packArchive(dir, prefix, final string, mtime time.Time, v *manifest.Verifier) (string, error) {
+// (otherwise the error is a *notVerified). It also reads the archive back
+// from its file while writing it (followReadBack) and returns that
+// read-back; nil when the file could not be followed (read it back after).
+func packArchive(dir, prefix, final string, mtime time.Time, v *manifest.Verifier) (string, *readBack, error) {
 	if _, err := os.Lstat(final); err == nil {
-		return "", fmt.Errorf("%s already exists", final)
+		return "", nil, fmt.Errorf("%s already exists", final)
 	}
 	h := sha256.New()
+	var rb *readBack
 	// archive's fixed defaults (level, concurrency): the same bundle gives
 	// the same bytes on any machine.
 	err := durable.Write(final, 0o644, durable.Create, func(w io.Writer) error {
-		if err := archive.WriteTarZstOptions(io.MultiWriter(w, h), dir, prefix, mtime, archive.Options{Verifier: v}); err != nil {
+		w, wait, follow := followReadBack(w)
+		err := archive.WriteTarZstOptions(io.MultiWriter(w, h), dir, prefix, mtime, archive.Options{Verifier: v})
+		if follow {
+			r := wait(err)
+			rb = &r
+		}
+		if err != nil {
 			return err
 		}
 		if v != nil {
@@ -519,9 +530,29 @@ func packArchive(dir, prefix, final string, mtime time.Time, v *manifest.Verifie
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), rb, nil
+}
+
+// readBackOf is the read-back of the archive at path: rb, made while it was
+// written, when it read the very file now at path to its end; otherwise the
+// archive is read back again.
+func readBackOf(path string, rb *readBack) (*manifest.Result, string, error) {
+	if rb == nil {
+		return readBackArchive(path)
+	}
+	if rb.err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, rb.err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, "", err
+	}
+	if !os.SameFile(fi, rb.file) || fi.Size() != rb.size {
+		return nil, "", fmt.Errorf("%s is not the file read back while it was written (%d bytes read, %d there)", path, rb.size, fi.Size())
+	}
+	return rb.res, rb.sum, nil
 }
 
 // Crash-point steps of a Tar delivery (see KillPoint).
