@@ -76,7 +76,7 @@ func (s *Scope) Outside(rec []byte) string {
 	if s == nil {
 		return ""
 	}
-	g := gjson.ParseBytes(rec)
+	g := record.View(rec) // used only within this call
 	if s.TimeProp != "" {
 		if t, err := time.Parse(time.RFC3339Nano, g.Get(s.TimeProp).String()); err == nil {
 			after := !t.Before(s.Window.End)
