@@ -636,7 +636,7 @@ func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, va
 		rec.ClientRequestID = v
 	}
 	rec.Date = resp.Header.Get("Date")
-	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, rerr := readBody(resp)
 	if rerr == nil && len(body) > maxBody {
 		rerr = fmt.Errorf("response larger than %d bytes", maxBody)
 	}
@@ -690,6 +690,32 @@ func (c *Client) attempt(ctx context.Context, req Request, u *url.URL, n int, va
 	}
 	c.writeRecord(rec)
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, Attempts: n, RequestID: rec.RequestID}, 0, nil
+}
+
+// readBody reads at most maxBody+1 bytes of an answer as io.ReadAll does
+// (same bytes, same errors), starting with a buffer of the announced
+// Content-Length (io.ReadAll would grow and copy a 2.5 MB page a dozen
+// times).
+func readBody(resp *http.Response) ([]byte, error) {
+	r := io.LimitReader(resp.Body, maxBody+1)
+	n := resp.ContentLength
+	if n < 0 || n > maxBody {
+		return io.ReadAll(r)
+	}
+	body := make([]byte, 0, n+1) // one byte more: the end is seen without growing
+	for {
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
+		}
+		m, err := r.Read(body[len(body):cap(body)])
+		body = body[:len(body)+m]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return body, err
+		}
+	}
 }
 
 func method(m string) abs.HttpMethod {

@@ -3,7 +3,9 @@ package collect
 import (
 	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/evidence-dfir/evidence/collect/record"
 	"github.com/tidwall/gjson"
 )
 
@@ -18,7 +20,7 @@ func parsePageFast(body []byte) (*Page, error) {
 		// Let encoding/json say precisely what is wrong.
 		return parsePageStd(body)
 	}
-	root := gjson.ParseBytes(body)
+	root := record.View(body) // records are sliced from body itself (sliceOf); nothing else outlives the call
 	if !root.IsObject() {
 		return nil, errors.New("page: not a JSON object")
 	}
@@ -48,7 +50,7 @@ func parsePageFast(body []byte) (*Page, error) {
 				ferr = errors.New("page nextLink: not a string")
 				return false
 			}
-			p.NextLink = v.String()
+			p.NextLink = strings.Clone(v.String()) // outlives body's view
 		}
 		return true
 	})

@@ -35,11 +35,12 @@ type Cond struct {
 func (c Cond) holds(g gjson.Result) bool {
 	for _, p := range c.Paths {
 		found := false
-		g.Get(p).ForEach(func(_, v gjson.Result) bool {
+		r := g.Get(p) // one scan of the record for each path
+		r.ForEach(func(_, v gjson.Result) bool {
 			found = c.match(v.String())
 			return !found
 		})
-		if r := g.Get(p); !found && !r.IsArray() {
+		if !found && !r.IsArray() {
 			found = c.match(r.String())
 		}
 		if found {
@@ -76,7 +77,7 @@ func (s *Scope) Outside(rec []byte) string {
 	if s == nil {
 		return ""
 	}
-	g := gjson.ParseBytes(rec)
+	g := record.View(rec) // used only within this call
 	if s.TimeProp != "" {
 		if t, err := time.Parse(time.RFC3339Nano, g.Get(s.TimeProp).String()); err == nil {
 			after := !t.Before(s.Window.End)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -132,9 +133,21 @@ func (w *Writer) WriteNoted(rec []byte, notes map[string]string) error {
 	return w.csv.Row(w.row)
 }
 
+// View parses b without copying it, as gjson.ParseBytes does (which
+// copies b into a string first: a record's bytes again for every parse).
+// The result and the strings taken from it share b's memory: they are for
+// use while b is neither changed nor reused, as the writers here use them
+// (each row is written before its record's buffer can be reused).
+func View(b []byte) gjson.Result {
+	if len(b) == 0 {
+		return gjson.Result{}
+	}
+	return gjson.Parse(unsafe.String(unsafe.SliceData(b), len(b)))
+}
+
 // cells fills row with rec's CSV cells, indexing rec in idx.
 func (w *Writer) cells(rec []byte, idx *Index, notes map[string]string, row []string) {
-	parsed := gjson.ParseBytes(rec)
+	parsed := View(rec)
 	idx.Reset(parsed)
 	for i, c := range w.cols {
 		row[i] = c.Cell(parsed, idx, notes)

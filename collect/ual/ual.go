@@ -43,7 +43,7 @@ type Options struct {
 	RecordTypes  []string      // recordTypeFilters
 	Services     []string      // one query per service (serviceFilter / serviceFilters)
 	Keyword      string        // keywordFilter
-	Concurrency  int           // queries in flight at once (default 4; the tenant allows at least 50 queued or running)
+	Concurrency  int           // queries in flight (queued or running) at once, and readers of finished queries' pages (default 4; the tenant allows at least 50 queued or running)
 	Windows      int           // initial windows the requested window is split into (default Concurrency)
 	PollInterval time.Duration // first status poll after a submission (default 10 s), growing by half up to MaxPoll
 	MaxPoll      time.Duration // longest wait between polls (default 1 min)
