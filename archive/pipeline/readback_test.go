@@ -88,8 +88,13 @@ func TestReadBackWhileWriting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(out)
-	if err := os.WriteFile(out, b, 0o644); err != nil {
+	// The copy is written beside the original and renamed over it, so the
+	// file system cannot hand the copy the original's inode number (a
+	// remove, then a write, may reuse it).
+	if err := os.WriteFile(out+".copy", b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(out+".copy", out); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := readBackOf(out, rb); err == nil {
