@@ -232,6 +232,9 @@ func (t Tar) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
 }
 
 // Find implements Deliverer: the archive NAME.tar.zst in Plan.Out (or Path).
+// An archive whose custody log is not yet beside it while the sealed
+// directory NAME still is (a run killed between the archive's rename and
+// its custody log) is not delivered: nil, as `verify` would refuse it.
 func (t Tar) Find(_ context.Context, name string, p *Plan) (*Delivery, error) {
 	path := t.Path
 	if path == "" {
@@ -239,6 +242,11 @@ func (t Tar) Find(_ context.Context, name string, p *Plan) (*Delivery, error) {
 	}
 	if _, err := os.Stat(path); os.IsNotExist(err) {
 		return nil, nil
+	}
+	if _, err := os.Stat(manifest.CustodyPathFor(path)); os.IsNotExist(err) {
+		if fi, err := os.Stat(filepath.Join(p.Out, name)); err == nil && fi.IsDir() {
+			return nil, nil
+		}
 	}
 	res, sum, err := readBackArchive(path)
 	if err != nil {

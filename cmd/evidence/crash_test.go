@@ -69,11 +69,21 @@ func runProcess(t *testing.T, env []string, args ...string) (int, string) {
 	return 0, stderr.String()
 }
 
-// exportKillSteps are the named steps of one export cycle, in order: the
-// pipeline's and the state machine's.
-var exportKillSteps = []string{
-	export.StepPlan, pipeline.StepCollected, export.StepCollect, pipeline.StepSealed, export.StepSeal,
-	pipeline.StepCommitted, "delivered:tar", export.StepPublish, export.StepCommit,
+// exportKillSteps are the named steps of one export cycle for a --bundle
+// form, in order: the pipeline's (the seal, the archive, the upload) and
+// the state machine's (its state writes: plan, seal, commit).
+func exportKillSteps(form string) []string {
+	steps := []string{export.StepPlan, pipeline.StepCollected, export.StepCollect, pipeline.StepSums,
+		pipeline.StepSealed, export.StepSeal, pipeline.StepCommitted}
+	if form != "dir" {
+		steps = append(steps, pipeline.StepArchiveWritten, pipeline.StepArchived, pipeline.StepArchiveCustody, "delivered:tar")
+	} else {
+		steps = append(steps, "delivered:dir")
+	}
+	if strings.Contains(form, "blob") {
+		steps = append(steps, blob.StepStaged, blob.StepCreated, pipeline.StepBlobReceipt, "delivered:blob")
+	}
+	return append(steps, export.StepPublish, export.StepCommit)
 }
 
 // TestExportCrashPoints kills a real `evidence export` process (SIGKILL)
@@ -83,10 +93,10 @@ var exportKillSteps = []string{
 // twice, every published bundle in the index and verifying, no work file
 // left behind, and `export status` clean.
 func TestExportCrashPoints(t *testing.T) {
-	for _, form := range []string{"tar", "dir", "blob"} {
-		t.Run(form, func(t *testing.T) {
+	for _, form := range []string{"tar", "dir", "blob", "tar,blob"} {
+		t.Run(strings.ReplaceAll(form, ",", "+"), func(t *testing.T) {
 			var extra, env []string
-			if form == "blob" {
+			if strings.Contains(form, "blob") {
 				az := azuritetest.Start(t)
 				az.CreateContainer(t, "evidence")
 				sas := az.ContainerSAS(t, "evidence", "racw")
@@ -108,15 +118,13 @@ func TestExportCrashPoints(t *testing.T) {
 				}
 				return out
 			}
-			steps := append([]string(nil), exportKillSteps...)
-			if form == "dir" {
-				steps[6] = "delivered:dir"
-			}
-			if form == "blob" {
-				steps[6] = "delivered:blob"
-			}
+			steps := exportKillSteps(form)
+			const perDay = 3
 			k, killed, adoptions := 0, map[string]int{}, 0
-			for day := 0; day < 7; day++ {
+			// Seven days, and more while a step was not killed yet (a kill
+			// once the bundle is published ends the day: the next run adopts
+			// it and has nothing new).
+			for day := 0; day < 7 || (k < len(steps) && day < 14); day++ {
 				now := day0.Add(time.Duration(day) * 24 * time.Hour)
 				sim.Tenant.SetNow(now)
 				args := func(stateDir, out, which string) []string {
@@ -129,10 +137,10 @@ func TestExportCrashPoints(t *testing.T) {
 				if code, stderr := runProcess(t, env, args(cleanState, cleanOut, "clean")...); code != ExitOK {
 					t.Fatalf("day %d, clean run: exit %d\n%s", day+1, code, stderr)
 				}
-				// Two kills a day, at the next steps in turn, then a run to the
+				// perDay kills a day, at the next steps in turn, then a run to the
 				// end. A run that finishes before the step (it adopted the
 				// bundle the killed run published, and nothing else is new)
-				// must exit 0; its step is tried again on the next run.
+				// must exit 0; its step is tried again the next day.
 				// A kill once the bundle is published (delivered, publish):
 				// the next run adopts it and collects nothing again.
 				published := false
@@ -145,7 +153,8 @@ func TestExportCrashPoints(t *testing.T) {
 					}
 					published = false
 				}
-				for kills, tries := 0, 0; kills < 2 && tries < 3; tries++ {
+			tries:
+				for kills := 0; kills < perDay; {
 					step := steps[k%len(steps)]
 					code, stderr := runProcess(t, append(env, pipeline.EnvKillAt+"="+step), args(crashState, crashOut, "crash")...)
 					switch code {
@@ -154,9 +163,10 @@ func TestExportCrashPoints(t *testing.T) {
 						killed[step]++
 						kills++
 						k++
-						published = step == export.StepPublish || strings.HasPrefix(step, "delivered:")
-					case ExitOK:
+						published = step == export.StepPublish || step == steps[len(steps)-3] // the last output delivered
+					case ExitOK: // nothing new today: the kill step is tried again tomorrow
 						adoptedNext(stderr)
+						break tries
 					default:
 						t.Fatalf("day %d: the run meant to be killed at %q ended with exit %d\n%s", day+1, step, code, stderr)
 					}
