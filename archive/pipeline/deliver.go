@@ -169,7 +169,7 @@ type Tar struct {
 }
 
 // Deliver implements Deliverer.
-func (t Tar) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
+func (t Tar) Deliver(ctx context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
 	path := t.Path
 	if path == "" {
 		path = filepath.Join(filepath.Dir(b.Dir), b.Name+manifest.ArchiveSuffix)
@@ -183,7 +183,7 @@ func (t Tar) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
 		sum, err = samePacked(b.Dir, b.Name, path, b.Started)
 	}
 	if err == nil && sum == "" {
-		sum, err = packArchive(b.Dir, b.Name, path, b.Started, v)
+		sum, err = packArchive(ctx, b.Dir, b.Name, path, b.Started, v)
 		if t.CheckDir && err != nil {
 			return nil, refusePack(b.Dir, err)
 		}
@@ -496,7 +496,7 @@ func (u Blob) readNamed(ctx context.Context, name string) (t blob.Target, res *m
 // bytes as they are written: each bundle file is read once, and the archive
 // is never read back to be hashed. It returns the archive's SHA-256.
 func PackArchive(dir, prefix, final string, mtime time.Time) (string, error) {
-	return packArchive(dir, prefix, final, mtime, nil)
+	return packArchive(context.Background(), dir, prefix, final, mtime, nil)
 }
 
 // notVerified is a directory that did not verify while it was archived.
@@ -507,7 +507,7 @@ func (e *notVerified) Error() string { return "does not verify: " + DescribeProb
 // packArchive is PackArchive that, with v set, feeds v every file as it is
 // archived and keeps the archive only when the directory verifies
 // (otherwise the error is a *notVerified).
-func packArchive(dir, prefix, final string, mtime time.Time, v *manifest.Verifier) (string, error) {
+func packArchive(ctx context.Context, dir, prefix, final string, mtime time.Time, v *manifest.Verifier) (string, error) {
 	if _, err := os.Lstat(final); err == nil {
 		return "", fmt.Errorf("%s already exists", final)
 	}
@@ -515,7 +515,9 @@ func packArchive(dir, prefix, final string, mtime time.Time, v *manifest.Verifie
 	// archive's fixed defaults (level, concurrency): the same bundle gives
 	// the same bytes on any machine.
 	err := durable.Write(final, 0o644, durable.Create, func(w io.Writer) error {
-		if err := archive.WriteTarZstOptions(io.MultiWriter(w, h), dir, prefix, mtime, archive.Options{Verifier: v}); err != nil {
+		KillPoint(StepArchiveBegun)
+		// a cancelled ctx (Ctrl-C) stops the archive at the next file
+		if err := archive.WriteTarZstOptions(io.MultiWriter(w, h), dir, prefix, mtime, archive.Options{Verifier: v, Context: ctx}); err != nil {
 			return err
 		}
 		if v != nil {
@@ -534,6 +536,7 @@ func packArchive(dir, prefix, final string, mtime time.Time, v *manifest.Verifie
 
 // Crash-point steps of a Tar delivery (see KillPoint).
 const (
+	StepArchiveBegun   = "archive:begun"   // the temporary file created, no file in it yet
 	StepArchiveWritten = "archive:written" // every byte in the temporary file, not yet renamed
 	StepArchived       = "archive:renamed" // the archive under its name, its custody log not yet beside it
 	StepArchiveCustody = "archive:custody" // the custody log beside it, not yet read back

@@ -76,7 +76,7 @@ func exportKillSteps(form string) []string {
 	steps := []string{export.StepPlan, pipeline.StepCollected, export.StepCollect, pipeline.StepSums,
 		pipeline.StepSealed, export.StepSeal, pipeline.StepCommitted}
 	if form != "dir" {
-		steps = append(steps, pipeline.StepArchiveWritten, pipeline.StepArchived, pipeline.StepArchiveCustody, "delivered:tar")
+		steps = append(steps, pipeline.StepArchiveBegun, pipeline.StepArchiveWritten, pipeline.StepArchived, pipeline.StepArchiveCustody, "delivered:tar")
 	} else {
 		steps = append(steps, "delivered:dir")
 	}
