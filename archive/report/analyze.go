@@ -49,33 +49,77 @@ const (
 	baselineMax = 48 * time.Hour
 )
 
-// Event is one record as the page shows it.
+// Event is one record as the page shows it. The values that repeat from
+// record to record are in three small structs (who, where, what), each kept
+// once for every event that has the same ones; an event itself holds only
+// what is its own, so the up to TimelineOrdinary events the timeline keeps
+// cost about 190 bytes each, not 400.
 type Event struct {
-	Time    time.Time
-	Class   string // ClassSignIn, ...
-	File    string // bundle-relative path of the .jsonl
-	Line    int64  // 1-based line in File
-	ID      string // the record's id
+	Time   time.Time
+	Line   int64  // 1-based line in File
+	ID     string // the record's id
+	Detail string
+	*Who
+	*Where
+	*What
+	Fwd   []string // mail forwarding targets a record sets (inbox rules)
+	Flags []string
+}
+
+// Who, Where and What are the values of an event that many events share.
+// Adapters fill them while a record is read; once the analyzer keeps the
+// event (own) they are shared and never written again.
+type Who struct {
 	User    string // as shown
 	UserKey string // stable identity (object id) for the rules
+	Tenant  string // the home tenant a record names, when it names one
+}
+
+// Where: see Who.
+type Where struct {
 	IP      string
 	Country string
 	City    string
-	App     string
-	AppID   string // the application's id, when the record names it
-	Op      string
-	Detail  string
-	Result  string   // ResultSuccess, ResultFailure, ResultInterrupted or ""
-	Code    string   // the sign-in's error code (status.errorCode), "" when not a sign-in
-	UA      string   // user agent, or browser and operating system
-	Tenant  string   // the home tenant a record names, when it names one
-	Fwd     []string // mail forwarding targets a record sets (inbox rules)
-	Flags   []string
-	Note    string // set on synthetic events (mail bursts): a count
+}
+
+// What: see Who.
+type What struct {
+	Class  string // ClassSignIn, ...
+	File   string // bundle-relative path of the .jsonl
+	App    string
+	AppID  string // the application's id, when the record names it
+	Op     string
+	Result string // ResultSuccess, ResultFailure, ResultInterrupted or ""
+	Code   string // the sign-in's error code (status.errorCode), "" when not a sign-in
+	UA     string // user agent, or browser and operating system
+	Note   string // set on synthetic events (mail bursts): a count
 	// Copy: a sign-in from a long-retention copy (workspace, diagnostic
 	// archive), most likely also in Graph's sign-in files: shown, but not
 	// fed to the per-user sign-in rules and groups.
 	Copy bool
+}
+
+// newEvent returns an event of class read from line of file, whose shared
+// values adapters may fill (they are the analyzer's scratch until own).
+func (a *Analyzer) newEvent(class, file string, line int64) *Event {
+	s := &a.scratch
+	s.who, s.where, s.what = Who{}, Where{}, What{Class: class, File: file}
+	return &Event{Line: line, Who: &s.who, Where: &s.where, What: &s.what}
+}
+
+// shared returns the kept copy of v from m, or a new one whose strings
+// intern copies (kept in m while m holds fewer than maxShared).
+func shared[T comparable](m map[T]*T, v *T, intern func(*T)) *T {
+	if c, ok := m[*v]; ok {
+		return c
+	}
+	c := new(T)
+	*c = *v
+	intern(c)
+	if len(m) < maxShared {
+		m[*c] = c
+	}
+	return c
 }
 
 func (e *Event) flag(f string) {
@@ -89,20 +133,36 @@ func (e *Event) flag(f string) {
 
 // own copies the strings out of the record line, so that keeping an event
 // (or a map key made of its fields) does not keep the whole line alive.
-// Values that repeat (users, IPs, apps, operations, details) are kept once
-// (interned), which is most of the memory of a 100,000-event timeline.
+// Values that repeat are kept once: the event's Who, Where and What are
+// shared with every earlier event that had the same ones (up to maxShared
+// distinct of each), and each string is interned (up to maxInterned), which
+// is most of the memory of a 100,000-event timeline.
 func (a *Analyzer) own(e *Event) {
 	e.ID = strings.Clone(e.ID)
-	for _, p := range []*string{&e.User, &e.UserKey, &e.IP, &e.Country, &e.City, &e.App, &e.AppID, &e.Op, &e.Detail, &e.Code, &e.UA, &e.Tenant} {
-		*p = a.intern(*p)
-	}
+	e.Detail = a.intern(e.Detail)
 	for i := range e.Fwd {
 		e.Fwd[i] = a.intern(e.Fwd[i])
 	}
+	e.Who = shared(a.who, e.Who, func(c *Who) {
+		c.User, c.UserKey, c.Tenant = a.intern(c.User), a.intern(c.UserKey), a.intern(c.Tenant)
+	})
+	e.Where = shared(a.where, e.Where, func(c *Where) {
+		c.IP, c.Country, c.City = a.intern(c.IP), a.intern(c.Country), a.intern(c.City)
+	})
+	e.What = shared(a.what, e.What, func(c *What) {
+		for _, p := range []*string{&c.Class, &c.File, &c.App, &c.AppID, &c.Op, &c.Result, &c.Code, &c.UA, &c.Note} {
+			*p = a.intern(*p)
+		}
+	})
 }
 
-// maxInterned bounds the interned strings; past it, values are copied.
-const maxInterned = 200000
+// maxInterned bounds the interned strings and maxShared each map of shared
+// values; past them, values are copied (the page is the same, only larger
+// in memory).
+const (
+	maxInterned = 200000
+	maxShared   = 50000
+)
 
 func (a *Analyzer) intern(s string) string {
 	if s == "" {
@@ -172,7 +232,7 @@ type Analyzer struct {
 	highlights map[string]*Event
 	hlOverflow int64
 	overflowed map[string]bool
-	ordinary   valueHeap // by value: one block, not 100,000 objects
+	ordinary   valueHeap // by value: blocks, not 100,000 objects
 	total      int64
 	byClass    map[string]int64
 
@@ -194,7 +254,15 @@ type Analyzer struct {
 	diff   *diff.Result // diff.json, when it is there and reads
 	diffIn bool         // a diff.json is in the bundle
 
-	strs    map[string]string   // interned values (own)
+	strs    map[string]string // interned values (own)
+	who     map[Who]*Who      // shared event values (own)
+	where   map[Where]*Where
+	what    map[What]*What
+	scratch struct { // the shared values of the record being read
+		who   Who
+		where Where
+		what  What
+	}
 	inds    map[string]*indStat // indicator kind + "\x00" + value
 	tenants *topSet             // home tenants the records name
 }
@@ -256,6 +324,7 @@ func NewAnalyzer() *Analyzer {
 		senders: map[string]int64{}, mailFile: map[string]string{},
 		highlights: map[string]*Event{}, byClass: map[string]int64{},
 		want: map[string]map[int64][]byte{}, inds: map[string]*indStat{}, tenants: newTopSet(), strs: map[string]string{},
+		who: map[Who]*Who{}, where: map[Where]*Where{}, what: map[What]*What{},
 	}
 }
 
@@ -482,7 +551,7 @@ func (a *Analyzer) record(ad *Adapter, fs *FileStat, line []byte) {
 		fs.Unreadable++
 		return
 	}
-	ev := &Event{Class: ad.Class, File: fs.Path, Line: fs.Records}
+	ev := a.newEvent(ad.Class, fs.Path, fs.Records)
 	// The line is parsed in place, without a copy: the strings gjson returns
 	// point into the read buffer until own() copies every kept field, before
 	// the next read.
@@ -735,25 +804,39 @@ func (a *Analyzer) keepOrdinary(ev *Event) {
 		heap.Push(&a.ordinary, ev)
 		return
 	}
-	if ev.Time.After(a.ordinary[0].Time) {
-		a.ordinary[0] = *ev
+	if ev.Time.After(a.ordinary.at(0).Time) {
+		*a.ordinary.at(0) = *ev
 		heap.Fix(&a.ordinary, 0)
 	}
 }
 
 // valueHeap is a min-heap of events by time, the oldest on top, holding
 // the events themselves: a rule that later flags the record highlights its
-// own pointer, and the timeline shows the highlighted one.
-type valueHeap []Event
+// own pointer, and the timeline shows the highlighted one. The events are
+// kept in blocks of heapBlock, so that growing never copies those kept so
+// far (a slice's growth would hold both copies for a moment).
+type valueHeap struct {
+	blocks [][]Event
+	n      int
+}
 
-func (h valueHeap) Len() int           { return len(h) }
-func (h valueHeap) Less(i, j int) bool { return h[i].Time.Before(h[j].Time) }
-func (h valueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *valueHeap) Push(x any)        { *h = append(*h, *x.(*Event)) }
+const heapBlock = 4096
+
+func (h *valueHeap) at(i int) *Event    { return &h.blocks[i/heapBlock][i%heapBlock] }
+func (h *valueHeap) Len() int           { return h.n }
+func (h *valueHeap) Less(i, j int) bool { return h.at(i).Time.Before(h.at(j).Time) }
+func (h *valueHeap) Swap(i, j int)      { a, b := h.at(i), h.at(j); *a, *b = *b, *a }
+func (h *valueHeap) Push(x any) {
+	if h.n == len(h.blocks)*heapBlock {
+		h.blocks = append(h.blocks, make([]Event, heapBlock))
+	}
+	*h.at(h.n) = *x.(*Event)
+	h.n++
+}
 func (h *valueHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
+	h.n--
+	x := *h.at(h.n)
+	*h.at(h.n) = Event{}
 	return &x
 }
 

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -125,7 +126,7 @@ type verdictView struct {
 
 // briefFindings builds the findings list: those of the findings files, by
 // severity, and those derived from highlighted records.
-func briefFindings(a *Analyzer, tl timelineResult, anchors map[string]string, byID map[string]string, cat *catalog, href func(string) string) ([]sevGroup, []evidenceView, int, int) {
+func briefFindings(a *Analyzer, tl timelineResult, anchors anchorMap, byID map[string]string, cat *catalog, href func(string) string) ([]sevGroup, []evidenceView, int, int) {
 	var evs []evidenceView
 	evAnchor := map[string]string{}
 	ref := func(r RecordRef) refView {
@@ -202,7 +203,7 @@ func briefFindings(a *Analyzer, tl timelineResult, anchors map[string]string, by
 			}
 			g.n++
 			if len(g.rows) < 20 {
-				g.rows = append(g.rows, anchors[e.key()])
+				g.rows = append(g.rows, anchors.of(e))
 				g.times = append(g.times, fmtTime(e.Time))
 			}
 			if e.IP != "" && !g.seenIP[e.IP] && len(g.ips) < 5 {
@@ -392,8 +393,19 @@ func codeTable(seen map[string]bool, cat *catalog) []codeRow {
 }
 
 // timelineData is the timeline as compact JSON for the page's script:
-// repeated strings once in dictionaries, one array per row.
-func timelineData(tl timelineResult, a *Analyzer, cat *catalog, href func(string) string) (template.JS, map[string]string) {
+// repeated strings once in dictionaries, one array per row. It returns each
+// event's anchor at once and the function that writes the data into the
+// page as it is assembled (Render), so that the data, the page's largest
+// part, is never held twice.
+func timelineData(tl timelineResult, a *Analyzer, cat *catalog, href func(string) string) (func(rb *bytes.Buffer), anchorMap) {
+	anchors := make(anchorMap, len(tl.events))
+	for i, ev := range tl.events {
+		anchors[ev] = int32(i)
+	}
+	return func(rb *bytes.Buffer) { writeTimeline(rb, tl, a, cat, href) }, anchors
+}
+
+func writeTimeline(rb *bytes.Buffer, tl timelineResult, a *Analyzer, cat *catalog, href func(string) string) {
 	type dict struct {
 		idx  map[string]int
 		list []string
@@ -411,16 +423,13 @@ func timelineData(tl timelineResult, a *Analyzer, cat *catalog, href func(string
 	type fileInfo struct{ Path, Href, Label, Class string }
 	fidx := map[string]int{}
 	var files []fileInfo
-	anchors := map[string]string{}
 	resIdx := map[string]int{"": 0, ResultSuccess: 1, ResultFailure: 2, ResultInterrupted: 3}
 	// The rows are written straight as JSON (a row is an array of numbers
 	// and one string), without a value per field in memory.
-	var rb strings.Builder
-	rb.Grow(len(tl.events)*64 + 4096)
+	rb.Grow(len(tl.events)*rowBytes + 4096)
 	rb.WriteString(`{"rows":[`)
 	num := func(n int64) { rb.WriteString(strconv.FormatInt(n, 10)); rb.WriteByte(',') }
 	for i, ev := range tl.events {
-		anchors[ev.key()] = fmt.Sprintf("t%d", i)
 		fi, ok := fidx[ev.File]
 		if !ok {
 			label := cat.S("class." + ev.Class)
@@ -493,7 +502,25 @@ func timelineData(tl timelineResult, a *Analyzer, cat *catalog, href func(string
 	}
 	b, _ := json.Marshal(data)
 	rb.Write(b[1:]) // the dictionaries, after the rows
-	return template.JS(rb.String()), anchors
+}
+
+// rowBytes is about the length of one timeline row in the page's data
+// (ten numbers, an id and a flag mask): the rows are written into a buffer
+// of that size per event, so that it does not grow (and copy) on the way.
+const rowBytes = 96
+
+// anchorMap gives each timeline event its index on the timeline (its
+// anchor, "t" and the index), by pointer: a map of 100,000 strings would
+// cost more than the timeline itself.
+type anchorMap map[*Event]int32
+
+// of returns e's anchor, "" when e is not on the timeline.
+func (m anchorMap) of(e *Event) string {
+	i, ok := m[e]
+	if !ok {
+		return ""
+	}
+	return "t" + strconv.Itoa(int(i))
 }
 
 // verdict words the box at the top.

@@ -53,7 +53,7 @@ func (a *Analyzer) importedJSON(fs *FileStat, r io.Reader) error {
 		}
 		fs.Records++
 		g := gjson.ParseBytes(raw)
-		ev := &Event{File: fs.Path, Line: fs.Records}
+		ev := a.newEvent("", fs.Path, fs.Records)
 		if g.Get("activityDateTime").Exists() {
 			ev.Class = ClassAudit
 			extractAudit(g, ev)
@@ -144,7 +144,8 @@ func (a *Analyzer) importedCSV(fs *FileStat, r io.Reader) error {
 			return ""
 		}
 		line, _ := cr.FieldPos(0)
-		ev := &Event{File: fs.Path, Line: int64(line), Time: parseTime(get("Date (UTC)", "Date", "CreatedDateTime", "ActivityDateTime"))}
+		ev := a.newEvent("", fs.Path, int64(line))
+		ev.Time = parseTime(get("Date (UTC)", "Date", "CreatedDateTime", "ActivityDateTime"))
 		ev.ID = get("Request ID", "Id", "ID", "Correlation ID")
 		if audit {
 			ev.Class = ClassAudit

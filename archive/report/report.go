@@ -112,22 +112,35 @@ func Render(w io.Writer, m *manifest.Manifest, a *Analyzer, o Options) error {
 		return fmt.Errorf("report template: %w", err)
 	}
 	// A page is rendered whole before it is written: a template error never
-	// leaves half a page (a caller's buffer is rendered into directly).
-	if bw, ok := w.(*bytes.Buffer); ok {
-		n := bw.Len()
-		if err := t.Execute(bw, v); err != nil {
-			bw.Truncate(n)
-			return fmt.Errorf("rendering the report: %w", err)
-		}
-		return nil
-	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, v); err != nil {
+	// leaves half a page. The template is executed with a marker where the
+	// timeline data goes, and the data is written in its place as the page
+	// is assembled (a caller's buffer is assembled into directly).
+	var tmpl bytes.Buffer
+	if err := t.Execute(&tmpl, v); err != nil {
 		return fmt.Errorf("rendering the report: %w", err)
 	}
-	_, err = w.Write(buf.Bytes())
+	page := tmpl.Bytes()
+	i := bytes.Index(page, []byte(timelineMarker))
+	if i < 0 || bytes.Count(page, []byte(timelineMarker)) != 1 {
+		return fmt.Errorf("rendering the report: the timeline's place is not in the page once")
+	}
+	out, ok := w.(*bytes.Buffer)
+	if !ok {
+		out = new(bytes.Buffer)
+	}
+	out.Grow(len(page) + v.NTimeline*rowBytes + 64<<10) // one allocation, not a doubling
+	out.Write(page[:i])
+	v.timeline(out)
+	out.Write(page[i+len(timelineMarker):])
+	if ok {
+		return nil
+	}
+	_, err = w.Write(out.Bytes())
 	return err
 }
+
+// timelineMarker holds the timeline data's place in the executed template.
+const timelineMarker = "__EVIDENCE_TIMELINE_DATA__"
 
 // view is what the template shows.
 type view struct {
@@ -162,7 +175,8 @@ type view struct {
 	Indicators    []indicatorView
 	IndicatorsCSV template.URL
 	Codes         []codeRow
-	TimelineJSON  template.JS
+	TimelineJSON  template.JS         // timelineMarker: the data is written in its place
+	timeline      func(*bytes.Buffer) // writes the timeline data
 	NTimeline     int
 	Results       []option
 	Imported      bool
@@ -348,21 +362,31 @@ func build(m *manifest.Manifest, a *Analyzer, o Options, cat *catalog) *view {
 	for _, r := range []string{ResultSuccess, ResultFailure, ResultInterrupted} {
 		v.Results = append(v.Results, option{r, cat.S("result." + r)})
 	}
-	var anchors map[string]string
-	v.TimelineJSON, anchors = timelineData(tl, a, cat, href)
+	var anchors anchorMap
+	v.timeline, anchors = timelineData(tl, a, cat, href)
+	v.TimelineJSON = timelineMarker
 	v.NTimeline = len(tl.events)
+	// byID: the timeline row of each record a findings file names by id
+	// (only those: not a map of every event).
 	byID := map[string]string{}
+	for _, f := range a.findings {
+		for _, r := range f.Records {
+			if r.ID != "" {
+				byID[r.ID] = ""
+			}
+		}
+	}
 	codesSeen := map[string]bool{}
 	for _, e := range tl.events {
 		if e.ID != "" {
-			if _, ok := byID[e.ID]; !ok {
-				byID[e.ID] = anchors[e.key()]
+			if an, ok := byID[e.ID]; ok && an == "" {
+				byID[e.ID] = anchors.of(e)
 			}
 		}
 		if len(e.Flags) == 0 {
 			continue
 		}
-		k := evKey(e, a, cat, anchors[e.key()])
+		k := evKey(e, a, cat, anchors.of(e))
 		if e.Code != "" && e.Code != "0" {
 			codesSeen[e.Code] = true
 		}
@@ -714,8 +738,8 @@ func (a *Analyzer) timeline(m *manifest.Manifest) timelineResult {
 		out = append(out, e)
 	}
 	shown := 0
-	for i := range a.ordinary {
-		e := &a.ordinary[i]
+	for i := 0; i < a.ordinary.Len(); i++ {
+		e := a.ordinary.at(i)
 		if a.highlights[e.key()] != nil {
 			continue
 		}
@@ -780,9 +804,14 @@ func (a *Analyzer) finish() {
 		sender, hour, _ := strings.Cut(k, "\x00")
 		var h int64
 		fmt.Sscan(hour, &h)
-		ev := &Event{Time: time.Unix(h, 0).UTC(), Class: ClassMail, File: a.mailFile[sender], User: sender, UserKey: sender, Note: fmt.Sprint(a.senders[k])}
+		ev := &Event{Time: time.Unix(h, 0).UTC(), Who: &Who{User: sender, UserKey: sender}, Where: &Where{},
+			What: &What{Class: ClassMail, File: a.mailFile[sender], Note: fmt.Sprint(a.senders[k])}}
 		ev.flag(FlagMailBurst)
 		a.highlight(ev)
 	}
 	a.graphRule()
+	// What only the rules needed is released before the page is built (the
+	// page's own data is the largest part of a report's memory).
+	a.users, a.pairs, a.cpairs, a.senders, a.mailFile, a.graphBy = nil, nil, nil, nil, nil, nil
+	a.strs, a.who, a.where, a.what = map[string]string{}, map[Who]*Who{}, map[Where]*Where{}, map[What]*What{}
 }
