@@ -124,8 +124,9 @@ func TestExportCrashPoints(t *testing.T) {
 			// Seven days, and more while a step was not killed yet (a kill
 			// once the bundle is published ends the day: the next run adopts
 			// it and has nothing new).
+			var now time.Time
 			for day := 0; day < 7 || (k < len(steps) && day < 14); day++ {
-				now := day0.Add(time.Duration(day) * 24 * time.Hour)
+				now = day0.Add(time.Duration(day) * 24 * time.Hour)
 				sim.Tenant.SetNow(now)
 				args := func(stateDir, out, which string) []string {
 					a := exportArgs(sim, stateDir, out, now, "--bundle", form, "--sources", "audits,signins")
@@ -197,7 +198,7 @@ func TestExportCrashPoints(t *testing.T) {
 				t.Fatalf("after the kills the series differs from the clean one: %d records lost, %d extra (first lost %v, first extra %v)",
 					len(missing), len(extra), first(missing), first(extra))
 			}
-			if code, stderr := runProcess(t, env, "export", "status", "--state", crashState); code != ExitOK {
+			if code, stderr := runProcess(t, env, "export", "status", "--state", crashState, "--now", now.Add(time.Hour).Format(time.RFC3339)); code != ExitOK {
 				t.Fatalf("export status after the kills: exit %d\n%s", code, stderr)
 			}
 			entries, err := os.ReadDir(crashOut)
@@ -326,4 +327,55 @@ func first(l []string) string {
 		s = s[:160] + "..."
 	}
 	return strings.ReplaceAll(s, "\x00", " ")
+}
+
+// TestExportKilledWhileAdopting: the adoption is a state write of its own
+// (step adopt): a run killed right after it, following a run killed once
+// its bundle was published, leaves the bundle recorded once; the next run
+// has nothing new, and the series ends as one never killed.
+func TestExportKilledWhileAdopting(t *testing.T) {
+	env := []string{"EVIDENCE_GRAPH_TOKEN=" + testToken}
+	day0 := time.Date(2026, 11, 10, 6, 0, 0, 0, time.UTC)
+	sim := newSim(t, graphtest.Config{Seed: 44, AuditsPerUser: 20, SignInsPerUser: 20, Now: day0})
+	crashState, cleanState := t.TempDir(), t.TempDir()
+	crashOut, cleanOut := t.TempDir(), t.TempDir()
+	for day := 0; day < 2; day++ {
+		now := day0.Add(time.Duration(day) * 24 * time.Hour)
+		sim.Tenant.SetNow(now)
+		args := func(stateDir, out string) []string {
+			a := exportArgs(sim, stateDir, out, now, "--sources", "audits,signins")
+			if day == 0 {
+				a = append(a, "--since", "2d")
+			}
+			return a
+		}
+		if code, stderr := runProcess(t, env, args(cleanState, cleanOut)...); code != ExitOK {
+			t.Fatalf("day %d, clean run: exit %d\n%s", day+1, code, stderr)
+		}
+		if day == 0 {
+			for _, step := range []string{export.StepPublish, export.StepAdopt} {
+				if code, stderr := runProcess(t, append(env, pipeline.EnvKillAt+"="+step), args(crashState, crashOut)...); code != -1 {
+					t.Fatalf("the run was not killed at %q: exit %d\n%s", step, code, stderr)
+				}
+			}
+			code, stderr := runProcess(t, env, args(crashState, crashOut)...)
+			if code != ExitOK || strings.Contains(stderr, "adopted") || !strings.Contains(stderr, "nothing new to export yet") {
+				t.Fatalf("the run after a kill while adopting: exit %d, want 0, nothing adopted again, nothing new\n%s", code, stderr)
+			}
+			if st := loadDirState(t, crashState); len(st.Index) != 1 || st.Pending != nil {
+				t.Fatalf("after the kill while adopting: %d index entries, pending %v", len(st.Index), st.Pending)
+			}
+			continue
+		}
+		if code, stderr := runProcess(t, env, args(crashState, crashOut)...); code != ExitOK {
+			t.Fatalf("day %d: exit %d\n%s", day+1, code, stderr)
+		}
+	}
+	if missing, extra := multisetDiff(seriesRecords(t, cleanState), seriesRecords(t, crashState)); len(missing)+len(extra) > 0 {
+		t.Fatalf("after a kill while adopting the series differs from the clean one: %d records lost, %d extra", len(missing), len(extra))
+	}
+	now := day0.Add(25 * time.Hour).Format(time.RFC3339) // the status's clock, not the machine's
+	if code, stderr := runProcess(t, env, "export", "status", "--state", crashState, "--out", crashOut, "--now", now); code != ExitOK {
+		t.Fatalf("export status: exit %d\n%s", code, stderr)
+	}
 }
