@@ -6,6 +6,7 @@ package archive
 
 import (
 	"archive/tar"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,10 @@ type Options struct {
 	// that the directory is checked in the same read that archives it. It
 	// changes nothing in the archive.
 	Verifier *manifest.Verifier
+	// Context, when set, is checked before each file: once it is
+	// cancelled (Ctrl-C) the archive stops at that file boundary with its
+	// error, instead of after the last file.
+	Context context.Context
 }
 
 // The default zstd settings, chosen by measurement (BenchmarkArchiveVsZstdCLI,
@@ -112,6 +117,9 @@ func WriteTarZstOptions(w io.Writer, dir, prefix string, mtime time.Time, opts O
 		return fmt.Errorf("archive: %s/: %w", prefix, err)
 	}
 	for _, e := range entries {
+		if opts.Context != nil && opts.Context.Err() != nil {
+			return fmt.Errorf("archive: stopped before %s: %w", e.rel, context.Cause(opts.Context))
+		}
 		name := prefix + "/" + e.rel
 		if e.dir {
 			if err := tw.WriteHeader(hdr(name, tar.TypeDir, 0o755, 0)); err != nil {

@@ -276,6 +276,16 @@ func settlePending(ctx context.Context, cfg *Config, st *state.State) (*state.St
 		if last.Content != p.Content {
 			return nil, nil, fmt.Errorf("state %s: %s is published but holds other content (SHA256SUMS %s, the state expects %s); it is not adopted: investigate", cfg.Store, last.Location, last.Content, p.Content)
 		}
+		if last.Form != pipeline.FormDir {
+			// The sealed directory an archive's delivery removes last, once
+			// the archive verified: a kill before that leaves it beside.
+			dir := filepath.Join(plan.Out, p.Bundle)
+			if sum, err := pipeline.DirSHA256(dir); err == nil && sum == p.Content {
+				if err := os.RemoveAll(dir); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
 		next, entry := commitPending(st, last.Location, last.SHA256)
 		if err := state.Save(ctx, cfg.Store, next, cfg.Now); err != nil {
 			return nil, nil, err

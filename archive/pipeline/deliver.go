@@ -169,7 +169,7 @@ type Tar struct {
 }
 
 // Deliver implements Deliverer.
-func (t Tar) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
+func (t Tar) Deliver(ctx context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
 	path := t.Path
 	if path == "" {
 		path = filepath.Join(filepath.Dir(b.Dir), b.Name+manifest.ArchiveSuffix)
@@ -184,7 +184,7 @@ func (t Tar) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
 		sum, err = samePacked(b.Dir, b.Name, path, b.Started)
 	}
 	if err == nil && sum == "" {
-		sum, rb, err = packArchive(b.Dir, b.Name, path, b.Started, v)
+		sum, rb, err = packArchive(ctx, b.Dir, b.Name, path, b.Started, v)
 		if t.CheckDir && err != nil {
 			return nil, refusePack(b.Dir, err)
 		}
@@ -233,6 +233,9 @@ func (t Tar) Deliver(_ context.Context, b *Sealed, _ *Plan) (*Delivery, error) {
 }
 
 // Find implements Deliverer: the archive NAME.tar.zst in Plan.Out (or Path).
+// An archive whose custody log is not yet beside it while the sealed
+// directory NAME still is (a run killed between the archive's rename and
+// its custody log) is not delivered: nil, as `verify` would refuse it.
 func (t Tar) Find(_ context.Context, name string, p *Plan) (*Delivery, error) {
 	path := t.Path
 	if path == "" {
@@ -240,6 +243,11 @@ func (t Tar) Find(_ context.Context, name string, p *Plan) (*Delivery, error) {
 	}
 	if _, err := os.Stat(path); os.IsNotExist(err) {
 		return nil, nil
+	}
+	if _, err := os.Stat(manifest.CustodyPathFor(path)); os.IsNotExist(err) {
+		if fi, err := os.Stat(filepath.Join(p.Out, name)); err == nil && fi.IsDir() {
+			return nil, nil
+		}
 	}
 	res, sum, err := readBackArchive(path)
 	if err != nil {
@@ -489,7 +497,7 @@ func (u Blob) readNamed(ctx context.Context, name string) (t blob.Target, res *m
 // bytes as they are written: each bundle file is read once, and the archive
 // is never read back to be hashed. It returns the archive's SHA-256.
 func PackArchive(dir, prefix, final string, mtime time.Time) (string, error) {
-	sum, _, err := packArchive(dir, prefix, final, mtime, nil)
+	sum, _, err := packArchive(context.Background(), dir, prefix, final, mtime, nil)
 	return sum, err
 }
 
@@ -500,10 +508,11 @@ func (e *notVerified) Error() string { return "does not verify: " + DescribeProb
 
 // packArchive is PackArchive that, with v set, feeds v every file as it is
 // archived and keeps the archive only when the directory verifies
-// (otherwise the error is a *notVerified). It also reads the archive back
-// from its file while writing it (followReadBack) and returns that
-// read-back; nil when the file could not be followed (read it back after).
-func packArchive(dir, prefix, final string, mtime time.Time, v *manifest.Verifier) (string, *readBack, error) {
+// (otherwise the error is a *notVerified); a cancelled ctx (Ctrl-C) stops
+// the archive at the next file. It also reads the archive back from its file
+// while writing it (followReadBack) and returns that read-back; nil when the
+// file could not be followed (read it back after).
+func packArchive(ctx context.Context, dir, prefix, final string, mtime time.Time, v *manifest.Verifier) (string, *readBack, error) {
 	if _, err := os.Lstat(final); err == nil {
 		return "", nil, fmt.Errorf("%s already exists", final)
 	}
@@ -512,8 +521,9 @@ func packArchive(dir, prefix, final string, mtime time.Time, v *manifest.Verifie
 	// archive's fixed defaults (level, concurrency): the same bundle gives
 	// the same bytes on any machine.
 	err := durable.Write(final, 0o644, durable.Create, func(w io.Writer) error {
+		KillPoint(StepArchiveBegun)
 		w, wait, follow := followReadBack(w)
-		err := archive.WriteTarZstOptions(io.MultiWriter(w, h), dir, prefix, mtime, archive.Options{Verifier: v})
+		err := archive.WriteTarZstOptions(io.MultiWriter(w, h), dir, prefix, mtime, archive.Options{Verifier: v, Context: ctx})
 		if follow {
 			r := wait(err)
 			rb = &r
@@ -557,6 +567,7 @@ func readBackOf(path string, rb *readBack) (*manifest.Result, string, error) {
 
 // Crash-point steps of a Tar delivery (see KillPoint).
 const (
+	StepArchiveBegun   = "archive:begun"   // the temporary file created, no file in it yet
 	StepArchiveWritten = "archive:written" // every byte in the temporary file, not yet renamed
 	StepArchived       = "archive:renamed" // the archive under its name, its custody log not yet beside it
 	StepArchiveCustody = "archive:custody" // the custody log beside it, not yet read back

@@ -31,7 +31,7 @@ import (
 var grabKillSteps = []string{
 	pipeline.StepResumeSaved, collect.StepPage + "#1", collect.StepPage + "#4", ual.StepState + "#2", ual.StepState + "#6",
 	pipeline.StepCollected, pipeline.StepSums, pipeline.StepSigned, pipeline.StepSealed, pipeline.StepCommitted,
-	pipeline.StepArchiveWritten, pipeline.StepArchived, pipeline.StepArchiveCustody, "delivered:tar", pipeline.StepResumeRemoving,
+	pipeline.StepArchiveBegun, pipeline.StepArchiveWritten, pipeline.StepArchived, pipeline.StepArchiveCustody, "delivered:tar", pipeline.StepResumeRemoving,
 }
 
 // runIn runs the binary in dir with args and extra environment and
@@ -211,7 +211,7 @@ func testGrabFormCrashPoints(t *testing.T, keyDir string) {
 		}
 		if blobForms {
 			t.Run("taken", func(t *testing.T) { testGrabResumeBlobTaken(t, keyDir, env, az, cc, args) })
-			for _, step := range []string{pipeline.StepSums, blob.StepStaged} {
+			for _, step := range []string{pipeline.StepSums, pipeline.StepArchiveBegun, blob.StepStaged} {
 				t.Run("interrupt_"+strings.ReplaceAll(step, ":", "_"), func(t *testing.T) {
 					testGrabInterrupted(t, step, keyDir, append(append([]string(nil), env...), blobEnv...), az, cc, args, clean)
 				})
@@ -261,7 +261,8 @@ func testGrabResumeBlobTaken(t *testing.T, keyDir string, env []string, az *azur
 }
 
 // testGrabInterrupted sends a real grab --bundle tar,blob SIGINT (a Ctrl-C)
-// at step, a seal step or the upload's (every block staged, the blob not
+// at step, a seal step, the archive's start (the archive stops at the next
+// file: none is left) or the upload's (every block staged, the blob not
 // yet created): the seal is finished and the delivery stops, exit 2 with
 // one line saying where the sealed bundle is and that `grab --resume`
 // delivers it; the resume state is kept, no blob exists; then grab
@@ -277,6 +278,9 @@ func testGrabInterrupted(t *testing.T, step, keyDir string, env []string, az *az
 	}
 	if names := blobNames(t, cc, prefix); len(names) != 0 {
 		t.Fatalf("SIGINT at %q left blobs %v", step, names)
+	}
+	if archives, _ := filepath.Glob(filepath.Join(out, "*"+manifestArchiveSuffix)); step == pipeline.StepArchiveBegun && len(archives) != 0 {
+		t.Fatalf("SIGINT as the archive began: the archive was written to its end (%v), not stopped at the next file", archives)
 	}
 	if resume, _ := filepath.Glob(filepath.Join(out, ".*.resume")); len(resume) != 1 {
 		t.Fatalf("SIGINT at %q: the resume state is not kept (%v)", step, resume)
@@ -426,7 +430,7 @@ func walkRecordLines(out *[]string) func(name string, r io.Reader) error {
 }
 
 // packKillSteps are the named steps of `evidence pack`.
-var packKillSteps = []string{pipeline.StepArchiveWritten, pipeline.StepArchived, pipeline.StepArchiveCustody, "delivered:tar"}
+var packKillSteps = []string{pipeline.StepArchiveBegun, pipeline.StepArchiveWritten, pipeline.StepArchived, pipeline.StepArchiveCustody, "delivered:tar"}
 
 // TestPackCrashPoints kills a real `evidence pack` at every named step,
 // runs it again, and checks that the archive is byte for byte the one a

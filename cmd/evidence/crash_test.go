@@ -69,11 +69,21 @@ func runProcess(t *testing.T, env []string, args ...string) (int, string) {
 	return 0, stderr.String()
 }
 
-// exportKillSteps are the named steps of one export cycle, in order: the
-// pipeline's and the state machine's.
-var exportKillSteps = []string{
-	export.StepPlan, pipeline.StepCollected, export.StepCollect, pipeline.StepSealed, export.StepSeal,
-	pipeline.StepCommitted, "delivered:tar", export.StepPublish, export.StepCommit,
+// exportKillSteps are the named steps of one export cycle for a --bundle
+// form, in order: the pipeline's (the seal, the archive, the upload) and
+// the state machine's (its state writes: plan, seal, commit).
+func exportKillSteps(form string) []string {
+	steps := []string{export.StepPlan, pipeline.StepCollected, export.StepCollect, pipeline.StepSums,
+		pipeline.StepSealed, export.StepSeal, pipeline.StepCommitted}
+	if form != "dir" {
+		steps = append(steps, pipeline.StepArchiveBegun, pipeline.StepArchiveWritten, pipeline.StepArchived, pipeline.StepArchiveCustody, "delivered:tar")
+	} else {
+		steps = append(steps, "delivered:dir")
+	}
+	if strings.Contains(form, "blob") {
+		steps = append(steps, blob.StepStaged, blob.StepCreated, pipeline.StepBlobReceipt, "delivered:blob")
+	}
+	return append(steps, export.StepPublish, export.StepCommit)
 }
 
 // TestExportCrashPoints kills a real `evidence export` process (SIGKILL)
@@ -83,10 +93,10 @@ var exportKillSteps = []string{
 // twice, every published bundle in the index and verifying, no work file
 // left behind, and `export status` clean.
 func TestExportCrashPoints(t *testing.T) {
-	for _, form := range []string{"tar", "dir", "blob"} {
-		t.Run(form, func(t *testing.T) {
+	for _, form := range []string{"tar", "dir", "blob", "tar,blob"} {
+		t.Run(strings.ReplaceAll(form, ",", "+"), func(t *testing.T) {
 			var extra, env []string
-			if form == "blob" {
+			if strings.Contains(form, "blob") {
 				az := azuritetest.Start(t)
 				az.CreateContainer(t, "evidence")
 				sas := az.ContainerSAS(t, "evidence", "racw")
@@ -108,16 +118,15 @@ func TestExportCrashPoints(t *testing.T) {
 				}
 				return out
 			}
-			steps := append([]string(nil), exportKillSteps...)
-			if form == "dir" {
-				steps[6] = "delivered:dir"
-			}
-			if form == "blob" {
-				steps[6] = "delivered:blob"
-			}
+			steps := exportKillSteps(form)
+			const perDay = 3
 			k, killed, adoptions := 0, map[string]int{}, 0
-			for day := 0; day < 7; day++ {
-				now := day0.Add(time.Duration(day) * 24 * time.Hour)
+			// Seven days, and more while a step was not killed yet (a kill
+			// once the bundle is published ends the day: the next run adopts
+			// it and has nothing new).
+			var now time.Time
+			for day := 0; day < 7 || (k < len(steps) && day < 14); day++ {
+				now = day0.Add(time.Duration(day) * 24 * time.Hour)
 				sim.Tenant.SetNow(now)
 				args := func(stateDir, out, which string) []string {
 					a := exportArgs(sim, stateDir, out, now, "--bundle", form, "--sources", "audits,signins")
@@ -129,10 +138,10 @@ func TestExportCrashPoints(t *testing.T) {
 				if code, stderr := runProcess(t, env, args(cleanState, cleanOut, "clean")...); code != ExitOK {
 					t.Fatalf("day %d, clean run: exit %d\n%s", day+1, code, stderr)
 				}
-				// Two kills a day, at the next steps in turn, then a run to the
+				// perDay kills a day, at the next steps in turn, then a run to the
 				// end. A run that finishes before the step (it adopted the
 				// bundle the killed run published, and nothing else is new)
-				// must exit 0; its step is tried again on the next run.
+				// must exit 0; its step is tried again the next day.
 				// A kill once the bundle is published (delivered, publish):
 				// the next run adopts it and collects nothing again.
 				published := false
@@ -145,7 +154,8 @@ func TestExportCrashPoints(t *testing.T) {
 					}
 					published = false
 				}
-				for kills, tries := 0, 0; kills < 2 && tries < 3; tries++ {
+			tries:
+				for kills := 0; kills < perDay; {
 					step := steps[k%len(steps)]
 					code, stderr := runProcess(t, append(env, pipeline.EnvKillAt+"="+step), args(crashState, crashOut, "crash")...)
 					switch code {
@@ -154,9 +164,10 @@ func TestExportCrashPoints(t *testing.T) {
 						killed[step]++
 						kills++
 						k++
-						published = step == export.StepPublish || strings.HasPrefix(step, "delivered:")
-					case ExitOK:
+						published = step == export.StepPublish || step == steps[len(steps)-3] // the last output delivered
+					case ExitOK: // nothing new today: the kill step is tried again tomorrow
 						adoptedNext(stderr)
+						break tries
 					default:
 						t.Fatalf("day %d: the run meant to be killed at %q ended with exit %d\n%s", day+1, step, code, stderr)
 					}
@@ -187,7 +198,7 @@ func TestExportCrashPoints(t *testing.T) {
 				t.Fatalf("after the kills the series differs from the clean one: %d records lost, %d extra (first lost %v, first extra %v)",
 					len(missing), len(extra), first(missing), first(extra))
 			}
-			if code, stderr := runProcess(t, env, "export", "status", "--state", crashState); code != ExitOK {
+			if code, stderr := runProcess(t, env, "export", "status", "--state", crashState, "--now", now.Add(time.Hour).Format(time.RFC3339)); code != ExitOK {
 				t.Fatalf("export status after the kills: exit %d\n%s", code, stderr)
 			}
 			entries, err := os.ReadDir(crashOut)
@@ -316,4 +327,55 @@ func first(l []string) string {
 		s = s[:160] + "..."
 	}
 	return strings.ReplaceAll(s, "\x00", " ")
+}
+
+// TestExportKilledWhileAdopting: the adoption is a state write of its own
+// (step adopt): a run killed right after it, following a run killed once
+// its bundle was published, leaves the bundle recorded once; the next run
+// has nothing new, and the series ends as one never killed.
+func TestExportKilledWhileAdopting(t *testing.T) {
+	env := []string{"EVIDENCE_GRAPH_TOKEN=" + testToken}
+	day0 := time.Date(2026, 11, 10, 6, 0, 0, 0, time.UTC)
+	sim := newSim(t, graphtest.Config{Seed: 44, AuditsPerUser: 20, SignInsPerUser: 20, Now: day0})
+	crashState, cleanState := t.TempDir(), t.TempDir()
+	crashOut, cleanOut := t.TempDir(), t.TempDir()
+	for day := 0; day < 2; day++ {
+		now := day0.Add(time.Duration(day) * 24 * time.Hour)
+		sim.Tenant.SetNow(now)
+		args := func(stateDir, out string) []string {
+			a := exportArgs(sim, stateDir, out, now, "--sources", "audits,signins")
+			if day == 0 {
+				a = append(a, "--since", "2d")
+			}
+			return a
+		}
+		if code, stderr := runProcess(t, env, args(cleanState, cleanOut)...); code != ExitOK {
+			t.Fatalf("day %d, clean run: exit %d\n%s", day+1, code, stderr)
+		}
+		if day == 0 {
+			for _, step := range []string{export.StepPublish, export.StepAdopt} {
+				if code, stderr := runProcess(t, append(env, pipeline.EnvKillAt+"="+step), args(crashState, crashOut)...); code != -1 {
+					t.Fatalf("the run was not killed at %q: exit %d\n%s", step, code, stderr)
+				}
+			}
+			code, stderr := runProcess(t, env, args(crashState, crashOut)...)
+			if code != ExitOK || strings.Contains(stderr, "adopted") || !strings.Contains(stderr, "nothing new to export yet") {
+				t.Fatalf("the run after a kill while adopting: exit %d, want 0, nothing adopted again, nothing new\n%s", code, stderr)
+			}
+			if st := loadDirState(t, crashState); len(st.Index) != 1 || st.Pending != nil {
+				t.Fatalf("after the kill while adopting: %d index entries, pending %v", len(st.Index), st.Pending)
+			}
+			continue
+		}
+		if code, stderr := runProcess(t, env, args(crashState, crashOut)...); code != ExitOK {
+			t.Fatalf("day %d: exit %d\n%s", day+1, code, stderr)
+		}
+	}
+	if missing, extra := multisetDiff(seriesRecords(t, cleanState), seriesRecords(t, crashState)); len(missing)+len(extra) > 0 {
+		t.Fatalf("after a kill while adopting the series differs from the clean one: %d records lost, %d extra", len(missing), len(extra))
+	}
+	now := day0.Add(25 * time.Hour).Format(time.RFC3339) // the status's clock, not the machine's
+	if code, stderr := runProcess(t, env, "export", "status", "--state", crashState, "--out", crashOut, "--now", now); code != ExitOK {
+		t.Fatalf("export status: exit %d\n%s", code, stderr)
+	}
 }

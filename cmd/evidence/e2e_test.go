@@ -307,6 +307,29 @@ func TestFaultsGiveSameBytes(t *testing.T) {
 	}
 }
 
+// TestRetryAfterZeroStormLosesNothing: 429 storms answered "Retry-After: 0"
+// that last longer than eight attempts' backoff with full jitter (at most
+// 127 ms with --retry-base 1ms) are outlasted at the default attempts,
+// because the last attempt waits until the minimum span (120 × the base)
+// has passed: the records are those of a run without a storm.
+func TestRetryAfterZeroStormLosesNothing(t *testing.T) {
+	cfg := graphtest.Config{Seed: 11, SignInsPerUser: 200, AuditsPerUser: 100}
+	clean := newSim(t, cfg)
+	cfg.Faults = graphtest.Faults{Storm429: 0.3, StormFor: 100 * time.Millisecond, Seed: 4}
+	stormy := newSim(t, cfg)
+	user := clean.Tenant.Victim().UPN
+	args := []string{"--user", user, "--bundle", "dir", "--page-size", "50"}
+	codeA, stdoutA, errA := invoke(t, tokenEnv, grabArgs(clean, t.TempDir(), args...)...)
+	codeB, stdoutB, errB := invoke(t, tokenEnv, grabArgs(stormy, t.TempDir(), args...)...)
+	if codeA != ExitOK || codeB != ExitOK {
+		t.Fatalf("clean exit %d, stormy exit %d\n%s\n%s", codeA, codeB, errA, errB)
+	}
+	if st := stormy.Tenant.Stats().Faults; st.Storms == 0 || st.Storm429 == 0 {
+		t.Fatalf("no storm came: %+v", st)
+	}
+	sameRecords(t, lastLine(stdoutA), lastLine(stdoutB), clean.URL, stormy.URL)
+}
+
 // readCSV reads a CSV view the tool wrote (UTF-8 BOM stripped).
 func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()

@@ -12,7 +12,7 @@ import (
 const (
 	ExitOK         = 0 // complete, sealed and verified
 	ExitUsage      = 1 // bad usage or input
-	ExitFailed     = 2 // failed: no sealed bundle was written
+	ExitFailed     = 2 // failed: no bundle delivered (one sealed before the failure is kept, and the message names it)
 	ExitIncomplete = 3 // sealed, but some source or window could not be collected
 	ExitVerify     = 4 // verification failed
 	ExitUntrusted  = 5 // intact, but signed by a key outside the trusted keys

@@ -149,7 +149,8 @@ people; delivers it as a .tar.zst and/or an immutable Azure blob; and
 verifies it.
 
 Exit codes: 0 complete and verified, 1 bad usage or input, 2 failed (no
-sealed bundle), 3 sealed but incomplete, 4 verification failed.`,
+bundle delivered; one sealed before the failure is kept and named), 3 sealed
+but incomplete, 4 verification failed.`,
 		Example: `  evidence demo
   evidence grab --user alice@contoso.com --since 30d --auth device --tenant contoso.com --client-id APP_ID
   evidence verify evidence-20261125T015600Z-3f2a9c1d.tar.zst`,

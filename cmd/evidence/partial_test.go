@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
 	"github.com/evidence-dfir/evidence/manifest"
@@ -180,6 +181,40 @@ func TestPartialOn401ThenResume(t *testing.T) {
 			checkResumed(t, refDir, asDir(t, lastLine(stdout)), out, ref.URL, srv.URL, true)
 		})
 	}
+}
+
+// TestPartialKilledAtCommitThenResume: a real grab whose token is refused
+// part way, killed (SIGKILL) right after its partial bundle is committed
+// (step committed-partial, before the archive), is completed by `grab
+// --resume` with the token valid again: the records of an uninterrupted run.
+func TestPartialKilledAtCommitThenResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess kill test skipped with -short")
+	}
+	ref := newSim(t, partialCfg)
+	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
+	if code != ExitOK {
+		t.Fatalf("reference run: exit %d\n%s", code, stderr)
+	}
+	refDir := lastLine(stdout)
+	cfg := partialCfg
+	if err := cfg.AddFail("/=401@30"); err != nil {
+		t.Fatal(err)
+	}
+	srv := newSim(t, cfg)
+	out := t.TempDir()
+	env := []string{"EVIDENCE_GRAPH_TOKEN=" + testToken}
+	args := grabArgs(srv, out, append(slices.Clone(partialArgs), "--bundle", "tar")...)
+	if code, _, stderr := runIn(t, t.TempDir(), append(env, pipeline.EnvKillAt+"="+pipeline.StepCommittedPartial), args...); code != -1 {
+		t.Fatalf("the run was not killed at %s: exit %d\n%s", pipeline.StepCommittedPartial, code, stderr)
+	}
+	leftBehindFails(t, out)
+	srv.Tenant.Heal() // a new token
+	code, stdout, stderr = runIn(t, t.TempDir(), env, "grab", "--resume", out)
+	if code != ExitOK {
+		t.Fatalf("resume: exit %d\n%s", code, stderr)
+	}
+	checkResumed(t, refDir, asDir(t, lastLine(stdout)), out, ref.URL, srv.URL, true)
 }
 
 // asDir is the bundle at path as a directory: itself, or an archive
