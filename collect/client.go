@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -292,7 +293,7 @@ func (p pacer) Intercept(pipeline khttp.Pipeline, i int, req *http.Request) (*ht
 	var waited time.Duration
 	si, _ := req.Context().Value(sendKey{}).(*sendInfo)
 	if l := p.c.limiters[class]; l != nil {
-		w, err := l.WaitNotify(req.Context(), func(d time.Duration) {
+		slot, w, err := l.reserve(req.Context(), func(d time.Duration) {
 			if si != nil {
 				p.c.reportWait(si.source, WaitBudget, d)
 			}
@@ -301,6 +302,13 @@ func (p pacer) Intercept(pipeline khttp.Pipeline, i int, req *http.Request) (*ht
 			return nil, err
 		}
 		waited = w
+		if slot >= 0 {
+			// The budget counts from when the request is written to the
+			// connection, which can come later than now.
+			req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+				WroteRequest: func(httptrace.WroteRequestInfo) { l.Sent(slot, time.Now()) },
+			}))
+		}
 	}
 	if si != nil {
 		si.at, si.waited = time.Now(), waited
@@ -997,6 +1005,83 @@ func (c *Client) Pages(ctx context.Context, class, source, first string, fn Page
 			}
 		}
 		next = page.NextLink
+	}
+	return pages, nil
+}
+
+// PagesAhead is Pages with the next page requested while fn works on the
+// current one: as soon as a page's @odata.nextLink is known, the next GET
+// is sent (paced by the budget like any other), so the service's latency
+// and the transfer overlap the caller's work. At most one page waits for
+// fn and one more is being fetched. Pages reach fn in order, with the same
+// numbers and the same errors as Pages; when fn fails, the page being
+// fetched is abandoned (its attempt is logged as cancelled).
+func (c *Client) PagesAhead(ctx context.Context, class, source, first string, fn PageFunc) (pages int, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type got struct {
+		page *Page
+		err  error
+	}
+	ch := make(chan got, 1)
+	go func() {
+		defer close(ch)
+		send := func(g got) bool {
+			select {
+			case ch <- g:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		seen := map[[32]byte]bool{}
+		next := first
+		for n := 0; next != ""; {
+			key := sha256.Sum256([]byte(next))
+			if seen[key] {
+				send(got{err: fmt.Errorf("%s page %d: nextLink repeats an earlier page (paging loop): %s", source, n+1, RedactURL(next))})
+				return
+			}
+			seen[key] = true
+			var page *Page
+			_, err := c.Do(ctx, Request{Class: class, Source: source, URL: next, nextLink: n > 0}, func(body []byte) (int, error) {
+				p, err := ParsePage(body)
+				if err != nil {
+					return 0, err
+				}
+				page = p
+				return len(p.Records), nil
+			})
+			if err != nil {
+				send(got{err: fmt.Errorf("%s page %d: %w", source, n+1, err)})
+				return
+			}
+			n++
+			if !send(got{page: page}) {
+				return
+			}
+			if page.NextLink != "" {
+				if _, err := url.Parse(page.NextLink); err != nil {
+					send(got{err: fmt.Errorf("%s page %d: bad nextLink: %w", source, n, err)})
+					return
+				}
+			}
+			next = page.NextLink
+		}
+	}()
+	defer func() {
+		cancel()
+		for range ch { // the fetcher ends at once on a cancelled context
+		}
+	}()
+	for g := range ch {
+		if g.err != nil {
+			return pages, g.err
+		}
+		pages++
+		if err := fn(pages, g.page); err != nil {
+			return pages, err
+		}
 	}
 	return pages, nil
 }

@@ -157,3 +157,33 @@ func TestHuntingDefaults(t *testing.T) {
 		t.Errorf("timeouts: hunting %v, others %v", c.hunting.Timeout, c.http.Timeout)
 	}
 }
+
+// TestLimiterCountsFromSent: a request that left later than the limiter
+// let it go (Sent) moves the next request of its slot to one window after
+// it really left.
+func TestLimiterCountsFromSent(t *testing.T) {
+	b := Budget{Requests: 3, Per: 20 * time.Millisecond}
+	l := NewLimiter(b, 0)
+	var slots []int
+	for range 3 {
+		slot, _, err := l.reserve(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slots = append(slots, slot)
+	}
+	left := time.Now().Add(15 * time.Millisecond) // the first request was written late
+	l.Sent(slots[0], left)
+	second := l.sent[slots[1]]
+	l.Sent(slots[1], time.Now().Add(-time.Hour)) // earlier than reserved: no change
+	slot, _, err := l.reserve(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slot != slots[0] || l.sent[slot].Before(left.Add(b.Per)) {
+		t.Fatalf("the 4th request reserved slot %d at %v; the 1st left at %v, so not before %v", slot, l.sent[slot], left, left.Add(b.Per))
+	}
+	if !l.sent[slots[1]].Equal(second) {
+		t.Fatalf("Sent with an earlier time moved slot %d back", slots[1])
+	}
+}

@@ -97,8 +97,15 @@ func (l *Limiter) Wait(ctx context.Context) (time.Duration, error) { return l.Wa
 // WaitNotify is Wait that first tells notify how long the request will wait,
 // when it must wait at all (for a progress display).
 func (l *Limiter) WaitNotify(ctx context.Context, notify func(time.Duration)) (time.Duration, error) {
+	_, d, err := l.reserve(ctx, notify)
+	return d, err
+}
+
+// reserve is WaitNotify that also returns the slot reserved (-1 when the
+// budget is unlimited), for Sent.
+func (l *Limiter) reserve(ctx context.Context, notify func(time.Duration)) (int, time.Duration, error) {
 	if l == nil || l.budget.Unlimited() {
-		return 0, nil
+		return -1, 0, nil
 	}
 	l.mu.Lock()
 	now := time.Now()
@@ -118,7 +125,7 @@ func (l *Limiter) WaitNotify(ctx context.Context, notify func(time.Duration)) (t
 	}
 	l.mu.Unlock()
 	if wait <= 0 {
-		return 0, nil
+		return slot, 0, nil
 	}
 	if notify != nil {
 		notify(wait)
@@ -129,15 +136,28 @@ func (l *Limiter) WaitNotify(ctx context.Context, notify func(time.Duration)) (t
 	case <-t.C:
 		// Timers fire late, never early: record when the request really
 		// goes, so later requests count from the actual send time.
-		l.mu.Lock()
-		if now := time.Now(); now.After(l.sent[slot]) {
-			l.sent[slot] = now
-		}
-		l.mu.Unlock()
-		return wait, nil
+		l.Sent(slot, time.Now())
+		return slot, wait, nil
 	case <-ctx.Done():
-		return wait, ctx.Err()
+		return slot, wait, ctx.Err()
 	}
+}
+
+// Sent records that the request of slot really left at `at` (its bytes
+// written to the connection), when that is later than the time reserved:
+// the requests after it count from when it left, not from when the
+// limiter let it go, so a request delayed on its way out (a busy machine,
+// a new connection) never makes two requests look closer to the service
+// than the budget allows.
+func (l *Limiter) Sent(slot int, at time.Time) {
+	if l == nil || slot < 0 || slot >= len(l.sent) {
+		return
+	}
+	l.mu.Lock()
+	if at.After(l.sent[slot]) {
+		l.sent[slot] = at
+	}
+	l.mu.Unlock()
 }
 
 // Waited returns the total time and the number of times requests waited.

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/evidence-dfir/evidence/collect/record"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/tidwall/gjson"
 )
@@ -148,6 +149,35 @@ func (s *ScopedSink) WriteNoted(rec []byte, notes map[string]string) error {
 		return ns.WriteNoted(rec, notes)
 	}
 	return s.inner.Write(rec)
+}
+
+// WriteBatch implements record.BatchSink: each record goes where Write
+// would send it, the records in scope to the inner sink as one batch when
+// it takes batches.
+func (s *ScopedSink) WriteBatch(recs [][]byte) error {
+	bs, ok := s.inner.(record.BatchSink)
+	if !ok {
+		for _, rec := range recs {
+			if err := s.Write(rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	s.mu.Lock()
+	sc := s.scope
+	s.mu.Unlock()
+	in := make([][]byte, 0, len(recs))
+	for _, rec := range recs {
+		if why := sc.Outside(rec); why != "" {
+			if err := s.outside(rec, why); err != nil {
+				return err
+			}
+			continue
+		}
+		in = append(in, rec)
+	}
+	return bs.WriteBatch(in)
 }
 
 // InScope reports whether rec lies within the current scope.

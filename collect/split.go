@@ -167,22 +167,28 @@ func (e *estimator) first(sub Window, recs []json.RawMessage, next string) {
 	ReportEstimate(e.prog, e.source, EstimateFirstPage(len(recs), covered, whole, 0, e.windows, next != "" || e.later, e.budget))
 }
 
-// pager reads one query page by page. While the records of one page are
-// written, the next page is already being fetched (at most one page ahead,
-// and never past MaxPages), so the network and the service's latency
-// overlap the work on the page before.
+// pager reads one query page by page. A fetcher goroutine sends each
+// page's GET as soon as the page before it has come and its nextLink is
+// known, up to pagesAhead pages ahead of the records being written (and
+// never past MaxPages while the sub-window may still be cut), so the
+// requests go when the budget allows them, whatever the writing costs.
 type pager struct {
 	c                    *Client
 	class, source, label string
 	next                 string
-	seen                 map[[32]byte]bool
+	seen                 map[[32]byte]bool // the fetcher's while it runs
 	buf                  []json.RawMessage
 	pages                int
 	lastTick             int64
 	started              bool
-	pending              chan fetched
-	refused              string // why the service refused this query (the others go on)
+	feed                 chan fetched  // pages fetched ahead, in order; nil: no fetcher
+	quit                 chan struct{} // closed to stop the fetcher
+	refused              string        // why the service refused this query (the others go on)
 }
+
+// pagesAhead is how many fetched pages may wait for the writing, beside
+// the one being fetched.
+const pagesAhead = 2
 
 type fetched struct {
 	page *Page
@@ -216,49 +222,65 @@ func (p *pager) mark(u string) bool {
 	return true
 }
 
-// fill takes the next page: the prefetched one, or fetched now.
-func (p *pager) fill(ctx context.Context) error {
-	var pg *Page
-	if p.pending != nil {
-		f := <-p.pending
-		p.pending = nil
+// start runs a fetcher for the pages after the last one taken, up to page
+// number upto (0: to the end).
+func (p *pager) start(ctx context.Context, upto int) {
+	feed, quit := make(chan fetched, pagesAhead), make(chan struct{})
+	p.feed, p.quit = feed, quit
+	go func(next string, n int) {
+		defer close(feed)
+		for next != "" && (upto <= 0 || n < upto) {
+			var f fetched
+			if !p.mark(next) {
+				f.err = fmt.Errorf("%s page %d: nextLink repeats an earlier page (paging loop): %s", p.source, n+1, RedactURL(next))
+			} else {
+				f.page, f.err = p.fetch(ctx, next, n+1)
+			}
+			select {
+			case feed <- f:
+			case <-quit:
+				return
+			}
+			if f.err != nil {
+				return
+			}
+			n++
+			next = f.page.NextLink
+		}
+	}(p.next, p.pages)
+}
+
+// fill takes the next page from the fetcher, starting one (to page upto,
+// 0: to the end) when none runs or the last one stopped at its limit.
+func (p *pager) fill(ctx context.Context, upto int) error {
+	for {
+		if p.feed == nil {
+			p.start(ctx, upto)
+		}
+		f, ok := <-p.feed
+		if !ok { // the fetcher stopped at its limit; more pages are wanted now
+			p.feed = nil
+			continue
+		}
 		if f.err != nil {
+			p.stop()
 			return f.err
 		}
-		pg = f.page
-	} else {
-		if !p.mark(p.next) {
-			return fmt.Errorf("%s page %d: nextLink repeats an earlier page (paging loop): %s", p.source, p.pages+1, RedactURL(p.next))
-		}
-		var err error
-		if pg, err = p.fetch(ctx, p.next, p.pages+1); err != nil {
-			return err
-		}
+		p.pages++
+		p.buf = f.page.Records
+		p.next = f.page.NextLink
+		return nil
 	}
-	p.pages++
-	p.buf = pg.Records
-	p.next = pg.NextLink
-	return nil
 }
 
-// prefetch starts fetching the next page in the background.
-func (p *pager) prefetch(ctx context.Context) {
-	if p.next == "" || p.pending != nil || !p.mark(p.next) {
-		return // a repeated link is reported by fill
-	}
-	ch := make(chan fetched, 1)
-	p.pending = ch
-	go func(u string, n int) {
-		pg, err := p.fetch(ctx, u, n)
-		ch <- fetched{pg, err}
-	}(p.next, p.pages+1)
-}
-
-// stop abandons a prefetch (the sub-window was cut or failed).
+// stop ends the fetcher, abandoning the pages fetched ahead (the
+// sub-window was cut or failed, or the query is done).
 func (p *pager) stop() {
-	if p.pending != nil {
-		<-p.pending
-		p.pending = nil
+	if p.feed != nil {
+		close(p.quit)
+		for range p.feed { // the fetcher ends at once
+		}
+		p.feed = nil
 	}
 }
 
@@ -315,6 +337,25 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 		noCut     bool
 		note      string
 	)
+	// Records without notes go to a record.BatchSink in batches (its CSV
+	// cells are computed beside the writing); emitted and lastGroup then
+	// count them as written, and fall back to the last batch written when
+	// a batch fails.
+	var batch *batchWriter
+	if bs, ok := sink.(record.BatchSink); ok {
+		batch = &batchWriter{sink: bs}
+	}
+	flush := func() error {
+		if batch == nil {
+			return nil
+		}
+		if err := batch.flush(); err != nil {
+			emitted, lastGroup, sw.Records = batch.emitted, batch.lastGroup, batch.records
+			return fmt.Errorf("%s: writing record: %w", spec.source, err)
+		}
+		batch.emitted, batch.lastGroup, batch.records = emitted, lastGroup, sw.Records
+		return nil
+	}
 	// cutAt ends the sub-window at the last complete instant.
 	cutAt := func() ([]manifest.SubWindow, *Window, error) {
 		t := fromTick(lastGroup)
@@ -363,7 +404,11 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 				noCut = true // one instant holds more than MaxPages pages: read on
 				note = fmt.Sprintf("more than %d pages share one instant; not cut", maxPages)
 			}
-			if err := p.fill(ctx); err != nil {
+			upto := maxPages
+			if noCut {
+				upto = 0
+			}
+			if err := p.fill(ctx, upto); err != nil {
 				// One side of a merged collection refused outright (400 on
 				// its first page): record it and go on with the others.
 				var ge *GraphError
@@ -379,9 +424,6 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 				prog.Add(spec.source, 0, 1)
 			}
 			KillPoint(StepPage)
-			if maxPages <= 0 || p.pages < maxPages || noCut {
-				p.prefetch(ctx)
-			}
 		}
 		return false, nil
 	}
@@ -391,9 +433,15 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 		for _, p := range pagers {
 			cut, err := ensure(p)
 			if cut {
+				if err := flush(); err != nil {
+					return fail(&FatalError{Err: err})
+				}
 				return cutAt()
 			}
 			if err != nil {
+				if ferr := flush(); ferr != nil {
+					return fail(&FatalError{Err: ferr})
+				}
 				return fail(err)
 			}
 			if len(p.buf) == 0 {
@@ -416,9 +464,15 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 			for {
 				cut, err := ensure(p)
 				if cut {
+					if err := flush(); err != nil {
+						return fail(&FatalError{Err: err})
+					}
 					return cutAt()
 				}
 				if err != nil {
+					if ferr := flush(); ferr != nil {
+						return fail(&FatalError{Err: ferr})
+					}
 					return fail(err)
 				}
 				if len(p.buf) == 0 {
@@ -439,7 +493,7 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 				p.buf = p.buf[1:]
 			}
 		}
-		n, err := writeGroup(group, sink, noted)
+		n, err := writeGroup(group, sink, noted, batch)
 		if err != nil {
 			return fail(&FatalError{Err: fmt.Errorf("%s: writing record: %w", spec.source, err)})
 		}
@@ -448,6 +502,14 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 			prog.Add(spec.source, n, 0)
 		}
 		emitted, lastGroup = true, head
+		if batch.full() {
+			if err := flush(); err != nil {
+				return fail(&FatalError{Err: err})
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return fail(&FatalError{Err: err})
 	}
 	sw.Pages = pages()
 	if note != "" {
@@ -463,8 +525,8 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 }
 
 // writeGroup writes the records of one instant, each id once, noting which
-// sides matched it.
-func writeGroup(group []item, sink Sink, noted NotedSink) (int, error) {
+// sides matched it. Records without a side go to batch when there is one.
+func writeGroup(group []item, sink Sink, noted NotedSink, batch *batchWriter) (int, error) {
 	sides := map[string]string{}
 	var order []item
 	for _, it := range group {
@@ -479,9 +541,14 @@ func writeGroup(group []item, sink Sink, noted NotedSink) (int, error) {
 	}
 	for _, it := range order {
 		var err error
-		if noted != nil && it.side != "" {
-			err = noted.WriteNoted(it.rec, map[string]string{SideNote: sides[it.id]})
-		} else {
+		switch {
+		case noted != nil && it.side != "":
+			if err = batch.flush(); err == nil { // in order with the batched records
+				err = noted.WriteNoted(it.rec, map[string]string{SideNote: sides[it.id]})
+			}
+		case batch != nil:
+			batch.recs = append(batch.recs, it.rec)
+		default:
 			err = sink.Write(it.rec)
 		}
 		if err != nil {
@@ -489,6 +556,32 @@ func writeGroup(group []item, sink Sink, noted NotedSink) (int, error) {
 		}
 	}
 	return len(order), nil
+}
+
+// writeBatch is how many records a batchWriter gathers before it writes.
+const writeBatch = 256
+
+// batchWriter gathers records for a record.BatchSink; emitted, lastGroup
+// and records are runWindow's state as of the last batch written.
+type batchWriter struct {
+	sink      record.BatchSink
+	recs      [][]byte
+	emitted   bool
+	lastGroup int64
+	records   int64
+}
+
+func (b *batchWriter) full() bool { return b != nil && len(b.recs) >= writeBatch }
+
+// flush writes the gathered records.
+func (b *batchWriter) flush() error {
+	if b == nil || len(b.recs) == 0 {
+		return nil
+	}
+	err := b.sink.WriteBatch(b.recs)
+	clear(b.recs)
+	b.recs = b.recs[:0]
+	return err
 }
 
 func fromTick(t int64) time.Time { return time.Unix(0, t*int64(Tick)).UTC() }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +252,41 @@ func TestConnectionStringMustMatchURL(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), azuritetest.AccountKey) {
 		t.Error("error carries the account key")
+	}
+}
+
+// TestList: List names the blobs directly under the target's path, relative
+// to it, not those in deeper folders or beside it; with a SAS it needs the
+// List permission, and a refusal names no secret.
+func TestList(t *testing.T) {
+	srv := azuritetest.Start(t)
+	cc := srv.CreateContainer(t, "evidence")
+	ctx := context.Background()
+	for _, n := range []string{"contoso/b.tar.zst", "contoso/a.tar.zst", "contoso/old/c.tar.zst", "contoso-2/d.tar.zst", "e.tar.zst"} {
+		if _, err := cc.NewBlockBlobClient(n).UploadBuffer(ctx, []byte(n), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := connStore(t, srv, srv.ContainerURL("evidence")+"/contoso").List(ctx)
+	if err != nil || !slices.Equal(names, []string{"a.tar.zst", "b.tar.zst"}) {
+		t.Fatalf("List under contoso: %v %v", names, err)
+	}
+	if names, err := connStore(t, srv, srv.ContainerURL("evidence")).List(ctx); err != nil || !slices.Equal(names, []string{"e.tar.zst"}) {
+		t.Fatalf("List of the container: %v %v", names, err)
+	}
+	tg, _ := ParseURL(srv.ContainerURL("evidence") + "/contoso")
+	for perms, ok := range map[string]bool{"racwl": true, "racw": false} {
+		sas := srv.ContainerSAS(t, "evidence", perms)
+		s, err := NewStore(tg, Credentials{SAS: sas})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := s.List(ctx)
+		if ok != (err == nil) || ok && len(names) != 2 {
+			t.Errorf("List with a SAS %q: %v %v", perms, names, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "sig=") {
+			t.Errorf("the refusal carries the SAS: %v", err)
+		}
 	}
 }

@@ -55,6 +55,22 @@ type Options struct {
 
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Hook, when set, is called after each named step of an upload
+	// (StepStaged, StepCreated): the crash-point tests stop the process
+	// there.
+	Hook func(step string)
+}
+
+// Named steps of an upload, reported to Options.Hook.
+const (
+	StepStaged  = "blob:staged"  // every block staged, the block list not committed
+	StepCreated = "blob:created" // the blob committed, not yet read back
+)
+
+func (o Options) hook(step string) {
+	if o.Hook != nil {
+		o.Hook(step)
+	}
 }
 
 // Upload creates the blob NAME (under the target's path) from the archive
@@ -122,6 +138,7 @@ func (s *Store) Upload(ctx context.Context, path, sha string, o Options) (*Recei
 		return nil, err
 	}
 	rc.Blocks = len(ids)
+	o.hook(StepStaged)
 
 	req := Immutability{LegalHold: o.LegalHold}
 	commit := &blockblob.CommitBlockListOptions{
@@ -164,6 +181,7 @@ func (s *Store) Upload(ctx context.Context, path, sha string, o Options) (*Recei
 		rc.UploadMBps = float64(int(float64(size)/d/1e6*10)) / 10
 	}
 	o.Logger.Info("blob created", "url", rc.URL, "bytes", size, "blocks", len(ids))
+	o.hook(StepCreated)
 	if resp.VersionID != nil {
 		rc.VersionID = *resp.VersionID
 	}
@@ -175,12 +193,30 @@ func (s *Store) Upload(ctx context.Context, path, sha string, o Options) (*Recei
 	if err != nil {
 		return rc, err
 	}
-	if err := s.readBack(ctx, vc, rc); err != nil {
+	if err := s.protect(ctx, vc, rc, req, o); err != nil {
 		return rc, err
 	}
-	// Asked for, not in effect: try the explicit operations once. A
-	// service without version-level immutability refuses them; the reason
-	// goes into the receipt.
+	got, n, err := s.hashBlob(ctx, vc, rc.ETag)
+	if err != nil {
+		return rc, err
+	}
+	rc.SHA256 = got
+	rc.VerifiedAt = o.Now().UTC().Format(time.RFC3339)
+	if got != sha || n != size {
+		return rc, &MismatchError{URL: rc.URL, Want: sha, Got: got, WantSize: size, GotSize: n}
+	}
+	rc.SHA256Matches = true
+	return rc, nil
+}
+
+// protect reads the blob's protection back into rc; what was asked for
+// (req) and is not in effect is asked for once more with the explicit
+// operations (a service without version-level immutability refuses them;
+// the reason goes into the receipt), then read back again and judged.
+func (s *Store) protect(ctx context.Context, vc *blockblob.Client, rc *Receipt, req Immutability, o Options) error {
+	if err := s.readBack(ctx, vc, rc); err != nil {
+		return err
+	}
 	if o.Retain > 0 && !rc.ReadBack.covers(req, true, false) {
 		until, _ := time.Parse(time.RFC3339, req.Until)
 		_, err := vc.BlobClient().SetImmutabilityPolicy(ctx, until, &blob.SetImmutabilityPolicyOptions{Mode: to.Ptr(blob.ImmutabilityPolicySetting(o.Mode))})
@@ -194,21 +230,10 @@ func (s *Store) Upload(ctx context.Context, path, sha string, o Options) (*Recei
 		}
 	}
 	if err := s.readBack(ctx, vc, rc); err != nil {
-		return rc, err
+		return err
 	}
 	rc.judge(req, o.Retain > 0 || o.LegalHold, o.Now())
-
-	got, n, err := s.hashBlob(ctx, vc, rc.ETag)
-	if err != nil {
-		return rc, err
-	}
-	rc.SHA256 = got
-	rc.VerifiedAt = o.Now().UTC().Format(time.RFC3339)
-	if got != sha || n != size {
-		return rc, &MismatchError{URL: rc.URL, Want: sha, Got: got, WantSize: size, GotSize: n}
-	}
-	rc.SHA256Matches = true
-	return rc, nil
+	return nil
 }
 
 // refusedProtection says whether a commit error looks like a refusal of
@@ -354,3 +379,57 @@ func (e *MismatchError) Error() string {
 
 // IsExists reports whether err says the blob name is taken.
 func IsExists(err error) bool { return errors.Is(err, ErrExists) }
+
+// Adopt returns the receipt of the blob that an interrupted run created
+// from the archive at path (SHA-256 sha, "" when that archive is gone)
+// under the store's target: st is the blob's properties and got the
+// SHA-256 of its bytes at st.ETag, both as the caller just read them back.
+// Nothing is uploaded and the blob is never written; the protection asked
+// for in o and not in effect is asked for once more, as Upload does, the
+// retention counted from the blob's creation (its Last-Modified, less a
+// minute for the clocks). The receipt says it was adopted. A
+// *MismatchError when the blob's bytes are not the archive's.
+func (s *Store) Adopt(ctx context.Context, path, sha, got string, st *State, o Options) (*Receipt, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Mode == "" {
+		o.Mode = ModeUnlocked
+	}
+	name := s.target.Join(filepath.Base(path))
+	bc, err := s.client(name)
+	if err != nil {
+		return nil, err
+	}
+	if sha == "" {
+		sha = got
+	}
+	rc := &Receipt{
+		URL: s.target.URL(name), Container: s.target.Container, Blob: name, VersionID: st.VersionID, ETag: st.ETag,
+		Credential: s.creds.Describe(), LocalFile: filepath.Base(path), LocalSHA256: sha, ContentLength: st.ContentLength,
+		UploadedAt: st.LastModified, AllowMutable: o.AllowMutable, SHA256: got,
+		Notes: []string{"adopted: an earlier, interrupted run of this bundle created the blob; this run read it back, verified it and did not upload it again"},
+	}
+	req := Immutability{LegalHold: o.LegalHold}
+	if o.Retain > 0 {
+		created, err := time.Parse(time.RFC3339, st.LastModified)
+		if err != nil {
+			created = o.Now()
+		}
+		req.Until, req.Mode = created.Add(-time.Minute).Add(o.Retain).UTC().Truncate(time.Second).Format(time.RFC3339), o.Mode
+	}
+	rc.Requested = req
+	vc, err := s.versionClient(bc, rc.VersionID)
+	if err != nil {
+		return rc, err
+	}
+	if err := s.protect(ctx, vc, rc, req, o); err != nil {
+		return rc, err
+	}
+	rc.VerifiedAt = o.Now().UTC().Format(time.RFC3339)
+	if got != sha {
+		return rc, &MismatchError{URL: rc.URL, Want: sha, Got: got, WantSize: rc.ContentLength, GotSize: st.ContentLength}
+	}
+	rc.SHA256Matches = true
+	return rc, nil
+}

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/archive/blob"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/archive/state"
 	"github.com/evidence-dfir/evidence/manifest"
@@ -33,14 +35,16 @@ const quarantineNote = ".quarantined.txt"
 // Quarantined is a bundle moved into QuarantineDir.
 type Quarantined struct {
 	Path   string // where it was found
-	To     string // where it is now
+	To     string // where it is now; "" for a blob, which is never moved
 	Reason string
 }
 
-// orphan is a bundle on disk that the index does not hold, as read.
+// orphan is a bundle on disk or in the blob container that the index does
+// not hold, as read.
 type orphan struct {
-	path    string
-	sum     string // the index's SHA-256: of the archive, or of a directory's SHA256SUMS
+	path    string      // a local path, or the blob's URL
+	blob    *blob.Store // set for a blob (a blob is never moved: it is named)
+	sum     string      // the index's SHA-256: of the archive, or of a directory's SHA256SUMS
 	m       *manifest.Manifest
 	records map[string][]state.EdgeID // edge ids of the records of each .jsonl file
 	problem string                    // why it cannot be adopted at all ("" when it verifies)
@@ -58,15 +62,35 @@ type orphan struct {
 // into QuarantineDir with the reason. A bundle an interrupted run published
 // is normally the state's pending cycle (settlePending); this finds it when
 // the pending record itself was lost (a state restored from an older copy).
+//
+// A first run (st nil: a fresh state) does the same with what an earlier
+// state left in --out and, with a blob output, under its --blob-url: the
+// bundles that this state path sealed as the first links of its chain are
+// adopted in order (the state takes their tenant), and the others are
+// quarantined, or, for a blob, which is never moved, named (Quarantined
+// with no To). The state stays nil when nothing is adopted.
 func settleOrphans(ctx context.Context, cfg *Config, st *state.State) (*state.State, []state.Entry, []Quarantined, error) {
+	fresh := st == nil
+	if fresh {
+		st = state.New(state.Tenant{})
+	}
 	paths, err := Orphans(st, append(localDirs(st), cfg.Pipeline.Out)...)
-	if err != nil || len(paths) == 0 {
-		return st, nil, nil, err
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	signer := cfg.Pipeline.Seal.Signer
 	var found []*orphan
 	for _, p := range paths {
 		found = append(found, readOrphan(ctx, p, signer))
+	}
+	if fresh {
+		found = append(found, orphanBlobs(ctx, cfg, st)...)
+	}
+	if len(found) == 0 {
+		if fresh {
+			return nil, nil, nil, nil
+		}
+		return st, nil, nil, nil
 	}
 	var adopted []state.Entry
 	done := map[*orphan]bool{}
@@ -100,6 +124,13 @@ func settleOrphans(ctx context.Context, cfg *Config, st *state.State) (*state.St
 		if why == "" {
 			why = fits(cfg, st, o)
 		}
+		if o.blob != nil {
+			if log := cfg.Pipeline.Log; log != nil {
+				log.Warn("a bundle in the blob container that the index does not hold was not adopted", "bundle", o.path, "reason", why)
+			}
+			moved = append(moved, Quarantined{Path: o.path, Reason: why})
+			continue
+		}
 		q, err := quarantine(o.path, why, cfg.Now)
 		if err != nil {
 			return nil, nil, nil, err
@@ -109,7 +140,39 @@ func settleOrphans(ctx context.Context, cfg *Config, st *state.State) (*state.St
 		}
 		moved = append(moved, q)
 	}
+	if fresh && len(adopted) == 0 {
+		st = nil
+	}
 	return st, adopted, moved, nil
+}
+
+// orphanBlobs reads the orphans under the run's blob output (OrphanBlobs).
+// A container that cannot be listed (a SAS without the List permission) is
+// a warning: the run goes on, and `export status --blob-url` says it too.
+func orphanBlobs(ctx context.Context, cfg *Config, st *state.State) []*orphan {
+	var found []*orphan
+	for _, out := range cfg.Pipeline.Outputs {
+		b, ok := out.(pipeline.Blob)
+		if !ok || b.Open == nil {
+			continue
+		}
+		ts, err := OrphanBlobs(ctx, st, b.Store)
+		if err != nil {
+			if log := cfg.Pipeline.Log; log != nil {
+				log.Warn("the blob container could not be listed for bundles an earlier state left there", "blob_url", b.Store.Target().String(), "err", err)
+			}
+			continue
+		}
+		for _, t := range ts {
+			s, err := b.Open(t)
+			if err != nil {
+				found = append(found, &orphan{path: t.String(), problem: err.Error()})
+				continue
+			}
+			found = append(found, readOrphanBlob(ctx, s, cfg.Pipeline.Seal.Signer))
+		}
+	}
+	return found
 }
 
 // readOrphan verifies the bundle at path (a directory or an archive) and
@@ -136,18 +199,80 @@ func readOrphan(ctx context.Context, path string, signer seal.Signer) *orphan {
 	if err == nil {
 		_, err = pipeline.CheckOwnSeal(res, path, signer)
 	}
+	if !o.verified(res, err) {
+		return o
+	}
+	o.readRecords(func(read func(string, io.Reader) error, want map[string]bool) error {
+		if !fi.IsDir() {
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return archive.Walk(f, read)
+		}
+		for name := range want {
+			f, err := os.Open(filepath.Join(path, filepath.FromSlash(name)))
+			if os.IsNotExist(err) {
+				continue
+			}
+			if err == nil {
+				err = read(name, f)
+				f.Close()
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return o
+}
+
+// readOrphanBlob is readOrphan for the blob s names: streamed once to
+// verify it (every hash, the seal) and hash it, once more for its records.
+func readOrphanBlob(ctx context.Context, s *blob.Store, signer seal.Signer) *orphan {
+	o := &orphan{path: s.Target().String(), blob: s, records: map[string][]state.EdgeID{}}
+	res, rep, err := pipeline.ReadBlob(ctx, s)
+	if err == nil {
+		o.sum = rep.SHA256
+		// no custody log beside a blob: the seal is checked by the name
+		// without the archive suffix
+		_, err = pipeline.CheckOwnSeal(res, strings.TrimSuffix(path.Base(s.Target().Path), manifest.ArchiveSuffix), signer)
+	}
+	if !o.verified(res, err) {
+		return o
+	}
+	o.readRecords(func(read func(string, io.Reader) error, _ map[string]bool) error {
+		sum, _, err := pipeline.ReadPublished(ctx, pipeline.Published{Store: s}, func(r io.Reader) error { return archive.Walk(r, read) })
+		if err == nil && sum != o.sum {
+			err = fmt.Errorf("it changed while it was read (SHA-256 %s, then %s)", o.sum, sum)
+		}
+		return err
+	})
+	return o
+}
+
+// verified records why o cannot be adopted when its verification (res,
+// err) failed or it is not an export bundle; otherwise its manifest.
+func (o *orphan) verified(res *manifest.Result, err error) bool {
 	switch {
 	case err != nil:
 		o.problem = "it does not verify: " + err.Error()
-		return o
 	case !res.OK():
 		o.problem = "it does not verify: " + pipeline.DescribeProblems(res)
-		return o
 	case res.Manifest == nil || res.Manifest.Export == nil:
 		o.problem = "it is not an export bundle (its manifest has no export section)"
-		return o
+	default:
+		o.m = res.Manifest
+		return true
 	}
-	o.m = res.Manifest
+	return false
+}
+
+// readRecords reads the edge ids of the records of each .jsonl file the
+// manifest names, through walk (which hands each wanted file to read).
+func (o *orphan) readRecords(walk func(read func(string, io.Reader) error, want map[string]bool) error) {
 	want := map[string]bool{}
 	for _, s := range o.m.Sources {
 		for _, f := range s.Files {
@@ -169,32 +294,9 @@ func readOrphan(ctx context.Context, path string, signer seal.Signer) *orphan {
 		}
 		return sc.Err()
 	}
-	if fi.IsDir() {
-		for name := range want {
-			f, err := os.Open(filepath.Join(path, filepath.FromSlash(name)))
-			if os.IsNotExist(err) {
-				continue
-			}
-			if err == nil {
-				err = read(name, f)
-				f.Close()
-			}
-			if err != nil {
-				o.problem = "its records cannot be read: " + err.Error()
-				return o
-			}
-		}
-		return o
-	}
-	f, err := os.Open(path)
-	if err == nil {
-		err = archive.Walk(f, read)
-		f.Close()
-	}
-	if err != nil {
+	if err := walk(read, want); err != nil {
 		o.problem = "its records cannot be read: " + err.Error()
 	}
-	return o
 }
 
 // fits says why a verified orphan is not the next link of st's chain, ""
@@ -207,7 +309,7 @@ func fits(cfg *Config, st *state.State, o *orphan) string {
 	switch {
 	case e.State != cfg.Store.String():
 		return fmt.Sprintf("another export sealed it (state %s, not %s)", e.State, cfg.Store)
-	case !strings.EqualFold(o.m.Tenant.ID, st.Tenant.ID):
+	case st.Tenant.ID != "" && !strings.EqualFold(o.m.Tenant.ID, st.Tenant.ID): // "": a fresh state takes the first one's
 		return fmt.Sprintf("it holds tenant %s, this state tenant %s", o.m.Tenant.ID, st.Tenant.ID)
 	case e.Sequence >= 1 && e.Sequence <= len(st.Index):
 		return fmt.Sprintf("it was sealed as bundle %d, which the index records as %s: its interval was exported again", e.Sequence, st.Index[e.Sequence-1].Bundle)
@@ -232,7 +334,7 @@ func copyOf(st *state.State, o *orphan) string {
 // with every scope moved as the cycle that sealed it would have moved it.
 func adoptOrphan(cfg *Config, st *state.State, o *orphan) (*state.State, state.Entry) {
 	next := st.Clone()
-	name := filepath.Base(o.path)
+	name := path.Base(filepath.ToSlash(o.path))
 	for _, src := range o.m.Sources {
 		if src.Export == nil {
 			continue
@@ -254,8 +356,11 @@ func adoptOrphan(cfg *Config, st *state.State, o *orphan) (*state.State, state.E
 	if l := o.m.Tenant.License; l == TierFree || l == TierPremium {
 		next.Tier = l
 	}
+	if next.Tenant.ID == "" {
+		next.Tenant = state.Tenant{ID: o.m.Tenant.ID, Domain: o.m.Tenant.Domain}
+	}
 	loc, err := filepath.Abs(o.path) // as the pipeline records a local bundle
-	if err != nil {
+	if err != nil || o.blob != nil {
 		loc = o.path
 	}
 	entry := next.Append(state.Entry{Interval: o.m.Export.Interval, Bundle: name, Location: loc, SHA256: o.sum,

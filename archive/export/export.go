@@ -115,7 +115,9 @@ type Result struct {
 	Adopted *state.Entry
 	// AdoptedOrphans are the bundles found on disk without an index entry
 	// that this run adopted (sealed by this export as the next link of the
-	// chain); Quarantined those it moved into QuarantineDir instead.
+	// chain); Quarantined those it moved into QuarantineDir instead, and
+	// the blobs it did not adopt (a first run lists its --blob-url), with
+	// no To: a blob is never moved.
 	AdoptedOrphans []state.Entry
 	Quarantined    []Quarantined
 	// NothingNew: no source had a window to read; no bundle, state unchanged.
@@ -167,10 +169,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st != nil {
-		if st, res.AdoptedOrphans, res.Quarantined, err = settleOrphans(ctx, &cfg, st); err != nil {
-			return nil, err
-		}
+	if st, res.AdoptedOrphans, res.Quarantined, err = settleOrphans(ctx, &cfg, st); err != nil {
+		return nil, err
 	}
 
 	c := &cycle{cfg: &cfg, st: st}
@@ -603,6 +603,10 @@ func (r *Result) WriteSettled(w io.Writer) {
 		fmt.Fprintf(w, "  export: adopted bundle %d, %s, found on disk without an index entry (this export sealed it as the next link of the chain)\n", e.Seq, e.Location)
 	}
 	for _, q := range r.Quarantined {
+		if q.To == "" { // a blob: never moved
+			fmt.Fprintf(w, "evidence: NOT ADOPTED %s, found in the blob container without an index entry (%s); a blob is never moved or overwritten: `export status --blob-url` lists it until it is removed\n", q.Path, q.Reason)
+			continue
+		}
 		fmt.Fprintf(w, "evidence: QUARANTINED %s, found without an index entry and not adopted (%s): moved to %s\n", q.Path, q.Reason, q.To)
 	}
 	if r.NothingNew {

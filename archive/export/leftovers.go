@@ -1,12 +1,14 @@
 package export
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/evidence-dfir/evidence/archive/blob"
 	"github.com/evidence-dfir/evidence/archive/state"
 	"github.com/evidence-dfir/evidence/manifest"
 )
@@ -76,14 +78,7 @@ func RemoveLeftovers(out, stateDir string, st *state.State) ([]string, error) {
 // stopped before recording it: its records are not accounted for by the
 // index, and the interval it holds was exported again.
 func Orphans(st *state.State, dirs ...string) ([]string, error) {
-	held := map[string]bool{}
-	for _, e := range st.Index {
-		held[e.Bundle] = true
-		held[strings.TrimSuffix(e.Bundle, manifest.ArchiveSuffix)] = true
-	}
-	if st.Pending != nil {
-		held[st.Pending.Bundle] = true
-	}
+	held := heldNames(st)
 	var found []string
 	seen := map[string]bool{}
 	for _, dir := range dirs {
@@ -118,6 +113,44 @@ func Orphans(st *state.State, dirs ...string) ([]string, error) {
 		}
 	}
 	slices.Sort(found)
+	return found, nil
+}
+
+// heldNames are the names of the bundles the state knows: every index
+// entry's (with and without the archive suffix) and the pending cycle's.
+func heldNames(st *state.State) map[string]bool {
+	held := map[string]bool{}
+	for _, e := range st.Index {
+		held[e.Bundle] = true
+		held[strings.TrimSuffix(e.Bundle, manifest.ArchiveSuffix)] = true
+	}
+	if st.Pending != nil {
+		held[st.Pending.Bundle] = true
+		held[st.Pending.Bundle+manifest.ArchiveSuffix] = true
+	}
+	return held
+}
+
+// OrphanBlobs lists the archives named evidence-export-*.tar.zst directly
+// under the store's target (an export's --blob-url) that the state's index
+// does not hold and that are not its pending cycle, as the targets of
+// each blob: bundles an interrupted run, or an earlier state, published
+// and this index does not account for. Listing needs the List permission.
+func OrphanBlobs(ctx context.Context, st *state.State, s *blob.Store) ([]blob.Target, error) {
+	names, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	held := heldNames(st)
+	var found []blob.Target
+	for _, n := range names {
+		if !strings.HasPrefix(n, bundlePrefix) || !strings.HasSuffix(n, manifest.ArchiveSuffix) || held[n] {
+			continue
+		}
+		t := s.Target()
+		t.Path = t.Join(n)
+		found = append(found, t)
+	}
 	return found, nil
 }
 

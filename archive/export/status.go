@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive"
+	"github.com/evidence-dfir/evidence/archive/blob"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
 	"github.com/evidence-dfir/evidence/archive/state"
 	"github.com/evidence-dfir/evidence/collect"
@@ -86,6 +87,14 @@ func WriteStatus(w io.Writer, store fmt.Stringer, st *state.State, now time.Time
 
 // Report is WriteStatus, also returning what it wrote as a StatusReport.
 func Report(w io.Writer, store fmt.Stringer, st *state.State, now time.Time, checkBundles bool, trust *seal.TrustedKeys, outs ...string) (r *StatusReport) {
+	return report(context.Background(), w, store, st, now, checkBundles, trust, nil, outs...)
+}
+
+// report is Report that also lists, under each of blobs (an export's
+// --blob-url), the bundles the index does not hold (OrphanBlobs: Broken;
+// a container that cannot be listed is a problem too, since nothing could
+// be said about it).
+func report(ctx context.Context, w io.Writer, store fmt.Stringer, st *state.State, now time.Time, checkBundles bool, trust *seal.TrustedKeys, blobs []*blob.Store, outs ...string) (r *StatusReport) {
 	code := Healthy
 	r = &StatusReport{State: store.String(), Tenant: st.Tenant, Updated: st.Updated, Problems: []string{}, Orphans: []string{}, Quarantined: []string{}, Leftovers: []string{}}
 	defer func() { r.health = code; r.HealthName = healthNames[code] }()
@@ -239,6 +248,24 @@ func Report(w io.Writer, store fmt.Stringer, st *state.State, now time.Time, che
 		r.Orphans = append(r.Orphans, orphans...)
 		code = Broken
 	}
+	for _, b := range blobs {
+		ts, err := OrphanBlobs(ctx, st, b)
+		if err != nil {
+			fmt.Fprintf(w, "Orphans in %s: could not be listed (the credential needs the List permission): %v\n", b.Target(), err)
+			r.Problems = append(r.Problems, fmt.Sprintf("orphans in %s could not be listed: %v", b.Target(), err))
+			code = Broken
+			continue
+		}
+		if len(ts) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "Orphans in %s: %d bundle(s) that the index does not hold: a blob is never moved or overwritten; the first run of a fresh state adopts those it sealed as the first links of its chain, and names the others\n", b.Target(), len(ts))
+		for _, t := range ts {
+			fmt.Fprintf(w, "  %s\n", t)
+			r.Orphans = append(r.Orphans, t.String())
+		}
+		code = Broken
+	}
 	if q := QuarantinedBundles(dirs...); len(q) > 0 {
 		fmt.Fprintf(w, "Quarantined: %d bundle(s) a run found without an index entry and did not adopt, moved aside: inspect each, then remove it\n", len(q))
 		for _, b := range q {
@@ -348,6 +375,7 @@ type StatusOptions struct {
 	Auth        collect.AuthOptions // for a blob state without a storage credential in the environment
 	SkipBundles bool                // --skip-bundles: only the index chain
 	Out         string              // --out: searched for orphans besides the index's directories
+	BlobURL     string              // --blob-url: the export's blob container (and prefix), listed for orphans
 	TrustedKeys []string            // --trusted-keys (default $EVIDENCE_TRUSTED_KEYS)
 	Now         string              // --now: evaluate ages at this time (tests)
 }
@@ -393,5 +421,22 @@ func (o StatusOptions) Report(ctx context.Context, w io.Writer) (*StatusReport, 
 	if err != nil {
 		return nil, &UsageError{err}
 	}
-	return Report(w, store, st, now, !o.SkipBundles, trust, o.Out), nil
+	var blobs []*blob.Store
+	if o.BlobURL != "" {
+		t, err := blob.ParseURL(o.BlobURL)
+		if err != nil {
+			return nil, &UsageError{fmt.Errorf("--blob-url: %w", err)}
+		}
+		if env, _ := blob.EnvCredentials(); cred == nil && !env.FromEnv() && o.Auth.Method != "" && o.Auth.Method != "token" {
+			if cred, credID, err = collect.Credential(o.Auth); err != nil {
+				return nil, &UsageError{err}
+			}
+		}
+		s, err := pipeline.OpenStore(t, cred, credID, o.Auth.Method)
+		if err != nil {
+			return nil, &UsageError{fmt.Errorf("--blob-url: %v", err)}
+		}
+		blobs = append(blobs, s)
+	}
+	return report(ctx, w, store, st, now, !o.SkipBundles, trust, blobs, o.Out), nil
 }

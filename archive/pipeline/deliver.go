@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -280,15 +281,29 @@ type Blob struct {
 	// Open opens a store for one blob of the same account and credential,
 	// for Find; nil: Find finds nothing.
 	Open func(blob.Target) (*blob.Store, error)
+	// Resume finishes a delivery a killed run began (grab --resume): a
+	// blob already under the bundle's name that holds this bundle (read
+	// back, verified, the same SHA256SUMS and archive bytes) is adopted, not
+	// uploaded again; one that holds anything else is refused. A blob is
+	// never overwritten, and never a second one made.
+	Resume bool
 }
+
+// Step of a Blob delivery (see KillPoint), after blob.StepStaged and
+// blob.StepCreated.
+const StepBlobReceipt = "blob:receipt" // the receipt beside the archive, the archive not yet removed
 
 // Deliver implements Deliverer.
 func (u Blob) Deliver(ctx context.Context, b *Sealed, p *Plan) (*Delivery, error) {
+	opts := u.options(p)
+	if u.Resume {
+		if d, err := u.adopt(ctx, b, p, opts); d != nil || err != nil {
+			return d, err
+		}
+	}
 	if b.Archive == "" {
 		return nil, failErr(errors.New("pipeline: a blob output needs a tar output before it"))
 	}
-	opts := u.Options
-	opts.Logger = p.logger()
 	w := p.stderr()
 	fmt.Fprintf(w, "Uploading %s to %s ...\n", filepath.Base(b.Archive), u.Store.Target())
 	rc, err := u.Store.Upload(ctx, b.Archive, b.ArchiveSHA256, opts)
@@ -301,6 +316,7 @@ func (u Blob) Deliver(ctx context.Context, b *Sealed, p *Plan) (*Delivery, error
 		}
 		fmt.Fprintf(w, "\nUpload receipt (%s):\n", d.ReceiptPath)
 		rc.Print(w)
+		KillPoint(StepBlobReceipt)
 	}
 	var mm *blob.MismatchError
 	switch {
@@ -309,6 +325,23 @@ func (u Blob) Deliver(ctx context.Context, b *Sealed, p *Plan) (*Delivery, error
 	case err != nil:
 		return nil, failErr(fmt.Errorf("the bundle is sealed and archived at %s, but the upload failed: %w", b.Archive, err))
 	}
+	return u.settle(d, b.Archive, opts, w)
+}
+
+// options are the upload options with the plan's logger and the
+// crash-point hook.
+func (u Blob) options(p *Plan) blob.Options {
+	opts := u.Options
+	opts.Logger = p.logger()
+	opts.Hook = KillPoint
+	return opts
+}
+
+// settle judges a blob delivered (uploaded or adopted) by its receipt's
+// immutability and removes the local archive it came from, unless
+// KeepArchive or the protection is not confirmed.
+func (u Blob) settle(d *Delivery, archive string, opts blob.Options, w io.Writer) (*Delivery, error) {
+	rc := d.Receipt
 	if !rc.Immutable {
 		if opts.AllowMutable {
 			opts.Logger.Warn("blob is NOT immutable; accepted with --allow-mutable", "url", rc.URL)
@@ -317,14 +350,111 @@ func (u Blob) Deliver(ctx context.Context, b *Sealed, p *Plan) (*Delivery, error
 			d.NotImmutable = true
 		}
 	}
-	if !u.KeepArchive {
+	if !u.KeepArchive && archive != "" {
 		if d.NotImmutable {
-			fmt.Fprintf(w, "  the local archive is kept, since the blob's immutability is not confirmed: %s\n", b.Archive)
-		} else if err := os.Remove(b.Archive); err != nil {
+			fmt.Fprintf(w, "  the local archive is kept, since the blob's immutability is not confirmed: %s\n", archive)
+		} else if err := os.Remove(archive); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, failErr(err)
 		}
 	}
 	return d, nil
+}
+
+// adopt finds the blob a killed run of this bundle created, for Resume:
+// nil, nil when there is none. The blob is read back once (every hash,
+// the seal by this run's key) and adopted only when it holds this bundle:
+// the same SHA256SUMS (b.Content) and, when the archive is here, the same
+// bytes; when neither the directory nor the archive is left (the killed
+// run had removed its archive after the upload), the same case and
+// collection start as this run, and the SHA-256 its receipt recorded. Its
+// receipt is written beside the archive from what was read back (with the
+// upload's figures when the killed run's receipt of this very blob is
+// there). Anything else is refused in one line.
+func (u Blob) adopt(ctx context.Context, b *Sealed, p *Plan, opts blob.Options) (*Delivery, error) {
+	if u.Open == nil {
+		return nil, nil
+	}
+	t := u.Store.Target()
+	t.Path = t.Join(b.Name + manifest.ArchiveSuffix)
+	s, err := u.Open(t)
+	if err != nil {
+		return nil, err
+	}
+	res, rep, err := ReadBlob(ctx, s)
+	var se *blob.ServiceError
+	if errors.As(err, &se) && se.Status == 404 {
+		return nil, nil
+	}
+	refuse := func(format string, a ...any) error {
+		return failErr(fmt.Errorf("--resume: the blob %s is there already and is not this bundle's (%s); a blob is never overwritten: move it aside, or deliver to another --blob-url", t, fmt.Sprintf(format, a...)))
+	}
+	var pe *Error
+	if errors.As(err, &pe) && pe.Kind == Verify {
+		return nil, refuse("it is not a bundle archive that verifies: %v", errors.Unwrap(pe.Err))
+	}
+	if err != nil {
+		return nil, failErr(fmt.Errorf("--resume: the blob %s is there already and cannot be read back: %w", t, err))
+	}
+	if !res.OK() {
+		return nil, refuse("it does not verify: %s", DescribeProblems(res))
+	}
+	sr, err := CheckOwnSeal(res, b.Name, b.Signer)
+	if err != nil {
+		return nil, verifyErr(err)
+	}
+	if !res.OK() {
+		return nil, refuse("its seal: %s", DescribeProblems(res))
+	}
+	archive := b.Archive
+	if archive == "" {
+		archive = filepath.Join(p.Out, b.Name+manifest.ArchiveSuffix)
+	}
+	receiptPath := archive + ".upload.json"
+	old := readReceipt(receiptPath)
+	got := res.Manifest
+	switch {
+	case b.Content != "" && contentOf(res) != b.Content:
+		return nil, refuse("its SHA256SUMS has SHA-256 %s, this bundle's %s", contentOf(res), b.Content)
+	case b.ArchiveSHA256 != "" && rep.SHA256 != b.ArchiveSHA256:
+		return nil, refuse("its bytes have SHA-256 %s, this bundle's archive %s", rep.SHA256, b.ArchiveSHA256)
+	case b.Content == "" && (got.CaseID != p.Manifest.CaseID || got.CollectionStart != p.Manifest.CollectionStart):
+		return nil, refuse("it holds case %s collected from %s, this run case %s from %s", got.CaseID, got.CollectionStart, p.Manifest.CaseID, p.Manifest.CollectionStart)
+	case b.Content == "" && old != nil && old.LocalSHA256 != rep.SHA256:
+		return nil, refuse("its bytes have SHA-256 %s, the receipt %s records %s", rep.SHA256, receiptPath, old.LocalSHA256)
+	}
+	w := p.stderr()
+	fmt.Fprintf(w, "The blob %s is there already, read back and verified: it is this bundle's, adopted (not uploaded again).\n", rep.URL)
+	st := &blob.State{URL: rep.URL, VersionID: rep.VersionID, ETag: rep.ETag, ContentLength: rep.ContentLength, LastModified: rep.LastModified, Immutability: rep.Immutability}
+	rc, err := u.Store.Adopt(ctx, archive, b.ArchiveSHA256, rep.SHA256, st, opts)
+	if err != nil {
+		return nil, failErr(fmt.Errorf("--resume: adopting the blob %s: %w", rep.URL, err))
+	}
+	if old != nil && old.URL == rc.URL && old.SHA256 == rc.SHA256 && old.VersionID == rc.VersionID {
+		// the killed run's receipt of this blob: keep its upload's figures
+		rc.BlockSize, rc.Blocks, rc.Concurrency, rc.UploadMBps, rc.UploadedAt = old.BlockSize, old.Blocks, old.Concurrency, old.UploadMBps, old.UploadedAt
+	}
+	if err := durable.WriteBytes(receiptPath, 0o644, durable.Replace, rc.JSON()); err != nil {
+		return nil, failErr(fmt.Errorf("the blob %s is adopted, but its receipt could not be written: %w", rc.URL, err))
+	}
+	fmt.Fprintf(w, "\nUpload receipt (%s):\n", receiptPath)
+	rc.Print(w)
+	d := &Delivery{Form: FormBlob, Location: rc.URL, SHA256: rep.SHA256, Content: contentOf(res), Kept: true,
+		Verified: res, Seal: sr, Receipt: rc, ReceiptPath: receiptPath}
+	return u.settle(d, b.Archive, opts, w)
+}
+
+// readReceipt reads an upload receipt, nil when there is none or it
+// cannot be read.
+func readReceipt(path string) *blob.Receipt {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var rc blob.Receipt
+	if json.Unmarshal(b, &rc) != nil {
+		return nil
+	}
+	return &rc
 }
 
 // Find implements Deliverer: the blob NAME.tar.zst under the store's

@@ -221,7 +221,7 @@ func RunGrab(ctx context.Context, g Grab) (*Result, error) {
 	m.Auth = manifest.Auth{Method: g.Conn.Auth.Method, Identity: identity}
 	m.Requested = manifest.NewWindow(sc.Window.Start, sc.Window.End)
 	log.Info("collecting", "case", caseID, "window", sc.Window.String(), "users", len(g.Scope.Users))
-	sealed, partial := false, false
+	sealed, committed, partial := false, false, false
 	plan := Plan{
 		Out: g.Out, Name: name, Manifest: m, Started: started, Now: nowf,
 		Graph: &Graph{
@@ -237,6 +237,7 @@ func RunGrab(ctx context.Context, g Grab) (*Result, error) {
 				g.Hook(step)
 			}
 			sealed = sealed || step == StepSealed
+			committed = committed || step == StepCommitted
 			partial = partial || step == StepCommittedPartial
 		},
 	}
@@ -257,8 +258,10 @@ func RunGrab(ctx context.Context, g Grab) (*Result, error) {
 		err = failErr(fmt.Errorf("%w; the disk is too full to seal even a partial bundle, so nothing was sealed: free space and run `evidence grab --resume %s`", err, g.Out))
 	}
 	if err != nil && stateDir != "" {
-		if !ResumeStarted(stateDir) && !full {
+		if !ResumeStarted(stateDir) && !full && !committed && g.ResumeDir == "" {
 			os.RemoveAll(stateDir) // failed before any query: nothing to resume
+		} else if committed {
+			log.Warn("the bundle is sealed but not delivered; the resume state is kept: deliver it with `evidence grab --resume "+g.Out+"`", "state", stateDir)
 		} else if _, serr := os.Stat(stateDir); serr == nil {
 			log.Warn("the collection did not finish; what it did is kept: resume with `evidence grab --resume "+g.Out+"`", "state", stateDir)
 		}
@@ -267,10 +270,24 @@ func RunGrab(ctx context.Context, g Grab) (*Result, error) {
 }
 
 // finishSealed finishes the delivery of a bundle the interrupted run had
-// sealed: its committed directory is delivered again (an archive already
-// written is kept, Tar.Resume), or, when only its archive is left, the
-// archive is read back. nil, nil when that run had not sealed it.
+// sealed, taking up what it had delivered: its committed directory is
+// delivered again (an archive already written is kept, Tar.Resume); when
+// only its archive is left, the archive is read back and the outputs after
+// it (a blob) are delivered from it; when only its blob is left, the blob
+// is read back. Each output adopts what that run had delivered and holds
+// this bundle (a blob is never uploaded twice nor overwritten, Blob.Resume)
+// and refuses anything else. nil, nil when that run had not sealed it.
 func finishSealed(ctx context.Context, p Plan) (*Result, error) {
+	for i, o := range p.Outputs {
+		switch o := o.(type) {
+		case Tar:
+			o.Resume = true
+			p.Outputs[i] = o
+		case Blob:
+			o.Resume = true
+			p.Outputs[i] = o
+		}
+	}
 	dir := filepath.Join(p.Out, p.Name)
 	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
 		res, err := manifest.VerifyDir(dir)
@@ -284,22 +301,36 @@ func finishSealed(ctx context.Context, p Plan) (*Result, error) {
 		if err != nil {
 			return nil, failErr(err)
 		}
-		for i, o := range p.Outputs {
-			if t, ok := o.(Tar); ok {
-				t.Resume = true
-				p.Outputs[i] = t
-			}
-		}
 		return Deliver(ctx, p, &Sealed{Dir: dir, Name: p.Name, Manifest: res.Manifest, Started: p.Started, Signer: p.Seal.Signer, Custody: true, Content: content})
 	}
-	if _, err := os.Stat(dir + manifest.ArchiveSuffix); err != nil {
-		return nil, nil
+	b := &Sealed{Name: p.Name, Manifest: p.Manifest, Started: p.Started, Signer: p.Seal.Signer, Custody: true}
+	var done []*Delivery
+	if _, err := os.Stat(dir + manifest.ArchiveSuffix); err == nil {
+		tar, ok := p.Outputs[0].(Tar)
+		if !ok {
+			tar = Tar{}
+		}
+		d, err := tar.Find(ctx, p.Name, &p) // the archive in p.Out, read back and verified
+		if err != nil {
+			return nil, fmt.Errorf("--resume: %w", err)
+		}
+		if !ok { // not this run's output: the result is the archive alone
+			return &Result{Name: p.Name, Manifest: d.Verified.Manifest, Deliveries: []*Delivery{d}, Path: d.Location, SHA256: d.SHA256, Verified: d.Verified}, nil
+		}
+		b.Manifest, b.Content, b.Archive, b.ArchiveSHA256 = d.Verified.Manifest, d.Content, d.Location, d.SHA256
+		done = append(done, d)
+	} else {
+		u, ok := p.Outputs[len(p.Outputs)-1].(Blob)
+		if !ok {
+			return nil, nil
+		}
+		d, err := u.adopt(ctx, b, &p, u.options(&p))
+		if err != nil || d == nil {
+			return nil, err
+		}
+		return &Result{Name: p.Name, Manifest: d.Verified.Manifest, Deliveries: []*Delivery{d}, Path: d.Location, SHA256: d.SHA256, Verified: d.Verified, NotImmutable: d.NotImmutable}, nil
 	}
-	d, err := Tar{}.Find(ctx, p.Name, &p) // the archive in p.Out, read back and verified
-	if err != nil {
-		return nil, fmt.Errorf("--resume: %w", err)
-	}
-	return &Result{Name: p.Name, Manifest: d.Verified.Manifest, Deliveries: []*Delivery{d}, Path: d.Location, SHA256: d.SHA256, Verified: d.Verified}, nil
+	return deliverRest(ctx, p, b, done)
 }
 
 // keepState creates the resume directory of a grab (a partial bundle is

@@ -202,6 +202,11 @@ func Run(ctx context.Context, p Plan) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.Manifest.Partial != nil {
+		// the signal that stopped the collection is spent: the partial
+		// bundle is delivered (a second one ends the process)
+		ctx = context.WithoutCancel(ctx)
+	}
 	return Deliver(ctx, p, b)
 }
 
@@ -319,7 +324,9 @@ func Build(ctx context.Context, p Plan) (*Sealed, error) {
 		return nil, failErr(err)
 	}
 	p.hook(StepSums)
-	if err := applySeal(ctx, stage.Dir(), m, p.Seal, p.stderr()); err != nil {
+	// a Ctrl-C from here on finishes the seal (the time-stamp has its own
+	// timeout) and stops before the delivery (Deliver)
+	if err := applySeal(context.WithoutCancel(ctx), stage.Dir(), m, p.Seal, p.stderr()); err != nil {
 		return nil, failErr(fmt.Errorf("sealing: %w", err))
 	}
 	p.hook(StepSealed)
@@ -355,15 +362,26 @@ func Build(ctx context.Context, p Plan) (*Sealed, error) {
 // Deliver hands a sealed bundle to every output of the plan in turn. The
 // result's Path is the last kept location.
 func Deliver(ctx context.Context, p Plan, b *Sealed) (*Result, error) {
+	return deliverRest(ctx, p, b, nil)
+}
+
+// deliverRest is Deliver for the outputs after those done already (a
+// resumed delivery), whose results count as delivered first.
+func deliverRest(ctx context.Context, p Plan, b *Sealed, done []*Delivery) (*Result, error) {
 	res := &Result{Name: b.Name, Manifest: b.Manifest, Path: b.Dir}
 	if len(p.Outputs) == 0 {
 		return nil, failErr(errors.New("pipeline: the plan has no output"))
 	}
 	localKept := false
-	for _, d := range p.Outputs {
-		dl, err := d.Deliver(ctx, b, &p)
-		if err != nil {
+	for i, d := range p.Outputs {
+		var dl *Delivery
+		var err error
+		if i < len(done) {
+			dl = done[i]
+		} else if err = interrupted(ctx, &p, b, nil); err != nil {
 			return nil, err
+		} else if dl, err = d.Deliver(ctx, b, &p); err != nil {
+			return nil, interrupted(ctx, &p, b, err)
 		}
 		res.Deliveries = append(res.Deliveries, dl)
 		if dl.Verified != nil {
@@ -381,9 +399,32 @@ func Deliver(ctx context.Context, p Plan, b *Sealed) (*Result, error) {
 		if res.SHA256 == "" || dl.Form == FormTar {
 			res.SHA256 = dl.SHA256
 		}
-		p.hook(StepDelivered + ":" + dl.Form)
+		if i >= len(done) {
+			p.hook(StepDelivered + ":" + dl.Form)
+		}
 	}
 	return res, nil
+}
+
+// interrupted is the error of a run with a resume state (grab) whose
+// context was cancelled (Ctrl-C, SIGINT, SIGTERM) once its bundle was
+// sealed: the delivery stops before its next output, or with the one the
+// signal cut short (err), and says where the sealed bundle is and the
+// command that delivers it (Plan.ResumeCommand, which finishSealed
+// serves). Otherwise err itself (nil: go on).
+func interrupted(ctx context.Context, p *Plan, b *Sealed, err error) error {
+	if ctx.Err() == nil || p.ResumeDir == "" {
+		return err
+	}
+	where := b.Dir
+	if b.Archive != "" {
+		where = b.Archive
+	}
+	msg := fmt.Sprintf("interrupted (%v) once the bundle was sealed: it is kept, sealed, in %s but not delivered; `%s` delivers it", context.Cause(ctx), where, p.ResumeCommand)
+	if err != nil {
+		msg += " (" + oneLine(err.Error()) + ")"
+	}
+	return &Error{Kind: Failed, Err: errors.New(msg)}
 }
 
 // nopProgress ignores progress.

@@ -219,57 +219,67 @@ func seriesRecords(t *testing.T, stateDir string) []string {
 	t.Helper()
 	st := loadDirState(t, stateDir)
 	var out []string
-	add := walkRecordLines(&out)
 	for _, e := range st.Index {
 		code, _, stderr := invokeCtx(context.Background(), "verify", e.Location)
 		if code != ExitOK {
 			t.Fatalf("index entry %d, %s, does not verify: exit %d\n%s", e.Seq, e.Location, code, stderr)
 		}
-		var err error
-		switch {
-		case strings.HasPrefix(e.Location, "http"):
-			tg, perr := blob.ParseURL(e.Location)
-			if perr != nil {
-				t.Fatal(perr)
-			}
-			s, serr := pipeline.OpenStore(tg, nil, "", "")
-			if serr != nil {
-				t.Fatal(serr)
-			}
-			info, serr := s.Stat(context.Background())
-			if serr != nil {
-				t.Fatal(serr)
-			}
-			rc, oerr := s.Open(context.Background(), info.ETag)
-			if oerr != nil {
-				t.Fatal(oerr)
-			}
-			err = archive.Walk(rc, add)
-			rc.Close()
-		case strings.HasSuffix(e.Location, ".tar.zst"):
-			f, oerr := os.Open(e.Location)
-			if oerr != nil {
-				t.Fatal(oerr)
-			}
-			err = archive.Walk(f, add)
-			f.Close()
-		default:
-			err = filepath.WalkDir(e.Location, func(p string, d os.DirEntry, err error) error {
-				if err != nil || d.IsDir() {
-					return err
-				}
-				rel, _ := filepath.Rel(e.Location, p)
-				f, err := os.Open(p)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				return add(filepath.ToSlash(rel), f)
-			})
+		out = append(out, locationRecords(t, e.Location)...)
+	}
+	return out
+}
+
+// locationRecords reads every record line of the bundle at loc (a blob
+// URL, read with the storage credential in the environment, an archive or
+// a directory) as "file\x00line" strings.
+func locationRecords(t *testing.T, loc string) []string {
+	t.Helper()
+	var out []string
+	add := walkRecordLines(&out)
+	var err error
+	switch {
+	case strings.HasPrefix(loc, "http"):
+		tg, perr := blob.ParseURL(loc)
+		if perr != nil {
+			t.Fatal(perr)
 		}
-		if err != nil {
-			t.Fatalf("read %s: %v", e.Location, err)
+		s, serr := pipeline.OpenStore(tg, nil, "", "")
+		if serr != nil {
+			t.Fatal(serr)
 		}
+		info, serr := s.Stat(context.Background())
+		if serr != nil {
+			t.Fatal(serr)
+		}
+		rc, oerr := s.Open(context.Background(), info.ETag)
+		if oerr != nil {
+			t.Fatal(oerr)
+		}
+		err = archive.Walk(rc, add)
+		rc.Close()
+	case strings.HasSuffix(loc, ".tar.zst"):
+		f, oerr := os.Open(loc)
+		if oerr != nil {
+			t.Fatal(oerr)
+		}
+		err = archive.Walk(f, add)
+		f.Close()
+	default:
+		err = filepath.WalkDir(loc, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(loc, p)
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return add(filepath.ToSlash(rel), f)
+		})
+	}
+	if err != nil {
+		t.Fatalf("read %s: %v", loc, err)
 	}
 	return out
 }

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/evidence-dfir/evidence/archive/blob"
+	"github.com/evidence-dfir/evidence/archive/blob/azuritetest"
 	"github.com/evidence-dfir/evidence/archive/export"
 	"github.com/evidence-dfir/evidence/collect/graphtest"
 	"github.com/evidence-dfir/evidence/manifest"
@@ -165,4 +170,152 @@ func TestExportAdoptsOrphan(t *testing.T) {
 func status2(t *testing.T, stateDir, out string, now time.Time) (int, string) {
 	code, stdout, _ := invoke(t, nil, "export", "status", "--state", stateDir, "--out", out, "--now", now.Format(time.RFC3339))
 	return code, stdout
+}
+
+// TestExportBlobOrphans: the bundles under an export's --blob-url that its
+// index does not hold are listed by `export status --blob-url` (text and
+// --json, exit 4). A fresh state's first run looks there too: when the
+// state was lost and is started again at the same path, it adopts the
+// bundle that path sealed as the first link of its chain (the next day
+// then holds the records of a series that never lost its state, none
+// twice), and names, without touching it, the blob it does not adopt (a
+// copy of that bundle under another name).
+func TestExportBlobOrphans(t *testing.T) {
+	az := azuritetest.Start(t)
+	cc := az.CreateContainer(t, "evidence")
+	sas := az.ContainerSAS(t, "evidence", "racwl")
+	t.Setenv(blob.EnvSAS, sas)
+	t.Setenv(blob.EnvConnectionString, "")
+	day0 := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
+	srv := newSim(t, graphtest.Config{Seed: 14, AuditsPerUser: 30, SignInsPerUser: 30, Now: day0})
+	blobURL := az.ContainerURL("evidence") + "/contoso"
+	stateDir, cleanState := t.TempDir(), t.TempDir()
+	day := func(d int, stateDir, url string) string {
+		t.Helper()
+		now := day0.Add(time.Duration(d) * 24 * time.Hour)
+		srv.Tenant.SetNow(now)
+		args := exportArgs(srv, stateDir, t.TempDir(), now, "--bundle", "blob", "--blob-url", url, "--allow-mutable", "--sources", "audits,signins")
+		if d == 0 {
+			args = append(args, "--since", "2d")
+		}
+		code, _, stderr := invoke(t, tokenEnv, args...)
+		if code != ExitOK {
+			t.Fatalf("day %d, state %s: exit %d\n%s", d+1, stateDir, code, stderr)
+		}
+		return stderr
+	}
+	status := func() (int, string, *export.StatusReport) {
+		t.Helper()
+		now := day0.Add(25 * time.Hour).Format(time.RFC3339)
+		code, text, _ := invoke(t, nil, "export", "status", "--state", stateDir, "--blob-url", blobURL, "--now", now)
+		jcode, js, _ := invoke(t, nil, "export", "status", "--json", "--state", stateDir, "--blob-url", blobURL, "--now", now)
+		var r struct {
+			Status *export.StatusReport `json:"status"`
+		}
+		if err := json.Unmarshal([]byte(js), &r); err != nil || r.Status == nil || jcode != code {
+			t.Fatalf("export status --json: exit %d (text: %d), %v\n%s", jcode, code, err, js)
+		}
+		return code, text, r.Status
+	}
+	day(0, stateDir, blobURL)
+	day(0, cleanState, blobURL+"-clean")
+	if code, s, _ := status(); code != ExitOK || strings.Contains(s, "\nOrphans") {
+		t.Fatalf("status of a clean export: exit %d\n%s", code, s)
+	}
+	bundle1 := loadDirState(t, stateDir).Index[0]
+
+	// A copy of bundle 1 under another export name: an orphan in the container.
+	dl, err := cc.NewBlockBlobClient("contoso/"+bundle1.Bundle).DownloadStream(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(dl.Body)
+	dl.Body.Close()
+	copyName := "evidence-export-20261123T180000Z" + manifest.ArchiveSuffix
+	if _, err := cc.NewBlockBlobClient("contoso/"+copyName).UploadBuffer(context.Background(), b, nil); err != nil {
+		t.Fatal(err)
+	}
+	copyURL := blobURL + "/" + copyName
+	code, s, r := status()
+	if code != ExitVerify || !strings.Contains(s, "Orphans in "+blobURL+": 1 bundle(s)") || !strings.Contains(s, copyURL) || !slices.Equal(r.Orphans, []string{copyURL}) {
+		t.Fatalf("status with a blob the index does not hold: exit %d, orphans %v\n%s", code, r.Orphans, s)
+	}
+
+	// The state is lost and started again at the same path: its first run
+	// adopts bundle 1 from the container and names the copy.
+	if err := os.RemoveAll(stateDir); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(stateDir, 0o700)
+	stderr := day(1, stateDir, blobURL)
+	day(1, cleanState, blobURL+"-clean")
+	if !strings.Contains(stderr, "adopted bundle 1, "+bundle1.Location) || !strings.Contains(stderr, "NOT ADOPTED "+copyURL) || !strings.Contains(stderr, "copy of bundle 1") {
+		t.Fatalf("the fresh state's first run does not say what it adopted and what it did not:\n%s", stderr)
+	}
+	st := loadDirState(t, stateDir)
+	if len(st.Index) != 2 || st.Index[0].Location != bundle1.Location || st.Index[0].SHA256 != bundle1.SHA256 {
+		t.Fatalf("the fresh state's index: %+v", st.Index)
+	}
+	clean, got := seriesRecords(t, cleanState), seriesRecords(t, stateDir)
+	if missing, extra := multisetDiff(clean, got); len(missing)+len(extra) > 0 || len(clean) == 0 {
+		t.Fatalf("after the adoption the series differs from one that never lost its state: %d lost, %d extra of %d (first lost %v, first extra %v)",
+			len(missing), len(extra), len(clean), first(missing), first(extra))
+	}
+	if code, s, r := status(); code != ExitVerify || !slices.Equal(r.Orphans, []string{copyURL}) {
+		t.Fatalf("status after the adoption: exit %d, orphans %v\n%s", code, r.Orphans, s)
+	}
+}
+
+// TestExportFreshStateSettlesOut: a fresh state's first run looks in --out
+// for the bundles an earlier state left there instead of ignoring them.
+// Started again at the path of a state that was lost, it adopts that
+// state's bundle as its first link (the series then holds the records of
+// one that never lost its state, none twice); another state's first run
+// in the same --out quarantines them, saying why.
+func TestExportFreshStateSettlesOut(t *testing.T) {
+	day0 := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
+	srv := newSim(t, graphtest.Config{Seed: 15, AuditsPerUser: 30, SignInsPerUser: 30, Now: day0})
+	stateDir, out, cleanState, cleanOut := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	day := func(d int, stateDir, out string, since bool) string {
+		t.Helper()
+		now := day0.Add(time.Duration(d) * 24 * time.Hour)
+		srv.Tenant.SetNow(now)
+		args := exportArgs(srv, stateDir, out, now, "--sources", "audits,signins")
+		if since {
+			args = append(args, "--since", "2d")
+		}
+		code, _, stderr := invoke(t, tokenEnv, args...)
+		if code != ExitOK {
+			t.Fatalf("day %d, state %s: exit %d\n%s", d+1, stateDir, code, stderr)
+		}
+		return stderr
+	}
+	day(0, stateDir, out, true)
+	day(0, cleanState, cleanOut, true)
+	bundle1 := loadDirState(t, stateDir).Index[0]
+	if err := os.RemoveAll(stateDir); err != nil { // the state is lost
+		t.Fatal(err)
+	}
+	os.MkdirAll(stateDir, 0o700)
+	stderr := day(1, stateDir, out, false) // no --since: the adopted bundle carries the watermarks
+	day(1, cleanState, cleanOut, false)
+	if !strings.Contains(stderr, "adopted bundle 1, "+bundle1.Location) {
+		t.Fatalf("the fresh state's first run did not adopt the bundle its path sealed:\n%s", stderr)
+	}
+	if st := loadDirState(t, stateDir); len(st.Index) != 2 || st.Index[0].SHA256 != bundle1.SHA256 || len(st.VerifyChain()) > 0 {
+		t.Fatalf("the fresh state's index: %+v", st.Index)
+	}
+	if missing, extra := multisetDiff(seriesRecords(t, cleanState), seriesRecords(t, stateDir)); len(missing)+len(extra) > 0 {
+		t.Fatalf("after the adoption the series differs from one that never lost its state: %d lost, %d extra (first lost %v, first extra %v)",
+			len(missing), len(extra), first(missing), first(extra))
+	}
+
+	other := t.TempDir()
+	stderr = day(2, other, out, true)
+	if n := strings.Count(stderr, "evidence: QUARANTINED "); n != 2 || !strings.Contains(stderr, "another export sealed it") {
+		t.Fatalf("another state's first run in the same --out quarantined %d bundles, want 2 (another export's):\n%s", n, stderr)
+	}
+	if q := export.QuarantinedBundles(out); len(q) != 2 {
+		t.Fatalf("quarantine/ holds %v", q)
+	}
 }

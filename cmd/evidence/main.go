@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/evidence-dfir/evidence/archive/pipeline"
+	"github.com/evidence-dfir/evidence/collect"
 	"github.com/spf13/pflag"
 	"io"
 	"log/slog"
@@ -87,6 +88,7 @@ func (a *app) printResult(command string, r *pipeline.Result) error {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop) // the first signal stops at a page boundary and seals; a second one ends the process
+	collect.InterruptSeen(ctx.Done())
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

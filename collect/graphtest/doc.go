@@ -63,7 +63,9 @@
 // /admin/exchange/tracing/*): the request that
 // would be the (Requests+1)-th in the last Per is answered 429
 // TooManyRequests with Retry-After in whole seconds, rounded up (0 when Per
-// is under a second). Refused requests do not consume the budget.
+// is under a second). A request counts from when it arrives, before the
+// simulator's own routing and checks. Refused requests do not consume the
+// budget.
 //
 // Faults (see Faults) apply to /auditLogs/*, /users* and message trace only: 5xx answers,
 // connection resets, truncated bodies, latency and 429 storms

@@ -567,7 +567,7 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.writeError(rc, e, nil)
 		return
 	}
-	if retry, ok := t.admit(ep.class, token); !ok {
+	if retry, ok := t.admit(ep.class, token, start); !ok {
 		t.mu.Lock()
 		t.stats.Throttled++
 		t.mu.Unlock()
@@ -616,11 +616,13 @@ func (t *Tenant) authorize(r *http.Request) (string, *gerr) {
 	return tok, nil
 }
 
-// admit applies the per-token sliding-window budget of a class. When the
-// request is refused it returns the Retry-After seconds: the time until the
-// oldest admitted request leaves the window, rounded up, or 0 when the
+// admit applies the per-token sliding-window budget of a class to a
+// request that arrived at `at` (when ServeHTTP began: the service counts a
+// request when it receives it, not after its own routing and checks). When
+// the request is refused it returns the Retry-After seconds: the time until
+// the oldest admitted request leaves the window, rounded up, or 0 when the
 // window itself is shorter than a second.
-func (t *Tenant) admit(class, token string) (int, bool) {
+func (t *Tenant) admit(class, token string, at time.Time) (int, bool) {
 	b := t.cfg.Directory
 	switch class {
 	case "reports":
@@ -637,7 +639,7 @@ func (t *Tenant) admit(class, token string) (int, bool) {
 	if b.unlimited() {
 		return 0, true
 	}
-	now := time.Now()
+	now := at
 	key := class + "\x00" + token
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -659,7 +661,16 @@ func (t *Tenant) admit(class, token string) (int, bool) {
 	if cap(win) == len(win) { // compact instead of growing without bound
 		win = append(make([]time.Time, 0, b.Requests), win...)
 	}
-	t.windows[key] = append(win, now)
+	// Requests that arrived together may take the lock out of order: keep
+	// the window sorted by arrival.
+	i = len(win)
+	for i > 0 && win[i-1].After(now) {
+		i--
+	}
+	win = append(win, time.Time{})
+	copy(win[i+1:], win[i:])
+	win[i] = now
+	t.windows[key] = win
 	return 0, true
 }
 

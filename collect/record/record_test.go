@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -130,5 +131,50 @@ func TestIndexGetAsGjson(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestWriteBatchAsWrite: WriteBatch writes the same JSON Lines and CSV
+// bytes as a Write of each record in turn, and on a record it refuses it
+// stops there, the records before it written, as Write would.
+func TestWriteBatchAsWrite(t *testing.T) {
+	cols := []Column{
+		Str("User", "user.upn"),
+		Time("Date (UTC)", "createdDateTime"),
+		Raw("List", "list"),
+		First("Who", "user.upn", "user.id"),
+		Note("Matched", "side"),
+	}
+	var recs [][]byte
+	for i := range 300 {
+		recs = append(recs, []byte(fmt.Sprintf(`{"user":{"upn":"=u%d@contoso.com","id":"%d"},"createdDateTime":"2026-11-15T15:00:%02d+09:00","list":[%d,"a,\"b\""]}`, i, i, i%60, i)))
+	}
+	write := func(batch bool, recs [][]byte) (string, string, error) {
+		var j, c bytes.Buffer
+		w, err := NewWriter(&j, &c, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if batch {
+			err = w.WriteBatch(recs)
+		} else {
+			for _, r := range recs {
+				if err = w.Write(r); err != nil {
+					break
+				}
+			}
+		}
+		return j.String(), c.String(), err
+	}
+	j1, c1, err1 := write(false, recs)
+	j2, c2, err2 := write(true, recs)
+	if err1 != nil || err2 != nil || j1 != j2 || c1 != c2 || strings.Count(c2, "\r\n") != 301 {
+		t.Fatalf("WriteBatch wrote other bytes than Write (errors %v, %v)", err1, err2)
+	}
+	bad := append(append(append([][]byte{}, recs[:100]...), []byte("{}\n")), recs[100:]...)
+	j1, c1, err1 = write(false, bad)
+	j2, c2, err2 = write(true, bad)
+	if err1 == nil || err2 == nil || j1 != j2 || c1 != c2 || strings.Count(j2, "\n") != 100 {
+		t.Fatalf("a refused record in a batch: errors %v, %v; %d lines written", err1, err2, strings.Count(j2, "\n"))
 	}
 }

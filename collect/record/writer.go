@@ -29,6 +29,15 @@ type NotedSink interface {
 	WriteNoted(record []byte, notes map[string]string) error
 }
 
+// BatchSink is a Sink that also takes many records at once. WriteBatch
+// writes the same bytes, in the same order, as a Write of each record in
+// turn would; when it returns, every record has been handed to the
+// underlying writers (as with Write).
+type BatchSink interface {
+	Sink
+	WriteBatch(records [][]byte) error
+}
+
 // CSV writes a table: UTF-8 with a byte order mark (so Excel in any locale
 // reads it as UTF-8), CRLF line ends (RFC 4180), the header row written at
 // once, so a table without rows still names its columns, and every cell
@@ -119,10 +128,71 @@ func (w *Writer) WriteNoted(rec []byte, notes map[string]string) error {
 	if _, err := w.jsonl.Write([]byte{'\n'}); err != nil {
 		return err
 	}
-	parsed := gjson.ParseBytes(rec)
-	w.idx.Reset(parsed)
-	for i, c := range w.cols {
-		w.row[i] = c.Cell(parsed, &w.idx, notes)
-	}
+	w.cells(rec, &w.idx, notes, w.row)
 	return w.csv.Row(w.row)
+}
+
+// cells fills row with rec's CSV cells, indexing rec in idx.
+func (w *Writer) cells(rec []byte, idx *Index, notes map[string]string, row []string) {
+	parsed := gjson.ParseBytes(rec)
+	idx.Reset(parsed)
+	for i, c := range w.cols {
+		row[i] = c.Cell(parsed, idx, notes)
+	}
+}
+
+// batchRows is how many CSV rows of a batch are computed ahead of the
+// writing.
+const batchRows = 64
+
+// WriteBatch implements BatchSink. The CSV cells of the records (parsing,
+// indexing, the columns) are computed on a goroutine of their own while
+// the records before them are written and hashed, so the two halves of
+// the work run on two cores.
+func (w *Writer) WriteBatch(recs [][]byte) error {
+	if len(recs) < 2 {
+		for _, rec := range recs {
+			if err := w.Write(rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rows := make(chan []string, batchRows)
+	stop := make(chan struct{})
+	go func() {
+		defer close(rows)
+		var idx Index
+		for _, rec := range recs {
+			row := make([]string, len(w.cols))
+			w.cells(rec, &idx, nil, row)
+			select {
+			case rows <- row:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		for range rows { // the goroutine ends at once
+		}
+	}()
+	for _, rec := range recs {
+		if len(rec) == 0 || rec[len(rec)-1] == '\n' {
+			return errors.New("record must be non-empty and carry no newline")
+		}
+		if _, err := w.jsonl.Write(rec); err != nil {
+			return err
+		}
+		if _, err := w.jsonl.Write([]byte{'\n'}); err != nil {
+			return err
+		}
+		if err := w.csv.Row(<-rows); err != nil {
+			return err
+		}
+	}
+	return nil
 }

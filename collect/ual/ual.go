@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/record"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/tidwall/gjson"
 )
@@ -271,69 +272,102 @@ func splitWindow(w collect.Window, n int) []collect.Window {
 	return out
 }
 
-// run works through the task list with o.Concurrency workers.
+// run works through the task list: o.Concurrency query workers submit
+// queries and poll them until they finish (so at most o.Concurrency
+// queries are queued or running on the service), and hand each succeeded
+// query to o.Concurrency readers, which page its records. A query worker
+// goes on to the next window while the finished one is read, so the next
+// queries run on the service while records are paged.
 func (s *Source) run(ctx context.Context, o Options, f filters, job collect.Job) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	queue := make(chan *task, 4*int(o.MaxQueries)+len(s.st.f.Tasks)+8)
-	var wg sync.WaitGroup
+	size := 4*int(o.MaxQueries) + len(s.st.f.Tasks) + 8
+	queries, reads := make(chan *task, size), make(chan *task, size)
+	var wg sync.WaitGroup // tasks queued or being worked on
 	for _, t := range s.st.f.Tasks {
-		if t.State == taskPending || t.State == taskSubmitted || t.State == taskPaging {
+		switch t.State {
+		case taskPending, taskSubmitted:
 			wg.Add(1)
-			queue <- t
+			queries <- t
+		case taskPaging:
+			wg.Add(1)
+			reads <- t
 		}
 	}
 	var refusedMu sync.Mutex
 	refused := ""
+	fatal := func(err error) {
+		s.mu.Lock()
+		if s.failed == nil {
+			s.failed = err
+		}
+		s.mu.Unlock()
+		cancel()
+	}
+	requeue := func(kids []*task) {
+		for _, k := range kids {
+			wg.Add(1)
+			queries <- k
+		}
+	}
 	var workers sync.WaitGroup
 	for i := 0; i < o.Concurrency; i++ {
-		workers.Add(1)
+		workers.Add(2)
 		go func() {
 			defer workers.Done()
-			for t := range queue {
+			for t := range queries {
 				refusedMu.Lock()
 				r := refused
 				refusedMu.Unlock()
-				kids, unavailable, err := s.work(ctx, o, f, job, t, r)
+				kids, unavailable, read, err := s.query(ctx, o, f, job, t, r)
 				if err != nil {
-					s.mu.Lock()
-					if s.failed == nil {
-						s.failed = err
-					}
-					s.mu.Unlock()
-					cancel()
+					fatal(err)
 				}
 				if unavailable != "" {
 					refusedMu.Lock()
 					refused = unavailable
 					refusedMu.Unlock()
 				}
-				for _, k := range kids {
+				requeue(kids)
+				if read && err == nil {
 					wg.Add(1)
-					queue <- k
+					reads <- t
 				}
+				wg.Done()
+			}
+		}()
+		go func() {
+			defer workers.Done()
+			for t := range reads {
+				kids, err := s.read(ctx, o, t, job.Progress)
+				if err != nil {
+					fatal(err)
+				}
+				requeue(kids)
 				wg.Done()
 			}
 		}()
 	}
 	wg.Wait()
-	close(queue)
+	close(queries)
+	close(reads)
 	workers.Wait()
 	return s.failed
 }
 
-// work advances one task to done, failed or split. It returns the halves to
-// queue, a licence/permission refusal that holds for every window, or a
+// query advances one task until its query has succeeded (read is true:
+// its records are to be read), or to failed or split. It returns the halves
+// to queue, a licence/permission refusal that holds for every window, or a
 // fatal error.
-func (s *Source) work(ctx context.Context, o Options, f filters, job collect.Job, t *task, refused string) ([]*task, string, error) {
+func (s *Source) query(ctx context.Context, o Options, f filters, job collect.Job, t *task, refused string) (kids []*task, unavailable string, read bool, err error) {
 	if ctx.Err() != nil {
-		return nil, "", ctx.Err()
+		return nil, "", false, ctx.Err()
 	}
 	fail := func(status, reason string) error {
 		return s.st.update(func() { t.State, t.Status, t.Reason = taskFailed, status, reason })
 	}
 	if refused != "" && t.QueryID == "" {
-		return nil, "", fail(manifest.StatusUnavailable, refused)
+		return nil, "", false, fail(manifest.StatusUnavailable, refused)
 	}
 	w := t.window()
 	if t.QueryID == "" {
@@ -344,7 +378,7 @@ func (s *Source) work(ctx context.Context, o Options, f filters, job collect.Job
 		}
 		s.st.mu.Unlock()
 		if spent {
-			return nil, "", fail(manifest.StatusFailed, fmt.Sprintf("not submitted: this run's budget of %d audit log queries is spent (--ual-max-queries); the tenant allows at least 200 per 24 h", o.MaxQueries))
+			return nil, "", false, fail(manifest.StatusFailed, fmt.Sprintf("not submitted: this run's budget of %d audit log queries is spent (--ual-max-queries); the tenant allows at least 200 per 24 h", o.MaxQueries))
 		}
 		ff := f
 		ff.service = t.Service
@@ -357,18 +391,18 @@ func (s *Source) work(ctx context.Context, o Options, f filters, job collect.Job
 		if err != nil {
 			status, reason, fatal := collect.Classify(err)
 			if fatal {
-				return nil, "", &collect.FatalError{Err: fmt.Errorf("ual: creating the query for %s: %w", w, err)}
+				return nil, "", false, &collect.FatalError{Err: fmt.Errorf("ual: creating the query for %s: %w", w, err)}
 			}
 			if status == manifest.StatusUnavailable {
-				return nil, reason, fail(status, reason)
+				return nil, reason, false, fail(status, reason)
 			}
-			return nil, "", fail(status, "creating the query: "+reason)
+			return nil, "", false, fail(status, "creating the query: "+reason)
 		}
 		if err := s.st.update(func() {
 			t.QueryID, t.Body, t.State = id, string(body), taskSubmitted
 			s.st.f.Submitted++
 		}); err != nil {
-			return nil, "", &collect.FatalError{Err: err}
+			return nil, "", false, &collect.FatalError{Err: err}
 		}
 		s.log().Debug("ual: query created", "id", id, "window", w.String())
 	}
@@ -380,29 +414,30 @@ func (s *Source) work(ctx context.Context, o Options, f filters, job collect.Job
 			// The interrupted run's query is gone from the service: run it again.
 			s.log().Warn("ual: the interrupted run's query no longer exists; submitting it again", "id", t.QueryID, "window", w.String())
 			if err := s.st.update(func() { t.State, t.QueryID, t.Body, t.Reused = taskPending, "", "", false }); err != nil {
-				return nil, "", &collect.FatalError{Err: err}
+				return nil, "", false, &collect.FatalError{Err: err}
 			}
 			s.st.mu.Lock()
 			s.Stats.Reused--
 			s.st.mu.Unlock()
-			return s.work(ctx, o, f, job, t, refused)
+			return s.query(ctx, o, f, job, t, refused)
 		}
 		if err != nil {
 			status, reason, fatal := collect.Classify(err)
 			if fatal {
-				return nil, "", &collect.FatalError{Err: fmt.Errorf("ual: query %s: %w", t.QueryID, err)}
+				return nil, "", false, &collect.FatalError{Err: fmt.Errorf("ual: query %s: %w", t.QueryID, err)}
 			}
-			return nil, "", fail(status, fmt.Sprintf("query %s: %s", t.QueryID, reason))
+			return nil, "", false, fail(status, fmt.Sprintf("query %s: %s", t.QueryID, reason))
 		}
 		switch qs.Status {
 		case StatusSucceeded:
 		case "":
-			return nil, "", fail(manifest.StatusFailed, fmt.Sprintf("query %s did not finish within %s (--ual-query-timeout)", t.QueryID, o.QueryTimeout))
+			return nil, "", false, fail(manifest.StatusFailed, fmt.Sprintf("query %s did not finish within %s (--ual-query-timeout)", t.QueryID, o.QueryTimeout))
 		default:
-			return nil, "", fail(manifest.StatusFailed, fmt.Sprintf("query %s ended %s", t.QueryID, qs.Status))
+			return nil, "", false, fail(manifest.StatusFailed, fmt.Sprintf("query %s ended %s", t.QueryID, qs.Status))
 		}
 		if qs.LimitExceeded != nil && *qs.LimitExceeded {
-			return s.split(o, t, "the service reports isRecordCountLimitExceeded")
+			kids, _, err := s.split(o, t, "the service reports isRecordCountLimitExceeded")
+			return kids, "", false, err
 		}
 		if err := s.st.update(func() {
 			t.State = taskPaging
@@ -410,24 +445,36 @@ func (s *Source) work(ctx context.Context, o Options, f filters, job collect.Job
 				t.Limit = *qs.RecordCountLimit
 			}
 		}); err != nil {
-			return nil, "", &collect.FatalError{Err: err}
+			return nil, "", false, &collect.FatalError{Err: err}
 		}
 	}
-	if err := s.page(ctx, o, t, job.Progress); err != nil {
+	return nil, "", t.State == taskPaging, nil
+}
+
+// read pages a succeeded query's records to done, failed or split. It
+// returns the halves to queue, or a fatal error.
+func (s *Source) read(ctx context.Context, o Options, t *task, prog collect.Progress) ([]*task, error) {
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err := s.page(ctx, o, t, prog); err != nil {
 		status, reason, fatal := collect.Classify(err)
 		if fatal {
-			return nil, "", &collect.FatalError{Err: err}
+			return nil, &collect.FatalError{Err: err}
 		}
-		return nil, "", fail(status, fmt.Sprintf("query %s: reading records: %s", t.QueryID, reason))
+		return nil, s.st.update(func() {
+			t.State, t.Status, t.Reason = taskFailed, status, fmt.Sprintf("query %s: reading records: %s", t.QueryID, reason)
+		})
 	}
 	limit := o.RecordLimit
 	if t.Limit > 0 {
 		limit = t.Limit
 	}
 	if t.Records >= limit {
-		return s.split(o, t, fmt.Sprintf("%d records reached the limit of %d", t.Records, limit))
+		kids, _, err := s.split(o, t, fmt.Sprintf("%d records reached the limit of %d", t.Records, limit))
+		return kids, err
 	}
-	return nil, "", s.st.update(func() { t.State = taskDone })
+	return nil, s.st.update(func() { t.State = taskDone })
 }
 
 // split replaces t by its halves.
@@ -516,7 +563,7 @@ func (s *Source) page(ctx context.Context, o Options, t *task, prog collect.Prog
 		}
 		first = s.api.recordsURL(t.QueryID, o.PageSize)
 	}
-	_, err = s.api.c.Pages(ctx, ClassAuditRead, Name, first, func(_ int, p *collect.Page) error {
+	_, err = s.api.c.PagesAhead(ctx, ClassAuditRead, Name, first, func(_ int, p *collect.Page) error {
 		for _, r := range p.Records {
 			if err := sp.write(r); err != nil {
 				return &collect.FatalError{Err: fmt.Errorf("ual: spooling records: %w", err)}
@@ -692,7 +739,13 @@ func scope(job collect.Job, t *task) string {
 	return sc
 }
 
+// spoolBatch is how many records copySpool hands the sink at once.
+const spoolBatch = 512
+
 // copySpool writes a task's spooled records that were not written yet.
+// Without a second sign-in file, records go to the sink in batches
+// (record.BatchSink), so their CSV rows are computed while the records
+// before them are written.
 func (s *Source) copySpool(t *task, sink, signSink collect.Sink, seen map[[16]byte]struct{}) (written, dups, signIns int64, err error) {
 	f, err := os.Open(s.st.spoolPath(t.N))
 	if err != nil {
@@ -701,6 +754,23 @@ func (s *Source) copySpool(t *task, sink, signSink collect.Sink, seen map[[16]by
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	bs, batched := sink.(record.BatchSink)
+	batched = batched && signSink == nil
+	var (
+		arena []byte
+		batch [][]byte
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := bs.WriteBatch(batch); err != nil {
+			return fmt.Errorf("ual: writing record: %w", err)
+		}
+		written += int64(len(batch))
+		arena, batch = arena[:0], batch[:0]
+		return nil
+	}
 	var read int64
 	for sc.Scan() && read < t.Records {
 		read++
@@ -715,14 +785,35 @@ func (s *Source) copySpool(t *task, sink, signSink collect.Sink, seen map[[16]by
 			}
 			seen[key] = struct{}{}
 		}
+		if batched {
+			if len(arena)+len(rec) > cap(arena) {
+				// A new arena: the batch still points into the old one.
+				if err := flush(); err != nil {
+					return written, dups, signIns, err
+				}
+				arena = make([]byte, 0, max(4<<20, 2*len(rec)))
+			}
+			start := len(arena)
+			arena = append(arena, rec...)
+			batch = append(batch, arena[start:len(arena):len(arena)])
+			if len(batch) == spoolBatch {
+				if err := flush(); err != nil {
+					return written, dups, signIns, err
+				}
+			}
+			continue
+		}
 		if err := sink.Write(rec); err != nil {
 			return written, dups, signIns, fmt.Errorf("ual: writing record: %w", err)
 		}
 		written++
+		if signSink == nil {
+			continue
+		}
 		if ss, ok := sink.(*collect.ScopedSink); ok && !ss.InScope(rec) {
 			continue // kept apart; not a sign-in of the subject either
 		}
-		if signSink != nil && isSignIn(rec) {
+		if isSignIn(rec) {
 			if err := signSink.Write(rec); err != nil {
 				return written, dups, signIns, fmt.Errorf("ual: writing record: %w", err)
 			}
@@ -731,6 +822,9 @@ func (s *Source) copySpool(t *task, sink, signSink collect.Sink, seen map[[16]by
 	}
 	if err := sc.Err(); err != nil {
 		return written, dups, signIns, fmt.Errorf("ual: spool of %s: %w", t.window(), err)
+	}
+	if err := flush(); err != nil {
+		return written, dups, signIns, err
 	}
 	if read != t.Records {
 		return written, dups, signIns, fmt.Errorf("ual: spool of %s holds %d records, %d were read", t.window(), read, t.Records)

@@ -71,8 +71,8 @@ func (s *Server) CreateContainer(t testing.TB, name string) *container.Client {
 }
 
 // ContainerSAS signs a service SAS for the container with the account key,
-// valid for an hour, with permissions from "racwi" (read, add, create,
-// write, set immutability policy). It returns the query string without '?'.
+// valid for an hour, with permissions from "racwli" (read, add, create,
+// write, list, set immutability policy). It returns the query string without '?'.
 func (s *Server) ContainerSAS(t testing.TB, name, perms string) string {
 	t.Helper()
 	cred, err := service.NewSharedKeyCredential(Account, AccountKey)
@@ -81,7 +81,7 @@ func (s *Server) ContainerSAS(t testing.TB, name, perms string) string {
 	}
 	p := sas.ContainerPermissions{
 		Read: strings.Contains(perms, "r"), Add: strings.Contains(perms, "a"), Create: strings.Contains(perms, "c"),
-		Write: strings.Contains(perms, "w"), SetImmutabilityPolicy: strings.Contains(perms, "i"),
+		Write: strings.Contains(perms, "w"), List: strings.Contains(perms, "l"), SetImmutabilityPolicy: strings.Contains(perms, "i"),
 	}
 	q, err := sas.BlobSignatureValues{
 		Protocol:      sas.ProtocolHTTPSandHTTP,
