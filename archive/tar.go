@@ -109,6 +109,10 @@ func WriteTarZstOptions(w io.Writer, dir, prefix string, mtime time.Time, opts O
 	}
 	tw := tar.NewWriter(enc)
 	buf := make([]byte, copyBufSize)
+	var feed *hashFeed
+	if opts.Verifier != nil {
+		feed = newHashFeed()
+	}
 
 	hdr := func(name string, typ byte, mode, size int64) *tar.Header {
 		return &tar.Header{Typeflag: typ, Name: name, Mode: mode, Size: size, ModTime: mtime}
@@ -127,7 +131,7 @@ func WriteTarZstOptions(w io.Writer, dir, prefix string, mtime time.Time, opts O
 			}
 			continue
 		}
-		if err := addFile(tw, filepath.Join(root, filepath.FromSlash(e.rel)), e.info, name, hdr, buf, opts.Verifier, e.rel); err != nil {
+		if err := addFile(tw, filepath.Join(root, filepath.FromSlash(e.rel)), e.info, name, hdr, buf, opts.Verifier, feed, e.rel); err != nil {
 			return fmt.Errorf("archive: %s: %w", e.rel, err)
 		}
 	}
@@ -143,7 +147,7 @@ func WriteTarZstOptions(w io.Writer, dir, prefix string, mtime time.Time, opts O
 // addFile streams the regular file at p into tw as entry name, and into v
 // as the bundle file rel when v is set.
 func addFile(tw *tar.Writer, p string, walked fs.FileInfo, name string,
-	hdr func(string, byte, int64, int64) *tar.Header, buf []byte, v *manifest.Verifier, rel string) error {
+	hdr func(string, byte, int64, int64) *tar.Header, buf []byte, v *manifest.Verifier, feed *hashFeed, rel string) error {
 	f, err := os.Open(p)
 	if err != nil {
 		return err
@@ -161,7 +165,13 @@ func addFile(tw *tar.Writer, p string, walked fs.FileInfo, name string,
 		return err
 	}
 	if v != nil {
-		return teeFile(tw, f, size, v, rel)
+		// The file is read once for both: each chunk read is archived,
+		// then hashed on another goroutine as the bundle file rel.
+		n, fed, err := feedFile(v, rel, f, feed, tw)
+		if fed || err != nil {
+			return copied(n, size, err)
+		}
+		// A name v refused (and recorded): archived all the same.
 	}
 	// Hide ReadFrom/WriteTo so that buf is used.
 	n, err := io.CopyBuffer(struct{ io.Writer }{tw}, struct{ io.Reader }{f}, buf)
@@ -173,91 +183,6 @@ func copied(n, size int64, err error) error {
 		return fmt.Errorf("changed while being archived (size was %d)", size)
 	}
 	return err
-}
-
-// teeChunks is how many chunks of copyBufSize are in flight between the
-// archive writer and the hashing goroutine.
-const teeChunks = 4
-
-// teeFile streams f into tw and, chunk by chunk, to a goroutine that adds it
-// to v as the bundle file rel: hashing runs beside the archiving, and the
-// file is read once for both.
-func teeFile(tw *tar.Writer, f io.Reader, size int64, v *manifest.Verifier, rel string) error {
-	full := make(chan []byte, teeChunks)
-	free := make(chan []byte, teeChunks)
-	for range teeChunks {
-		free <- make([]byte, copyBufSize)
-	}
-	added := make(chan error, 1)
-	cr := &chanReader{full: full, free: free}
-	go func() {
-		err := v.Add(rel, cr)
-		cr.drain()
-		added <- err
-	}()
-	var n int64
-	var err error
-	for err == nil {
-		b := <-free
-		k, rerr := io.ReadFull(f, b)
-		if k > 0 {
-			if _, werr := tw.Write(b[:k]); werr != nil {
-				err = werr
-				free <- b
-				break
-			}
-			n += int64(k)
-			full <- b[:k]
-		} else {
-			free <- b
-		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			break
-		}
-		err = rerr
-	}
-	close(full)
-	if aerr := <-added; err == nil && aerr != nil {
-		err = aerr
-	}
-	return copied(n, size, err)
-}
-
-// chanReader reads the chunks sent on full, handing each back on free once
-// read.
-type chanReader struct {
-	full <-chan []byte
-	free chan<- []byte
-	cur  []byte // the chunk being read
-	rest []byte // its unread part
-}
-
-func (r *chanReader) Read(p []byte) (int, error) {
-	for len(r.rest) == 0 {
-		if r.cur != nil {
-			r.free <- r.cur[:cap(r.cur)]
-			r.cur = nil
-		}
-		b, ok := <-r.full
-		if !ok {
-			return 0, io.EOF
-		}
-		r.cur, r.rest = b, b
-	}
-	n := copy(p, r.rest)
-	r.rest = r.rest[n:]
-	return n, nil
-}
-
-// drain hands back every chunk still sent (when the reader stopped early).
-func (r *chanReader) drain() {
-	if r.cur != nil {
-		r.free <- r.cur[:cap(r.cur)]
-		r.cur = nil
-	}
-	for b := range r.full {
-		r.free <- b[:cap(b)]
-	}
 }
 
 type dirEntry struct {

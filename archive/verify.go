@@ -33,11 +33,14 @@ func VerifyTarZst(path string) (*manifest.Result, error) {
 // a pipe): it reads r once, to its end when the archive is sound.
 //
 // Decompression and hashing run on separate cores: the walk decompresses
-// each file's bytes into a pipe, and another goroutine hashes them from it.
+// each file's bytes into chunks that another goroutine hashes in place.
 func VerifyReader(r io.Reader) (*manifest.Result, error) {
 	v := manifest.NewVerifier()
-	buf := make([]byte, pipeBufSize)
-	err := Walk(r, func(name string, r io.Reader) error { return addPiped(v, name, r, buf) })
+	feed := newHashFeed()
+	err := Walk(r, func(name string, r io.Reader) error {
+		_, _, err := feedFile(v, name, r, feed, nil) // a refused name: the walk skips the entry
+		return err
+	})
 	var unsafe *UnsafeEntryError
 	switch {
 	case errors.As(err, &unsafe):
@@ -46,33 +49,4 @@ func VerifyReader(r io.Reader) (*manifest.Result, error) {
 		return nil, err
 	}
 	return v.Result(), nil
-}
-
-// pipeBufSize is how many decompressed bytes the walk hands the hashing
-// goroutine at a time.
-const pipeBufSize = 256 << 10
-
-// errUnread stops feeding a file that the Verifier does not read.
-var errUnread = errors.New("entry not read by the verifier")
-
-// addPiped is v.Add(name, r) with r read in this goroutine, through buf, and
-// hashed in another: while one chunk is hashed, the next is decompressed.
-// One file is in flight at a time, so v is used by one goroutine at a time.
-func addPiped(v *manifest.Verifier, name string, r io.Reader, buf []byte) error {
-	pr, pw := io.Pipe()
-	added := make(chan error, 1)
-	go func() {
-		err := v.Add(name, pr)
-		pr.CloseWithError(errUnread) // when Add refused the file unread
-		added <- err
-	}()
-	_, err := io.CopyBuffer(pw, r, buf)
-	if errors.Is(err, errUnread) {
-		err = nil // the walk skips the rest of the entry
-	}
-	pw.CloseWithError(err) // nil: the end of the file
-	if aerr := <-added; aerr != nil {
-		return aerr
-	}
-	return err
 }

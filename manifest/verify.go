@@ -196,6 +196,64 @@ func (v *Verifier) Add(path string, r io.Reader) error {
 	return v.add(path, func() (hashed, error) { return hashStream(path, r, nil) })
 }
 
+// Create starts the bundle file at path ('/'-separated, relative to the
+// bundle root) for a caller that already holds its bytes in hand (an
+// archive being written or decompressed): they are written to the returned
+// FileWriter, which hashes and counts them without copying them, and Close
+// records the file. Path rules are Add's: a path that is refused is recorded
+// as unsafe at once and its FileWriter discards what it is given. A file
+// whose FileWriter is never closed is not recorded, as when Add's reading
+// fails. One FileWriter at a time: the Verifier is not safe for concurrent
+// use, and the FileWriter may be written on another goroutine than the one
+// that created it only if nothing else uses the Verifier meanwhile.
+func (v *Verifier) Create(path string) (*FileWriter, error) {
+	if err := v.accept(path); err != nil {
+		return nil, err
+	}
+	if v.refused[path] {
+		return &FileWriter{}, nil
+	}
+	keep := keepFor(path)
+	var dst io.Writer
+	if keep != nil {
+		dst = keep
+	}
+	return &FileWriter{v: v, path: path, hw: NewHashWriter(dst), keep: keep}, nil
+}
+
+// FileWriter hashes and counts the bytes of one bundle file (see
+// Verifier.Create). Its Write never fails.
+type FileWriter struct {
+	v    *Verifier // nil: the path was refused, bytes are discarded
+	path string
+	hw   *HashWriter
+	keep *capBuffer
+}
+
+// Write hashes and counts p; it does not keep p.
+func (w *FileWriter) Write(p []byte) (int, error) {
+	if w.hw != nil {
+		w.hw.Write(p) // a capBuffer or io.Discard: never fails
+	}
+	return len(p), nil
+}
+
+// Refused reports whether the path was refused (recorded as unsafe): the
+// bytes written are then ignored and need not be fed.
+func (w *FileWriter) Refused() bool { return w.v == nil }
+
+// Close records the file with the bytes written to it. It may be called
+// once; a refused FileWriter records nothing more.
+func (w *FileWriter) Close() error {
+	if w.v == nil {
+		return nil
+	}
+	v := w.v
+	w.v = nil
+	v.keepFile(w.path, hashed{seen: seenFile{sha256: w.hw.Sum(), size: w.hw.Size(), lines: w.hw.Lines()}, keep: w.keep})
+	return nil
+}
+
 // hashed is what one read of a bundle file gives: its SHA-256, size and line
 // count, and its bytes when it is one the Verifier keeps (SHA256SUMS,
 // manifest.json and the seal files).
@@ -207,10 +265,7 @@ type hashed struct {
 // hashStream reads r to its end once, hashing and counting it as the bundle
 // file at path, through buf (a fresh buffer when buf is nil).
 func hashStream(path string, r io.Reader, buf []byte) (hashed, error) {
-	var keep *capBuffer
-	if path == SumsName || path == ManifestName || sealFile[path] {
-		keep = &capBuffer{max: maxMetaSize}
-	}
+	keep := keepFor(path)
 	var dst io.Writer
 	if keep != nil {
 		dst = keep
@@ -234,6 +289,15 @@ func hashStream(path string, r io.Reader, buf []byte) (hashed, error) {
 	return hashed{seen: seenFile{sha256: hw.Sum(), size: hw.Size(), lines: hw.Lines()}, keep: keep}, nil
 }
 
+// keepFor is the buffer that keeps the bytes of path when the Verifier keeps
+// them (SHA256SUMS, manifest.json and the seal files), else nil.
+func keepFor(path string) *capBuffer {
+	if path == SumsName || path == ManifestName || sealFile[path] {
+		return &capBuffer{max: maxMetaSize}
+	}
+	return nil
+}
+
 // readBufSize is the size of the buffer a file is read through: large
 // enough that system calls cost little against hashing, small enough to stay
 // in the CPU's cache.
@@ -242,6 +306,21 @@ const readBufSize = 256 << 10
 // add is Add with the reading left to read, which is called only when path
 // is accepted; its error is returned as is and nothing is recorded then.
 func (v *Verifier) add(path string, read func() (hashed, error)) error {
+	if err := v.accept(path); err != nil || v.refused[path] {
+		return err
+	}
+	h, err := read()
+	if err != nil {
+		return err
+	}
+	v.keepFile(path, h)
+	return nil
+}
+
+// accept checks path before its file is read: the error is non-nil when the
+// verification was halted; a path refused is recorded as unsafe (and is
+// then in v.refused).
+func (v *Verifier) accept(path string) error {
 	if v.halted {
 		return fmt.Errorf("add %q: verification was halted", path)
 	}
@@ -251,12 +330,12 @@ func (v *Verifier) add(path string, read func() (hashed, error)) error {
 	}
 	if _, dup := v.files[path]; dup || v.refused[path] {
 		v.Refuse(path, "entry appears twice")
-		return nil
 	}
-	h, err := read()
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// keepFile keeps what one read of the file at path gave.
+func (v *Verifier) keepFile(path string, h hashed) {
 	keep := h.keep
 	v.files[path] = h.seen
 	switch path {
@@ -271,7 +350,6 @@ func (v *Verifier) add(path string, read func() (hashed, error)) error {
 		}
 		v.sealFiles[path] = keep.buf.Bytes()
 	}
-	return nil
 }
 
 // Refuse records that the entry at path was not read because it is unsafe

@@ -549,3 +549,58 @@ func (r repeatReader) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestVerifierCreate: files written in pieces through Create give what Add
+// gives; a refused name is recorded once and its bytes ignored; a file never
+// closed is not recorded; Create after Halt fails.
+func TestVerifierCreate(t *testing.T) {
+	dir := testBundle(t)
+	flipByte(t, dir, "README.txt", 0)
+	v := NewVerifier()
+	for _, name := range append(bundleFilesOf(t, dir), ManifestName, SumsName) {
+		w, err := v.Create(name)
+		if err != nil || w.Refused() {
+			t.Fatalf("Create(%q) = %v, refused %v", name, err, w.Refused())
+		}
+		b := readFile(t, dir, name)
+		for len(b) > 0 { // in pieces of 7 bytes
+			k := min(7, len(b))
+			w.Write(b[:k])
+			b = b[k:]
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dup := bundleFilesOf(t, dir)[0]
+	if dup == "README.txt" {
+		dup = bundleFilesOf(t, dir)[1]
+	}
+	for _, name := range []string{"../x", dup} {
+		w, err := v.Create(name)
+		if err != nil || !w.Refused() {
+			t.Fatalf("Create(%q) = %v, refused %v", name, err, w.Refused())
+		}
+		w.Write([]byte("ignored"))
+		w.Close()
+	}
+	if w, err := v.Create("data/never-closed.jsonl"); err != nil {
+		t.Fatal(err)
+	} else {
+		w.Write([]byte("x\n"))
+	}
+	got := v.Result()
+	checkProblems(t, got, []want{
+		{"../x", ProblemUnsafe, "parent directory"},
+		{"README.txt", ProblemChanged, ""},
+		{dup, ProblemUnsafe, "twice"},
+	})
+	want := bundleVerifier(t, dir).Result()
+	if got.Files != want.Files || got.Bytes != want.Bytes {
+		t.Errorf("Create: %d files, %d bytes; Add: %d files, %d bytes", got.Files, got.Bytes, want.Files, want.Bytes)
+	}
+	v.Halt("top/../y", "parent directory reference")
+	if _, err := v.Create("data/audit.jsonl"); err == nil {
+		t.Error("Create after Halt succeeded")
+	}
+}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -523,7 +524,14 @@ func packArchive(ctx context.Context, dir, prefix, final string, mtime time.Time
 	err := durable.Write(final, 0o644, durable.Create, func(w io.Writer) error {
 		KillPoint(StepArchiveBegun)
 		w, wait, follow := followReadBack(w)
-		err := archive.WriteTarZstOptions(io.MultiWriter(w, h), dir, prefix, mtime, archive.Options{Verifier: v, Context: ctx})
+		// The encoder writes each compressed block (a few KiB) as it is
+		// done: gathered into 1 MiB writes, the file takes 200 times
+		// fewer system calls.
+		bw := bufio.NewWriterSize(w, archiveWriteBuf)
+		err := archive.WriteTarZstOptions(io.MultiWriter(bw, h), dir, prefix, mtime, archive.Options{Verifier: v, Context: ctx})
+		if err == nil {
+			err = bw.Flush()
+		}
 		if follow {
 			r := wait(err)
 			rb = &r
@@ -544,6 +552,10 @@ func packArchive(ctx context.Context, dir, prefix, final string, mtime time.Time
 	}
 	return hex.EncodeToString(h.Sum(nil)), rb, nil
 }
+
+// archiveWriteBuf is how many archive bytes are gathered into one write of
+// the file.
+const archiveWriteBuf = 1 << 20
 
 // readBackOf is the read-back of the archive at path: rb, made while it was
 // written, when it read the very file now at path to its end; otherwise the

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -60,7 +61,7 @@ func TestReadBackWhileWriting(t *testing.T) {
 	dir := bundleDir(t, 4)
 	out := filepath.Join(t.TempDir(), "b.tar.zst")
 	mtime := time.Date(2026, 11, 15, 6, 0, 0, 0, time.UTC)
-	sum, rb, err := packArchive(dir, "evidence-readback", out, mtime, nil)
+	sum, rb, err := packArchive(context.Background(), dir, "evidence-readback", out, mtime, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,13 +89,13 @@ func TestReadBackWhileWriting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The copy is written beside the original and renamed over it, so the
-	// file system cannot hand the copy the original's inode number (a
-	// remove, then a write, may reuse it).
-	if err := os.WriteFile(out+".copy", b, 0o644); err != nil {
+	// Moved aside, not removed: a removed file's inode may be given to the
+	// new one (ext4 reuses it), which would then be the same file by
+	// os.SameFile.
+	if err := os.Rename(out, out+".read-back"); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(out+".copy", out); err != nil {
+	if err := os.WriteFile(out, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := readBackOf(out, rb); err == nil {
@@ -146,7 +147,7 @@ func BenchmarkPackReadBack(b *testing.B) {
 			b.SetBytes(int64(mb) << 20)
 			for i := 0; i < b.N; i++ {
 				out := filepath.Join(b.TempDir(), "b.tar.zst")
-				sum, rb, err := packArchive(dir, "evidence-readback", out, mtime, nil)
+				sum, rb, err := packArchive(context.Background(), dir, "evidence-readback", out, mtime, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
