@@ -53,14 +53,14 @@ type file struct {
 	countLines          bool
 	closed              bool
 	writes              *atomic.Uint64
-	last                uint64 // the number of its last write
-	rehash              bool   // trimmed: hashed again from disk at Seal
-	kept                int64  // the lines left by the trim
+	last                atomic.Uint64 // the number of its last write
+	rehash              bool          // trimmed: hashed again from disk at Seal
+	kept                int64         // the lines left by the trim
 }
 
 // Write implements io.Writer through the hash.
 func (f *file) Write(p []byte) (int, error) {
-	f.last = f.writes.Add(1)
+	f.last.Store(f.writes.Add(1))
 	return f.hw.Write(p)
 }
 
@@ -356,7 +356,7 @@ func (s *Stage) TrimSource(source string, paths []string, keep int64) (int64, er
 		fs = append(fs, f)
 		total += f.lines()
 	}
-	sort.Slice(fs, func(i, j int) bool { return fs[i].last > fs[j].last })
+	sort.Slice(fs, func(i, j int) bool { return fs[i].last.Load() > fs[j].last.Load() })
 	excess := total - keep
 	var dropped int64
 	for _, f := range fs {
