@@ -78,6 +78,17 @@ type Partial struct {
 	// that was running and those not started. The others are complete.
 	Unfinished []string `json:"unfinished"`
 	Resume     string   `json:"resume,omitempty"` // the command that completes the collection
+	// Omitted names the files made from the records (the CSV views,
+	// report.html) that this bundle leaves out, and why: on a full disk
+	// ("disk full") they give their room to sealing the records, and
+	// `evidence grab --resume` writes them again. Absent when none is.
+	Omitted []Omitted `json:"omitted,omitempty"`
+}
+
+// Omitted is a file a partial bundle leaves out.
+type Omitted struct {
+	Path   string `json:"path"`   // the path it has in a complete bundle
+	Reason string `json:"reason"` // why it is left out, e.g. "disk full"
 }
 
 // Attachment kinds.

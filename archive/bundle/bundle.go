@@ -15,9 +15,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/evidence-dfir/evidence/collect/record"
 	"github.com/evidence-dfir/evidence/manifest"
@@ -40,19 +42,27 @@ type Stage struct {
 	mu     sync.Mutex
 	files  map[string]*file
 	sealed bool
+	writes atomic.Uint64 // numbers the writes, across files
 }
 
 type file struct {
 	path, source, media string
 	f                   *os.File
-	buf                 *bufio.Writer
+	buf                 *retryWriter
 	hw                  *manifest.HashWriter
 	countLines          bool
 	closed              bool
+	writes              *atomic.Uint64
+	last                atomic.Uint64 // the number of its last write
+	rehash              bool          // trimmed: hashed again from disk at Seal
+	kept                int64         // the lines left by the trim
 }
 
 // Write implements io.Writer through the hash.
-func (f *file) Write(p []byte) (int, error) { return f.hw.Write(p) }
+func (f *file) Write(p []byte) (int, error) {
+	f.last.Store(f.writes.Add(1))
+	return f.hw.Write(p)
+}
 
 func (f *file) close() error {
 	if f.closed {
@@ -141,8 +151,8 @@ func (s *Stage) create(rel, source, media string) (*file, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf := bufio.NewWriterSize(fh, 256<<10)
-	f := &file{path: rel, source: source, media: media, f: fh, buf: buf, hw: manifest.NewHashWriter(buf), countLines: media == MediaJSONL}
+	buf := &retryWriter{f: fh, buf: make([]byte, 0, 256<<10)}
+	f := &file{path: rel, source: source, media: media, f: fh, buf: buf, hw: manifest.NewHashWriter(buf), countLines: media == MediaJSONL, writes: &s.writes}
 	s.files[rel] = f
 	return f, nil
 }
@@ -213,9 +223,16 @@ func (s *Stage) Seal(m *manifest.Manifest) error {
 	var sums []manifest.Sum
 	for _, p := range paths {
 		f := s.files[p]
-		mf := manifest.File{Path: p, Size: f.hw.Size(), SHA256: f.hw.Sum(), Source: f.source, MediaType: f.media}
+		hw := f.hw
+		if f.rehash {
+			var err error
+			if hw, err = hashFile(filepath.Join(s.dir, filepath.FromSlash(p))); err != nil {
+				return fmt.Errorf("sealing: %w", err)
+			}
+		}
+		mf := manifest.File{Path: p, Size: hw.Size(), SHA256: hw.Sum(), Source: f.source, MediaType: f.media}
 		if f.countLines {
-			n := f.hw.Lines()
+			n := hw.Lines()
 			mf.Records = &n
 		}
 		m.Files = append(m.Files, mf)
@@ -272,6 +289,188 @@ func (s *Stage) Commit() (string, error) {
 	}
 	s.dir = final
 	return final, durable.SyncDir(s.out)
+}
+
+// DropMedia closes and removes every file of the media type (the CSV views,
+// MediaCSV) and returns their paths, sorted: a partial bundle sealed on a
+// full disk leaves out what can be made again from the records, to make
+// room for sealing them. The bytes the other files hold are unaffected.
+func (s *Stage) DropMedia(media string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sealed {
+		return nil, errors.New("bundle already sealed")
+	}
+	var dropped []string
+	for p, f := range s.files {
+		if f.media != media {
+			continue
+		}
+		if err := s.drop(p, f); err != nil {
+			return dropped, err
+		}
+		dropped = append(dropped, p)
+	}
+	sort.Strings(dropped)
+	return dropped, nil
+}
+
+// Remove closes and removes the file at rel, written in part or whole (a
+// page that could not be written): the bundle is sealed without it.
+func (s *Stage) Remove(rel string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.files[rel]
+	if f == nil || s.sealed {
+		return fmt.Errorf("bundle path %q is not open", rel)
+	}
+	return s.drop(rel, f)
+}
+
+func (s *Stage) drop(rel string, f *file) error {
+	if !f.closed {
+		f.closed = true
+		f.f.Close() // its unwritten bytes are dropped with it
+	}
+	delete(s.files, rel)
+	if err := os.Remove(filepath.Join(s.dir, filepath.FromSlash(rel))); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing %s: %w", rel, err)
+	}
+	return nil
+}
+
+// TrimSource keeps the first keep lines of the JSON Lines files written for
+// source (among paths, when given) and drops the lines written after them,
+// latest first: the records of a page a full disk cut short, which the
+// source did not count. It returns how many lines it dropped. Each file
+// trimmed is hashed again from disk at Seal; the lines kept are unchanged.
+func (s *Stage) TrimSource(source string, paths []string, keep int64) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var fs []*file
+	var total int64
+	for p, f := range s.files {
+		if f.source != source || !f.countLines || f.closed || (len(paths) > 0 && !slices.Contains(paths, p)) {
+			continue
+		}
+		fs = append(fs, f)
+		total += f.lines()
+	}
+	sort.Slice(fs, func(i, j int) bool { return fs[i].last.Load() > fs[j].last.Load() })
+	excess := total - keep
+	var dropped int64
+	for _, f := range fs {
+		if excess <= 0 {
+			break
+		}
+		n := min(excess, f.lines())
+		if err := f.trim(f.lines() - n); err != nil {
+			return dropped, err
+		}
+		excess -= n
+		dropped += n
+	}
+	return dropped, nil
+}
+
+// lines is the lines written to f, trimmed or not.
+func (f *file) lines() int64 {
+	if f.rehash {
+		return f.kept
+	}
+	return f.hw.Lines()
+}
+
+// trim cuts f after its first keep lines.
+func (f *file) trim(keep int64) error {
+	if err := f.buf.Flush(); err != nil {
+		return fmt.Errorf("%s: %w", f.path, err)
+	}
+	rf, err := os.Open(f.f.Name())
+	if err != nil {
+		return err
+	}
+	defer rf.Close()
+	var off, seen int64
+	br := bufio.NewReaderSize(rf, 1<<20)
+	for seen < keep {
+		line, err := br.ReadSlice('\n')
+		off += int64(len(line))
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: reading back: %w", f.path, err)
+		}
+		seen++
+	}
+	if err := f.f.Truncate(off); err != nil {
+		return fmt.Errorf("%s: %w", f.path, err)
+	}
+	if _, err := f.f.Seek(off, io.SeekStart); err != nil {
+		return fmt.Errorf("%s: %w", f.path, err)
+	}
+	f.buf.size = off
+	f.rehash, f.kept = true, keep
+	return nil
+}
+
+// hashFile hashes and counts the file at path as it is on disk.
+func hashFile(path string) (*manifest.HashWriter, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	hw := manifest.NewHashWriter(nil)
+	if _, err := io.Copy(hw, fh); err != nil {
+		return nil, fmt.Errorf("hashing %s: %w", path, err)
+	}
+	return hw, nil
+}
+
+// retryWriter buffers a file's writes like bufio.Writer, except that a
+// failed write is not final: a write is taken whole or not at all (a record
+// and its newline are never cut), and the bytes taken but not yet on disk
+// when the disk filled stay buffered, so that a later Flush, once there is
+// room again, writes exactly the bytes that were hashed.
+type retryWriter struct {
+	f    *os.File
+	buf  []byte
+	size int64 // bytes on disk
+}
+
+func (w *retryWriter) Write(p []byte) (int, error) {
+	if len(w.buf)+len(p) > cap(w.buf) {
+		if err := w.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	if len(p) <= cap(w.buf) {
+		w.buf = append(w.buf, p...)
+		return len(p), nil
+	}
+	n, err := w.f.Write(p)
+	if err != nil { // take none of it
+		if terr := w.f.Truncate(w.size); terr != nil {
+			return 0, errors.Join(err, terr)
+		}
+		if _, serr := w.f.Seek(w.size, io.SeekStart); serr != nil {
+			return 0, errors.Join(err, serr)
+		}
+		return 0, err
+	}
+	w.size += int64(n)
+	return n, nil
+}
+
+// Flush writes the buffered bytes; what a failure leaves unwritten stays
+// buffered for the next Flush.
+func (w *retryWriter) Flush() error {
+	n, err := w.f.Write(w.buf)
+	w.size += int64(n)
+	w.buf = w.buf[:copy(w.buf, w.buf[n:])]
+	return err
 }
 
 // Abort removes the partial directory; a failed run leaves nothing that

@@ -164,3 +164,55 @@ func readRow(t *testing.T, path string) map[string]string {
 	}
 	return out
 }
+
+// TestDropViewsAndTrim: what a partial bundle sealed on a full disk gives
+// up: DropMedia removes the CSV views and names them; TrimSource keeps the
+// first lines the source counted (records of any size, one larger than the
+// write buffer) and drops the rest; the sealed bundle verifies, its
+// manifest hashes and counts the records as they are on disk, and the
+// records kept are byte for byte those written.
+func TestDropViewsAndTrim(t *testing.T) {
+	st, err := Create(t.TempDir(), "evidence-trim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink, err := st.Open("signins/test.jsonl", "test", []collect.Column{collect.Str("Id", "id")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := `{"id":"big","pad":"` + strings.Repeat("x", 300<<10) + `"}`
+	recs := []string{`{"id":"a"}`, big, `{"id":"b"}`, `{"id":"c"}`, `{"id":"d"}`}
+	for _, r := range recs {
+		if err := sink.Write([]byte(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	views, err := st.DropMedia(MediaCSV)
+	if err != nil || len(views) != 1 || views[0] != "signins/test.csv" {
+		t.Fatalf("DropMedia: %v %v", views, err)
+	}
+	if cut, err := st.TrimSource("test", nil, 3); err != nil || cut != 2 {
+		t.Fatalf("TrimSource: cut %d, %v; want 2", cut, err)
+	}
+	m := &manifest.Manifest{Format: manifest.Format}
+	if err := st.Seal(m); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := st.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "signins", "test.csv")); !os.IsNotExist(err) {
+		t.Errorf("the dropped view is still there: %v", err)
+	}
+	j, _ := os.ReadFile(filepath.Join(dir, "signins", "test.jsonl"))
+	if string(j) != strings.Join(recs[:3], "\n")+"\n" {
+		t.Fatalf("trimmed jsonl: %d bytes, want the first 3 records as written", len(j))
+	}
+	if len(m.Files) != 1 || m.Files[0].Records == nil || *m.Files[0].Records != 3 || m.Files[0].Size != int64(len(j)) {
+		t.Fatalf("manifest files after the trim: %+v", m.Files)
+	}
+	if res, err := manifest.VerifyDir(dir); err != nil || !res.OK() {
+		t.Fatalf("trimmed bundle does not verify: %v %+v", err, res)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/collect"
+	"github.com/evidence-dfir/evidence/collect/record"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/evidence-dfir/evidence/manifest/durable"
 )
@@ -85,6 +87,44 @@ func (s *stopped) record(m *manifest.Manifest, w collect.Window, resume string) 
 	m.Warnings = append(m.Warnings, "partial: "+kind+" ("+detail+"); sealed what was collected; unfinished: "+strings.Join(unfinished, ", ")+"; `"+resume+"` completes it")
 }
 
+// makeRoom is what a collection stopped by a full disk (err) gives up so
+// that the records it collected can be sealed: the CSV views, which
+// `evidence grab --resume` writes again from the records. Each is named in
+// m.Partial.Omitted with the reason. The record files keep their bytes:
+// what they took before the disk filled is written out at the seal, in the
+// room the views leave.
+func makeRoom(stage *bundle.Stage, m *manifest.Manifest, err error, log *slog.Logger) error {
+	if kind, _ := collect.StopReason(err); kind != collect.StopDiskFull {
+		return nil
+	}
+	dropped, derr := stage.DropMedia(bundle.MediaCSV)
+	for _, p := range dropped {
+		m.Partial.Omitted = append(m.Partial.Omitted, manifest.Omitted{Path: p, Reason: collect.StopDiskFull})
+	}
+	if derr != nil {
+		return fmt.Errorf("making room for the partial bundle: %w", derr)
+	}
+	// the page the full disk cut short: the source counted none of it, and
+	// its window is marked not collected
+	for _, src := range m.Sources {
+		if src.Name != m.Partial.Unfinished[0] {
+			continue
+		}
+		cut, err := stage.TrimSource(src.Name, src.Files, src.Records)
+		if err != nil {
+			return fmt.Errorf("making room for the partial bundle: %w", err)
+		}
+		if cut > 0 {
+			m.Warnings = append(m.Warnings, fmt.Sprintf("partial: disk full: %s: the %d records written of the page the full disk cut short are not kept (the source counted none of them; its window is marked not collected)", src.Name, cut))
+		}
+	}
+	if len(dropped) > 0 {
+		log.Warn("disk full: the CSV views are left out of the partial bundle to make room for its records", "views", len(dropped))
+		m.Warnings = append(m.Warnings, fmt.Sprintf("partial: disk full: the %d CSV views are left out to make room for the records (partial.omitted); `%s` writes them again", len(dropped), m.Partial.Resume))
+	}
+	return nil
+}
+
 // stopLine is the one line said when err stopped a run signed in with
 // method: with --auth token, a 401 is named for what it is.
 func stopLine(method string, err error) string {
@@ -116,7 +156,11 @@ func tokenFail(method string, err error, connecting bool) error {
 
 // PartialLine is the one line a person reads about a partial bundle.
 func PartialLine(p *manifest.Partial) string {
-	return fmt.Sprintf("PARTIAL (%s): %s; unfinished: %s; complete it with `%s`", p.Reason, p.Detail, strings.Join(p.Unfinished, ", "), p.Resume)
+	left := ""
+	if len(p.Omitted) > 0 {
+		left = fmt.Sprintf("; %d files made from the records left out (%s; partial.omitted in manifest.json)", len(p.Omitted), p.Omitted[0].Reason)
+	}
+	return fmt.Sprintf("PARTIAL (%s): %s; unfinished: %s%s; complete it with `%s`", p.Reason, p.Detail, strings.Join(p.Unfinished, ", "), left, p.Resume)
 }
 
 // notePartial records in the resume directory the partial bundle just
@@ -185,12 +229,23 @@ func loadCarry(out, resumeDir string, stage *bundle.Stage, want []collect.Source
 	c.content = contentOf(res)
 	pm := res.Manifest
 	var unfinished []string
+	omitted := map[string]bool{}
 	if pm.Partial != nil {
 		unfinished = pm.Partial.Unfinished
+		for _, o := range pm.Partial.Omitted {
+			omitted[o.Path] = true
+		}
+	}
+	// a source whose CSV views were left out (a full disk) is collected
+	// again, so the resumed bundle has them
+	viewless := func(name string) bool {
+		return slices.ContainsFunc(pm.Files, func(f manifest.File) bool {
+			return f.Source == name && f.MediaType == bundle.MediaJSONL && omitted[record.CSVPath(f.Path)]
+		})
 	}
 	files := map[string]manifest.File{}
 	for _, s := range pm.Sources {
-		if slices.Contains(unfinished, s.Name) || !slices.ContainsFunc(want, func(w collect.Source) bool { return w.Name() == s.Name }) {
+		if slices.Contains(unfinished, s.Name) || viewless(s.Name) || !slices.ContainsFunc(want, func(w collect.Source) bool { return w.Name() == s.Name }) {
 			continue
 		}
 		c.sources[s.Name] = s

@@ -288,6 +288,9 @@ func Build(ctx context.Context, p Plan) (*Sealed, error) {
 			if err := stage.Rename(PartialName(p.Name, bundle.Stamp(p.now()))); err != nil {
 				return nil, failErr(err)
 			}
+			if err := makeRoom(stage, m, stop.err, log); err != nil {
+				return nil, failErr(err)
+			}
 		}
 	}
 	for _, c := range p.Collectors {

@@ -2,11 +2,14 @@ package pipeline
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
+	"syscall"
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive/bundle"
 	"github.com/evidence-dfir/evidence/archive/report"
+	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/manifest"
 	"github.com/evidence-dfir/evidence/manifest/seal"
 )
@@ -46,11 +49,19 @@ func writeReport(stage *bundle.Stage, m *manifest.Manifest, lang string, signer 
 		if err != nil {
 			return err
 		}
-		_, err = w.Write(buf.Bytes())
+		if _, err = w.Write(buf.Bytes()); err == nil {
+			err = stage.Flush(report.FileName)
+		}
+		if err != nil { // a page cut short is not sealed
+			err = errors.Join(err, stage.Remove(report.FileName))
+		}
 		return err
 	}()
 	if err != nil {
 		log.Warn("report.html not written", "err", err)
 		m.Warnings = append(m.Warnings, "report.html could not be written: "+oneLine(err.Error())+"; the records are unaffected")
+		if m.Partial != nil && errors.Is(err, syscall.ENOSPC) {
+			m.Partial.Omitted = append(m.Partial.Omitted, manifest.Omitted{Path: report.FileName, Reason: collect.StopDiskFull})
+		}
 	}
 }

@@ -350,11 +350,13 @@ func treeSize(t *testing.T, dir string) int64 {
 }
 
 // TestPartialDiskFullThenResume: a grab whose disk fills up part way (a
-// real tmpfs of half the bundle's size) stops with a precise line: a
-// partial bundle when the disk still allows sealing one (exit 3), else
-// exit 2 saying nothing was sealed, no unsealed directory left, and the
-// resume state kept. Once space is freed, `grab --resume` ends with the
-// records of an uninterrupted run.
+// real tmpfs of half the bundle's size) gives up the CSV views, which the
+// records make again, and seals the records it collected as a partial
+// bundle (exit 3) whose manifest names every view left out, as disk full;
+// once space is freed, `grab --resume` ends with the records of an
+// uninterrupted run and every CSV view. On a disk too small for even the
+// records' seal (tiny), the grab exits 2 saying nothing was sealed, leaves
+// no unsealed directory, keeps the resume state, and the resume works.
 func TestPartialDiskFullThenResume(t *testing.T) {
 	ref := newSim(t, partialCfg)
 	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
@@ -363,38 +365,94 @@ func TestPartialDiskFullThenResume(t *testing.T) {
 	}
 	refDir := lastLine(stdout)
 	size := treeSize(t, refDir)
-	out, grow := mountSmallDisk(t, size/2)
+	for _, tc := range []struct {
+		name string
+		disk int64
+		want int
+	}{
+		{"half", size / 2, ExitIncomplete},
+		{"tiny", diskTiny, ExitFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, grow := mountSmallDisk(t, tc.disk)
+			srv := newSim(t, partialCfg)
+			code, stdout, stderr := invoke(t, tokenEnv, grabArgs(srv, out, partialArgs...)...)
+			t.Logf("bundle %d bytes, disk %d bytes: exit %d: %s", size, tc.disk, code, lastLine(stderr))
+			if code != tc.want {
+				t.Fatalf("disk full: exit %d, want %d\n%s", code, tc.want, stderr)
+			}
+			if code == ExitIncomplete {
+				dir := lastLine(stdout)
+				m := checkPartial(t, dir, collect.StopDiskFull)
+				checkOmitted(t, refDir, dir, m)
+			} else {
+				if !strings.Contains(stderr, "no space left on device") || !strings.Contains(stderr, "nothing was sealed") || !strings.Contains(stderr, "grab --resume "+out) {
+					t.Errorf("disk full: stderr does not say so, that nothing was sealed, and how to resume\n%s", stderr)
+				}
+				if left, _ := filepath.Glob(filepath.Join(out, "evidence-*")); len(left) != 0 {
+					t.Errorf("nothing was sealed, yet a bundle is there: %v", left)
+				}
+			}
+			if left, _ := filepath.Glob(filepath.Join(out, ".*.partial")); len(left) != 0 {
+				t.Errorf("an unsealed staging directory is left: %v", left)
+			}
+			if st, _ := filepath.Glob(filepath.Join(out, ".evidence-*.resume")); len(st) != 1 {
+				t.Fatalf("resume state after a full disk: %v, want one", st)
+			}
 
-	srv := newSim(t, partialCfg)
-	code, stdout, stderr = invoke(t, tokenEnv, grabArgs(srv, out, partialArgs...)...)
-	t.Logf("bundle %d bytes, disk %d bytes: exit %d: %s", size, size/2, code, lastLine(stderr))
-	partial := code == ExitIncomplete
-	switch code {
-	case ExitIncomplete:
-		checkPartial(t, lastLine(stdout), collect.StopDiskFull)
-	case ExitFailed:
-		if !strings.Contains(stderr, "no space left on device") || !strings.Contains(stderr, "nothing was sealed") || !strings.Contains(stderr, "grab --resume "+out) {
-			t.Errorf("disk full: stderr does not say so, that nothing was sealed, and how to resume\n%s", stderr)
-		}
-		if left, _ := filepath.Glob(filepath.Join(out, "evidence-*")); len(left) != 0 {
-			t.Errorf("nothing was sealed, yet a bundle is there: %v", left)
-		}
-	default:
-		t.Fatalf("disk full: exit %d, want 2 or 3\n%s", code, stderr)
+			grow(4 * size) // space freed
+			code, stdout, stderr = invoke(t, tokenEnv, "grab", "--resume", out)
+			if code != ExitOK {
+				t.Fatalf("resume after freeing space: exit %d\n%s", code, stderr)
+			}
+			dir := lastLine(stdout)
+			checkResumed(t, refDir, dir, out, ref.URL, srv.URL, false)
+			for p := range recordLines(t, dir) {
+				if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(strings.TrimSuffix(p, ".jsonl")+".csv"))); err != nil {
+					t.Errorf("resumed bundle: the CSV view of %s: %v", p, err)
+				}
+			}
+		})
 	}
-	if left, _ := filepath.Glob(filepath.Join(out, ".*.partial")); len(left) != 0 {
-		t.Errorf("an unsealed staging directory is left: %v", left)
-	}
-	if st, _ := filepath.Glob(filepath.Join(out, ".evidence-*.resume")); len(st) != 1 {
-		t.Fatalf("resume state after a full disk: %v, want one", st)
-	}
+}
 
-	grow(4 * size) // space freed
-	code, stdout, stderr = invoke(t, tokenEnv, "grab", "--resume", out)
-	if code != ExitOK {
-		t.Fatalf("resume after freeing space: exit %d\n%s", code, stderr)
+// diskTiny is a disk too small to seal even the records of a partial
+// bundle: the manifest alone does not fit once collection has filled it.
+const diskTiny = 24 << 10
+
+// checkOmitted checks that a partial bundle sealed on a full disk names,
+// in partial.omitted, every CSV view it leaves out, as disk full, and keeps
+// none: every record file whose view the uninterrupted run (refDir) has
+// has it named there.
+func checkOmitted(t *testing.T, refDir, dir string, m *manifest.Manifest) {
+	t.Helper()
+	refFiles := map[string]bool{}
+	for _, f := range readManifest(t, refDir).Files {
+		refFiles[f.Path] = true
 	}
-	checkResumed(t, refDir, lastLine(stdout), out, ref.URL, srv.URL, partial)
+	omitted := map[string]bool{}
+	for _, o := range m.Partial.Omitted {
+		if o.Reason != collect.StopDiskFull {
+			t.Errorf("partial.omitted %s: reason %q, want %q", o.Path, o.Reason, collect.StopDiskFull)
+		}
+		omitted[o.Path] = true
+	}
+	views := 0
+	for _, f := range m.Files {
+		if csv := strings.TrimSuffix(f.Path, ".jsonl") + ".csv"; strings.HasSuffix(f.Path, ".jsonl") && refFiles[csv] {
+			if !omitted[csv] {
+				t.Errorf("%s: its CSV view %s is neither in the bundle nor in partial.omitted", f.Path, csv)
+			}
+			views++
+		}
+		if strings.HasSuffix(f.Path, ".csv") {
+			t.Errorf("%s: a CSV view kept in a bundle sealed on a full disk", f.Path)
+		}
+	}
+	if views == 0 {
+		t.Errorf("the partial bundle has no record file with a CSV view: nothing checked")
+	}
+	t.Logf("%d CSV views left out; partial.omitted %d files", views, len(omitted))
 }
 
 // pagesSize is the bytes tmpfs charges for the files under dir (whole

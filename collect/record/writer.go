@@ -96,6 +96,7 @@ type Writer struct {
 	cols  []Column
 	row   []string
 	idx   Index
+	line  []byte // a record and its newline
 }
 
 // NewWriter starts the CSV (byte order mark and header row) and returns a
@@ -123,10 +124,10 @@ func (w *Writer) WriteNoted(rec []byte, notes map[string]string) error {
 	if len(rec) == 0 || rec[len(rec)-1] == '\n' {
 		return errors.New("record must be non-empty and carry no newline")
 	}
-	if _, err := w.jsonl.Write(rec); err != nil {
-		return err
-	}
-	if _, err := w.jsonl.Write([]byte{'\n'}); err != nil {
+	// the record and its newline in one write: a full disk never leaves
+	// a record without its end
+	w.line = append(append(w.line[:0], rec...), '\n')
+	if _, err := w.jsonl.Write(w.line); err != nil {
 		return err
 	}
 	w.cells(rec, &w.idx, notes, w.row)
@@ -197,10 +198,8 @@ func (w *Writer) WriteBatch(recs [][]byte) error {
 		if len(rec) == 0 || rec[len(rec)-1] == '\n' {
 			return errors.New("record must be non-empty and carry no newline")
 		}
-		if _, err := w.jsonl.Write(rec); err != nil {
-			return err
-		}
-		if _, err := w.jsonl.Write([]byte{'\n'}); err != nil {
+		w.line = append(append(w.line[:0], rec...), '\n') // one write, as in WriteNoted
+		if _, err := w.jsonl.Write(w.line); err != nil {
 			return err
 		}
 		if err := w.csv.Row(<-rows); err != nil {
