@@ -151,11 +151,17 @@ type filterSink struct {
 }
 
 // Write implements collect.Sink.
+//
+// The filter's decision is taken under the output's lock: a source may write
+// from several goroutines at once (the workspace reads tables concurrently),
+// and the filter's maps, counts and the ids it remembers for the next run's
+// edge are not safe for concurrent use. An id lost there was a record the
+// next run's overlap re-read wrote a second time.
 func (s *filterSink) Write(rec []byte) error {
 	s.o.mu.Lock()
-	f := s.o.cur
+	keep := s.o.cur == nil || s.o.cur.keep(rec)
 	s.o.mu.Unlock()
-	if f != nil && !f.keep(rec) {
+	if !keep {
 		return nil
 	}
 	return s.inner.Write(rec)
