@@ -997,40 +997,73 @@ func parsePageStd(body []byte) (*Page, error) {
 // PageFunc receives each page in order; n counts pages from 1.
 type PageFunc func(n int, p *Page) error
 
+// pageWalk follows one collection's @odata.nextLink chain: the loop check,
+// the GET and the parse of each page, and the check of the link it gives,
+// shared by Pages and PagesAhead.
+type pageWalk struct {
+	c                   *Client
+	class, source, next string
+	n                   int // pages fetched
+	seen                map[[32]byte]bool
+}
+
+func newPageWalk(c *Client, class, source, first string) *pageWalk {
+	return &pageWalk{c: c, class: class, source: source, next: first, seen: map[[32]byte]bool{}}
+}
+
+// fetch GETs the next page. A nextLink seen before is a loop: an error
+// rather than a spin.
+func (w *pageWalk) fetch(ctx context.Context) (*Page, error) {
+	key := sha256.Sum256([]byte(w.next))
+	if w.seen[key] {
+		return nil, fmt.Errorf("%s page %d: nextLink repeats an earlier page (paging loop): %s", w.source, w.n+1, RedactURL(w.next))
+	}
+	w.seen[key] = true
+	var page *Page
+	_, err := w.c.Do(ctx, Request{Class: w.class, Source: w.source, URL: w.next, nextLink: w.n > 0}, func(body []byte) (int, error) {
+		p, err := ParsePage(body)
+		if err != nil {
+			return 0, err
+		}
+		page = p
+		return len(p.Records), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s page %d: %w", w.source, w.n+1, err)
+	}
+	w.n++
+	return page, nil
+}
+
+// follow makes page's nextLink, exactly as given, the next to fetch ("" ends
+// the walk).
+func (w *pageWalk) follow(page *Page) error {
+	if page.NextLink != "" {
+		if _, err := url.Parse(page.NextLink); err != nil {
+			return fmt.Errorf("%s page %d: bad nextLink: %w", w.source, w.n, err)
+		}
+	}
+	w.next = page.NextLink
+	return nil
+}
+
 // Pages GETs first and follows @odata.nextLink exactly as given until the
 // collection ends. A nextLink seen before is a loop: Pages stops with an
 // error rather than spin.
 func (c *Client) Pages(ctx context.Context, class, source, first string, fn PageFunc) (pages int, err error) {
-	seen := map[[32]byte]bool{}
-	next := first
-	for next != "" {
-		key := sha256.Sum256([]byte(next))
-		if seen[key] {
-			return pages, fmt.Errorf("%s page %d: nextLink repeats an earlier page (paging loop): %s", source, pages+1, RedactURL(next))
-		}
-		seen[key] = true
-		var page *Page
-		_, err := c.Do(ctx, Request{Class: class, Source: source, URL: next, nextLink: pages > 0}, func(body []byte) (int, error) {
-			p, err := ParsePage(body)
-			if err != nil {
-				return 0, err
-			}
-			page = p
-			return len(p.Records), nil
-		})
+	w := newPageWalk(c, class, source, first)
+	for w.next != "" {
+		page, err := w.fetch(ctx)
 		if err != nil {
-			return pages, fmt.Errorf("%s page %d: %w", source, pages+1, err)
+			return pages, err
 		}
 		pages++
 		if err := fn(pages, page); err != nil {
 			return pages, err
 		}
-		if page.NextLink != "" {
-			if _, err := url.Parse(page.NextLink); err != nil {
-				return pages, fmt.Errorf("%s page %d: bad nextLink: %w", source, pages, err)
-			}
+		if err := w.follow(page); err != nil {
+			return pages, err
 		}
-		next = page.NextLink
 	}
 	return pages, nil
 }
@@ -1060,39 +1093,20 @@ func (c *Client) PagesAhead(ctx context.Context, class, source, first string, fn
 				return false
 			}
 		}
-		seen := map[[32]byte]bool{}
-		next := first
-		for n := 0; next != ""; {
-			key := sha256.Sum256([]byte(next))
-			if seen[key] {
-				send(got{err: fmt.Errorf("%s page %d: nextLink repeats an earlier page (paging loop): %s", source, n+1, RedactURL(next))})
-				return
-			}
-			seen[key] = true
-			var page *Page
-			_, err := c.Do(ctx, Request{Class: class, Source: source, URL: next, nextLink: n > 0}, func(body []byte) (int, error) {
-				p, err := ParsePage(body)
-				if err != nil {
-					return 0, err
-				}
-				page = p
-				return len(p.Records), nil
-			})
+		w := newPageWalk(c, class, source, first)
+		for w.next != "" {
+			page, err := w.fetch(ctx)
 			if err != nil {
-				send(got{err: fmt.Errorf("%s page %d: %w", source, n+1, err)})
+				send(got{err: err})
 				return
 			}
-			n++
 			if !send(got{page: page}) {
 				return
 			}
-			if page.NextLink != "" {
-				if _, err := url.Parse(page.NextLink); err != nil {
-					send(got{err: fmt.Errorf("%s page %d: bad nextLink: %w", source, n, err)})
-					return
-				}
+			if err := w.follow(page); err != nil {
+				send(got{err: err})
+				return
 			}
-			next = page.NextLink
 		}
 	}()
 	defer func() {
