@@ -17,6 +17,12 @@ import (
 // Splitting says how a requested window is cut into sub-windows, the unit
 // of accounting in the manifest.
 //
+// A window that spans more than one sub-window is first asked whole, for
+// one page (collectSplit): when that page holds every record, the window
+// is one sub-window and cost one request; otherwise the page stands as the
+// newest sub-window, cut at its oldest complete instant, and the rest is
+// cut as below.
+//
 // The window is first cut at multiples of Every counted from the Unix epoch
 // (with 24h: at UTC midnights), and the sub-windows are collected oldest
 // first, so the records closest to leaving the tenant's retention are read
@@ -99,6 +105,16 @@ const SideNote = "side"
 func collectSplit(ctx context.Context, c *Client, spec mergeSpec, w Window, split Splitting, sink Sink, prog Progress) ([]manifest.SubWindow, error) {
 	queue := split.windows(w)
 	est := &estimator{prog: prog, source: spec.source, whole: w, budget: c.Budget(spec.class), timeProp: spec.timeProp, windows: len(queue)}
+	// A window of several sub-windows is first asked whole, for one page:
+	// a query that fits in it (a kind with few records, an app's sign-ins)
+	// costs one request instead of one per sub-window. When there is more,
+	// that page (the newest records) stands as a sub-window of its own, cut
+	// at its oldest complete instant, and the rest is cut as usual and read
+	// oldest first.
+	whole := len(queue) > 1
+	if whole {
+		queue = []Window{w}
+	}
 	total, done := len(queue), 0
 	ReportWindows(prog, spec.source, done, total)
 	var out []manifest.SubWindow
@@ -106,7 +122,37 @@ func collectSplit(ctx context.Context, c *Client, spec mergeSpec, w Window, spli
 		sub := queue[0]
 		queue = queue[1:]
 		est.later = len(queue) > 0
-		sws, rest, err := runWindow(ctx, c, spec, sub, split.MaxPages, sink, prog, est)
+		maxPages := split.MaxPages
+		if whole {
+			maxPages = 1
+		}
+		sws, rest, err := runWindow(ctx, c, spec, sub, maxPages, sink, prog, est)
+		if whole && rest != nil && err == nil {
+			whole = false
+			sws[len(sws)-1].Reason = fmt.Sprintf("the whole window's first page, cut at %s; the older part is read in sub-windows, oldest first", FormatTime(rest.End))
+			older := split.windows(*rest)
+			out = append(out, sws...)
+			queue = append(older, queue...)
+			total += len(older)
+			done++
+			ReportWindows(prog, spec.source, done, total)
+			continue
+		}
+		if whole && err == nil && rest == nil {
+			// The whole window's first page failed (not a refusal of the
+			// licence or permission): its sub-windows are asked one by one,
+			// so one failure costs one sub-window, not the window.
+			if last := sws[len(sws)-1]; last.Status != manifest.StatusCollected && last.Status != manifest.StatusUnavailable {
+				whole = false
+				out = append(out, sws[:len(sws)-1]...)
+				older := split.windows(Window{Start: sub.Start, End: parseManifestTime(last.Window.End, sub.End)})
+				queue = append(older, queue...)
+				total += len(older) - 1
+				ReportWindows(prog, spec.source, done, total)
+				continue
+			}
+		}
+		whole = false
 		out = append(out, sws...)
 		if err != nil {
 			// A fatal error: the sub-windows not reached are on record as
@@ -582,6 +628,16 @@ func (b *batchWriter) flush() error {
 	clear(b.recs)
 	b.recs = b.recs[:0]
 	return err
+}
+
+// parseManifestTime reads a time the manifest was given by FormatTime;
+// def when it does not read.
+func parseManifestTime(s string, def time.Time) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return def
+	}
+	return t
 }
 
 func fromTick(t int64) time.Time { return time.Unix(0, t*int64(Tick)).UTC() }

@@ -210,13 +210,32 @@ func TestGrabAllKindsAndSides(t *testing.T) {
 					}
 				}
 			}
-			found := false
+			// (A scope whose records fit in the whole window's first page is
+			// one sub-window: it has no boundary to test.)
+			found, whole := false, true
 			for _, w := range s.Windows {
 				found = found || (w.Start == manifest.FormatTime(k.edge.Time) && w.Records > 0)
+				whole = whole && w.Window == m.Requested
 			}
-			if n != 1 || !found {
+			if n != 1 || !(found || whole) {
 				t.Errorf("%s: midnight record found %d times, boundary sub-window %v", k.source, n, found)
 			}
+		}
+	}
+	// A window of several sub-windows is asked whole first: a scope whose
+	// records fit in one page costs one request; a larger one keeps that
+	// page as its newest sub-window and reads the rest oldest first.
+	for _, name := range []string{"signins.serviceprincipal", "signins.managedidentity"} {
+		for _, w := range source(t, m, name).Windows {
+			if w.Window != m.Requested || w.Pages != 1 {
+				t.Errorf("%s %s: sub-window %s..%s, %d pages; want the whole window in one page", name, w.Scope, w.Start, w.End, w.Pages)
+			}
+		}
+	}
+	for _, name := range []string{"signins.interactive", "signins.noninteractive"} {
+		ws := source(t, m, name).Windows
+		if len(ws) < 2 || ws[0].End != m.Requested.End || ws[0].Pages != 1 || !strings.HasPrefix(ws[0].Reason, "the whole window's first page") {
+			t.Errorf("%s: first sub-window %+v; want the whole window's first page", name, ws[0])
 		}
 	}
 	if len(kinds[2].truth) != len(st.ServicePrincipalSignIns)+1 {
