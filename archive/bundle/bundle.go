@@ -438,6 +438,14 @@ type retryWriter struct {
 	f    *os.File
 	buf  []byte
 	size int64 // bytes on disk
+	wb   durable.Writeback
+}
+
+// wrote counts n bytes written; the file's writeback to the disk starts as
+// it grows, so that the fsync at Seal does not wait for all of it.
+func (w *retryWriter) wrote(n int) {
+	w.size += int64(n)
+	w.wb.At(w.f, w.size)
 }
 
 func (w *retryWriter) Write(p []byte) (int, error) {
@@ -460,7 +468,7 @@ func (w *retryWriter) Write(p []byte) (int, error) {
 		}
 		return 0, err
 	}
-	w.size += int64(n)
+	w.wrote(n)
 	return n, nil
 }
 
@@ -468,7 +476,7 @@ func (w *retryWriter) Write(p []byte) (int, error) {
 // buffered for the next Flush.
 func (w *retryWriter) Flush() error {
 	n, err := w.f.Write(w.buf)
-	w.size += int64(n)
+	w.wrote(n)
 	w.buf = w.buf[:copy(w.buf, w.buf[n:])]
 	return err
 }

@@ -523,7 +523,11 @@ func packArchive(ctx context.Context, dir, prefix, final string, mtime time.Time
 	// the same bytes on any machine.
 	err := durable.Write(final, 0o644, durable.Create, func(w io.Writer) error {
 		KillPoint(StepArchiveBegun)
+		file, _ := w.(*os.File)
 		w, wait, follow := followReadBack(w)
+		// the archive reaches the disk as it is written: the fsync at its
+		// end waits for the last few MiB only
+		w = durable.WritebackWriter(w, file)
 		// The encoder writes each compressed block (a few KiB) as it is
 		// done: gathered into 1 MiB writes, the file takes 200 times
 		// fewer system calls.

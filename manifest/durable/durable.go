@@ -3,7 +3,9 @@
 // fsynced and only then moved to the target's name, and the directory is
 // fsynced, so a crash leaves either the old file (or none) or the whole new
 // one, never a half-written file under the target's name. It depends on
-// the standard library only, so every stage can use it.
+// the standard library and golang.org/x/sys only, so every stage can use
+// it. StartWriteback lets a long file written bit by bit reach the disk as
+// it grows, so that its final fsync does not wait for all of it.
 package durable
 
 import (
