@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -511,7 +512,145 @@ func (a *Analyzer) Feed(rel string, r io.Reader) error {
 	a.files[rel] = fs
 	a.order = append(a.order, rel)
 
+	return a.feedRecords(ad, fs, lines, r)
+}
+
+// feedRecords reads the records of one file in three stages, so that a
+// large file is read on more than one core: a reader goroutine cuts the
+// file into batches of lines, extract workers fill each line's event from
+// the record (Adapter.Extract reads only its record), and the calling
+// goroutine takes the batches in file order and accounts for each event
+// (Analyzer.event), so the result is the one a single goroutine gets.
+// Batches in flight are bounded, so memory does not grow with the file.
+func (a *Analyzer) feedRecords(ad *Adapter, fs *FileStat, lines map[int64][]byte, r io.Reader) error {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	work := make(chan *lineBatch, workers)
+	order := make(chan *lineBatch, workers+2)
+	free := make(chan *lineBatch, workers+3)
+	quit := make(chan struct{})
+	var readErr error
+	go func() { // the reader
+		defer close(work)
+		defer close(order)
+		readErr = readBatches(r, free, quit, func(b *lineBatch) bool {
+			select {
+			case order <- b:
+			case <-quit:
+				return false
+			}
+			work <- b // never blocks for long: a worker takes it
+			return true
+		})
+	}()
+	for i := 0; i < workers; i++ {
+		go func() {
+			for b := range work {
+				b.extract(ad, fs.Path)
+				close(b.done)
+			}
+		}()
+	}
+	defer close(quit)
+	for b := range order {
+		<-b.done
+		for i := range b.ends {
+			fs.Records++
+			line := b.line(i)
+			if lines != nil {
+				a.capture(lines, fs.Records, line)
+			}
+			if !b.ok[i] {
+				fs.Unreadable++
+				continue
+			}
+			ev := new(Event)
+			*ev = b.evs[i]
+			ev.Line = fs.Records
+			a.event(fs, ev)
+		}
+		b.reset()
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	if readErr != nil {
+		return fmt.Errorf("report: reading %s: %w", fs.Path, readErr)
+	}
+	return nil
+}
+
+// lineBatch is a run of lines of a record file and, once done is closed,
+// the event extracted from each (ok: the line is a JSON object).
+type lineBatch struct {
+	buf   []byte // the lines, back to back, without their newlines
+	ends  []int  // where each line ends in buf
+	ok    []bool
+	evs   []Event
+	who   []Who
+	where []Where
+	what  []What
+	done  chan struct{}
+}
+
+// Batches are cut at batchLines lines or once they hold batchBytes.
+const (
+	batchLines = 256
+	batchBytes = 1 << 20
+)
+
+func (b *lineBatch) line(i int) []byte {
+	from := 0
+	if i > 0 {
+		from = b.ends[i-1]
+	}
+	return b.buf[from:b.ends[i]]
+}
+
+func (b *lineBatch) reset() {
+	b.buf, b.ends, b.ok = b.buf[:0], b.ends[:0], b.ok[:0]
+	clear(b.evs)
+	b.evs = b.evs[:0]
+	b.done = make(chan struct{})
+}
+
+// extract fills each line's event, as record does, into the batch's own
+// scratch values; the strings point into buf until Analyzer.own copies them.
+func (b *lineBatch) extract(ad *Adapter, file string) {
+	n := len(b.ends)
+	b.ok = append(b.ok[:0], make([]bool, n)...)
+	b.evs = append(b.evs[:0], make([]Event, n)...)
+	if cap(b.who) < n {
+		b.who, b.where, b.what = make([]Who, n), make([]Where, n), make([]What, n)
+	}
+	b.who, b.where, b.what = b.who[:n], b.where[:n], b.what[:n]
+	for i := range b.ends {
+		line := b.line(i)
+		if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
+			continue
+		}
+		b.ok[i] = true
+		b.who[i], b.where[i], b.what[i] = Who{}, Where{}, What{Class: ad.Class, File: file}
+		ev := &b.evs[i]
+		ev.Who, ev.Where, ev.What = &b.who[i], &b.where[i], &b.what[i]
+		ad.Extract(gjson.Parse(unsafe.String(&line[0], len(line))), ev)
+	}
+}
+
+// readBatches cuts r into lines (a line longer than maxLine is kept as
+// the unreadable "!") and hands them to send in batches taken from free
+// (or new), until r ends, it fails, or send returns false.
+func readBatches(r io.Reader, free chan *lineBatch, quit chan struct{}, send func(*lineBatch) bool) error {
+	get := func() *lineBatch {
+		select {
+		case b := <-free:
+			return b
+		default:
+			return &lineBatch{buf: make([]byte, 0, batchBytes+64<<10), done: make(chan struct{})}
+		}
+	}
 	br := bufio.NewReaderSize(r, 256<<10)
+	b := get()
 	var long []byte
 	for {
 		chunk, err := br.ReadSlice('\n')
@@ -529,34 +668,27 @@ func (a *Analyzer) Feed(rel string, r io.Reader) error {
 			long = nil
 		}
 		if len(line) > 0 {
-			fs.Records++
-			l := bytes.TrimRight(line, "\r\n")
-			if lines != nil {
-				a.capture(lines, fs.Records, l)
+			b.buf = append(b.buf, bytes.TrimRight(line, "\r\n")...)
+			b.ends = append(b.ends, len(b.buf))
+			if len(b.ends) >= batchLines || len(b.buf) >= batchBytes {
+				if !send(b) {
+					return nil
+				}
+				b = get()
 			}
-			a.record(ad, fs, l)
+		}
+		if err != nil && len(b.ends) > 0 {
+			if !send(b) {
+				return nil
+			}
 		}
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("report: reading %s: %w", rel, err)
+			return err
 		}
 	}
-}
-
-// record handles one line.
-func (a *Analyzer) record(ad *Adapter, fs *FileStat, line []byte) {
-	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
-		fs.Unreadable++
-		return
-	}
-	ev := a.newEvent(ad.Class, fs.Path, fs.Records)
-	// The line is parsed in place, without a copy: the strings gjson returns
-	// point into the read buffer until own() copies every kept field, before
-	// the next read.
-	ad.Extract(gjson.Parse(unsafe.String(&line[0], len(line))), ev)
-	a.event(fs, ev)
 }
 
 // event accounts for one extracted record.

@@ -9,9 +9,11 @@ import (
 	"html"
 	"os"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive/report/reporttest"
@@ -429,5 +431,57 @@ func TestJapaneseReasons(t *testing.T) {
 	en, _ := catalogue("en")
 	if got := en.text("older than the tenant's 7-day retention (Entra ID Free)", "clamped"); got != "older than the tenant's 7-day retention (Entra ID Free)" {
 		t.Errorf("the English page rewrote a reason: %q", got)
+	}
+}
+
+// TestFeedSameForAnyWorkers: a file read by one extract worker or by
+// several, in batches cut anywhere (lines that are not JSON, blank, too
+// long, CRLF), gives the same counts and the same page.
+func TestFeedSameForAnyWorkers(t *testing.T) {
+	var buf bytes.Buffer
+	if err := reporttest.SignIns(&buf, 3000, 40, t0.Add(-30*24*time.Hour), t0, 3); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(buf.String(), "\n")
+	var data strings.Builder
+	for i, l := range lines {
+		data.WriteString(l)
+		switch i % 700 {
+		case 3:
+			data.WriteString("not json\n")
+		case 5:
+			data.WriteString("\r\n")
+		case 9:
+			if i == 9 { // once: past maxLine by more than the read buffer
+				data.WriteString("{" + strings.Repeat("x", maxLine+300<<10) + "}\n")
+			}
+		case 11:
+			data.WriteString(strings.TrimSuffix(l, "\n") + "\r\n")
+		}
+	}
+	m := testManifest()
+	m.Requested = manifest.NewWindow(t0.Add(-30*24*time.Hour), t0)
+	page := func(procs int) (string, FileStat) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		a := NewAnalyzer()
+		if err := a.Feed("signins/interactive.jsonl", iotest.HalfReader(strings.NewReader(data.String()))); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if err := Render(&out, m, a, Options{Lang: "en"}); err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), *a.files["signins/interactive.jsonl"]
+	}
+	one, fs1 := page(1)
+	four, fs4 := page(4)
+	if fs1.Records != int64(strings.Count(data.String(), "\n")) || fs1.Unreadable != 5*2+1 {
+		t.Errorf("one worker: %d records, %d unreadable", fs1.Records, fs1.Unreadable)
+	}
+	if fs1 != fs4 {
+		t.Errorf("file stats differ: one worker %+v, four %+v", fs1, fs4)
+	}
+	if one != four {
+		t.Error("the page differs between one extract worker and four")
 	}
 }
