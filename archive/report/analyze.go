@@ -596,7 +596,7 @@ type lineBatch struct {
 // Batches are cut at batchLines lines or once they hold batchBytes.
 const (
 	batchLines = 256
-	batchBytes = 1 << 20
+	batchBytes = 512 << 10
 )
 
 func (b *lineBatch) line(i int) []byte {
@@ -646,7 +646,7 @@ func readBatches(r io.Reader, free chan *lineBatch, quit chan struct{}, send fun
 		case b := <-free:
 			return b
 		default:
-			return &lineBatch{buf: make([]byte, 0, batchBytes+64<<10), done: make(chan struct{})}
+			return &lineBatch{buf: make([]byte, 0, batchBytes), done: make(chan struct{})}
 		}
 	}
 	br := bufio.NewReaderSize(r, 256<<10)
