@@ -618,11 +618,12 @@ func (b *lineBatch) reset() {
 // scratch values; the strings point into buf until Analyzer.own copies them.
 func (b *lineBatch) extract(ad *Adapter, file string) {
 	n := len(b.ends)
-	b.ok = append(b.ok[:0], make([]bool, n)...)
-	b.evs = append(b.evs[:0], make([]Event, n)...)
-	if cap(b.who) < n {
-		b.who, b.where, b.what = make([]Who, n), make([]Where, n), make([]What, n)
+	if cap(b.ok) < n {
+		b.ok, b.evs = make([]bool, n, batchLines), make([]Event, n, batchLines)
+		b.who, b.where, b.what = make([]Who, n, batchLines), make([]Where, n, batchLines), make([]What, n, batchLines)
 	}
+	b.ok, b.evs = b.ok[:n], b.evs[:n]
+	clear(b.ok)
 	b.who, b.where, b.what = b.who[:n], b.where[:n], b.what[:n]
 	for i := range b.ends {
 		line := b.line(i)
@@ -1045,7 +1046,7 @@ func (t *topSet) Len() int {
 // under which a page is built: the analyzer keeps up to TimelineOrdinary
 // events (about 100 MB for a bundle of millions of records), and without a
 // limit the garbage collector lets the heap grow to twice that.
-const MemoryLimit = 100 << 20
+const MemoryLimit = 64 << 20
 
 // LimitMemory lowers the process's soft memory limit to MemoryLimit while a
 // page is built, unless GOMEMLIMIT is set (it then decides), and returns
