@@ -163,9 +163,11 @@ type Tar struct {
 	Resume bool
 	// Intermediate marks an archive that a later output (Blob) removes.
 	Intermediate bool
-	// CheckDir verifies the directory (every hash, as verify does) in the
-	// same read that archives it (pack): a directory that does not verify
-	// leaves no archive, and the error says why.
+	// CheckDir verifies the directory (every hash, as verify does) with
+	// the read that archives it (pack): through the read-back of the
+	// archive as it is written, or while each file is archived when the
+	// archive cannot be followed. A directory that does not verify leaves
+	// no archive, and the error says why.
 	CheckDir bool
 }
 
@@ -502,8 +504,12 @@ func PackArchive(dir, prefix, final string, mtime time.Time) (string, error) {
 	return sum, err
 }
 
-// notVerified is a directory that did not verify while it was archived.
-type notVerified struct{ res *manifest.Result }
+// notVerified is a directory that did not verify while it was archived
+// (readBack: its archive, read back, did not verify against the manifest).
+type notVerified struct {
+	res      *manifest.Result
+	readBack bool
+}
 
 func (e *notVerified) Error() string { return "does not verify: " + DescribeProblems(e.res) }
 
@@ -532,7 +538,17 @@ func packArchive(ctx context.Context, dir, prefix, final string, mtime time.Time
 		// done: gathered into 1 MiB writes, the file takes 200 times
 		// fewer system calls.
 		bw := bufio.NewWriterSize(w, archiveWriteBuf)
-		err := archive.WriteTarZstOptions(io.MultiWriter(bw, h), dir, prefix, mtime, archive.Options{Verifier: v, Context: ctx})
+		// When the read-back follows the write, it checks every member's
+		// SHA-256 against the manifest, that is the directory's bytes as
+		// they were archived: hashing them on the way in too would do the
+		// same check twice. v then hashes nothing; a read-back that does
+		// not verify removes the archive, and refusePack says whether the
+		// directory or the archive is at fault.
+		wv := v
+		if follow {
+			wv = nil
+		}
+		err := archive.WriteTarZstOptions(io.MultiWriter(bw, h), dir, prefix, mtime, archive.Options{Verifier: wv, Context: ctx})
 		if err == nil {
 			err = bw.Flush()
 		}
@@ -543,10 +559,13 @@ func packArchive(ctx context.Context, dir, prefix, final string, mtime time.Time
 		if err != nil {
 			return err
 		}
-		if v != nil {
-			if res := v.Result(); !res.OK() {
-				return &notVerified{res}
+		if wv != nil {
+			if res := wv.Result(); !res.OK() {
+				return &notVerified{res: res}
 			}
+		}
+		if v != nil && wv == nil && rb.err == nil && !rb.res.OK() {
+			return &notVerified{res: rb.res, readBack: true}
 		}
 		KillPoint(StepArchiveWritten)
 		return nil
@@ -622,12 +641,15 @@ func samePacked(dir, prefix, final string, mtime time.Time) (string, error) {
 // as verify would.
 func refusePack(dir string, err error) error {
 	var nv *notVerified
-	if !errors.As(err, &nv) {
+	if !errors.As(err, &nv) || nv.readBack {
 		res, verr := manifest.VerifyDir(dir)
-		if verr != nil || res.OK() {
+		switch {
+		case verr == nil && res.OK() && nv != nil: // the directory is right: its archive was not
+			return verifyErr(fmt.Errorf("pack: the archive of %s did not read back as the directory, so it was removed: %s", dir, DescribeProblems(nv.res)))
+		case verr != nil || res.OK():
 			return failErr(fmt.Errorf("pack: archiving %s failed: %w", dir, err))
 		}
-		nv = &notVerified{res}
+		nv = &notVerified{res: res}
 	}
 	return verifyErr(fmt.Errorf("pack: %s does not verify, so it is not packed: %s", dir, DescribeProblems(nv.res)))
 }

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,5 +158,42 @@ func BenchmarkPackReadBack(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestRefusePackSaysWhoIsAtFault: pack checks the directory through the
+// archive's read-back; when that read-back does not verify, the directory
+// is verified on its own to say whether it changed (what verify DIR says)
+// or it is right and the archive is not.
+func TestRefusePackSaysWhoIsAtFault(t *testing.T) {
+	started := time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
+	m := &manifest.Manifest{Format: manifest.Format, CaseID: "00000000-0000-4000-8000-0000000000aa", Examiner: "J. Doe", Host: "h", OSUser: "u",
+		Tool: manifest.Tool{Name: "evidence", Version: "test"}, CollectionStart: manifest.FormatTime(started)}
+	b, err := Build(context.Background(), Plan{Out: t.TempDir(), Name: "evidence-refuse-test", Manifest: m, Started: started,
+		Now:        func() time.Time { return started.Add(time.Minute) },
+		Collectors: []Collector{Imports{Files: []string{"testdata/AuditLogs_2026-11-20.csv"}}},
+		Seal:       Seal{Sources: []string{"import"}}, Readme: ImportReadme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readBack := &notVerified{readBack: true, res: &manifest.Result{Problems: []manifest.Problem{{Kind: "changed", Path: "imported/AuditLogs_2026-11-20.csv"}}}}
+	var pe *Error
+	err = refusePack(b.Dir, readBack)
+	if !errors.As(err, &pe) || pe.Kind != Verify || !strings.Contains(err.Error(), "did not read back as the directory") {
+		t.Fatalf("directory right, archive wrong: %v", err)
+	}
+	p := filepath.Join(b.Dir, "imported", "AuditLogs_2026-11-20.csv")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 1
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = refusePack(b.Dir, readBack)
+	if !errors.As(err, &pe) || pe.Kind != Verify || !strings.Contains(err.Error(), "does not verify, so it is not packed") ||
+		!strings.Contains(err.Error(), "imported/AuditLogs_2026-11-20.csv") {
+		t.Fatalf("directory changed: %v", err)
 	}
 }
