@@ -33,10 +33,14 @@ type Column struct {
 type Getter func(path string) gjson.Result
 
 // Index holds a record's top-level properties, so that many columns cost
-// one pass over the record (and a scan of the one property a nested path
-// reaches into). The zero value is ready; Reset reuses it.
+// one pass over the record, and, once a path reaches into an object
+// property (auditData.UserAgent), that object's properties too, so that
+// the columns reading it cost one pass over it. The zero value is ready;
+// Reset reuses it.
 type Index struct {
-	top map[string]gjson.Result
+	top   map[string]gjson.Result
+	inner map[string]map[string]gjson.Result // the object properties indexed for this record
+	spare []map[string]gjson.Result          // maps of earlier records, for reuse
 }
 
 // Reset indexes r.
@@ -45,12 +49,42 @@ func (x *Index) Reset(r gjson.Result) {
 		x.top = make(map[string]gjson.Result, 64)
 	}
 	clear(x.top)
-	r.ForEach(func(k, v gjson.Result) bool {
-		if _, dup := x.top[k.String()]; !dup { // the first of duplicate keys, as gjson's Get finds it
-			x.top[k.String()] = v
+	for k, m := range x.inner {
+		clear(m)
+		x.spare = append(x.spare, m)
+		delete(x.inner, k)
+	}
+	indexObject(x.top, r)
+}
+
+// indexObject puts o's properties in m, the first of duplicate keys, as
+// gjson's Get finds it.
+func indexObject(m map[string]gjson.Result, o gjson.Result) {
+	o.ForEach(func(k, v gjson.Result) bool {
+		if _, dup := m[k.String()]; !dup {
+			m[k.String()] = v
 		}
 		return true
 	})
+}
+
+// object returns the index of the object property head (value v).
+func (x *Index) object(head string, v gjson.Result) map[string]gjson.Result {
+	if m, ok := x.inner[head]; ok {
+		return m
+	}
+	if x.inner == nil {
+		x.inner = map[string]map[string]gjson.Result{}
+	}
+	var m map[string]gjson.Result
+	if n := len(x.spare); n > 0 {
+		m, x.spare = x.spare[n-1], x.spare[:n-1]
+	} else {
+		m = make(map[string]gjson.Result, 32)
+	}
+	indexObject(m, v)
+	x.inner[head] = m
+	return m
 }
 
 // gjsonSyntax marks the bytes that make a path more than names and
@@ -81,10 +115,18 @@ func (x *Index) Get(r gjson.Result, path string) gjson.Result {
 	}
 	head, rest, _ := strings.Cut(path, ".")
 	v := x.top[head]
-	if rest != "" && v.Exists() {
-		v = v.Get(rest)
+	if rest == "" || !v.Exists() {
+		return v
 	}
-	return v
+	if !v.IsObject() {
+		return v.Get(rest)
+	}
+	key, deeper, _ := strings.Cut(rest, ".")
+	w := x.object(head, v)[key]
+	if deeper != "" && w.Exists() {
+		w = w.Get(deeper)
+	}
+	return w
 }
 
 // Cell is the column's value for a record (parsed, and indexed in x) and
