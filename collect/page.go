@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -71,38 +72,50 @@ func sliceOf(body []byte, r gjson.Result) []byte {
 	return []byte(r.Raw)
 }
 
+// firstSpace returns where the first whitespace outside strings is in
+// valid JSON, -1 when there is none. Strings, most of a record's bytes, are
+// skipped from quote to quote (bytes.IndexByte), a quote preceded by an odd
+// number of backslashes being inside the string.
+func firstSpace(raw []byte) int {
+	for i := 0; i < len(raw); {
+		switch raw[i] {
+		case '"':
+			j := i + 1
+			for {
+				k := bytes.IndexByte(raw[j:], '"')
+				if k < 0 {
+					return -1 // unterminated: not JSON, left as it is
+				}
+				j += k
+				n := 0
+				for p := j - 1; p > i && raw[p] == '\\'; p-- {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+				j++
+			}
+			i = j + 1
+		case ' ', '\t', '\n', '\r':
+			return i
+		default:
+			i++
+		}
+	}
+	return -1
+}
+
 // compact removes whitespace outside strings from valid JSON, as
 // json.Compact does; it returns raw itself when there is none.
 func compact(raw []byte) []byte {
-	in, esc := false, false
-	first := -1
-	for i, c := range raw {
-		if in {
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				in = false
-			}
-			continue
-		}
-		if c == '"' {
-			in = true
-			continue
-		}
-		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-			first = i
-			break
-		}
-	}
+	first := firstSpace(raw)
 	if first < 0 {
 		return raw
 	}
 	out := make([]byte, 0, len(raw))
 	out = append(out, raw[:first]...)
-	in, esc = false, false
+	in, esc := false, false
 	for _, c := range raw[first:] {
 		if in {
 			switch {

@@ -1,6 +1,8 @@
 package collect
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
@@ -87,6 +89,35 @@ func FuzzParsePageFastMatchesStd(f *testing.F) {
 			if string(want.Records[i]) != string(got.Records[i]) {
 				t.Fatalf("record %d: std %q fast %q", i, want.Records[i], got.Records[i])
 			}
+		}
+	})
+}
+
+// FuzzCompact: compact gives what encoding/json's Compact gives for any
+// valid JSON (strings with escaped quotes and backslashes, whitespace
+// inside and outside them), and valid JSON without whitespace outside its
+// strings is returned as it is.
+func FuzzCompact(f *testing.F) {
+	for _, s := range []string{
+		`{"a":1}`, `{ "a" : 1 }`, "{\n\t\"a\": [1, 2,\r\n 3]}", `{"a":"x y"}`, `{"a":"q\"uote" , "b":1}`,
+		`{"a":"back\\"}`, `{"a":"back\\\\" ,"b":"\\\" "}`, `["\u00e9 x", "日本 語" ]`, `"just a string"`, `  1  `, `{"a":{"b":[{"c":" "} ]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) {
+			return
+		}
+		var want bytes.Buffer
+		if err := json.Compact(&want, raw); err != nil {
+			t.Fatal(err)
+		}
+		got := compact(raw)
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("compact(%q) = %q, json.Compact %q", raw, got, want.Bytes())
+		}
+		if bytes.Equal(raw, want.Bytes()) && &got[0] != &raw[0] {
+			t.Fatalf("compact(%q) copied a record that had nothing to remove", raw)
 		}
 	})
 }
