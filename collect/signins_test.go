@@ -2,10 +2,13 @@ package collect_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -159,5 +162,65 @@ func TestUserAppsAppOnly(t *testing.T) {
 	}
 	if v := tenant.Violations(); len(v) > 0 {
 		t.Errorf("violations: %v", v)
+	}
+}
+
+// TestWholeWindowFirstPageFailsThenSubWindows: the whole window is asked
+// first for one page; when that request fails (not a licence or permission
+// refusal) with nothing written, the window's sub-windows are asked one by
+// one and every record is collected once.
+func TestWholeWindowFirstPageFailsThenSubWindows(t *testing.T) {
+	tenant, err := graphtest.New(graphtest.Config{Token: mtToken, Now: mtNow, Seed: 7, SignInsPerUser: 3000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/auditLogs/signIns") && r.URL.Query().Get("$top") == "1000" && failed.CompareAndSwap(0, 1) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"error":{"code":"BadRequest","message":"injected"}}`)
+			return
+		}
+		tenant.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	stage, err := bundle.Create(t.TempDir(), "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	window := collect.Window{Start: mtNow.Add(-30 * 24 * time.Hour), End: mtNow}
+	job := collect.Job{Window: window, Users: []collect.User{victimUser(tenant.Victim())}, Now: mtNow}
+	c, err := collect.New(collect.Options{GraphURL: srv.URL, Credential: collect.StaticToken(mtToken),
+		Budgets: map[string]collect.Budget{collect.ClassReports: {}},
+		Retry:   collect.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond, MaxRetryAfter: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := collect.SignIns{Kind: collect.KindInteractive}.Collect(context.Background(), c, job, stage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stage.Seal(&manifest.Manifest{}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(stage.Dir(), collect.KindInteractive.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		id := gjson.Get(l, "id").String()
+		if seen[id] {
+			t.Fatalf("record %s written twice", id)
+		}
+		seen[id] = true
+	}
+	want := tenant.IDs(graphtest.StreamSignIns, tenant.Victim().ID, window.Start, window.End)
+	if failed.Load() != 1 || src.Status != manifest.StatusCollected || len(seen) != len(want) || src.Records != int64(len(want)) {
+		t.Fatalf("failed %d, status %s, %d records written, %d accounted, ground truth %d", failed.Load(), src.Status, len(seen), src.Records, len(want))
+	}
+	if n := len(collect.DefaultSplitting.Windows(window)); len(src.Windows) != n {
+		t.Errorf("%d sub-windows, want the %d of the window", len(src.Windows), n)
 	}
 }

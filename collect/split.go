@@ -140,9 +140,12 @@ func collectSplit(ctx context.Context, c *Client, spec mergeSpec, w Window, spli
 		}
 		if whole && err == nil && rest == nil {
 			// The whole window's first page failed (not a refusal of the
-			// licence or permission): its sub-windows are asked one by one,
-			// so one failure costs one sub-window, not the window.
-			if last := sws[len(sws)-1]; last.Status != manifest.StatusCollected && last.Status != manifest.StatusUnavailable {
+			// licence or permission) before any record of the failed part
+			// was written: its sub-windows are asked one by one, so one
+			// failure costs one sub-window, not the window. (A merged
+			// collection whose one side was refused wrote the other side's
+			// records: it stands as it is.)
+			if last := sws[len(sws)-1]; last.Status != manifest.StatusCollected && last.Status != manifest.StatusUnavailable && last.Records == 0 {
 				whole = false
 				out = append(out, sws[:len(sws)-1]...)
 				older := split.windows(Window{Start: sub.Start, End: parseManifestTime(last.Window.End, sub.End)})
