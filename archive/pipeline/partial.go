@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -179,6 +182,7 @@ type carry struct {
 	from    string // the partial bundle (directory or archive)
 	content string // the SHA-256 of its SHA256SUMS
 	sources map[string]manifest.Source
+	views   []string // CSV views written again from their carried records
 }
 
 // has reports whether name is carried.
@@ -236,17 +240,39 @@ func loadCarry(out, resumeDir string, stage *bundle.Stage, want []collect.Source
 			omitted[o.Path] = true
 		}
 	}
-	// a source whose CSV views were left out (a full disk) is collected
-	// again, so the resumed bundle has them
-	viewless := func(name string) bool {
-		return slices.ContainsFunc(pm.Files, func(f manifest.File) bool {
-			return f.Source == name && f.MediaType == bundle.MediaJSONL && omitted[record.CSVPath(f.Path)]
-		})
+	// A source whose CSV views were left out (a full disk) is carried when
+	// each view can be written again from its records (a view of known
+	// columns, none of them from a note given with the record), and
+	// collected again otherwise, so the resumed bundle has them: records
+	// already read are not asked again of a log that may have dropped them
+	// since.
+	rebuild := map[string][]record.Column{} // a carried .jsonl -> its view's columns
+	views := func(name string) (map[string][]record.Column, bool) {
+		out := map[string][]record.Column{}
+		for _, f := range pm.Files {
+			if f.Source != name || f.MediaType != bundle.MediaJSONL || !omitted[record.CSVPath(f.Path)] {
+				continue
+			}
+			cols := viewColumns(name, f.Path)
+			if cols == nil {
+				return nil, false
+			}
+			out[f.Path] = cols
+		}
+		return out, true
 	}
 	files := map[string]manifest.File{}
 	for _, s := range pm.Sources {
-		if slices.Contains(unfinished, s.Name) || viewless(s.Name) || !slices.ContainsFunc(want, func(w collect.Source) bool { return w.Name() == s.Name }) {
+		if slices.Contains(unfinished, s.Name) || !slices.ContainsFunc(want, func(w collect.Source) bool { return w.Name() == s.Name }) {
 			continue
+		}
+		vs, ok := views(s.Name)
+		if !ok {
+			continue
+		}
+		for p, cols := range vs {
+			rebuild[p] = cols
+			c.views = append(c.views, record.CSVPath(p))
 		}
 		c.sources[s.Name] = s
 		for _, f := range pm.Files {
@@ -259,6 +285,13 @@ func loadCarry(out, resumeDir string, stage *bundle.Stage, want []collect.Source
 		f, ok := files[name]
 		if !ok {
 			return nil
+		}
+		if cols, ok := rebuild[name]; ok {
+			sink, err := stage.Open(f.Path, f.Source, cols)
+			if err != nil {
+				return err
+			}
+			return eachRecord(r, sink.Write)
 		}
 		w, err := stage.Create(f.Path, f.Source, f.MediaType)
 		if err != nil {
@@ -298,6 +331,51 @@ func (c *carry) note() string {
 	for n := range c.sources {
 		names = append(names, n)
 	}
-	return "resumed: " + joinSorted(names) + " copied byte for byte from the partial bundle " + filepath.Base(c.from) +
+	n := "resumed: " + joinSorted(names) + " copied byte for byte from the partial bundle " + filepath.Base(c.from) +
 		" (SHA-256 of its SHA256SUMS " + c.content + "), whose requests.jsonl holds the requests that read them"
+	if len(c.views) > 0 {
+		n += "; the CSV views it had left out for want of space (" + joinSorted(c.views) + ") are written again from those records"
+	}
+	return n
+}
+
+// viewColumns returns the columns of the CSV view of the record file rel
+// of source (a manifest sources[].name), when the view can be written from
+// the records alone; nil otherwise (columns vary per part, or one comes
+// from a note given with the record, as the audits' Matched side).
+func viewColumns(source, rel string) []record.Column {
+	d, ok := collect.SourceOf(source)
+	if !ok {
+		return nil
+	}
+	for _, f := range d.Files {
+		if ok, _ := path.Match(f.Pattern, rel); !ok || f.Columns == nil {
+			continue
+		}
+		if slices.ContainsFunc(f.Columns, func(c record.Column) bool { return c.Note != "" }) {
+			return nil
+		}
+		return f.Columns
+	}
+	return nil
+}
+
+// eachRecord passes write each line of a JSON Lines file, without its
+// newline.
+func eachRecord(r io.Reader, write func([]byte) error) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	for {
+		line, err := br.ReadBytes('\n')
+		if rec := bytes.TrimSuffix(line, []byte("\n")); len(rec) > 0 {
+			if werr := write(rec); werr != nil {
+				return werr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
