@@ -224,11 +224,11 @@ type Analyzer struct {
 	droppedIPs           int64 // sign-ins whose IP could not be tracked (maxKeys)
 
 	users    map[string]*userState
-	pairs    map[string]*pairState // user + "\x00" + IP
-	cpairs   map[string]*pairState // user + "\x00" + country
-	dropped  int64                 // sign-ins not tracked by the new-IP rules (maxKeys)
-	senders  map[string]int64      // sender + "\x00" + hour -> messages
-	mailFile map[string]string     // sender -> file (for the burst events)
+	pairs    map[pairKey]*pairState // user and IP
+	cpairs   map[pairKey]*pairState // user and country
+	dropped  int64                  // sign-ins not tracked by the new-IP rules (maxKeys)
+	senders  map[string]int64       // sender + "\x00" + hour -> messages
+	mailFile map[string]string      // sender -> file (for the burst events)
 
 	highlights map[string]*Event
 	hlOverflow int64
@@ -264,8 +264,11 @@ type Analyzer struct {
 		where Where
 		what  What
 	}
-	inds    map[string]*indStat // indicator kind + "\x00" + value
-	tenants *topSet             // home tenants the records name
+	inds map[string]*indStat // indicator kind + "\x00" + value
+	// indSeen finds an indicator's stat by its value as a record gives it
+	// (case kept), without building the lower-case key of inds again.
+	indSeen map[indValue]*indStat
+	tenants *topSet // home tenants the records name
 }
 
 // indStat is what the page says about one indicator.
@@ -321,10 +324,10 @@ func NewAnalyzer() *Analyzer {
 	return &Analyzer{
 		files: map[string]*FileStat{}, hours: map[int64]*[nCounts]int64{},
 		ips: map[string]*GroupStat{}, countries: map[string]*GroupStat{}, apps: map[string]*GroupStat{},
-		users: map[string]*userState{}, pairs: map[string]*pairState{}, cpairs: map[string]*pairState{},
+		users: map[string]*userState{}, pairs: map[pairKey]*pairState{}, cpairs: map[pairKey]*pairState{},
 		senders: map[string]int64{}, mailFile: map[string]string{},
 		highlights: map[string]*Event{}, byClass: map[string]int64{},
-		want: map[string]map[int64][]byte{}, inds: map[string]*indStat{}, tenants: newTopSet(), strs: map[string]string{},
+		want: map[string]map[int64][]byte{}, inds: map[string]*indStat{}, indSeen: map[indValue]*indStat{}, tenants: newTopSet(), strs: map[string]string{},
 		who: map[Who]*Who{}, where: map[Where]*Where{}, what: map[What]*What{},
 	}
 }
@@ -341,17 +344,25 @@ func (a *Analyzer) ind(kind, val, source string, at time.Time) {
 	if val == "" || val == "—" {
 		return
 	}
-	k := kind + "\x00" + strings.ToLower(val)
-	st := a.inds[k]
+	st := a.indSeen[indValue{kind, val}]
 	if st == nil {
-		if len(a.inds) >= maxKeys {
-			return
+		k := kind + "\x00" + strings.ToLower(val)
+		st = a.inds[k]
+		if st == nil {
+			if len(a.inds) >= maxKeys {
+				return
+			}
+			st = &indStat{Kind: kind, Value: strings.Clone(val), Sources: map[string]bool{}}
+			a.inds[k] = st
 		}
-		st = &indStat{Kind: kind, Value: val, Sources: map[string]bool{}}
-		a.inds[k] = st
+		if a.indSeen != nil && len(a.indSeen) < maxKeys { // nil once finish has applied the rules
+			a.indSeen[indValue{kind, strings.Clone(val)}] = st
+		}
 	}
 	st.Count++
-	st.Sources[source] = true
+	if !st.Sources[source] {
+		st.Sources[source] = true
+	}
 	if !at.IsZero() {
 		if st.First.IsZero() || at.Before(st.First) {
 			st.First = at
@@ -819,19 +830,25 @@ func (a *Analyzer) signIn(ev *Event) {
 		u.last = ev.Time
 	}
 	if ev.IP != "" {
-		if p := a.pair(a.pairs, uk+"\x00"+ev.IP); p != nil {
+		if p := a.pair(a.pairs, pairKey{uk, ev.IP}); p != nil {
 			p.firstOKOf(ev)
 			a.failThenSuccess(p, ev)
 		}
 	}
 	if ev.Country != "" {
-		if p := a.pair(a.cpairs, uk+"\x00"+ev.Country); p != nil {
+		if p := a.pair(a.cpairs, pairKey{uk, ev.Country}); p != nil {
 			p.firstOKOf(ev)
 		}
 	}
 }
 
-func (a *Analyzer) pair(m map[string]*pairState, key string) *pairState {
+// pairKey is a user (UserKey) and one of its IP addresses or countries.
+type pairKey struct{ user, value string }
+
+// indValue is an indicator's kind and its value as a record gives it.
+type indValue struct{ kind, value string }
+
+func (a *Analyzer) pair(m map[pairKey]*pairState, key pairKey) *pairState {
 	p := m[key]
 	if p == nil {
 		if len(m) >= maxKeys {

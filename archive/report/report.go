@@ -776,18 +776,22 @@ func (a *Analyzer) finish() {
 		baseline[k] = u.first.Add(b)
 	}
 	for _, rule := range []struct {
-		m    map[string]*pairState
+		m    map[pairKey]*pairState
 		flag string
 	}{{a.pairs, FlagNewIP}, {a.cpairs, FlagNewCountry}} {
-		keys := make([]string, 0, len(rule.m))
+		keys := make([]pairKey, 0, len(rule.m))
 		for k := range rule.m {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		sort.Slice(keys, func(i, j int) bool { // as "user\x00value" strings sort
+			if keys[i].user != keys[j].user {
+				return keys[i].user < keys[j].user
+			}
+			return keys[i].value < keys[j].value
+		})
 		for _, k := range keys {
 			p := rule.m[k]
-			user, _, _ := strings.Cut(k, "\x00")
-			if p.firstOK != nil && p.firstOK.Time.After(baseline[user]) {
+			if p.firstOK != nil && p.firstOK.Time.After(baseline[k.user]) {
 				p.firstOK.flag(rule.flag)
 				a.highlight(p.firstOK)
 			}
@@ -812,6 +816,6 @@ func (a *Analyzer) finish() {
 	a.graphRule()
 	// What only the rules needed is released before the page is built (the
 	// page's own data is the largest part of a report's memory).
-	a.users, a.pairs, a.cpairs, a.senders, a.mailFile, a.graphBy = nil, nil, nil, nil, nil, nil
+	a.users, a.pairs, a.cpairs, a.senders, a.mailFile, a.graphBy, a.indSeen = nil, nil, nil, nil, nil, nil, nil
 	a.strs, a.who, a.where, a.what = map[string]string{}, map[Who]*Who{}, map[Where]*Where{}, map[What]*What{}
 }
