@@ -560,3 +560,59 @@ func TestDiskFullWhileArchiving(t *testing.T) {
 	}
 	sameRecords(t, refDir, sealed, ref.URL, srv.URL)
 }
+
+// TestPartialDiskFullLeavesOutReport: on a disk that fills so late that the
+// records of the partial bundle fit but report.html does not, the page is
+// left out too, named in partial.omitted as disk full, and the partial
+// bundle still verifies; once space is freed the resume writes it. The
+// disk sizes are tried from small to large (the collection fills a disk at
+// a point the sizes alone do not tell) until one leaves the page out.
+func TestPartialDiskFullLeavesOutReport(t *testing.T) {
+	ref := newSim(t, partialCfg)
+	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
+	if code != ExitOK {
+		t.Fatalf("reference run: exit %d\n%s", code, stderr)
+	}
+	refDir := lastLine(stdout)
+	page := fileSize(t, filepath.Join(refDir, "report.html"))
+	for size := int64(diskTiny); size <= treeSize(t, refDir); size += page / 8 {
+		out, grow := mountSmallDisk(t, size)
+		srv := newSim(t, partialCfg)
+		code, stdout, _ := invoke(t, tokenEnv, grabArgs(srv, out, partialArgs...)...)
+		if code != ExitIncomplete {
+			continue
+		}
+		dir := lastLine(stdout)
+		m := readManifest(t, dir)
+		if m.Partial == nil || !slices.ContainsFunc(m.Partial.Omitted, func(o manifest.Omitted) bool { return o.Path == "report.html" }) {
+			continue
+		}
+		t.Logf("disk of %d bytes (page %d bytes): %s", size, page, pipeline.PartialLine(m.Partial))
+		checkPartial(t, dir, collect.StopDiskFull)
+		checkOmitted(t, refDir, dir, m)
+		if _, err := os.Stat(filepath.Join(dir, "report.html")); !os.IsNotExist(err) {
+			t.Errorf("report.html is named left out, yet it is there: %v", err)
+		}
+		grow(4 * treeSize(t, refDir))
+		code, stdout, stderr = invoke(t, tokenEnv, "grab", "--resume", out)
+		if code != ExitOK {
+			t.Fatalf("resume after freeing space: exit %d\n%s", code, stderr)
+		}
+		resumed := lastLine(stdout)
+		checkResumed(t, refDir, resumed, out, ref.URL, srv.URL, false)
+		if fileSize(t, filepath.Join(resumed, "report.html")) == 0 {
+			t.Error("the resumed bundle has no report.html")
+		}
+		return
+	}
+	t.Fatal("no disk size left report.html out of a partial bundle: the test tested nothing")
+}
+
+func fileSize(t *testing.T, p string) int64 {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
