@@ -564,7 +564,7 @@ func packArchive(ctx context.Context, dir, prefix, final string, mtime time.Time
 				return &notVerified{res: res}
 			}
 		}
-		if v != nil && wv == nil && rb.err == nil && !rb.res.OK() {
+		if v != nil && follow && rb.err == nil && !rb.res.OK() {
 			return &notVerified{res: rb.res, readBack: true}
 		}
 		KillPoint(StepArchiveWritten)

@@ -538,19 +538,13 @@ func (a *Analyzer) feedRecords(ad *Adapter, fs *FileStat, lines map[int64][]byte
 	work := make(chan *lineBatch, workers)
 	order := make(chan *lineBatch, workers+2)
 	free := make(chan *lineBatch, workers+3)
-	quit := make(chan struct{})
 	var readErr error
-	go func() { // the reader
+	go func() { // the reader; the loop below takes every batch it sends
 		defer close(work)
 		defer close(order)
-		readErr = readBatches(r, free, quit, func(b *lineBatch) bool {
-			select {
-			case order <- b:
-			case <-quit:
-				return false
-			}
+		readErr = readBatches(r, free, func(b *lineBatch) {
+			order <- b
 			work <- b // never blocks for long: a worker takes it
-			return true
 		})
 	}()
 	for i := 0; i < workers; i++ {
@@ -561,7 +555,6 @@ func (a *Analyzer) feedRecords(ad *Adapter, fs *FileStat, lines map[int64][]byte
 			}
 		}()
 	}
-	defer close(quit)
 	for b := range order {
 		<-b.done
 		for i := range b.ends {
@@ -651,8 +644,8 @@ func (b *lineBatch) extract(ad *Adapter, file string) {
 
 // readBatches cuts r into lines (a line longer than maxLine is kept as
 // the unreadable "!") and hands them to send in batches taken from free
-// (or new), until r ends, it fails, or send returns false.
-func readBatches(r io.Reader, free chan *lineBatch, quit chan struct{}, send func(*lineBatch) bool) error {
+// (or new), until r ends or fails.
+func readBatches(r io.Reader, free chan *lineBatch, send func(*lineBatch)) error {
 	get := func() *lineBatch {
 		select {
 		case b := <-free:
@@ -683,16 +676,12 @@ func readBatches(r io.Reader, free chan *lineBatch, quit chan struct{}, send fun
 			b.buf = append(b.buf, bytes.TrimRight(line, "\r\n")...)
 			b.ends = append(b.ends, len(b.buf))
 			if len(b.ends) >= batchLines || len(b.buf) >= batchBytes {
-				if !send(b) {
-					return nil
-				}
+				send(b)
 				b = get()
 			}
 		}
 		if err != nil && len(b.ends) > 0 {
-			if !send(b) {
-				return nil
-			}
+			send(b)
 		}
 		if err == io.EOF {
 			return nil
