@@ -14,9 +14,9 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/evidence-dfir/evidence/archive/diff"
+	"github.com/evidence-dfir/evidence/collect/record"
 	"github.com/tidwall/gjson"
 )
 
@@ -638,7 +638,7 @@ func (b *lineBatch) extract(ad *Adapter, file string) {
 		b.who[i], b.where[i], b.what[i] = Who{}, Where{}, What{Class: ad.Class, File: file}
 		ev := &b.evs[i]
 		ev.Who, ev.Where, ev.What = &b.who[i], &b.where[i], &b.what[i]
-		ad.Extract(gjson.Parse(unsafe.String(&line[0], len(line))), ev)
+		ad.Extract(record.View(line), ev)
 	}
 }
 
