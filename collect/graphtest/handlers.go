@@ -225,7 +225,7 @@ func (t *Tenant) handleLog(rc *reqCtx, api logAPI, beta bool) ([]byte, bool, *ge
 	runs, total := plan(t.sources(q), lo, hi, cur)
 	m := newMerger(runs)
 	rctx := &renderCtx{sel: sel, hideRisk: t.cfg.License == LicenseP1, tenantID: t.tenantID, beta: beta}
-	vals := jw{b: make([]byte, 0, min(total, int64(top))*1400+16)}
+	vals := jw{b: rc.buffer(int(min(total, int64(top)))*1400 + 16)}
 	vals.openA()
 	var last cursor
 	served := 0
@@ -241,7 +241,7 @@ func (t *Tenant) handleLog(rc *reqCtx, api logAPI, beta bool) ([]byte, bool, *ge
 	vals.closeA()
 
 	path := "/" + version + "/auditLogs/" + api.String()
-	out := jw{b: make([]byte, 0, len(vals.b)+512)}
+	out := jw{b: rc.buffer(len(vals.b) + 512)}
 	out.open()
 	out.key("@odata.context")
 	out.str(rc.base + "/" + version + "/$metadata#auditLogs/" + api.String() + selCtx)

@@ -461,7 +461,7 @@ func (t *Tenant) handleMessageTraces(rc *reqCtx, _ string) ([]byte, bool, *gerr)
 		}
 		i = int(v[0])
 	}
-	vals := jw{b: make([]byte, 0, 64<<10)}
+	vals := jw{b: rc.buffer(64 << 10)}
 	vals.openA()
 	served := 0
 	more := false
@@ -482,7 +482,7 @@ func (t *Tenant) handleMessageTraces(rc *reqCtx, _ string) ([]byte, bool, *gerr)
 		served++
 	}
 	vals.closeA()
-	out := jw{b: make([]byte, 0, len(vals.b)+512)}
+	out := jw{b: rc.buffer(len(vals.b) + 512)}
 	out.open()
 	out.key("@odata.context")
 	out.str(rc.base + "/v1.0/$metadata#admin/exchange/tracing/messageTraces")

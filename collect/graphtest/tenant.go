@@ -417,7 +417,8 @@ type reqCtx struct {
 	clientReqID string
 	base        string // scheme://host of the request
 	status      int
-	contentType string // of a successful answer that is not JSON (MIME content)
+	contentType string   // of a successful answer that is not JSON (MIME content)
+	pooled      [][]byte // page buffers to recycle once the answer is written (buffer)
 }
 
 // endpoint is a routed resource.
@@ -521,6 +522,7 @@ func (t *Tenant) routeV1(segs []string, notFound func(string) *gerr) (*endpoint,
 func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rc := &reqCtx{w: w, r: r, reqID: uuid.NewString(), clientReqID: r.Header.Get("client-request-id")}
+	defer rc.release()
 	if rc.clientReqID == "" {
 		rc.clientReqID = uuid.NewString()
 	}

@@ -602,7 +602,7 @@ func (t *Tenant) handleUALRecords(rc *reqCtx, version, id string) ([]byte, bool,
 	}
 	runs, _ := plan(t.ualSources(s, q), q.lo, q.hi, cur)
 	m := newMerger(runs)
-	vals := jw{b: make([]byte, 0, top*1200+16)}
+	vals := jw{b: rc.buffer(top*1200 + 16)}
 	vals.openA()
 	var last cursor
 	served := 0
@@ -621,7 +621,7 @@ func (t *Tenant) handleUALRecords(rc *reqCtx, version, id string) ([]byte, bool,
 		done++
 	}
 	vals.closeA()
-	out := jw{b: make([]byte, 0, len(vals.b)+512)}
+	out := jw{b: rc.buffer(len(vals.b) + 512)}
 	out.open()
 	out.key("@odata.context")
 	out.str(rc.base + "/" + version + "/$metadata#security/auditLog/queries('" + q.id + "')/records")
