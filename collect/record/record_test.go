@@ -178,3 +178,35 @@ func TestWriteBatchAsWrite(t *testing.T) {
 		t.Fatalf("a refused record in a batch: errors %v, %v; %d lines written", err1, err2, strings.Count(j2, "\n"))
 	}
 }
+
+// FuzzCSVAsEncodingCSV: a row's bytes are those encoding/csv writes with
+// UseCRLF, the writer the CSV views were made with before 2026-12-05, so
+// every CSV file keeps its bytes (and reference bundles their hashes).
+func FuzzCSVAsEncodingCSV(f *testing.F) {
+	for _, s := range []string{"", "a", `\.`, " lead", "\tx", "a,b", `{"a":"b","c":[1,2]}`, "x\r\ny", "\r", "\n", `""`, "\u00a0nbsp", "=1+1", "日本語,\"x\"", "a\rb\nc\"d"} {
+		f.Add(s, "second", s+s)
+	}
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		cells := []string{a, b, c}
+		var got, want strings.Builder
+		w, err := NewCSV(&got, []string{"h1", "h,2", ""})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Row(append([]string(nil), cells...)); err != nil {
+			t.Fatal(err)
+		}
+		want.WriteString("\ufeff")
+		cw := csv.NewWriter(&want)
+		cw.UseCRLF = true
+		cw.Write([]string{"h1", "h,2", ""}) //nolint:errcheck // strings.Builder
+		for i := range cells {
+			cells[i] = Neutralize(cells[i])
+		}
+		cw.Write(cells) //nolint:errcheck
+		cw.Flush()
+		if got.String() != want.String() {
+			t.Fatalf("row of %q:\n got %q\nwant %q", []string{a, b, c}, got.String(), want.String())
+		}
+	})
+}

@@ -1,10 +1,12 @@
 package record
 
 import (
-	"encoding/csv"
 	"errors"
 	"io"
+	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -42,9 +44,15 @@ type BatchSink interface {
 // CSV writes a table: UTF-8 with a byte order mark (so Excel in any locale
 // reads it as UTF-8), CRLF line ends (RFC 4180), the header row written at
 // once, so a table without rows still names its columns, and every cell
-// neutralised (Neutralize).
+// neutralised (Neutralize). Its bytes are those of encoding/csv's Writer
+// with UseCRLF (FuzzCSVAsEncodingCSV), which the project used until
+// 2026-12-05: that writer looks for the next quote of a quoted cell with
+// strings.IndexAny, which builds its character set again at every quote, and
+// the audit log's AuditData cell, a JSON object, has a quote every few
+// bytes (a quarter of the CPU a record's columns cost, BenchmarkColumns).
 type CSV struct {
-	w *csv.Writer
+	w   io.Writer
+	buf []byte
 }
 
 // NewCSV writes the byte order mark and the header row to w.
@@ -52,25 +60,80 @@ func NewCSV(w io.Writer, header []string) (*CSV, error) {
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
 		return nil, err
 	}
-	c := &CSV{w: csv.NewWriter(w)}
-	c.w.UseCRLF = true
+	c := &CSV{w: w}
 	if err := c.Row(header); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// Row neutralises the cells in place and writes them as one row, flushed
-// to the underlying writer.
+// Row neutralises the cells in place and writes them as one row, in one
+// write to the underlying writer.
 func (c *CSV) Row(cells []string) error {
+	b := c.buf[:0]
 	for i := range cells {
 		cells[i] = Neutralize(cells[i])
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendField(b, cells[i])
 	}
-	if err := c.w.Write(cells); err != nil {
-		return err
+	b = append(b, '\r', '\n')
+	c.buf = b
+	_, err := c.w.Write(b)
+	return err
+}
+
+// appendField appends one cell as encoding/csv writes it with Comma ','
+// and UseCRLF: quoted when it holds a comma, a quote, CR or LF, starts with
+// white space, or is \. (the PostgreSQL end-of-data mark); in quotes, a
+// quote is doubled, LF becomes CRLF and a CR is dropped.
+func appendField(b []byte, f string) []byte {
+	if !needsQuotes(f) {
+		return append(b, f...)
 	}
-	c.w.Flush()
-	return c.w.Error()
+	b = append(b, '"')
+	if strings.IndexByte(f, '\r') < 0 && strings.IndexByte(f, '\n') < 0 {
+		for {
+			i := strings.IndexByte(f, '"')
+			if i < 0 {
+				break
+			}
+			b = append(append(b, f[:i+1]...), '"')
+			f = f[i+1:]
+		}
+		return append(append(b, f...), '"')
+	}
+	for i := 0; i < len(f); i++ {
+		switch c := f[i]; c {
+		case '"':
+			b = append(b, '"', '"')
+		case '\r':
+		case '\n':
+			b = append(b, '\r', '\n')
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// needsQuotes is encoding/csv's fieldNeedsQuotes for Comma ','.
+func needsQuotes(f string) bool {
+	if f == "" {
+		return false
+	}
+	if f == `\.` {
+		return true
+	}
+	for i := 0; i < len(f); i++ {
+		switch f[i] {
+		case '\n', '\r', '"', ',':
+			return true
+		}
+	}
+	r, _ := utf8.DecodeRuneInString(f)
+	return unicode.IsSpace(r)
 }
 
 // Neutralize defuses spreadsheet formula injection: a cell that starts with
