@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -44,8 +45,14 @@ type task struct {
 	Status   string    `json:"status,omitempty"` // the service's final query status
 	Reason   string    `json:"reason,omitempty"`
 	Limit    int64     `json:"limit,omitempty"` // recordCountLimit reported
-	Children []int     `json:"children,omitempty"`
-	Parent   int       `json:"parent"` // -1 for an initial window
+	// Complete: the service said isRecordCountLimitExceeded: false, which
+	// the v1.0 reference makes authoritative, so no record count splits
+	// this query and its records can be written while they are read.
+	Complete bool  `json:"complete,omitempty"`
+	Children []int `json:"children,omitempty"`
+	Parent   int   `json:"parent"` // -1 for an initial window
+
+	live bool // its pages are being read by this run, into an open spool
 }
 
 func (t *task) window() collect.Window { return collect.Window{Start: t.Start, End: t.End} }
@@ -113,6 +120,15 @@ func (s *state) update(fn func()) error {
 	return s.save()
 }
 
+// touch applies fn, which changes only what is not saved, under the lock
+// and wakes the waiters.
+func (s *state) touch(fn func()) {
+	s.mu.Lock()
+	fn()
+	s.mu.Unlock()
+	s.cond.Broadcast()
+}
+
 // spoolPath is where task n's records are kept until the bundle is written.
 func (s *state) spoolPath(n int) string {
 	return filepath.Join(s.dir, fmt.Sprintf("ual-%04d.jsonl", n))
@@ -164,6 +180,42 @@ func (sp *spool) write(rec []byte) error {
 // across a killed process; a crash of the machine is caught by the size
 // check in openSpool, which then re-reads the query from its first page).
 func (sp *spool) flush() error { return sp.w.Flush() }
+
+// spoolReader reads task t's spool up to the offset its state records,
+// never past it: while t's pages are being read it waits for the next page
+// to be recorded, and it ends (io.EOF) once t is final and every recorded
+// byte was read. A run that stopped before t was final ends it with
+// errStopped.
+type spoolReader struct {
+	st  *state
+	t   *task
+	f   *os.File
+	pos int64
+}
+
+func (r *spoolReader) Read(p []byte) (int, error) {
+	r.st.mu.Lock()
+	for r.pos >= r.t.Offset && !terminal(r.t.State) && !r.st.stopped {
+		r.st.cond.Wait()
+	}
+	end, final := r.t.Offset, terminal(r.t.State)
+	r.st.mu.Unlock()
+	if r.pos >= end {
+		if final {
+			return 0, io.EOF
+		}
+		return 0, errStopped
+	}
+	n, err := r.f.ReadAt(p[:min(int64(len(p)), end-r.pos)], r.pos)
+	r.pos += int64(n)
+	if err == io.EOF {
+		err = nil
+		if n == 0 {
+			err = fmt.Errorf("spool %s ends at %d bytes, before its recorded offset %d", r.f.Name(), r.pos, end)
+		}
+	}
+	return n, err
+}
 
 func (sp *spool) close() error {
 	if err := sp.w.Flush(); err != nil {

@@ -113,6 +113,7 @@ type Source struct {
 // Stats are the counts of the last Collect.
 type Stats struct {
 	Submitted, Reused, Split, Duplicates, Records int64
+	Followed                                      int64 // queries written while their pages were read
 }
 
 // Name implements collect.Source.
@@ -277,21 +278,21 @@ func splitWindow(w collect.Window, n int) []collect.Window {
 // queries are queued or running on the service), and hand each succeeded
 // query to o.Concurrency readers, which page its records. A query worker
 // goes on to the next window while the finished one is read, so the next
-// queries run on the service while records are paged.
+// queries run on the service while records are paged. Both take their
+// tasks in the bundle's order (taskQueue).
 func (s *Source) run(ctx context.Context, o Options, f filters, job collect.Job) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	size := 4*int(o.MaxQueries) + len(s.st.f.Tasks) + 8
-	queries, reads := make(chan *task, size), make(chan *task, size)
+	queries, reads := newTaskQueue(s.st), newTaskQueue(s.st)
 	var wg sync.WaitGroup // tasks queued or being worked on
 	for _, t := range s.st.f.Tasks {
 		switch t.State {
 		case taskPending, taskSubmitted:
 			wg.Add(1)
-			queries <- t
+			queries.push(t)
 		case taskPaging:
 			wg.Add(1)
-			reads <- t
+			reads.push(t)
 		}
 	}
 	var refusedMu sync.Mutex
@@ -307,7 +308,7 @@ func (s *Source) run(ctx context.Context, o Options, f filters, job collect.Job)
 	requeue := func(kids []*task) {
 		for _, k := range kids {
 			wg.Add(1)
-			queries <- k
+			queries.push(k)
 		}
 	}
 	var workers sync.WaitGroup
@@ -315,7 +316,11 @@ func (s *Source) run(ctx context.Context, o Options, f filters, job collect.Job)
 		workers.Add(2)
 		go func() {
 			defer workers.Done()
-			for t := range queries {
+			for {
+				t, ok := queries.pop()
+				if !ok {
+					return
+				}
 				refusedMu.Lock()
 				r := refused
 				refusedMu.Unlock()
@@ -331,14 +336,18 @@ func (s *Source) run(ctx context.Context, o Options, f filters, job collect.Job)
 				requeue(kids)
 				if read && err == nil {
 					wg.Add(1)
-					reads <- t
+					reads.push(t)
 				}
 				wg.Done()
 			}
 		}()
 		go func() {
 			defer workers.Done()
-			for t := range reads {
+			for {
+				t, ok := reads.pop()
+				if !ok {
+					return
+				}
 				kids, err := s.read(ctx, o, t, job.Progress)
 				if err != nil {
 					fatal(err)
@@ -349,8 +358,8 @@ func (s *Source) run(ctx context.Context, o Options, f filters, job collect.Job)
 		}()
 	}
 	wg.Wait()
-	close(queries)
-	close(reads)
+	queries.close()
+	reads.close()
 	workers.Wait()
 	return s.failed
 }
@@ -444,6 +453,7 @@ func (s *Source) query(ctx context.Context, o Options, f filters, job collect.Jo
 			if qs.RecordCountLimit != nil {
 				t.Limit = *qs.RecordCountLimit
 			}
+			t.Complete = qs.LimitExceeded != nil // and false: true was split above
 		}); err != nil {
 			return nil, "", false, &collect.FatalError{Err: err}
 		}
@@ -470,7 +480,7 @@ func (s *Source) read(ctx context.Context, o Options, t *task, prog collect.Prog
 	if t.Limit > 0 {
 		limit = t.Limit
 	}
-	if t.Records >= limit {
+	if t.Records >= limit && !t.Complete { // the service did not say whether its limit was exceeded
 		kids, _, err := s.split(o, t, fmt.Sprintf("%d records reached the limit of %d", t.Records, limit))
 		return kids, err
 	}
@@ -556,6 +566,8 @@ func (s *Source) page(ctx context.Context, o Options, t *task, prog collect.Prog
 		}
 	}
 	defer sp.close()
+	s.st.touch(func() { t.live = true }) // the assembler may follow the spool from now on
+	defer s.st.touch(func() { t.live = false })
 	first := t.NextLink
 	if first == "" {
 		if t.Pages > 0 { // every page was read before the interruption
@@ -623,17 +635,32 @@ func terminal(state string) bool {
 	return state == taskDone || state == taskFailed || state == taskSplit
 }
 
-// walk waits for t to finish, then writes it, or its halves in order.
+// walk waits for t to finish, then writes it, or its halves in order. A
+// query that cannot be split any more (Complete) is written while its
+// pages are read, when it is next in order: the assembler follows its spool
+// page by page instead of waiting for the last one.
 func (a *assembler) walk(t *task) error {
 	st := a.s.st
+	followable := func() bool { return t.State == taskPaging && t.Complete && t.live }
 	st.mu.Lock()
-	for !terminal(t.State) && !st.stopped {
+	for !terminal(t.State) && !st.stopped && !followable() {
 		st.cond.Wait()
 	}
-	if !terminal(t.State) {
+	follow := !terminal(t.State) && followable()
+	if !terminal(t.State) && !follow {
 		st.mu.Unlock()
 		return errStopped
 	}
+	st.mu.Unlock()
+	var n, dup, si int64
+	if follow {
+		a.s.Stats.Followed++ // the assembler's own count: no lock
+		var err error
+		if n, dup, si, err = a.copy(t); err != nil {
+			return err
+		}
+	}
+	st.mu.Lock() // t is final now
 	kids := make([]*task, 0, len(t.Children))
 	for _, n := range t.Children {
 		kids = append(kids, st.f.Tasks[n])
@@ -664,9 +691,20 @@ func (a *assembler) walk(t *task) error {
 	}
 	src.Windows = append(src.Windows, sw)
 	src.Pages += t.Pages
-	if t.Records == 0 {
-		return nil
+	if !follow && t.Records > 0 {
+		var err error
+		if n, dup, si, err = a.copy(t); err != nil {
+			return err
+		}
 	}
+	src.Records += n
+	src.Duplicates += dup
+	a.signIns += si
+	return nil
+}
+
+// copy writes t's spooled records into the bundle, within t's scope.
+func (a *assembler) copy(t *task) (n, dup, si int64, err error) {
 	if ss, ok := a.sink.(*collect.ScopedSink); ok {
 		// The query's window is closed, in whole seconds (docs/sources.md).
 		sc := &collect.Scope{Window: t.window(), TimeProp: "createdDateTime", Inclusive: true}
@@ -679,14 +717,14 @@ func (a *assembler) walk(t *task) error {
 		}
 		ss.SetScope(sc)
 	}
-	n, dup, si, err := a.s.copySpool(t, a.sink, a.signSink, a.seen)
-	if err != nil {
-		return &collect.FatalError{Err: err}
+	n, dup, si, err = a.s.copySpool(t, a.sink, a.signSink, a.seen)
+	if errors.Is(err, errStopped) {
+		return n, dup, si, err
 	}
-	src.Records += n
-	src.Duplicates += dup
-	a.signIns += si
-	return nil
+	if err != nil {
+		return n, dup, si, &collect.FatalError{Err: err}
+	}
+	return n, dup, si, nil
 }
 
 // openOutput opens the record files.
@@ -742,7 +780,9 @@ func scope(job collect.Job, t *task) string {
 // spoolBatch is how many records copySpool hands the sink at once.
 const spoolBatch = 512
 
-// copySpool writes a task's spooled records that were not written yet.
+// copySpool writes a task's spooled records, as far as its state records
+// them: all of them once it is final, or page by page while it is read
+// (spoolReader).
 // Without a second sign-in file, records go to the sink in batches
 // (record.BatchSink), so their CSV rows are computed while the records
 // before them are written.
@@ -752,7 +792,7 @@ func (s *Source) copySpool(t *task, sink, signSink collect.Sink, seen map[[16]by
 		return 0, 0, 0, fmt.Errorf("ual: spool of %s: %w", t.window(), err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(&spoolReader{st: s.st, t: t, f: f})
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	bs, batched := sink.(record.BatchSink)
 	batched = batched && signSink == nil
@@ -772,7 +812,7 @@ func (s *Source) copySpool(t *task, sink, signSink collect.Sink, seen map[[16]by
 		return nil
 	}
 	var read int64
-	for sc.Scan() && read < t.Records {
+	for sc.Scan() {
 		read++
 		rec := sc.Bytes()
 		if id := gjson.GetBytes(rec, "id").String(); id != "" {
@@ -826,8 +866,11 @@ func (s *Source) copySpool(t *task, sink, signSink collect.Sink, seen map[[16]by
 	if err := flush(); err != nil {
 		return written, dups, signIns, err
 	}
-	if read != t.Records {
-		return written, dups, signIns, fmt.Errorf("ual: spool of %s holds %d records, %d were read", t.window(), read, t.Records)
+	s.st.mu.Lock()
+	want := t.Records // final: the spool reader ended
+	s.st.mu.Unlock()
+	if read != want {
+		return written, dups, signIns, fmt.Errorf("ual: spool of %s holds %d records, %d were read", t.window(), read, want)
 	}
 	return written, dups, signIns, nil
 }

@@ -355,3 +355,42 @@ func TestResumeAfterQueryVanished(t *testing.T) {
 	}
 	sameSet(t, readIDs(t, filepath.Join(bdir, RecordsPath)), fresh.Tenant.UALIDs(v.UPN, w.Start, w.End))
 }
+
+// TestWrittenWhileRead: a query the service says is within its record limit
+// (isRecordCountLimitExceeded: false) is written into the bundle while its
+// pages are read, when the windows before it are written; the bundle's
+// bytes are those of a run whose service leaves the limit fields out, where
+// each query is written only after its last page.
+func TestWrittenWhileRead(t *testing.T) {
+	var files [2][]string
+	for i, hide := range []bool{false, true} {
+		srv := newSim(t, graphtest.Config{Seed: 6, UAL: graphtest.UAL{RecordsPerUser: 3000, MaxPageSize: 100, HideLimitFields: hide}})
+		src := &Source{Opt: Options{Windows: 4, Concurrency: 2, PageSize: 100}}
+		// pages paced so that the assembler is waiting when each one lands
+		ms, dir, err := runBudget(t, srv, last(30*24*time.Hour), src, collect.Budget{Requests: 1, Per: 3 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ms.Status != manifest.StatusCollected || ms.Records < 2000 || len(ms.Superseded) != 0 {
+			t.Fatalf("hide=%v: status %s, %d records, %d superseded", hide, ms.Status, ms.Records, len(ms.Superseded))
+		}
+		switch f := src.Stats.Followed; {
+		case !hide && f == 0:
+			t.Errorf("no query was written while its pages were read (%d windows)", len(ms.Windows))
+		case hide && f != 0:
+			t.Errorf("%d queries were written while read although the service did not say they were complete", f)
+		}
+		for _, p := range []string{RecordsPath, collect.CSVPath(RecordsPath)} {
+			b, err := os.ReadFile(filepath.Join(dir, p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[i] = append(files[i], string(b))
+		}
+	}
+	for j := range files[0] {
+		if files[0][j] != files[1][j] {
+			t.Errorf("file %d differs between the run written while read and the one written after (%d and %d bytes)", j, len(files[0][j]), len(files[1][j]))
+		}
+	}
+}
