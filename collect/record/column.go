@@ -36,55 +36,72 @@ type Getter func(path string) gjson.Result
 // one pass over the record, and, once a path reaches into an object
 // property (auditData.UserAgent), that object's properties too, so that
 // the columns reading it cost one pass over it. The zero value is ready;
-// Reset reuses it.
+// Reset reuses it. Properties are kept in slices in record order and found
+// by a scan from the first, which finds the first of duplicate keys, as
+// gjson's Get does: records have tens of properties, for which hashing
+// every key into a map (and clearing the maps for every record) cost more
+// than the scans (BenchmarkColumns).
 type Index struct {
-	top   map[string]gjson.Result
-	inner map[string]map[string]gjson.Result // the object properties indexed for this record
-	spare []map[string]gjson.Result          // maps of earlier records, for reuse
+	top   props
+	inner []innerProps // the object properties indexed for this record
+	spare []props      // slices of earlier records, for reuse
+	ready bool
+}
+
+type prop struct {
+	key string
+	val gjson.Result
+}
+
+type props []prop
+
+type innerProps struct {
+	head  string
+	props props
+}
+
+func (ps props) get(key string) gjson.Result {
+	for i := range ps {
+		if ps[i].key == key {
+			return ps[i].val
+		}
+	}
+	return gjson.Result{}
 }
 
 // Reset indexes r.
 func (x *Index) Reset(r gjson.Result) {
-	if x.top == nil {
-		x.top = make(map[string]gjson.Result, 64)
+	x.ready = true
+	x.top = indexObject(x.top[:0], r)
+	for _, in := range x.inner {
+		x.spare = append(x.spare, in.props[:0])
 	}
-	clear(x.top)
-	for k, m := range x.inner {
-		clear(m)
-		x.spare = append(x.spare, m)
-		delete(x.inner, k)
-	}
-	indexObject(x.top, r)
+	x.inner = x.inner[:0]
 }
 
-// indexObject puts o's properties in m, the first of duplicate keys, as
-// gjson's Get finds it.
-func indexObject(m map[string]gjson.Result, o gjson.Result) {
+// indexObject appends o's properties to ps.
+func indexObject(ps props, o gjson.Result) props {
 	o.ForEach(func(k, v gjson.Result) bool {
-		if _, dup := m[k.String()]; !dup {
-			m[k.String()] = v
-		}
+		ps = append(ps, prop{k.String(), v})
 		return true
 	})
+	return ps
 }
 
 // object returns the index of the object property head (value v).
-func (x *Index) object(head string, v gjson.Result) map[string]gjson.Result {
-	if m, ok := x.inner[head]; ok {
-		return m
+func (x *Index) object(head string, v gjson.Result) props {
+	for _, in := range x.inner {
+		if in.head == head {
+			return in.props
+		}
 	}
-	if x.inner == nil {
-		x.inner = map[string]map[string]gjson.Result{}
-	}
-	var m map[string]gjson.Result
+	var ps props
 	if n := len(x.spare); n > 0 {
-		m, x.spare = x.spare[n-1], x.spare[:n-1]
-	} else {
-		m = make(map[string]gjson.Result, 32)
+		ps, x.spare = x.spare[n-1], x.spare[:n-1]
 	}
-	indexObject(m, v)
-	x.inner[head] = m
-	return m
+	ps = indexObject(ps, v)
+	x.inner = append(x.inner, innerProps{head, ps})
+	return ps
 }
 
 // gjsonSyntax marks the bytes that make a path more than names and
@@ -110,11 +127,11 @@ func plainPath(p string) bool {
 // would: the top-level property from the index, the rest of the path
 // within it.
 func (x *Index) Get(r gjson.Result, path string) gjson.Result {
-	if x == nil || x.top == nil || !plainPath(path) {
+	if x == nil || !x.ready || !plainPath(path) {
 		return r.Get(path)
 	}
 	head, rest, _ := strings.Cut(path, ".")
-	v := x.top[head]
+	v := x.top.get(head)
 	if rest == "" || !v.Exists() {
 		return v
 	}
@@ -122,7 +139,7 @@ func (x *Index) Get(r gjson.Result, path string) gjson.Result {
 		return v.Get(rest)
 	}
 	key, deeper, _ := strings.Cut(rest, ".")
-	w := x.object(head, v)[key]
+	w := x.object(head, v).get(key)
 	if deeper != "" && w.Exists() {
 		w = w.Get(deeper)
 	}
@@ -135,9 +152,9 @@ func (c Column) Cell(r gjson.Result, x *Index, notes map[string]string) string {
 	switch {
 	case c.Note != "" || c.Value == nil && c.From == nil && c.Look == nil:
 		return notes[c.Note]
-	case c.Path != "" && c.From != nil && x != nil && x.top != nil:
+	case c.Path != "" && c.From != nil && x != nil && x.ready:
 		return c.From(x.Get(r, c.Path))
-	case c.Look != nil && x != nil && x.top != nil:
+	case c.Look != nil && x != nil && x.ready:
 		return c.Look(func(p string) gjson.Result { return x.Get(r, p) })
 	default:
 		return c.Value(r)

@@ -120,7 +120,7 @@ func TestIndexGetAsGjson(t *testing.T) {
 		"userId", "targetResources.0.modifiedProperties.0.displayName", "targetResources.0.modifiedProperties.0.newValue",
 		"targetResources.1.id", "targetResources.1.modifiedProperties.0.displayName", "arr.#.k", "arr.#(k==x).v", "b.d.e.#"}
 	var x Index
-	for round := 0; round < 2; round++ { // the second round reuses the maps
+	for round := 0; round < 2; round++ { // the second round reuses the slices
 		for _, rec := range recs {
 			r := gjson.Parse(rec)
 			x.Reset(r)
