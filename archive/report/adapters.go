@@ -284,23 +284,85 @@ func extractAudit(r gjson.Result, ev *Event) {
 
 // Unified audit log records (Graph audit log query):
 // https://learn.microsoft.com/en-us/graph/api/resources/security-auditlogrecord
+//
+// The record and its auditData are walked once each, key by key, as
+// sign-ins are (an audit log of a few hundred thousand records is most of
+// such a bundle): 5.3 to 1.6 CPU-microseconds a record, BenchmarkExtractUAL.
+// Duplicate keys are read as a path lookup reads them: the first counts,
+// and a field of auditData comes from the first auditData that has it
+// (TestExtractUALAsByPath, FuzzExtractUALAsByPath).
 func extractUAL(r gjson.Result, ev *Event) {
-	ev.Time = parseTime(first(r, "createdDateTime", "auditData.CreationTime"))
-	ev.ID = r.Get("id").String()
-	ev.User = first(r, "userPrincipalName", "auditData.UserId", "userId")
-	ev.UserKey = first(r, "userId", "userPrincipalName", "auditData.UserId")
-	ev.IP = stripPort(first(r, "clientIp", "auditData.ClientIP", "auditData.ClientIPAddress"))
-	ev.Op = first(r, "operation", "auditData.Operation")
-	var params []string
-	r.Get("auditData.Parameters").ForEach(func(_, p gjson.Result) bool {
-		if n := p.Get("Name").String(); n != "" {
-			params = append(params, n+"="+p.Get("Value").String())
+	var created, id, upn, uid, ip, op, svc, obj gjson.Result
+	var ads []gjson.Result // every auditData: a path finds a field in a later duplicate when the first lacks it
+	keep := func(dst *gjson.Result, v gjson.Result) {
+		if !dst.Exists() {
+			*dst = v
 		}
-		return len(params) < 6
+	}
+	r.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "createdDateTime":
+			keep(&created, v)
+		case "id":
+			keep(&id, v)
+		case "userPrincipalName":
+			keep(&upn, v)
+		case "userId":
+			keep(&uid, v)
+		case "clientIp":
+			keep(&ip, v)
+		case "operation":
+			keep(&op, v)
+		case "service":
+			keep(&svc, v)
+		case "objectId":
+			keep(&obj, v)
+		case "auditData":
+			ads = append(ads, v)
+		}
+		return true
 	})
-	ev.Detail = joinNonEmpty(" · ", first(r, "service"), strings.Join(params, ", "))
-	ev.UA = first(r, "auditData.UserAgent")
-	r.Get("auditData.Parameters").ForEach(func(_, p gjson.Result) bool {
+	var adTime, adUser, adIP, adIPAddr, adOp, adUA, params gjson.Result
+	for _, ad := range ads {
+		if !ad.IsObject() {
+			continue
+		}
+		ad.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "CreationTime":
+				keep(&adTime, v)
+			case "UserId":
+				keep(&adUser, v)
+			case "ClientIP":
+				keep(&adIP, v)
+			case "ClientIPAddress":
+				keep(&adIPAddr, v)
+			case "Operation":
+				keep(&adOp, v)
+			case "UserAgent":
+				keep(&adUA, v)
+			case "Parameters":
+				keep(&params, v)
+			}
+			return true
+		})
+	}
+	ev.Time = parseTime(firstValue(created, adTime))
+	ev.ID = id.String()
+	ev.User = firstValue(upn, adUser, uid)
+	ev.UserKey = firstValue(uid, upn, adUser)
+	ev.IP = stripPort(firstValue(ip, adIP, adIPAddr))
+	ev.Op = firstValue(op, adOp)
+	var names []string
+	params.ForEach(func(_, p gjson.Result) bool {
+		if n := p.Get("Name").String(); n != "" {
+			names = append(names, n+"="+p.Get("Value").String())
+		}
+		return len(names) < 6
+	})
+	ev.Detail = joinNonEmpty(" · ", firstValue(svc), strings.Join(names, ", "))
+	ev.UA = firstValue(adUA)
+	params.ForEach(func(_, p gjson.Result) bool {
 		switch strings.ToLower(p.Get("Name").String()) {
 		case "forwardto", "redirectto", "forwardasattachmentto", "forwardingsmtpaddress":
 			for _, a := range strings.FieldsFunc(p.Get("Value").String(), func(r rune) bool { return r == ';' || r == ',' }) {
@@ -311,10 +373,23 @@ func extractUAL(r gjson.Result, ev *Event) {
 		}
 		return true
 	})
-	if len(params) == 0 {
-		ev.Detail = joinNonEmpty(" · ", ev.Detail, first(r, "objectId"))
+	if len(names) == 0 {
+		ev.Detail = joinNonEmpty(" · ", ev.Detail, firstValue(obj))
 	}
 	activityFlag(ev, ev.Op)
+}
+
+// firstValue is first for values already found: the first that is neither
+// missing, null nor blank, trimmed.
+func firstValue(vs ...gjson.Result) string {
+	for _, v := range vs {
+		if v.Exists() && v.Type != gjson.Null {
+			if s := strings.TrimSpace(v.String()); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
 }
 
 // Message traces: https://learn.microsoft.com/en-us/graph/api/resources/exchangemessagetrace
