@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -64,19 +65,21 @@ func (f *file) Write(p []byte) (int, error) {
 	return f.hw.Write(p)
 }
 
+// close writes out the file's buffered bytes, syncs and closes it. When the
+// disk is full it stays open with those bytes buffered, so that a Seal
+// retried once there is room (or once other files were dropped to make
+// some) writes exactly the bytes that were hashed.
 func (f *file) close() error {
 	if f.closed {
 		return nil
 	}
-	f.closed = true
 	if err := f.buf.Flush(); err != nil {
-		f.f.Close()
 		return fmt.Errorf("%s: %w", f.path, err)
 	}
 	if err := f.f.Sync(); err != nil {
-		f.f.Close()
 		return fmt.Errorf("%s: %w", f.path, err)
 	}
+	f.closed = true
 	return f.f.Close()
 }
 
@@ -203,14 +206,15 @@ func (s *Stage) Open(rel, source string, columns []record.Column) (record.Sink, 
 
 // Seal closes every file, completes m.Files from what was written, and
 // writes manifest.json and SHA256SUMS (covering every file, manifest.json
-// included). After Seal nothing more can be written.
+// included). After Seal nothing more can be written. A Seal that fails (a
+// full disk) can be run again: each file keeps the bytes it could not
+// write, and neither manifest.json nor SHA256SUMS is left behind.
 func (s *Stage) Seal(m *manifest.Manifest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sealed {
 		return errors.New("bundle already sealed")
 	}
-	s.sealed = true
 	var paths []string
 	for p, f := range s.files {
 		if err := f.close(); err != nil {
@@ -242,19 +246,52 @@ func (s *Stage) Seal(m *manifest.Manifest) error {
 	if err != nil {
 		return fmt.Errorf("sealing manifest: %w", err)
 	}
+	// A Seal that fails leaves neither file, so that it can be run again.
+	unseal := func() {
+		os.Remove(filepath.Join(s.dir, manifest.ManifestName))
+		os.Remove(filepath.Join(s.dir, manifest.SumsName))
+	}
 	mh, err := s.writeWhole(manifest.ManifestName, b)
 	if err != nil {
+		unseal()
 		return err
 	}
 	sums = append(sums, manifest.Sum{Path: manifest.ManifestName, SHA256: mh})
 	var sb strings.Builder
 	if err := manifest.WriteSums(&sb, sums); err != nil {
+		unseal()
 		return fmt.Errorf("sealing: %w", err)
 	}
 	if _, err := s.writeWhole(manifest.SumsName, []byte(sb.String())); err != nil {
+		unseal()
 		return err
 	}
-	return durable.SyncDir(s.dir)
+	if err := durable.SyncDir(s.dir); err != nil {
+		unseal()
+		return err
+	}
+	s.sealed = true
+	return nil
+}
+
+// Unseal undoes a Seal whose bundle could not be completed (the disk
+// filled while SHA256SUMS was signed, time-stamped or its custody log
+// started): manifest.json, SHA256SUMS and what was written beside them are
+// removed, so that files can be dropped and the bundle sealed again.
+func (s *Stage) Unseal() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, n := range []string{manifest.CustodyLogName, manifest.TimestampName, manifest.SigName, manifest.SumsName, manifest.ManifestName} {
+		if err := os.Remove(filepath.Join(s.dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("unsealing %s: %w", s.dir, err)
+	}
+	s.sealed = false
+	return nil
 }
 
 // writeWhole writes a small file in one go, durably, and returns its hash.
@@ -313,6 +350,13 @@ func (s *Stage) DropMedia(media string) ([]string, error) {
 	}
 	sort.Strings(dropped)
 	return dropped, nil
+}
+
+// Has reports whether the file at rel is part of the bundle being written.
+func (s *Stage) Has(rel string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.files[rel] != nil
 }
 
 // Remove closes and removes the file at rel, written in part or whole (a
@@ -487,7 +531,10 @@ func (s *Stage) Abort() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.files {
-		f.close()
+		if f.close() != nil && !f.closed {
+			f.closed = true
+			f.f.Close()
+		}
 	}
 	if strings.HasSuffix(s.dir, ".partial") {
 		os.RemoveAll(s.dir)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/evidence-dfir/evidence/archive"
 	"github.com/evidence-dfir/evidence/archive/bundle"
+	"github.com/evidence-dfir/evidence/archive/report"
 	"github.com/evidence-dfir/evidence/collect"
 	"github.com/evidence-dfir/evidence/collect/record"
 	"github.com/evidence-dfir/evidence/manifest"
@@ -128,6 +129,47 @@ func makeRoom(stage *bundle.Stage, m *manifest.Manifest, err error, log *slog.Lo
 	return nil
 }
 
+// roomAtSeal makes the bundle whose seal a full disk (err) stopped into a
+// partial bundle that takes less room: every record file stays, byte for
+// byte; the CSV views and report.html, which `evidence grab --resume`
+// writes again from the records, are left out and named in
+// partial.omitted, and README.txt is written again for the partial
+// bundle.
+func roomAtSeal(stage *bundle.Stage, m *manifest.Manifest, p *Plan, err error, log *slog.Logger) error {
+	detail := oneLine(collect.RedactText(err.Error()))
+	if m.Partial == nil {
+		if err := stage.Rename(PartialName(p.Name, bundle.Stamp(p.now()))); err != nil {
+			return err
+		}
+		m.Partial = &manifest.Partial{Reason: collect.StopDiskFull, Detail: detail, Resume: p.ResumeCommand}
+		m.Warnings = append(m.Warnings, "partial: "+collect.StopDiskFull+" while sealing ("+detail+"); every record collected is kept; `"+p.ResumeCommand+"` completes it")
+	}
+	m.Complete = false
+	fmt.Fprintln(p.stderr(), "evidence: "+collect.StopDiskFull+" while sealing ("+detail+"): sealing the records as a partial bundle without the files made from them")
+	dropped, derr := stage.DropMedia(bundle.MediaCSV)
+	if stage.Has(report.FileName) {
+		if rerr := stage.Remove(report.FileName); rerr != nil {
+			derr = errors.Join(derr, rerr)
+		} else {
+			dropped = append(dropped, report.FileName)
+		}
+	}
+	for _, d := range dropped {
+		m.Partial.Omitted = append(m.Partial.Omitted, manifest.Omitted{Path: d, Reason: collect.StopDiskFull})
+	}
+	if stage.Has(manifest.ReadmeName) {
+		derr = errors.Join(derr, stage.Remove(manifest.ReadmeName))
+	}
+	if len(dropped) > 0 {
+		log.Warn("disk full while sealing: the CSV views and the report are left out of the partial bundle", "files", len(dropped))
+		m.Warnings = append(m.Warnings, fmt.Sprintf("partial: disk full while sealing: %d files made from the records are left out to make room (partial.omitted); `%s` writes them again", len(dropped), p.ResumeCommand))
+	}
+	if derr != nil {
+		return fmt.Errorf("making room for the partial bundle: %w", derr)
+	}
+	return nil
+}
+
 // stopLine is the one line said when err stopped a run signed in with
 // method: with --auth token, a 401 is named for what it is.
 func stopLine(method string, err error) string {
@@ -163,7 +205,11 @@ func PartialLine(p *manifest.Partial) string {
 	if len(p.Omitted) > 0 {
 		left = fmt.Sprintf("; %d files made from the records left out (%s; partial.omitted in manifest.json)", len(p.Omitted), p.Omitted[0].Reason)
 	}
-	return fmt.Sprintf("PARTIAL (%s): %s; unfinished: %s%s; complete it with `%s`", p.Reason, p.Detail, strings.Join(p.Unfinished, ", "), left, p.Resume)
+	unfinished := strings.Join(p.Unfinished, ", ")
+	if unfinished == "" {
+		unfinished = "none (every record was collected)"
+	}
+	return fmt.Sprintf("PARTIAL (%s): %s; unfinished: %s%s; complete it with `%s`", p.Reason, p.Detail, unfinished, left, p.Resume)
 }
 
 // notePartial records in the resume directory the partial bundle just

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/evidence-dfir/evidence/archive/bundle"
@@ -320,17 +321,38 @@ func Build(ctx context.Context, p Plan) (*Sealed, error) {
 	if readme == nil {
 		readme = writeReadme
 	}
-	if err := readme(stage, m); err != nil {
-		return nil, failErr(err)
+	sealStage := func() error {
+		if err := readme(stage, m); err != nil {
+			return err
+		}
+		if err := stage.Seal(m); err != nil {
+			return err
+		}
+		p.hook(StepSums)
+		// a Ctrl-C from here on finishes the seal (the time-stamp has its own
+		// timeout) and stops before the delivery (Deliver)
+		if err := applySeal(context.WithoutCancel(ctx), stage.Dir(), m, p.Seal, p.stderr()); err != nil {
+			return fmt.Errorf("sealing: %w", err)
+		}
+		return nil
 	}
-	if err := stage.Seal(m); err != nil {
-		return nil, failErr(err)
-	}
-	p.hook(StepSums)
-	// a Ctrl-C from here on finishes the seal (the time-stamp has its own
-	// timeout) and stops before the delivery (Deliver)
-	if err := applySeal(context.WithoutCancel(ctx), stage.Dir(), m, p.Seal, p.stderr()); err != nil {
-		return nil, failErr(fmt.Errorf("sealing: %w", err))
+	if err := sealStage(); err != nil {
+		// A disk that fills now, with every record written, need not lose
+		// the collection: a partial bundle without the files made from the
+		// records fits where they did not, and `grab --resume` writes them.
+		if !errors.Is(err, syscall.ENOSPC) || p.Graph == nil || p.ResumeDir == "" {
+			return nil, failErr(err)
+		}
+		rerr := stage.Unseal()
+		if rerr == nil {
+			rerr = roomAtSeal(stage, m, &p, err, log)
+		}
+		if rerr != nil {
+			return nil, failErr(errors.Join(err, rerr))
+		}
+		if err := sealStage(); err != nil {
+			return nil, failErr(err)
+		}
 	}
 	p.hook(StepSealed)
 	if p.BeforeCommit != nil {
@@ -347,7 +369,7 @@ func Build(ctx context.Context, p Plan) (*Sealed, error) {
 		return nil, failErr(err)
 	}
 	committed = true
-	if stop != nil {
+	if m.Partial != nil { // stopped (stop), or filled the disk at the seal (roomAtSeal)
 		if err := notePartial(p.ResumeDir, stage.Name()); err != nil {
 			return nil, failErr(fmt.Errorf("partial bundle %s sealed, but the resume state could not name it: %w", dir, err))
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -615,4 +616,78 @@ func fileSize(t *testing.T, p string) int64 {
 		t.Fatal(err)
 	}
 	return fi.Size()
+}
+
+// TestDiskFullAtSealThenResume: a disk that fills after every record was
+// written, while the bundle is being sealed (README.txt, manifest.json,
+// SHA256SUMS, the custody log), loses no record: the bundle is sealed
+// partial without the files made from the records (the CSV views,
+// report.html), exit 3, no source unfinished, and it verifies; once space
+// is freed, `grab --resume` carries every source, asks Graph for no record
+// again, and writes those files: the same records as an uninterrupted run.
+// Before 2026-12-05 such a disk ended the run with exit 2 and nothing
+// sealed. The disk sizes are tried from the uninterrupted bundle's size
+// down, four pages at a time, until the disk fills during the collection:
+// no size may end with nothing sealed.
+func TestDiskFullAtSealThenResume(t *testing.T) {
+	ref := newSim(t, partialCfg)
+	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
+	if code != ExitOK {
+		t.Fatalf("reference run: exit %d\n%s", code, stderr)
+	}
+	refDir := lastLine(stdout)
+	refM := readManifest(t, refDir)
+	total := pagesSize(t, refDir)
+	found := map[string]bool{} // the files whose write filled the disk at the seal
+	resumed := false
+	for size := total; size > total/2; size -= 16 << 10 { // four pages a step: about 30 runs
+		out, grow := mountSmallDisk(t, size)
+		srv := newSim(t, partialCfg)
+		code, stdout, stderr := invoke(t, tokenEnv, grabArgs(srv, out, partialArgs...)...)
+		if code == ExitOK {
+			continue
+		}
+		if code != ExitIncomplete {
+			t.Fatalf("disk of %d bytes: exit %d, nothing sealed: %s", size, code, lastLine(stderr))
+		}
+		dir := lastLine(stdout)
+		m := readManifest(t, dir)
+		if m.Partial == nil || len(m.Partial.Unfinished) != 0 {
+			break // the disk filled during the collection: TestPartialDiskFullThenResume
+		}
+		what := m.Partial.Detail
+		if i := strings.Index(what, ": no space left"); i > 0 {
+			what = filepath.Base(what[:i])
+		}
+		if !found[what] {
+			t.Logf("disk of %d bytes (bundle %d): %s", size, total, pipeline.PartialLine(m.Partial))
+		}
+		found[what] = true
+		if m.Partial.Reason != collect.StopDiskFull || m.Complete || !strings.Contains(stderr, "while sealing") {
+			t.Fatalf("partial %+v, complete %v; stderr:\n%s", m.Partial, m.Complete, stderr)
+		}
+		for i, s := range m.Sources {
+			if i >= len(refM.Sources) || s.Name != refM.Sources[i].Name || s.Records != refM.Sources[i].Records || s.Status != refM.Sources[i].Status {
+				t.Fatalf("source %d of the partial bundle: %s %d records %s; the uninterrupted run's: %+v", i, s.Name, s.Records, s.Status, refM.Sources)
+			}
+		}
+		checkOmitted(t, refDir, dir, m)
+		if code, out, errs := invoke(t, nil, "verify", dir); code != ExitOK || !strings.Contains(out, "PARTIAL ("+collect.StopDiskFull+")") {
+			t.Fatalf("verify the partial bundle: exit %d\n%s%s", code, out, errs)
+		}
+		if resumed {
+			continue
+		}
+		grow(4 * total)
+		code, stdout, stderr = invoke(t, tokenEnv, "grab", "--resume", out)
+		if code != ExitOK {
+			t.Fatalf("resume after freeing space: exit %d\n%s", code, stderr)
+		}
+		checkResumed(t, refDir, lastLine(stdout), out, ref.URL, srv.URL, true)
+		resumed = true
+	}
+	if len(found) == 0 {
+		t.Fatal("no disk size filled while the bundle was sealed: the test tested nothing")
+	}
+	t.Logf("the disk filled at the seal writing: %v", slices.Sorted(maps.Keys(found)))
 }
