@@ -79,6 +79,7 @@ func TestPack2GBFlatMemory(t *testing.T) {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
+	resetPeakRSS(t)
 	stdout, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("pack: %v\n%s", err, stderr.String())

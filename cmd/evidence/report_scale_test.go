@@ -38,6 +38,7 @@ func TestReport1MBoundedMemory(t *testing.T) {
 	var errb strings.Builder
 	cmd.Stderr = &errb
 	began := time.Now()
+	resetPeakRSS(t)
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("report: %v\n%s", err, errb.String())
 	}
