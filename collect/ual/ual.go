@@ -652,9 +652,13 @@ func (a *assembler) walk(t *task) error {
 		return errStopped
 	}
 	st.mu.Unlock()
-	var n, dup, si int64
 	if follow {
 		a.s.Stats.Followed++ // the assembler's own count: no lock
+	}
+	// A followed query is written as its pages come; any other is final
+	// here, and written unless it was split.
+	var n, dup, si int64
+	if follow || t.State != taskSplit && t.Records > 0 {
 		var err error
 		if n, dup, si, err = a.copy(t); err != nil {
 			return err
@@ -691,12 +695,6 @@ func (a *assembler) walk(t *task) error {
 	}
 	src.Windows = append(src.Windows, sw)
 	src.Pages += t.Pages
-	if !follow && t.Records > 0 {
-		var err error
-		if n, dup, si, err = a.copy(t); err != nil {
-			return err
-		}
-	}
 	src.Records += n
 	src.Duplicates += dup
 	a.signIns += si
