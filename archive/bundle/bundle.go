@@ -246,28 +246,25 @@ func (s *Stage) Seal(m *manifest.Manifest) error {
 	if err != nil {
 		return fmt.Errorf("sealing manifest: %w", err)
 	}
-	// A Seal that fails leaves neither file, so that it can be run again.
-	unseal := func() {
-		os.Remove(filepath.Join(s.dir, manifest.ManifestName))
-		os.Remove(filepath.Join(s.dir, manifest.SumsName))
-	}
+	// A Seal that fails leaves neither file, so that it can be run again
+	// (removeSeal: the Seal's own error is the one said).
 	mh, err := s.writeWhole(manifest.ManifestName, b)
 	if err != nil {
-		unseal()
+		s.removeSeal()
 		return err
 	}
 	sums = append(sums, manifest.Sum{Path: manifest.ManifestName, SHA256: mh})
 	var sb strings.Builder
 	if err := manifest.WriteSums(&sb, sums); err != nil {
-		unseal()
+		s.removeSeal()
 		return fmt.Errorf("sealing: %w", err)
 	}
 	if _, err := s.writeWhole(manifest.SumsName, []byte(sb.String())); err != nil {
-		unseal()
+		s.removeSeal()
 		return err
 	}
 	if err := durable.SyncDir(s.dir); err != nil {
-		unseal()
+		s.removeSeal()
 		return err
 	}
 	s.sealed = true
@@ -281,17 +278,23 @@ func (s *Stage) Seal(m *manifest.Manifest) error {
 func (s *Stage) Unseal() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.removeSeal(); err != nil {
+		return fmt.Errorf("unsealing %s: %w", s.dir, err)
+	}
+	s.sealed = false
+	return nil
+}
+
+// removeSeal removes manifest.json, SHA256SUMS and the seal's files beside
+// them, those that are there. Callers hold mu.
+func (s *Stage) removeSeal() error {
 	var errs []error
 	for _, n := range []string{manifest.CustodyLogName, manifest.TimestampName, manifest.SigName, manifest.SumsName, manifest.ManifestName} {
 		if err := os.Remove(filepath.Join(s.dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("unsealing %s: %w", s.dir, err)
-	}
-	s.sealed = false
-	return nil
+	return errors.Join(errs...)
 }
 
 // writeWhole writes a small file in one go, durably, and returns its hash.
