@@ -101,10 +101,7 @@ func makeRoom(stage *bundle.Stage, m *manifest.Manifest, err error, log *slog.Lo
 	if kind, _ := collect.StopReason(err); kind != collect.StopDiskFull {
 		return nil
 	}
-	dropped, derr := stage.DropMedia(bundle.MediaCSV)
-	for _, p := range dropped {
-		m.Partial.Omitted = append(m.Partial.Omitted, manifest.Omitted{Path: p, Reason: collect.StopDiskFull})
-	}
+	dropped, derr := omitViews(stage, m)
 	if derr != nil {
 		return fmt.Errorf("making room for the partial bundle: %w", derr)
 	}
@@ -129,6 +126,17 @@ func makeRoom(stage *bundle.Stage, m *manifest.Manifest, err error, log *slog.Lo
 	return nil
 }
 
+// omitViews drops the partial bundle's CSV views, which `evidence grab
+// --resume` writes again from the records, naming each in m.Partial.Omitted
+// as left out for a full disk.
+func omitViews(stage *bundle.Stage, m *manifest.Manifest) ([]string, error) {
+	dropped, err := stage.DropMedia(bundle.MediaCSV)
+	for _, p := range dropped {
+		m.Partial.Omitted = append(m.Partial.Omitted, manifest.Omitted{Path: p, Reason: collect.StopDiskFull})
+	}
+	return dropped, err
+}
+
 // roomAtSeal makes the bundle whose seal a full disk (err) stopped into a
 // partial bundle that takes less room: every record file stays, byte for
 // byte; the CSV views and report.html, which `evidence grab --resume`
@@ -146,16 +154,14 @@ func roomAtSeal(stage *bundle.Stage, m *manifest.Manifest, p *Plan, err error, l
 	}
 	m.Complete = false
 	fmt.Fprintln(p.stderr(), "evidence: "+collect.StopDiskFull+" while sealing ("+detail+"): sealing the records as a partial bundle without the files made from them")
-	dropped, derr := stage.DropMedia(bundle.MediaCSV)
+	dropped, derr := omitViews(stage, m)
 	if stage.Has(report.FileName) {
 		if rerr := stage.Remove(report.FileName); rerr != nil {
 			derr = errors.Join(derr, rerr)
 		} else {
 			dropped = append(dropped, report.FileName)
+			m.Partial.Omitted = append(m.Partial.Omitted, manifest.Omitted{Path: report.FileName, Reason: collect.StopDiskFull})
 		}
-	}
-	for _, d := range dropped {
-		m.Partial.Omitted = append(m.Partial.Omitted, manifest.Omitted{Path: d, Reason: collect.StopDiskFull})
 	}
 	if stage.Has(manifest.ReadmeName) {
 		derr = errors.Join(derr, stage.Remove(manifest.ReadmeName))
