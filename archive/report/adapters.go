@@ -92,10 +92,8 @@ func kindLabel(key string) func(string) (string, string) {
 // first returns the first non-empty string among paths of r.
 func first(r gjson.Result, paths ...string) string {
 	for _, p := range paths {
-		if v := r.Get(p); v.Exists() && v.Type != gjson.Null {
-			if s := strings.TrimSpace(v.String()); s != "" {
-				return s
-			}
+		if s := firstValue(r.Get(p)); s != "" {
+			return s
 		}
 	}
 	return ""
@@ -355,15 +353,25 @@ func extractUAL(r gjson.Result, ev *Event) {
 	ev.UserKey = firstValue(uid, upn, adUser)
 	ev.IP = stripPort(firstValue(ip, adIP, adIPAddr))
 	ev.Op = firstValue(op, adOp)
-	var names []string
+	names := ualParameters(params, ev)
+	ev.Detail = joinNonEmpty(" · ", firstValue(svc), strings.Join(names, ", "))
+	ev.UA = firstValue(adUA)
+	if len(names) == 0 {
+		ev.Detail = joinNonEmpty(" · ", ev.Detail, firstValue(obj))
+	}
+	activityFlag(ev, ev.Op)
+}
+
+// ualParameters reads an audit log record's auditData.Parameters: the
+// first six "Name=Value" for the event's detail, and the addresses mail is
+// forwarded or redirected to (an inbox rule's), into ev.Fwd.
+func ualParameters(params gjson.Result, ev *Event) (names []string) {
 	params.ForEach(func(_, p gjson.Result) bool {
 		if n := p.Get("Name").String(); n != "" {
 			names = append(names, n+"="+p.Get("Value").String())
 		}
 		return len(names) < 6
 	})
-	ev.Detail = joinNonEmpty(" · ", firstValue(svc), strings.Join(names, ", "))
-	ev.UA = firstValue(adUA)
 	params.ForEach(func(_, p gjson.Result) bool {
 		switch strings.ToLower(p.Get("Name").String()) {
 		case "forwardto", "redirectto", "forwardasattachmentto", "forwardingsmtpaddress":
@@ -375,10 +383,7 @@ func extractUAL(r gjson.Result, ev *Event) {
 		}
 		return true
 	})
-	if len(names) == 0 {
-		ev.Detail = joinNonEmpty(" · ", ev.Detail, firstValue(obj))
-	}
-	activityFlag(ev, ev.Op)
+	return names
 }
 
 // firstValue is first for values already found: the first that is neither

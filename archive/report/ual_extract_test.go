@@ -9,7 +9,8 @@ import (
 )
 
 // extractUALByPath is extractUAL as it was until 2026-12-05, one path
-// lookup per field: the reference the single walk must agree with.
+// lookup per field: the reference the single walk must agree with (both
+// read the parameters alike, ualParameters).
 func extractUALByPath(r gjson.Result, ev *Event) {
 	ev.Time = parseTime(first(r, "createdDateTime", "auditData.CreationTime"))
 	ev.ID = r.Get("id").String()
@@ -17,26 +18,9 @@ func extractUALByPath(r gjson.Result, ev *Event) {
 	ev.UserKey = first(r, "userId", "userPrincipalName", "auditData.UserId")
 	ev.IP = stripPort(first(r, "clientIp", "auditData.ClientIP", "auditData.ClientIPAddress"))
 	ev.Op = first(r, "operation", "auditData.Operation")
-	var params []string
-	r.Get("auditData.Parameters").ForEach(func(_, p gjson.Result) bool {
-		if n := p.Get("Name").String(); n != "" {
-			params = append(params, n+"="+p.Get("Value").String())
-		}
-		return len(params) < 6
-	})
+	params := ualParameters(r.Get("auditData.Parameters"), ev)
 	ev.Detail = joinNonEmpty(" · ", first(r, "service"), strings.Join(params, ", "))
 	ev.UA = first(r, "auditData.UserAgent")
-	r.Get("auditData.Parameters").ForEach(func(_, p gjson.Result) bool {
-		switch strings.ToLower(p.Get("Name").String()) {
-		case "forwardto", "redirectto", "forwardasattachmentto", "forwardingsmtpaddress":
-			for _, a := range strings.FieldsFunc(p.Get("Value").String(), func(r rune) bool { return r == ';' || r == ',' }) {
-				if a = strings.TrimSpace(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(a)), "smtp:")); a != "" {
-					ev.Fwd = append(ev.Fwd, a)
-				}
-			}
-		}
-		return true
-	})
 	if len(params) == 0 {
 		ev.Detail = joinNonEmpty(" · ", ev.Detail, first(r, "objectId"))
 	}
