@@ -29,7 +29,16 @@ func collectInteractive(t *testing.T, cfg graphtest.Config) (manifest.Source, []
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(tenant)
+	src, lines := collectInteractiveVia(t, tenant, tenant, 4)
+	return src, lines, tenant
+}
+
+// collectInteractiveVia is collectInteractive from tenant served through h
+// (the tenant itself, or a handler in front of it), with attempts tries a
+// request.
+func collectInteractiveVia(t *testing.T, tenant *graphtest.Tenant, h http.Handler, attempts int) (manifest.Source, []string) {
+	t.Helper()
+	srv := httptest.NewServer(h)
 	defer srv.Close()
 	stage, err := bundle.Create(t.TempDir(), "b")
 	if err != nil {
@@ -39,7 +48,7 @@ func collectInteractive(t *testing.T, cfg graphtest.Config) (manifest.Source, []
 		Users: []collect.User{victimUser(tenant.Victim())}, Now: mtNow}
 	c, err := collect.New(collect.Options{GraphURL: srv.URL, Credential: collect.StaticToken(mtToken),
 		Budgets: map[string]collect.Budget{collect.ClassReports: {}},
-		Retry:   collect.RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond, MaxRetryAfter: time.Minute}})
+		Retry:   collect.RetryPolicy{MaxAttempts: attempts, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond, MaxRetryAfter: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +70,7 @@ func collectInteractive(t *testing.T, cfg graphtest.Config) (manifest.Source, []
 	if src.Status != manifest.StatusCollected || src.Records == 0 || int64(len(lines)) != src.Records {
 		t.Fatalf("status %q, %d records, %d lines", src.Status, src.Records, len(lines))
 	}
-	return src, lines, tenant
+	return src, lines
 }
 
 // TestInteractiveSignInsFromBeta: interactive sign-ins come from beta, with
@@ -175,7 +184,7 @@ func TestWholeWindowFirstPageFailsThenSubWindows(t *testing.T) {
 		t.Fatal(err)
 	}
 	var failed atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	src, lines := collectInteractiveVia(t, tenant, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/auditLogs/signIns") && r.URL.Query().Get("$top") == "1000" && failed.CompareAndSwap(0, 1) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
@@ -183,33 +192,10 @@ func TestWholeWindowFirstPageFailsThenSubWindows(t *testing.T) {
 			return
 		}
 		tenant.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	stage, err := bundle.Create(t.TempDir(), "b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	}), 2)
 	window := collect.Window{Start: mtNow.Add(-30 * 24 * time.Hour), End: mtNow}
-	job := collect.Job{Window: window, Users: []collect.User{victimUser(tenant.Victim())}, Now: mtNow}
-	c, err := collect.New(collect.Options{GraphURL: srv.URL, Credential: collect.StaticToken(mtToken),
-		Budgets: map[string]collect.Budget{collect.ClassReports: {}},
-		Retry:   collect.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond, MaxRetryAfter: time.Minute}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := collect.SignIns{Kind: collect.KindInteractive}.Collect(context.Background(), c, job, stage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := stage.Seal(&manifest.Manifest{}); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(stage.Dir(), collect.KindInteractive.Path))
-	if err != nil {
-		t.Fatal(err)
-	}
 	seen := map[string]bool{}
-	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+	for _, l := range lines {
 		id := gjson.Get(l, "id").String()
 		if seen[id] {
 			t.Fatalf("record %s written twice", id)

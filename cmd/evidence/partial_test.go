@@ -29,6 +29,18 @@ var (
 	partialArgs = []string{"--sources", "signins,audits,messagetrace,snapshot", "--bundle", "dir", "--page-size", "20", "--user", "victim@contoso.com"}
 )
 
+// partialReference runs the uninterrupted grab the partial tests compare
+// with, and returns its simulator and bundle.
+func partialReference(t *testing.T) (*graphtest.Server, string) {
+	t.Helper()
+	ref := newSim(t, partialCfg)
+	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
+	if code != ExitOK {
+		t.Fatalf("reference run: exit %d\n%s", code, stderr)
+	}
+	return ref, lastLine(stdout)
+}
+
 // recordLines reads every record file of a bundle directory (the .jsonl
 // files the manifest counts records of, but the request log and the
 // custody log): path -> its lines, sorted.
@@ -151,12 +163,7 @@ func checkResumed(t *testing.T, refDir, dir, out, refURL, url string, carried bo
 // valid again ends with the records of an uninterrupted run. As a
 // directory and as an archive (the resume reads the partial archive).
 func TestPartialOn401ThenResume(t *testing.T) {
-	ref := newSim(t, partialCfg)
-	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
-	if code != ExitOK {
-		t.Fatalf("reference run: exit %d\n%s", code, stderr)
-	}
-	refDir := lastLine(stdout)
+	ref, refDir := partialReference(t)
 	for _, form := range []string{"dir", "tar"} {
 		t.Run(form, func(t *testing.T) {
 			cfg := partialCfg
@@ -192,12 +199,7 @@ func TestPartialKilledAtCommitThenResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("subprocess kill test skipped with -short")
 	}
-	ref := newSim(t, partialCfg)
-	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
-	if code != ExitOK {
-		t.Fatalf("reference run: exit %d\n%s", code, stderr)
-	}
-	refDir := lastLine(stdout)
+	ref, refDir := partialReference(t)
 	cfg := partialCfg
 	if err := cfg.AddFail("/=401@30"); err != nil {
 		t.Fatal(err)
@@ -211,7 +213,7 @@ func TestPartialKilledAtCommitThenResume(t *testing.T) {
 	}
 	leftBehindFails(t, out)
 	srv.Tenant.Heal() // a new token
-	code, stdout, stderr = runIn(t, t.TempDir(), env, "grab", "--resume", out)
+	code, stdout, stderr := runIn(t, t.TempDir(), env, "grab", "--resume", out)
 	if code != ExitOK {
 		t.Fatalf("resume: exit %d\n%s", code, stderr)
 	}
@@ -268,12 +270,7 @@ func TestPartialOnSIGINTThenResume(t *testing.T) {
 		t.Skip("subprocess signal test skipped with -short")
 	}
 	bin := evidenceBinary(t)
-	ref := newSim(t, partialCfg)
-	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
-	if code != ExitOK {
-		t.Fatalf("reference run: exit %d\n%s", code, stderr)
-	}
-	refDir := lastLine(stdout)
+	ref, refDir := partialReference(t)
 
 	k := &killer{}
 	cfg := partialCfg
@@ -297,7 +294,7 @@ func TestPartialOnSIGINTThenResume(t *testing.T) {
 		}
 		return 0, o.String(), e.String()
 	}
-	code, stdout, stderr = runBin(grabArgs(srv, out, partialArgs...)...)
+	code, stdout, stderr := runBin(grabArgs(srv, out, partialArgs...)...)
 	if !k.fired.Load() || code != ExitIncomplete {
 		t.Fatalf("SIGINT at the 30th answer (sent: %v): exit %d, want 3\n%s", k.fired.Load(), code, stderr)
 	}
@@ -359,12 +356,7 @@ func treeSize(t *testing.T, dir string) int64 {
 // records' seal (tiny), the grab exits 2 saying nothing was sealed, leaves
 // no unsealed directory, keeps the resume state, and the resume works.
 func TestPartialDiskFullThenResume(t *testing.T) {
-	ref := newSim(t, partialCfg)
-	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
-	if code != ExitOK {
-		t.Fatalf("reference run: exit %d\n%s", code, stderr)
-	}
-	refDir := lastLine(stdout)
+	ref, refDir := partialReference(t)
 	size := treeSize(t, refDir)
 	for _, tc := range []struct {
 		name string
@@ -516,12 +508,7 @@ func pagesSize(t *testing.T, dir string) int64 {
 // and verifies; once space is freed `evidence pack DIR` archives it, and
 // its records are those of an uninterrupted run.
 func TestDiskFullWhileArchiving(t *testing.T) {
-	ref := newSim(t, partialCfg)
-	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
-	if code != ExitOK {
-		t.Fatalf("reference run: exit %d\n%s", code, stderr)
-	}
-	refDir := lastLine(stdout)
+	ref, refDir := partialReference(t)
 	archive := filepath.Join(t.TempDir(), "ref.tar.zst")
 	if code, _, stderr := invoke(t, nil, "pack", refDir, "-o", archive); code != ExitOK {
 		t.Fatalf("pack reference: exit %d\n%s", code, stderr)
@@ -534,7 +521,7 @@ func TestDiskFullWhileArchiving(t *testing.T) {
 	out, grow := mountSmallDisk(t, room)
 
 	srv := newSim(t, partialCfg)
-	code, stdout, stderr = invoke(t, tokenEnv, grabArgs(srv, out, append(slices.Clone(partialArgs), "--bundle", "tar")...)...)
+	code, _, stderr := invoke(t, tokenEnv, grabArgs(srv, out, append(slices.Clone(partialArgs), "--bundle", "tar")...)...)
 	t.Logf("directory %d bytes in pages, archive %d, disk %d: exit %d: %s", pagesSize(t, refDir), fi.Size(), room, code, lastLine(stderr))
 	if code != ExitFailed {
 		t.Fatalf("disk full while archiving: exit %d, want 2\n%s", code, stderr)
@@ -569,12 +556,7 @@ func TestDiskFullWhileArchiving(t *testing.T) {
 // disk sizes are tried from small to large (the collection fills a disk at
 // a point the sizes alone do not tell) until one leaves the page out.
 func TestPartialDiskFullLeavesOutReport(t *testing.T) {
-	ref := newSim(t, partialCfg)
-	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
-	if code != ExitOK {
-		t.Fatalf("reference run: exit %d\n%s", code, stderr)
-	}
-	refDir := lastLine(stdout)
+	ref, refDir := partialReference(t)
 	page := fileSize(t, filepath.Join(refDir, "report.html"))
 	for size := int64(diskTiny); size <= treeSize(t, refDir); size += page / 8 {
 		out, grow := mountSmallDisk(t, size)
@@ -595,7 +577,7 @@ func TestPartialDiskFullLeavesOutReport(t *testing.T) {
 			t.Errorf("report.html is named left out, yet it is there: %v", err)
 		}
 		grow(4 * treeSize(t, refDir))
-		code, stdout, stderr = invoke(t, tokenEnv, "grab", "--resume", out)
+		code, stdout, stderr := invoke(t, tokenEnv, "grab", "--resume", out)
 		if code != ExitOK {
 			t.Fatalf("resume after freeing space: exit %d\n%s", code, stderr)
 		}
@@ -630,12 +612,7 @@ func fileSize(t *testing.T, p string) int64 {
 // down, four pages at a time, until the disk fills during the collection:
 // no size may end with nothing sealed.
 func TestDiskFullAtSealThenResume(t *testing.T) {
-	ref := newSim(t, partialCfg)
-	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), partialArgs...)...)
-	if code != ExitOK {
-		t.Fatalf("reference run: exit %d\n%s", code, stderr)
-	}
-	refDir := lastLine(stdout)
+	ref, refDir := partialReference(t)
 	refM := readManifest(t, refDir)
 	total := pagesSize(t, refDir)
 	found := map[string]bool{} // the files whose write filled the disk at the seal
