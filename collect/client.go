@@ -1003,7 +1003,8 @@ type PageFunc func(n int, p *Page) error
 type pageWalk struct {
 	c                   *Client
 	class, source, next string
-	n                   int // pages fetched
+	n                   int  // pages fetched
+	linked              bool // the first URL is a nextLink the service gave
 	seen                map[[32]byte]bool
 }
 
@@ -1020,7 +1021,7 @@ func (w *pageWalk) fetch(ctx context.Context) (*Page, error) {
 	}
 	w.seen[key] = true
 	var page *Page
-	_, err := w.c.Do(ctx, Request{Class: w.class, Source: w.source, URL: w.next, nextLink: w.n > 0}, func(body []byte) (int, error) {
+	_, err := w.c.Do(ctx, Request{Class: w.class, Source: w.source, URL: w.next, nextLink: w.n > 0 || w.linked}, func(body []byte) (int, error) {
 		p, err := ParsePage(body)
 		if err != nil {
 			return 0, err
@@ -1076,6 +1077,20 @@ func (c *Client) Pages(ctx context.Context, class, source, first string, fn Page
 // numbers and the same errors as Pages; when fn fails, the page being
 // fetched is abandoned (its attempt is logged as cancelled).
 func (c *Client) PagesAhead(ctx context.Context, class, source, first string, fn PageFunc) (pages int, err error) {
+	return walkAhead(ctx, newPageWalk(c, class, source, first), fn)
+}
+
+// ResumePagesAhead is PagesAhead from link, a nextLink the service gave
+// before (a read resumed where it stopped): that link, like every later
+// one, is followed as given, its query the service's own. Pages are
+// numbered from 1 at link.
+func (c *Client) ResumePagesAhead(ctx context.Context, class, source, link string, fn PageFunc) (pages int, err error) {
+	w := newPageWalk(c, class, source, link)
+	w.linked = true
+	return walkAhead(ctx, w, fn)
+}
+
+func walkAhead(ctx context.Context, w *pageWalk, fn PageFunc) (pages int, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type got struct {
@@ -1093,7 +1108,6 @@ func (c *Client) PagesAhead(ctx context.Context, class, source, first string, fn
 				return false
 			}
 		}
-		w := newPageWalk(c, class, source, first)
 		for w.next != "" {
 			page, err := w.fetch(ctx)
 			if err != nil {

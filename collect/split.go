@@ -2,7 +2,6 @@ package collect
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -222,17 +221,20 @@ func (e *estimator) first(sub Window, recs []json.RawMessage, next string) {
 // never past MaxPages while the sub-window may still be cut), so the
 // requests go when the budget allows them, whatever the writing costs.
 type pager struct {
-	c                    *Client
-	class, source, label string
-	next                 string
-	seen                 map[[32]byte]bool // the fetcher's while it runs
-	buf                  []json.RawMessage
-	pages                int
-	lastTick             int64
-	started              bool
-	feed                 chan fetched  // pages fetched ahead, in order; nil: no fetcher
-	quit                 chan struct{} // closed to stop the fetcher
-	refused              string        // why the service refused this query (the others go on)
+	walk     *pageWalk // the fetcher's while it runs: each page's GET, parse and loop check
+	label    string
+	next     string // the nextLink after the last page taken ("" at the end)
+	buf      []json.RawMessage
+	pages    int // pages taken
+	lastTick int64
+	started  bool
+	feed     chan fetched  // pages fetched ahead, in order; nil: no fetcher
+	quit     chan struct{} // closed to stop the fetcher
+	refused  string        // why the service refused this query (the others go on)
+}
+
+func newPager(c *Client, class, source, label, first string) *pager {
+	return &pager{walk: newPageWalk(c, class, source, first), label: label, next: first}
 }
 
 // pagesAhead is how many fetched pages may wait for the writing, beside
@@ -244,46 +246,22 @@ type fetched struct {
 	err  error
 }
 
-// fetch GETs one page.
-func (p *pager) fetch(ctx context.Context, u string, n int) (*Page, error) {
-	var page *Page
-	_, err := p.c.Do(ctx, Request{Class: p.class, Source: p.source, URL: u}, func(body []byte) (int, error) {
-		pg, err := ParsePage(body)
-		if err != nil {
-			return 0, err
-		}
-		page = pg
-		return len(pg.Records), nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s page %d: %w", p.source, n, err)
-	}
-	return page, nil
-}
-
-// mark records u as asked for; false means a paging loop.
-func (p *pager) mark(u string) bool {
-	key := sha256.Sum256([]byte(u))
-	if p.seen[key] {
-		return false
-	}
-	p.seen[key] = true
-	return true
-}
-
 // start runs a fetcher for the pages after the last one taken, up to page
-// number upto (0: to the end).
+// number upto (0: to the end). The walk goes on from there: the first
+// page is the query the tool built, every later one the service's
+// nextLink, followed as given.
 func (p *pager) start(ctx context.Context, upto int) {
 	feed, quit := make(chan fetched, pagesAhead), make(chan struct{})
 	p.feed, p.quit = feed, quit
-	go func(next string, n int) {
+	w := p.walk
+	w.next, w.n = p.next, p.pages
+	go func() {
 		defer close(feed)
-		for next != "" && (upto <= 0 || n < upto) {
+		for w.next != "" && (upto <= 0 || w.n < upto) {
 			var f fetched
-			if !p.mark(next) {
-				f.err = fmt.Errorf("%s page %d: nextLink repeats an earlier page (paging loop): %s", p.source, n+1, RedactURL(next))
-			} else {
-				f.page, f.err = p.fetch(ctx, next, n+1)
+			f.page, f.err = w.fetch(ctx)
+			if f.err == nil {
+				f.err = w.follow(f.page)
 			}
 			select {
 			case feed <- f:
@@ -293,10 +271,8 @@ func (p *pager) start(ctx context.Context, upto int) {
 			if f.err != nil {
 				return
 			}
-			n++
-			next = f.page.NextLink
 		}
-	}(p.next, p.pages)
+	}()
 }
 
 // fill takes the next page from the fetcher, starting one (to page upto,
@@ -363,7 +339,7 @@ func runWindow(parent context.Context, c *Client, spec mergeSpec, w Window, maxP
 			return nil, nil, &FatalError{Err: err}
 		}
 		filters = append(filters, f)
-		pagers[i] = &pager{c: c, class: spec.class, source: spec.source, label: st.side, next: u, seen: map[[32]byte]bool{}}
+		pagers[i] = newPager(c, spec.class, spec.source, st.side, u)
 	}
 	defer func() {
 		cancel()
