@@ -568,14 +568,17 @@ func (s *Source) page(ctx context.Context, o Options, t *task, prog collect.Prog
 	defer sp.close()
 	s.st.touch(func() { t.live = true }) // the assembler may follow the spool from now on
 	defer s.st.touch(func() { t.live = false })
+	pages := s.api.c.PagesAhead
 	first := t.NextLink
-	if first == "" {
-		if t.Pages > 0 { // every page was read before the interruption
-			return nil
-		}
+	switch {
+	case first != "": // the service's link, followed as given
+		pages = s.api.c.ResumePagesAhead
+	case t.Pages > 0: // every page was read before the interruption
+		return nil
+	default:
 		first = s.api.recordsURL(t.QueryID, o.PageSize)
 	}
-	_, err = s.api.c.PagesAhead(ctx, ClassAuditRead, Name, first, func(_ int, p *collect.Page) error {
+	_, err = pages(ctx, ClassAuditRead, Name, first, func(_ int, p *collect.Page) error {
 		for _, r := range p.Records {
 			if err := sp.write(r); err != nil {
 				return &collect.FatalError{Err: fmt.Errorf("ual: spooling records: %w", err)}
