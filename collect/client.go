@@ -1098,6 +1098,7 @@ func walkAhead(ctx context.Context, w *pageWalk, fn PageFunc) (pages int, err er
 		err  error
 	}
 	ch := make(chan got, 1)
+	ended := false // the walk reached its last page; read once ch is closed
 	go func() {
 		defer close(ch)
 		send := func(g got) bool {
@@ -1122,6 +1123,7 @@ func walkAhead(ctx context.Context, w *pageWalk, fn PageFunc) (pages int, err er
 				return
 			}
 		}
+		ended = true
 	}()
 	defer func() {
 		cancel()
@@ -1136,6 +1138,15 @@ func walkAhead(ctx context.Context, w *pageWalk, fn PageFunc) (pages int, err er
 		if err := fn(pages, g.page); err != nil {
 			return pages, err
 		}
+	}
+	// The fetcher drops what it holds when it sees the context cancelled
+	// (the select in send may pick either case): pages remain, and the
+	// walk says why it stopped.
+	if !ended {
+		if err := ctx.Err(); err != nil {
+			return pages, fmt.Errorf("%s page %d: %w", w.source, pages+1, err)
+		}
+		return pages, fmt.Errorf("%s page %d: the page walk stopped before its last page", w.source, pages+1)
 	}
 	return pages, nil
 }

@@ -82,3 +82,26 @@ func TestPagesAheadAsPages(t *testing.T) {
 		t.Fatalf("fn failing on page 3: %d pages, %v, fn saw %v", n, err, seen)
 	}
 }
+
+// TestPagesAheadStoppedSaysSo: a walk whose context is cancelled while
+// pages remain ends with the cancellation, never as if the collection had
+// ended: the page being fetched, or its error, must not vanish in the
+// fetcher's race between handing it over and seeing the cancellation
+// (which once ended an audit log read "collected" after its first page).
+// The race is a coin toss each time, so the walk is stopped many times.
+func TestPagesAheadStoppedSaysSo(t *testing.T) {
+	c, u, _ := pagesSim(t)
+	for i := 0; i < 40; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		n, err := c.PagesAhead(ctx, collect.ClassReports, "test", u, func(n int, _ *collect.Page) error {
+			if n == 1 {
+				cancel()
+			}
+			return nil
+		})
+		cancel()
+		if !errors.Is(err, context.Canceled) || n >= 12 {
+			t.Fatalf("try %d: cancelled after page 1 of 12: %d pages, err %v", i, n, err)
+		}
+	}
+}

@@ -416,12 +416,14 @@ func TestResumeFollowsSavedNextLink(t *testing.T) {
 		if strings.Contains(r.URL.RawQuery, "%24skiptoken=") {
 			linked.Add(1)
 			r.URL.RawQuery = strings.Replace(r.URL.RawQuery, "%24skiptoken=", "$skiptoken=", 1)
-			// the first run stops once the state holds a link to resume from
+			// the first run stops, this page unanswered, once the state
+			// holds a link to resume from
 			for i := 0; stopped.Load() == 0 && i < 500; i++ {
 				if b, _ := os.ReadFile(filepath.Join(dir, stateName)); strings.Contains(string(b), "%24skiptoken") {
 					stopped.Store(1)
 					cancel()
-					break
+					<-r.Context().Done()
+					return
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
@@ -448,8 +450,8 @@ func TestResumeFollowsSavedNextLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (&Source{Opt: opt}).Collect(ctx, c, job, stage); err == nil || stopped.Load() == 0 {
-		t.Fatalf("the first run was not stopped part way (%v)", err)
+	if ms0, err := (&Source{Opt: opt}).Collect(ctx, c, job, stage); err == nil || stopped.Load() == 0 {
+		t.Fatalf("the first run was not stopped part way (%v; %d links followed; %+v)", err, linked.Load(), ms0)
 	}
 	stage.Abort()
 	before := linked.Load()
