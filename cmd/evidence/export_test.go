@@ -47,6 +47,7 @@ type killer struct {
 	at     int
 	cancel context.CancelFunc
 	fired  atomic.Bool
+	only   string // when set, only answers to URIs holding it are counted
 }
 
 func (k *killer) arm(at int, cancel context.CancelFunc) {
@@ -62,6 +63,16 @@ func (k *killer) Handle(_ context.Context, r slog.Record) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.only != "" {
+		counted := false
+		r.Attrs(func(a slog.Attr) bool {
+			counted = a.Key == "uri" && strings.Contains(a.Value.String(), k.only)
+			return a.Key != "uri"
+		})
+		if !counted {
+			return nil
+		}
+	}
 	k.n++
 	if k.cancel != nil && k.n == k.at {
 		k.cancel()

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -312,6 +313,45 @@ func TestPartialOnSIGINTThenResume(t *testing.T) {
 		t.Fatalf("resume: %v\n%s", err, e.String())
 	}
 	checkResumed(t, refDir, lastLine(o.String()), out, ref.URL, srv.URL, true)
+}
+
+// TestPartialStoppedReadingAuditLogThenResume: a grab stopped while an
+// audit log query's pages are read (its context cancelled at the third
+// page, as a signal does) seals a partial bundle naming the audit log
+// unfinished, never a window "collected" with the pages read so far; the
+// resume reads on from the saved nextLink and ends with the records of an
+// uninterrupted run.
+func TestPartialStoppedReadingAuditLogThenResume(t *testing.T) {
+	cfg := graphtest.Config{Seed: 52, SignInsPerUser: 10, AuditsPerUser: 10, UAL: graphtest.UAL{RecordsPerUser: 300}}
+	args := []string{"--sources", "audits,ual", "--bundle", "dir", "--user", "victim@contoso.com", "--ual-page-size", "20", "--ual-windows", "1", "--ual-poll", "5ms"}
+	ref := newSim(t, cfg)
+	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), args...)...)
+	if code != ExitOK {
+		t.Fatalf("reference grab: exit %d\n%s", code, stderr)
+	}
+	refDir := lastLine(stdout)
+
+	k := &killer{only: "/records"}
+	cfg.Logger = slog.New(k)
+	srv := newSim(t, cfg)
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	k.arm(3, cancel)
+	code, stdout, stderr = invokeCtx(ctx, grabArgs(srv, out, args...)...)
+	if !k.fired.Load() || code != ExitIncomplete {
+		t.Fatalf("stopped at the third page of records (fired: %v): exit %d, want 3\n%s", k.fired.Load(), code, stderr)
+	}
+	m := checkPartial(t, lastLine(stdout), collect.StopInterrupted)
+	if !slices.Contains(m.Partial.Unfinished, "ual") {
+		t.Fatalf("the audit log is not named unfinished: %v", m.Partial.Unfinished)
+	}
+	k.arm(0, nil)
+	code, stdout, stderr = invoke(t, tokenEnv, "grab", "--resume", out)
+	if code != ExitOK {
+		t.Fatalf("resume: exit %d\n%s", code, stderr)
+	}
+	checkResumed(t, refDir, lastLine(stdout), out, ref.URL, srv.URL, false)
 }
 
 // mountSmallDisk mounts a tmpfs of size bytes on a new directory: a real
