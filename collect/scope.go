@@ -193,7 +193,7 @@ func (s *ScopedSink) outside(rec []byte, why string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.oos == nil {
-		o, err := s.out.Open(OutOfScopePath(s.path), s.source+".out-of-scope", s.cols)
+		o, err := s.out.Open(OutOfScopePath(s.path), manifest.OutOfScopeSource(s.source), s.cols)
 		if err != nil {
 			return err
 		}

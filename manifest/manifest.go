@@ -264,6 +264,10 @@ func (s *Source) Summarize() {
 // signins/interactive.jsonl -> signins/interactive.out-of-scope.jsonl.
 const OutOfScopeSuffix = ".out-of-scope.jsonl"
 
+// OutOfScopeSource is the files[].source of the records a source kept apart
+// as outside what was asked: they belong to source, beside its own.
+func OutOfScopeSource(source string) string { return source + ".out-of-scope" }
+
 // SourceAPI is the Graph version a source's records came from.
 type SourceAPI struct {
 	Version string `json:"version"`          // "beta" or "v1.0"

@@ -327,8 +327,8 @@ func loadCarry(out, resumeDir string, stage *bundle.Stage, want []collect.Source
 			c.views = append(c.views, record.CSVPath(p))
 		}
 		c.sources[s.Name] = s
-		for _, f := range pm.Files {
-			if f.Source == s.Name {
+		for _, f := range pm.Files { // its records, and those it kept apart
+			if f.Source == s.Name || f.Source == manifest.OutOfScopeSource(s.Name) {
 				files[f.Path] = f
 			}
 		}

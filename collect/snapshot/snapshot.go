@@ -229,7 +229,7 @@ func (r *run) outside(p part, rec []byte, why string) error {
 	w := r.oosSinks[path]
 	if w == nil {
 		var err error
-		if w, err = r.out.Open(path, Name+".out-of-scope", p.cols); err != nil {
+		if w, err = r.out.Open(path, manifest.OutOfScopeSource(Name), p.cols); err != nil {
 			return &collect.FatalError{Err: fmt.Errorf("%s: %w", Name, err)}
 		}
 		if r.oosSinks == nil {
