@@ -79,7 +79,9 @@ func (a DirectoryAudits) Collect(ctx context.Context, c *Client, job Job, out Ou
 		}
 		sws, err := collectSplit(ctx, c, spec, window, job.splitting(), sink, job.Progress)
 		src.Windows = append(src.Windows, sws...)
-		if err != nil {
+		if err != nil { // stopped: what was written stays accounted
+			src.Summarize()
+			sink.Account(&src)
 			return src, err
 		}
 		if len(sws) > 0 && sws[len(sws)-1].Status == manifest.StatusUnavailable {

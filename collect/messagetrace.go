@@ -132,19 +132,23 @@ func (m MessageTrace) Collect(ctx context.Context, c *Client, job Job, out Outpu
 	if ok, err := r.preflight(ctx); err != nil || !ok {
 		return src, err
 	}
+	// Stopped or not, the source accounts for every record it wrote.
+	done := func(err error) (manifest.Source, error) {
+		r.summarize()
+		r.sink.Account(&src)
+		return src, err
+	}
 	for _, sl := range r.slices() {
 		if err := r.collectSlice(ctx, sl); err != nil {
-			return src, err
+			return done(err)
 		}
 	}
 	if m.Details {
 		if err := r.details(ctx, out); err != nil {
-			return src, err
+			return done(err)
 		}
 	}
-	r.summarize()
-	r.sink.Account(&src)
-	return src, nil
+	return done(nil)
 }
 
 // MailAddresses returns a user's SMTP addresses: the primary (mail) first,
@@ -340,6 +344,11 @@ func (r *mtRun) collectSlice(ctx context.Context, sl mtSlice) error {
 		for attempt := 0; ; attempt++ {
 			sw, err := r.query(ctx, w, sc)
 			if err != nil {
+				// What the query wrote before it stopped stays accounted, in
+				// a window not collected.
+				_, reason, _ := Classify(err)
+				sw.Status, sw.Reason = manifest.StatusFailed, reason
+				r.src.Windows = append(r.src.Windows, sw)
 				return err
 			}
 			var ge *GraphError

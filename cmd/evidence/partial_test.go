@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -352,6 +353,111 @@ func TestPartialStoppedReadingAuditLogThenResume(t *testing.T) {
 		t.Fatalf("resume: exit %d\n%s", code, stderr)
 	}
 	checkResumed(t, refDir, lastLine(stdout), out, ref.URL, srv.URL, false)
+}
+
+// TestGrabStoppedAnywhereThenResume: a grab of every resumable source
+// stopped at any answer of the service (its context cancelled, as a signal
+// does) never loses its place: it seals a partial bundle that verifies and
+// names what is unfinished (exit 3), or, stopped before any source was
+// collected, exits 2 with nothing sealed (stopped after the last answer it
+// needed, it ends complete); either way `grab --resume` (or, stopped while
+// connecting, the grab run again) ends with the records of an
+// uninterrupted run. Every third answer is tried (every one with
+// EVIDENCE_STOP_EVERY=1).
+func TestGrabStoppedAnywhereThenResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a grab and its resume at every third answer: skipped with -short")
+	}
+	cfg := graphtest.Config{Seed: 52, SignInsPerUser: 60, AuditsPerUser: 40, UAL: graphtest.UAL{RecordsPerUser: 100}}
+	stopAnywhere(t, cfg, append(slices.Clone(partialArgs), "--sources", "signins,audits,messagetrace,snapshot,ual",
+		"--ual-page-size", "20", "--ual-windows", "2", "--ual-poll", "5ms"), ExitOK)
+}
+
+// TestGrabStoppedAnywhereOutOfScope is TestGrabStoppedAnywhereThenResume
+// against a service that ignores $filter: the records it returns outside
+// the asked user and window, kept apart, stay accounted in a stopped
+// source too, so each partial bundle verifies (the bundles end incomplete,
+// exit 3, for those records).
+func TestGrabStoppedAnywhereOutOfScope(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a grab and its resume at every third answer: skipped with -short")
+	}
+	cfg := graphtest.Config{Seed: 52, SignInsPerUser: 20, AuditsPerUser: 20, IgnoreFilter: true}
+	stopAnywhere(t, cfg, []string{"--sources", "signins,audits,messagetrace", "--bundle", "dir", "--page-size", "200", "--user", "victim@contoso.com"}, ExitIncomplete)
+}
+
+// stopAnywhere runs the grab of args uninterrupted (it must end with exit
+// want), then stopped at every third answer and resumed, as
+// TestGrabStoppedAnywhereThenResume says.
+func stopAnywhere(t *testing.T, cfg graphtest.Config, args []string, want int) {
+	t.Helper()
+	k := &killer{}
+	cfg.Logger = slog.New(k)
+	ref := newSim(t, cfg)
+	code, stdout, stderr := invoke(t, tokenEnv, grabArgs(ref, t.TempDir(), args...)...)
+	if code != want {
+		t.Fatalf("uninterrupted grab: exit %d, want %d\n%s", code, want, stderr)
+	}
+	refDir, answers := lastLine(stdout), k.n
+	every := 3
+	if v, err := strconv.Atoi(os.Getenv("EVIDENCE_STOP_EVERY")); err == nil && v > 0 {
+		every = v
+	}
+	check := func(at int, dir, url string) {
+		t.Helper()
+		m := readManifest(t, dir)
+		if m.Partial != nil || (want == ExitOK) != m.Complete {
+			t.Fatalf("stopped at answer %d of %d: the bundle at the end: partial %+v, complete %v", at, answers, m.Partial, m.Complete)
+		}
+		sameRecords(t, refDir, dir, ref.URL, url)
+		if t.Failed() {
+			t.Fatalf("stopped at answer %d of %d", at, answers)
+		}
+	}
+	for at := 1; at <= answers; at += every {
+		srv := newSim(t, cfg)
+		out := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		k.arm(at, cancel)
+		code, stdout, stderr := invokeCtx(ctx, grabArgs(srv, out, args...)...)
+		cancel()
+		k.arm(0, nil)
+		var m *manifest.Manifest
+		if code == want || code == ExitIncomplete {
+			m = readManifest(t, lastLine(stdout))
+		}
+		switch {
+		case code == want && m.Partial == nil: // the stop came after the last answer the grab needed
+			check(at, lastLine(stdout), srv.URL)
+			continue
+		case code == ExitIncomplete:
+			if m.Partial == nil || m.Partial.Reason != collect.StopInterrupted || len(m.Partial.Unfinished) == 0 || m.Complete {
+				t.Fatalf("stopped at answer %d of %d: partial %+v, complete %v", at, answers, m.Partial, m.Complete)
+			}
+			if code, out, errs := invoke(t, nil, "verify", lastLine(stdout)); code != ExitOK {
+				t.Fatalf("stopped at answer %d of %d: the partial bundle does not verify: exit %d\n%s%s", at, answers, code, out, errs)
+			}
+		case code == ExitFailed && strings.Contains(stderr, "nothing was sealed"):
+		default:
+			t.Fatalf("stopped at answer %d of %d: exit %d\n%s", at, answers, code, stderr)
+		}
+		again := []string{"grab", "--resume", out}
+		if left, _ := filepath.Glob(filepath.Join(out, ".evidence-*.resume")); len(left) == 0 {
+			if code != ExitFailed {
+				t.Fatalf("stopped at answer %d of %d: a partial bundle and no state to resume it", at, answers)
+			}
+			again = grabArgs(srv, out, args...) // stopped while connecting: nothing to resume, the grab is run again
+		}
+		code, stdout, stderr = invoke(t, tokenEnv, again...)
+		if code != want {
+			t.Fatalf("stopped at answer %d of %d, then resumed: exit %d, want %d\n%s", at, answers, code, want, stderr)
+		}
+		check(at, lastLine(stdout), srv.URL)
+		if left, _ := filepath.Glob(filepath.Join(out, ".evidence-*")); len(left) != 0 {
+			t.Fatalf("stopped at answer %d of %d: left behind: %v", at, answers, left)
+		}
+	}
+	t.Logf("%d answers, stopped at every %d", answers, every)
 }
 
 // mountSmallDisk mounts a tmpfs of size bytes on a new directory: a real
