@@ -327,8 +327,8 @@ func loadCarry(out, resumeDir string, stage *bundle.Stage, want []collect.Source
 			c.views = append(c.views, record.CSVPath(p))
 		}
 		c.sources[s.Name] = s
-		for _, f := range pm.Files { // its records, and those it kept apart
-			if f.Source == s.Name || f.Source == manifest.OutOfScopeSource(s.Name) {
+		for _, f := range pm.Files { // its records, those it kept apart, and every file it names (message trace's details)
+			if f.Source == s.Name || f.Source == manifest.OutOfScopeSource(s.Name) || slices.Contains(s.Files, f.Path) {
 				files[f.Path] = f
 			}
 		}
