@@ -355,8 +355,8 @@ func TestPartialStoppedReadingAuditLogThenResume(t *testing.T) {
 	checkResumed(t, refDir, lastLine(stdout), out, ref.URL, srv.URL, false)
 }
 
-// TestGrabStoppedAnywhereThenResume: a grab of every resumable source
-// stopped at any answer of the service (its context cancelled, as a signal
+// TestGrabStoppedAnywhereThenResume: a grab of every source the simulator
+// serves (message trace with its details) stopped at any answer of the service (its context cancelled, as a signal
 // does) never loses its place: it seals a partial bundle that verifies and
 // names what is unfinished (exit 3), or, stopped before any source was
 // collected, exits 2 with nothing sealed (stopped after the last answer it
@@ -369,7 +369,7 @@ func TestGrabStoppedAnywhereThenResume(t *testing.T) {
 		t.Skip("a grab and its resume at every third answer: skipped with -short")
 	}
 	cfg := graphtest.Config{Seed: 52, SignInsPerUser: 60, AuditsPerUser: 40, UAL: graphtest.UAL{RecordsPerUser: 100}}
-	stopAnywhere(t, cfg, append(slices.Clone(partialArgs), "--sources", "signins,audits,messagetrace,snapshot,ual",
+	stopAnywhere(t, cfg, append(slices.Clone(partialArgs), "--sources", "signins,audits,messagetrace,snapshot,ual,tenant,signals", "--trace-details",
 		"--ual-page-size", "20", "--ual-windows", "2", "--ual-poll", "5ms"), ExitOK)
 }
 

@@ -94,7 +94,7 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 	if !job.AllUsers {
 		ind, err := signInIndicators(s.prior, out)
 		if err != nil {
-			return *r.Source(), &collect.FatalError{Err: err}
+			return r.Finish(), &collect.FatalError{Err: err}
 		}
 		if ind != nil && ind.capped {
 			s.warns = append(s.warns, fmt.Sprintf("signals: the subject's sign-ins name more than %d devices or IP addresses; incidents and alerts were matched by the first %d of each", maxIndicators, maxIndicators))
@@ -140,11 +140,11 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 	}
 	for _, p := range parts {
 		if err := r.Fetch(ctx, p); err != nil {
-			return *r.Source(), err
+			return r.Finish(), err
 		}
 	}
 	if err := s.hunt(ctx, c, job, out, r.Source(), notChecked); err != nil {
-		return *r.Source(), err
+		return r.Finish(), err
 	}
 	f.not = append(f.not, notCollectable(job)...)
 	rep := &snapshot.Report{Format: snapshot.FindingsFormat, Window: manifest.NewWindow(job.Window.Start, job.Window.End), NotChecked: f.not,
@@ -155,7 +155,7 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 	}
 	rep.Sort()
 	if err := snapshot.WriteReport(out, FindingsPath, FindingsCSV, Name, rep); err != nil {
-		return *r.Source(), &collect.FatalError{Err: err}
+		return r.Finish(), &collect.FatalError{Err: err}
 	}
 	return r.Finish(FindingsPath, FindingsCSV), nil
 }

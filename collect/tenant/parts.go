@@ -85,7 +85,9 @@ func (r *Parts) File(name string) string { return r.dir + "/" + name + ".jsonl" 
 func (r *Parts) Source() *manifest.Source { return &r.src }
 
 // Finish completes the manifest entry: totals, status and reason, files
-// (extra ones, such as findings, included) and the records kept apart.
+// (extra ones, such as findings, included) and the records kept apart. A
+// source stopped part way returns Finish() too, so that every record its
+// parts wrote is accounted.
 func (r *Parts) Finish(extra ...string) manifest.Source {
 	r.src.Summarize()
 	bad := 0
@@ -114,12 +116,15 @@ func (r *Parts) Fetch(ctx context.Context, p Part) error {
 	n, pages, err := r.get(ctx, p, p.URL, nil)
 	sw.Records, sw.Pages = n-r.others[p.Name], pages
 	sw.Window = manifest.NewWindow(started, time.Now().UTC())
-	if p.Others != "" && p.Outside != nil && err == nil {
+	if p.Others != "" && p.Outside != nil && (err == nil || r.others[p.Name] > 0) {
 		defer func() {
-			o := manifest.SubWindow{Window: sw.Window, Scope: "not the subject", Status: manifest.StatusCollected, Records: r.others[p.Name],
+			o := manifest.SubWindow{Window: sw.Window, Scope: "not the subject", Status: sw.Status, Records: r.others[p.Name],
 				Query: p.Others + ": the records of " + p.Name + "'s request that are not about the subject, kept apart"}
 			if w := r.why[p.Name]; w != "" {
 				o.Reason = "first: " + w
+			}
+			if sw.Status != manifest.StatusCollected {
+				o.Reason = sw.Reason
 			}
 			r.src.Windows = append(r.src.Windows, o)
 		}()
@@ -127,6 +132,10 @@ func (r *Parts) Fetch(ctx context.Context, p Part) error {
 	if err != nil {
 		status, reason, ferr := refusal(p, err)
 		if ferr != nil {
+			// stopped: what the part wrote stays accounted, in a window not collected
+			_, why, _ := collect.Classify(err)
+			sw.Status, sw.Reason = manifest.StatusFailed, why
+			r.src.Windows = append(r.src.Windows, sw)
 			return ferr
 		}
 		sw.Status, sw.Reason = status, reason
@@ -170,6 +179,11 @@ func (r *Parts) PerObject(ctx context.Context, p Part, from string, parents []st
 		}
 		status, reason, ferr := refusal(p, err)
 		if ferr != nil {
+			// stopped: what the part wrote stays accounted, in a window not collected
+			_, why, _ := collect.Classify(err)
+			sw.Status, sw.Reason, sw.Window = manifest.StatusFailed, why, manifest.NewWindow(started, time.Now().UTC())
+			r.src.Windows = append(r.src.Windows, sw)
+			r.src.Windows = append(r.src.Windows, failed...)
 			return ferr
 		}
 		failed = append(failed, manifest.SubWindow{Scope: id, Query: p.Name + ": GET " + strings.TrimPrefix(collect.RedactURL(url(id)), r.base),

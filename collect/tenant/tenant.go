@@ -68,7 +68,7 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 	}
 	for _, p := range parts {
 		if err := r.Fetch(ctx, p); err != nil {
-			return *r.Source(), err
+			return r.Finish(), err
 		}
 	}
 	// Federation settings of each federated domain.
@@ -82,7 +82,7 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 		OnChild: f.federation}, "domains", fed, func(id string) string {
 		return base + "/domains/" + url.PathEscape(id) + "/federationConfiguration"
 	}); err != nil {
-		return *r.Source(), err
+		return r.Finish(), err
 	}
 	parts = []Part{
 		{Name: "authorization-policy", Endpoint: "policies.authorization", URL: base + "/policies/authorizationPolicy", Single: true,
@@ -100,12 +100,12 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 	}
 	for _, p := range parts {
 		if err := r.Fetch(ctx, p); err != nil {
-			return *r.Source(), err
+			return r.Finish(), err
 		}
 	}
 	if err := r.PerObject(ctx, Part{Name: "application-owners", Endpoint: "applications.owners", Cols: OwnerColumns}, "applications",
 		ids(apps), func(id string) string { return base + "/applications/" + url.PathEscape(id) + "/owners" }); err != nil {
-		return *r.Source(), err
+		return r.Finish(), err
 	}
 	// Microsoft's first-party service principals have no owners in the
 	// tenant; asking would cost one request each (hundreds in a real
@@ -121,7 +121,7 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 	}
 	if err := r.PerObject(ctx, Part{Name: "service-principal-owners", Endpoint: "serviceprincipals.owners", Cols: OwnerColumns}, "service-principals",
 		ids(own), func(id string) string { return base + "/servicePrincipals/" + url.PathEscape(id) + "/owners" }); err != nil {
-		return *r.Source(), err
+		return r.Finish(), err
 	}
 	src := r.Source()
 	for i := range src.Windows {
@@ -134,7 +134,7 @@ func (s *Source) Collect(ctx context.Context, c *collect.Client, job collect.Job
 		}
 	}
 	if err := snapshot.WriteReport(out, FindingsPath, FindingsCSV, Name, f.report()); err != nil {
-		return *r.Source(), &collect.FatalError{Err: err}
+		return r.Finish(), &collect.FatalError{Err: err}
 	}
 	return r.Finish(FindingsPath, FindingsCSV), nil
 }
