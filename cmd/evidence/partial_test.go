@@ -369,8 +369,26 @@ func TestGrabStoppedAnywhereThenResume(t *testing.T) {
 		t.Skip("a grab and its resume at every third answer: skipped with -short")
 	}
 	cfg := graphtest.Config{Seed: 52, SignInsPerUser: 60, AuditsPerUser: 40, UAL: graphtest.UAL{RecordsPerUser: 100}}
-	stopAnywhere(t, cfg, append(slices.Clone(partialArgs), "--sources", "signins,audits,messagetrace,snapshot,ual,tenant,signals", "--trace-details",
-		"--ual-page-size", "20", "--ual-windows", "2", "--ual-poll", "5ms"), ExitOK)
+	stopAnywhere(t, cfg, everySourceArgs(), ExitOK, false)
+}
+
+// TestGrabTokenRefusedAnywhereThenResume is TestGrabStoppedAnywhereThenResume
+// with the token refused (401) from any answer on, as one that expires
+// mid-run: each partial bundle verifies and names the credentials as the
+// stop, and the resume with a token accepted again ends with the records
+// of an uninterrupted run.
+func TestGrabTokenRefusedAnywhereThenResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a grab and its resume at every third answer: skipped with -short")
+	}
+	cfg := graphtest.Config{Seed: 52, SignInsPerUser: 60, AuditsPerUser: 40, UAL: graphtest.UAL{RecordsPerUser: 100}}
+	stopAnywhere(t, cfg, everySourceArgs(), ExitOK, true)
+}
+
+// everySourceArgs asks for every source the simulator serves.
+func everySourceArgs() []string {
+	return append(slices.Clone(partialArgs), "--sources", "signins,audits,messagetrace,snapshot,ual,tenant,signals", "--trace-details",
+		"--ual-page-size", "20", "--ual-windows", "2", "--ual-poll", "5ms")
 }
 
 // TestGrabStoppedAnywhereOutOfScope is TestGrabStoppedAnywhereThenResume
@@ -383,13 +401,14 @@ func TestGrabStoppedAnywhereOutOfScope(t *testing.T) {
 		t.Skip("a grab and its resume at every third answer: skipped with -short")
 	}
 	cfg := graphtest.Config{Seed: 52, SignInsPerUser: 20, AuditsPerUser: 20, IgnoreFilter: true}
-	stopAnywhere(t, cfg, []string{"--sources", "signins,audits,messagetrace", "--bundle", "dir", "--page-size", "200", "--user", "victim@contoso.com"}, ExitIncomplete)
+	stopAnywhere(t, cfg, []string{"--sources", "signins,audits,messagetrace", "--bundle", "dir", "--page-size", "200", "--user", "victim@contoso.com"}, ExitIncomplete, false)
 }
 
 // stopAnywhere runs the grab of args uninterrupted (it must end with exit
 // want), then stopped at every third answer and resumed, as
-// TestGrabStoppedAnywhereThenResume says.
-func stopAnywhere(t *testing.T, cfg graphtest.Config, args []string, want int) {
+// TestGrabStoppedAnywhereThenResume says: its context cancelled at that
+// answer, or, with expire, every answer from that one refused 401.
+func stopAnywhere(t *testing.T, cfg graphtest.Config, args []string, want int, expire bool) {
 	t.Helper()
 	k := &killer{}
 	cfg.Logger = slog.New(k)
@@ -414,14 +433,26 @@ func stopAnywhere(t *testing.T, cfg graphtest.Config, args []string, want int) {
 			t.Fatalf("stopped at answer %d of %d", at, answers)
 		}
 	}
+	reason := collect.StopInterrupted
+	if expire {
+		reason = collect.StopCredentials
+	}
 	for at := 1; at <= answers; at += every {
-		srv := newSim(t, cfg)
-		out := t.TempDir()
+		c := cfg
 		ctx, cancel := context.WithCancel(context.Background())
-		k.arm(at, cancel)
+		if expire {
+			if err := c.AddFail(fmt.Sprintf("/=401@%d", at-1)); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			k.arm(at, cancel)
+		}
+		srv := newSim(t, c)
+		out := t.TempDir()
 		code, stdout, stderr := invokeCtx(ctx, grabArgs(srv, out, args...)...)
 		cancel()
 		k.arm(0, nil)
+		srv.Tenant.Heal() // the token is accepted again for the resume
 		var m *manifest.Manifest
 		if code == want || code == ExitIncomplete {
 			m = readManifest(t, lastLine(stdout))
@@ -431,13 +462,16 @@ func stopAnywhere(t *testing.T, cfg graphtest.Config, args []string, want int) {
 			check(at, lastLine(stdout), srv.URL)
 			continue
 		case code == ExitIncomplete:
-			if m.Partial == nil || m.Partial.Reason != collect.StopInterrupted || len(m.Partial.Unfinished) == 0 || m.Complete {
+			if m.Partial == nil || m.Partial.Reason != reason || len(m.Partial.Unfinished) == 0 || m.Complete {
 				t.Fatalf("stopped at answer %d of %d: partial %+v, complete %v", at, answers, m.Partial, m.Complete)
 			}
 			if code, out, errs := invoke(t, nil, "verify", lastLine(stdout)); code != ExitOK {
 				t.Fatalf("stopped at answer %d of %d: the partial bundle does not verify: exit %d\n%s%s", at, answers, code, out, errs)
 			}
-		case code == ExitFailed && strings.Contains(stderr, "nothing was sealed"):
+		case code == ExitFailed: // stopped before any source was collected: nothing may be sealed
+			if sealed, _ := filepath.Glob(filepath.Join(out, "evidence-*")); len(sealed) != 0 {
+				t.Fatalf("stopped at answer %d of %d: exit 2, and yet %v\n%s", at, answers, sealed, stderr)
+			}
 		default:
 			t.Fatalf("stopped at answer %d of %d: exit %d\n%s", at, answers, code, stderr)
 		}
